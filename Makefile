@@ -1,0 +1,43 @@
+# Chapterhouse: `make run` serves a local node, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= var
+PORT ?= 8080
+CHAPTER ?= greenpark
+
+.PHONY: run test lint install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: $(VENV)/.installed
+	@if [ ! -f $(DATA)/chapterhouse.toml ]; then \
+		$(BIN)/chapterhouse init --data $(DATA) --base-url http://127.0.0.1:$(PORT) --allow-private-network && \
+		$(BIN)/chapterhouse chapter create $(CHAPTER) --data $(DATA) --title "Green Park Clean-up Crew" ; \
+	fi
+	@echo "admin token: $$(cat $(DATA)/admin-token)"
+	$(BIN)/chapterhouse serve --data $(DATA) --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n auto --dist loadfile
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy --strict protocol
+	$(BIN)/mypy storage node
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

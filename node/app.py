@@ -1,0 +1,81 @@
+"""The aiohttp application factory and the node's lifecycle (database, client, workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from storage.engine import open_database
+from storage.migrate import migrate
+
+from .appkeys import INBOX_WRITER, SERVICES
+from .clock import Clock, SystemClock
+from .config import Settings
+from .delivery import DeliveryWorker
+from .group_commit import GroupCommitWriter
+from .inbox_worker import InboxWorker
+from .local_actors import ensure_instance_actor
+from .middlewares import error_middleware
+from .routes import actors, health, wellknown
+from .services import Services, build_services
+from .version import node_version
+
+log = logging.getLogger(__name__)
+
+TASKS = web.AppKey("tasks", list[asyncio.Task[None]])
+
+
+async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """Open the database (migrating it), the HTTP client and the instance actor."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.database_url)
+    await migrate(db.engine)
+    services = build_services(settings, db, clock or SystemClock(), node_version())
+    await services.transport.start()
+    await ensure_instance_actor(services)
+    return services
+
+
+async def close_services(services: Services) -> None:
+    await services.transport.close()
+    await services.db.dispose()
+
+
+def _spawn(tasks: list[asyncio.Task[None]], coro: Coroutine[Any, Any, None], name: str) -> None:
+    tasks.append(asyncio.create_task(coro, name=name))
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    tasks: list[asyncio.Task[None]] = []
+    _spawn(tasks, app[INBOX_WRITER].run(), "inbox-writer")
+    if services.settings.run_workers:
+        _spawn(tasks, InboxWorker(services).run(), "inbox-worker")
+        _spawn(tasks, DeliveryWorker(services).run(), "delivery-worker")
+    app[TASKS] = tasks
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await close_services(services)
+
+
+def create_app(services: Services) -> web.Application:
+    """The web app around already-opened services; closing the app closes them."""
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=services.settings.max_body_bytes
+    )
+    app[SERVICES] = services
+    app[INBOX_WRITER] = GroupCommitWriter(services.db, services.wakeups.inbox)
+    app.add_routes(wellknown.routes)
+    app.add_routes(actors.routes)
+    app.add_routes(health.routes)
+    app.cleanup_ctx.append(_lifecycle)
+    return app

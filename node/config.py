@@ -1,0 +1,149 @@
+"""Settings: defaults < ``chapterhouse.toml`` in the data dir < ``CHAPTERHOUSE_*`` environment.
+
+Built once (by the CLI or a test) and passed explicitly; nothing reads configuration globally.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from protocol.errors import MalformedDocument
+from protocol.ids import origin_of
+
+CONFIG_FILE = "chapterhouse.toml"
+ENV_PREFIX = "CHAPTERHOUSE_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    base_url: str
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    allow_private_network: bool = False
+    run_workers: bool = True
+    signature_window_seconds: int = 3600
+    max_body_bytes: int = 1024 * 1024
+    fetch_max_bytes: int = 1024 * 1024
+    fetch_timeout_seconds: float = 10.0
+    delivery_timeout_seconds: float = 10.0
+    delivery_concurrency: int = 16
+    delivery_per_host: int = 2
+    delivery_poll_seconds: float = 0.5
+    actor_cache_seconds: int = 24 * 3600
+    node_name: str = "Chapterhouse"
+    log_level: str = "INFO"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            origin = origin_of(self.base_url)
+        except MalformedDocument as exc:
+            raise ConfigError(f"base_url: {exc}") from exc
+        if origin.scheme == "http" and not self.allow_private_network:
+            raise ConfigError(
+                "base_url: plain http:// is only allowed for local testing "
+                "(set allow_private_network = true)"
+            )
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite+aiosqlite:///{self.data_dir / 'chapterhouse.db'}"
+            )
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if not 0 < self.port < 65536:
+            raise ConfigError("port must be between 1 and 65535")
+
+    @property
+    def allow_http(self) -> bool:
+        """Plain-http ids are accepted only where private networks are (local testing)."""
+        return self.allow_private_network
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off"}
+
+
+def _coerce(name: str, raw: Any, target: Any) -> Any:
+    kind = target if isinstance(target, type) else type(target)
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _BOOL_TRUE:
+                return True
+            if text in _BOOL_FALSE:
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Path:
+            return Path(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: {raw!r} is not a valid {kind.__name__}") from exc
+
+
+def load_settings(
+    data_dir: Path, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Read ``DIR/chapterhouse.toml``, overlay the environment, then explicit overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    path = data_dir / CONFIG_FILE
+    if path.exists():
+        try:
+            values.update(tomllib.loads(path.read_text("utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    fields = {
+        f.name: f for f in dataclasses.fields(Settings) if f.name not in {"data_dir", "extra"}
+    }
+    for name in fields:
+        env_value = env.get(ENV_PREFIX + name.upper())
+        if env_value is not None:
+            values[name] = env_value
+    if "database_url" not in values and env.get("DATABASE_URL"):
+        values["database_url"] = env["DATABASE_URL"]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(unknown)}")
+    if "base_url" not in values:
+        raise ConfigError(
+            f"base_url is not set (run `chapterhouse init` or set {ENV_PREFIX}BASE_URL)"
+        )
+    typed = {}
+    for name, raw in values.items():
+        default = fields[name].default
+        typed[name] = _coerce(name, raw, default if default is not dataclasses.MISSING else str)
+    return Settings(data_dir=data_dir, **typed)
+
+
+def write_config(data_dir: Path, values: Mapping[str, Any]) -> Path:
+    """Write a minimal ``chapterhouse.toml`` (only the settings given)."""
+    lines = ["# Chapterhouse node settings; CHAPTERHOUSE_* environment variables override these."]
+    for key, value in values.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, int | float):
+            lines.append(f"{key} = {value}")
+        else:
+            escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{key} = "{escaped}"')
+    path = data_dir / CONFIG_FILE
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path

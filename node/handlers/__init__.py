@@ -1,0 +1,34 @@
+"""One handler module per activity type; ``dispatch`` picks the handler.
+
+Handlers run inside the inbox worker's unit of work and must be idempotent: a replayed
+activity leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from protocol.activities import Activity
+
+from .context import HandlerContext
+from .follow import handle_accept, handle_follow, handle_reject, handle_undo
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[HandlerContext, Activity], Awaitable[None]]
+
+HANDLERS: dict[str, Handler] = {
+    "Follow": handle_follow,
+    "Accept": handle_accept,
+    "Reject": handle_reject,
+    "Undo": handle_undo,
+}
+
+
+async def dispatch(ctx: HandlerContext, activity: Activity) -> None:
+    handler = HANDLERS.get(activity.type)
+    if handler is None:
+        log.info("inbox.ignored", extra={"activity_id": activity.id, "type": activity.type})
+        return
+    await handler(ctx, activity)

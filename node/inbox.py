@@ -1,0 +1,162 @@
+"""The inbox pipeline: authenticate before any side effect, then persist and answer 202.
+
+size cap → content type → JSON parse → signature (key fetched and cached; refetched once
+when a cached key fails) → key owner = actor → origin rules → de-duplicated insert through
+the group-commit writer. Handling happens later, in the inbox worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from protocol.activities import Activity, parse_activity
+from protocol.authority import key_owner_is_actor, same_origin_claims
+from protocol.errors import AuthorityError, MalformedDocument, SignatureError, UnsupportedType
+from protocol.httpsig import HttpRequest, signature_key_id, verify_request
+from protocol.ids import origin_of
+from storage.models.activity import RECEIVED
+
+from .errors import HttpError
+from .group_commit import GroupCommitWriter
+from .resolver import ResolveError
+from .services import Services
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_MEDIA = frozenset({"application/activity+json", "application/ld+json", "application/json"})
+MAX_JSON_DEPTH = 32
+
+
+def _unauthorized(detail: str) -> HttpError:
+    return HttpError(
+        401,
+        detail,
+        title="Signature verification failed",
+        headers={
+            "WWW-Authenticate": 'Signature realm="chapterhouse", '
+            'headers="(request-target) host date digest"'
+        },
+    )
+
+
+async def read_body(request: web.Request, cap: int) -> bytes:
+    """The request body, refusing more than ``cap`` bytes without reading them all."""
+    if request.content_length is not None and request.content_length > cap:
+        raise HttpError(413, f"body of {request.content_length} bytes exceeds the {cap}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(65536)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > cap:
+            raise HttpError(413, f"body exceeds the {cap}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _depth(value: object, limit: int) -> int:
+    stack: list[tuple[object, int]] = [(value, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return deepest
+
+
+def parse_json_body(body: bytes) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, f"body is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise HttpError(400, "body must be a JSON object")
+    if _depth(doc, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise HttpError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return doc
+
+
+def request_view(services: Services, request: web.Request, body: bytes) -> HttpRequest:
+    """The request as signed: the public scheme and Host the client used, the raw target."""
+    scheme = origin_of(services.settings.base_url).scheme
+    url = f"{scheme}://{request.host}{request.raw_path}"
+    return HttpRequest.from_mapping(request.method, url, list(request.headers.items()), body)
+
+
+async def verify_signature(services: Services, view: HttpRequest) -> str:
+    """Verify the HTTP signature; returns the owner of the signing key."""
+    try:
+        key_id = signature_key_id(view)
+    except SignatureError as exc:
+        raise _unauthorized(exc.detail if exc.detail else str(exc)) from exc
+    window = timedelta(seconds=services.settings.signature_window_seconds)
+    for attempt in (1, 2):
+        try:
+            key = await services.resolver.key(key_id, refresh=attempt == 2)
+        except ResolveError as exc:
+            raise _unauthorized(f"key_fetch_failed: {exc}") from exc
+        try:
+            verify_request(view, key.public_key, now=services.clock.now(), window=window)
+        except SignatureError as exc:
+            retryable = exc.reason.value in {"invalid_signature", "key_type_mismatch"}
+            if attempt == 1 and retryable and not key.fetched:
+                log.info("inbox.key_refetch", extra={"key_id": key_id})
+                continue
+            raise _unauthorized(str(exc)) from exc
+        return key.owner
+    raise AssertionError("unreachable")
+
+
+async def accept_incoming(
+    services: Services, writer: GroupCommitWriter, request: web.Request
+) -> Activity:
+    """Run the whole acceptance pipeline; returns the stored (or already known) activity."""
+    settings = services.settings
+    body = await read_body(request, settings.max_body_bytes)
+    media = (request.content_type or "").lower()
+    if media not in ACCEPTED_MEDIA:
+        raise HttpError(
+            415,
+            f"content type {media or 'none'} is not ActivityPub JSON "
+            "(use application/activity+json)",
+        )
+    doc = parse_json_body(body)
+    key_owner = await verify_signature(services, request_view(services, request, body))
+    try:
+        activity = parse_activity(doc, allow_http=settings.allow_http)
+    except UnsupportedType as exc:
+        raise HttpError(422, str(exc)) from exc
+    except MalformedDocument as exc:
+        raise HttpError(400, f"malformed activity: {exc}") from exc
+    try:
+        key_owner_is_actor(key_owner, activity)
+        same_origin_claims(activity)
+    except AuthorityError as exc:
+        raise HttpError(403, str(exc)) from exc
+    await writer.submit(
+        {
+            "activity_id": activity.id,
+            "activity_type": activity.type,
+            "actor": activity.actor,
+            "body": body,
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "state": RECEIVED,
+            "attempts": 0,
+            "received_at": services.clock.now(),
+        }
+    )
+    log.info("inbox.accepted", extra={"activity_id": activity.id, "type": activity.type})
+    return activity

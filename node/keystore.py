@@ -1,0 +1,43 @@
+"""Private keys of local actors, parsed once and kept in memory.
+
+Loading an RSA PEM costs tens of milliseconds, so it must never happen per delivery. The
+cache belongs to the running app (passed through ``Services``), not to the module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocol.ids import IdFactory
+from protocol.keys import PrivateKey, private_key_from_pem
+from storage.models import LocalActor
+
+from .transport import Signer
+
+
+@dataclass
+class KeyStore:
+    ids: IdFactory
+    _rsa: dict[tuple[int, str], PrivateKey]
+    _ed: dict[tuple[int, str], PrivateKey]
+
+    @classmethod
+    def empty(cls, ids: IdFactory) -> KeyStore:
+        return cls(ids, {}, {})
+
+    def rsa_signer(self, actor: LocalActor) -> Signer:
+        """The HTTP-signature signer of a local actor (keyed by PEM, so rotation refreshes)."""
+        cache_key = (actor.id, actor.rsa_public_pem)
+        key = self._rsa.get(cache_key)
+        if key is None:
+            key = private_key_from_pem(actor.rsa_private_pem)
+            self._rsa[cache_key] = key
+        return Signer(self.ids.main_key(actor.name), key)
+
+    def ed25519_key(self, actor: LocalActor) -> PrivateKey:
+        cache_key = (actor.id, actor.ed25519_public_multibase)
+        key = self._ed.get(cache_key)
+        if key is None:
+            key = private_key_from_pem(actor.ed25519_private_pem)
+            self._ed[cache_key] = key
+        return key

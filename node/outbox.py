@@ -1,0 +1,47 @@
+"""Publishing: store the activity and its delivery rows in the caller's transaction.
+
+No remote I/O happens here; the delivery worker sends the rows after the commit, so a crash
+between the change and the sending loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from protocol.ids import authority_of, same_origin
+from protocol.jsonld import is_public
+from storage.models import LocalActor, OutboxActivity
+from storage.repositories import deliveries as delivery_repo
+from storage.repositories import outbox as outbox_repo
+
+from .services import Services
+
+
+async def publish(
+    session: AsyncSession,
+    services: Services,
+    actor: LocalActor,
+    activity: dict[str, Any],
+    inboxes: Iterable[str],
+) -> OutboxActivity:
+    """Record ``activity`` as sent by ``actor`` and queue it once per distinct remote inbox."""
+    activity_id = activity["id"]
+    row = await outbox_repo.add(
+        session,
+        ap_id=activity_id,
+        actor_id=actor.id,
+        activity_type=str(activity["type"]),
+        body=activity,
+        public=is_public(activity.get("to")) or is_public(activity.get("cc")),
+        now=services.clock.now(),
+    )
+    targets = {
+        inbox: authority_of(inbox)
+        for inbox in inboxes
+        if not same_origin(inbox, services.settings.base_url)
+    }
+    await delivery_repo.enqueue(session, row.id, targets.items(), services.clock.now())
+    return row

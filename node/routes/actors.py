@@ -1,0 +1,161 @@
+"""Actor documents and their collections (outbox, followers, following), plus inboxes."""
+
+from __future__ import annotations
+
+import html
+
+from aiohttp import web
+
+from node.appkeys import INBOX_WRITER, SERVICES
+from node.errors import HttpError
+from node.inbox import accept_incoming
+from node.local_actors import actor_document
+from protocol.jsonld import AS_CONTEXT
+from storage.models import LocalActor
+from storage.repositories import actors as actor_repo
+from storage.repositories import follows as follow_repo
+from storage.repositories import outbox as outbox_repo
+
+from .negotiation import activity_json, page_number, wants_html
+
+routes = web.RouteTableDef()
+PAGE_SIZE = 50
+
+
+async def _actor(request: web.Request) -> LocalActor:
+    services = request.app[SERVICES]
+    name = request.match_info["name"]
+    async with services.db.read() as session:
+        actor = await actor_repo.local_actor_by_name(session, name)
+    if actor is None:
+        raise HttpError(404, f"no actor named {name!r} on this node")
+    return actor
+
+
+def _actor_html(request: web.Request, actor: LocalActor, followers: int) -> web.Response:
+    services = request.app[SERVICES]
+    handle = f"@{actor.name}@{services.ids.authority}"
+    title = html.escape(actor.title or actor.name)
+    summary = html.escape(actor.summary or "")
+    body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="alternate" type="application/activity+json" href="{html.escape(actor.ap_id)}">
+</head><body><main>
+<h1>{title}</h1>
+<p>{html.escape(handle)}</p>
+<p>{summary}</p>
+<p>{followers} followers</p>
+</main></body></html>"""
+    return web.Response(text=body, content_type="text/html", headers={"Vary": "Accept"})
+
+
+@routes.get("/actors/{name}")
+async def actor(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    local = await _actor(request)
+    if wants_html(request):
+        async with services.db.read() as session:
+            count = await follow_repo.count_followers(session, local.ap_id)
+        return _actor_html(request, local, count)
+    return activity_json(actor_document(services.ids, local))
+
+
+def _collection(collection_id: str, total: int) -> dict[str, object]:
+    return {
+        "@context": AS_CONTEXT,
+        "id": collection_id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+        "first": f"{collection_id}?page=1",
+    }
+
+
+def _page(collection_id: str, page: int, items: list[object], total: int) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "@context": AS_CONTEXT,
+        "id": f"{collection_id}?page={page}",
+        "type": "OrderedCollectionPage",
+        "partOf": collection_id,
+        "totalItems": total,
+        "orderedItems": items,
+    }
+    if page * PAGE_SIZE < total:
+        doc["next"] = f"{collection_id}?page={page + 1}"
+    if page > 1:
+        doc["prev"] = f"{collection_id}?page={page - 1}"
+    return doc
+
+
+@routes.get("/actors/{name}/followers")
+async def followers(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    local = await _actor(request)
+    collection_id = services.ids.actor_part(local.name, "followers")
+    page = page_number(request)
+    async with services.db.read() as session:
+        total = await follow_repo.count_followers(session, local.ap_id)
+        if page is None:
+            return activity_json(_collection(collection_id, total))
+        items = await follow_repo.followers_page(
+            session, local.ap_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    return activity_json(_page(collection_id, page, list(items), total))
+
+
+@routes.get("/actors/{name}/following")
+async def following(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    local = await _actor(request)
+    collection_id = services.ids.actor_part(local.name, "following")
+    page = page_number(request)
+    async with services.db.read() as session:
+        total = await follow_repo.count_following(session, local.ap_id)
+        if page is None:
+            return activity_json(_collection(collection_id, total))
+        rows = await follow_repo.following_page(
+            session, local.ap_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    return activity_json(_page(collection_id, page, [r.target for r in rows], total))
+
+
+@routes.get("/actors/{name}/outbox")
+async def outbox(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    local = await _actor(request)
+    collection_id = services.ids.actor_part(local.name, "outbox")
+    page = page_number(request)
+    async with services.db.read() as session:
+        total = await outbox_repo.count_public(session, local.id)
+        if page is None:
+            return activity_json(_collection(collection_id, total))
+        rows = await outbox_repo.public_page(
+            session, local.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    items: list[object] = [{k: v for k, v in r.body.items() if k != "@context"} for r in rows]
+    return activity_json(_page(collection_id, page, items, total))
+
+
+@routes.get("/activities/{ulid}")
+async def activity(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    ap_id = services.ids.activity(request.match_info["ulid"])
+    async with services.db.read() as session:
+        row = await outbox_repo.by_ap_id(session, ap_id)
+    if row is None or not row.public:
+        raise HttpError(404, "no such public activity")
+    return activity_json(row.body)
+
+
+@routes.post("/actors/{name}/inbox")
+async def actor_inbox(request: web.Request) -> web.Response:
+    await _actor(request)
+    await accept_incoming(request.app[SERVICES], request.app[INBOX_WRITER], request)
+    return web.Response(status=202)
+
+
+@routes.post("/inbox")
+async def shared_inbox(request: web.Request) -> web.Response:
+    await accept_incoming(request.app[SERVICES], request.app[INBOX_WRITER], request)
+    return web.Response(status=202)

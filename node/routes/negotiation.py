@@ -1,0 +1,37 @@
+"""Content negotiation between ActivityPub JSON and HTML at the same URLs."""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from node.errors import HttpError
+from protocol.jsonld import ACTIVITY_JSON
+
+AP_MEDIA = ("application/activity+json", "application/ld+json")
+
+
+def wants_html(request: web.Request) -> bool:
+    """Browsers get HTML; anything that names an ActivityPub type (or nothing) gets JSON."""
+    accept = request.headers.get("Accept", "").lower()
+    if any(media in accept for media in AP_MEDIA):
+        return False
+    return "text/html" in accept
+
+
+def activity_json(doc: object, *, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status,
+        body=orjson.dumps(doc),
+        content_type=ACTIVITY_JSON,
+        headers={"Vary": "Accept"},
+    )
+
+
+def page_number(request: web.Request) -> int | None:
+    raw = request.query.get("page")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise HttpError(400, "page must be a positive integer")
+    return int(raw)

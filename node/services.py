@@ -1,0 +1,85 @@
+"""The explicit dependency container of a running node (no module-level state)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+
+from protocol.ids import IdFactory, make_ulid
+from storage.engine import Database
+from storage.models import LocalActor
+from storage.repositories import actors as actor_repo
+
+from .clock import Clock
+from .config import Settings
+from .keystore import KeyStore
+from .resolver import ActorResolver
+from .transport import Signer, Transport
+
+INSTANCE_ACTOR = "relay"
+
+
+@dataclass
+class Wakeups:
+    """Events that let a request wake a worker at once instead of waiting for its poll."""
+
+    deliveries: asyncio.Event = field(default_factory=asyncio.Event)
+    inbox: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    ids: IdFactory
+    keys: KeyStore
+    transport: Transport
+    resolver: ActorResolver
+    wakeups: Wakeups
+    version: str
+
+    def new_id(self) -> str:
+        """A time-sortable id for a new local object or activity."""
+        return make_ulid(self.clock.now(), secrets.token_bytes(10))
+
+    def activity_id(self) -> str:
+        return self.ids.activity(self.new_id())
+
+    async def instance_actor(self) -> LocalActor:
+        async with self.db.read() as session:
+            actor = await actor_repo.local_actor_by_name(session, INSTANCE_ACTOR)
+        if actor is None:
+            raise RuntimeError("the node has no instance actor: run `chapterhouse init`")
+        return actor
+
+    async def fetch_signer(self) -> Signer:
+        """Signed GETs are made by the instance actor (servers with authorized fetch need one)."""
+        return self.keys.rsa_signer(await self.instance_actor())
+
+
+def build_services(settings: Settings, db: Database, clock: Clock, version: str) -> Services:
+    ids = IdFactory(settings.base_url)
+    transport = Transport(settings, clock, version=version)
+    holder: dict[str, Services] = {}
+
+    async def fetch_signer() -> Signer:
+        return await holder["services"].fetch_signer()
+
+    resolver = ActorResolver(
+        settings=settings, db=db, transport=transport, clock=clock, fetch_signer=fetch_signer
+    )
+    services = Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        ids=ids,
+        keys=KeyStore.empty(ids),
+        transport=transport,
+        resolver=resolver,
+        wakeups=Wakeups(),
+        version=version,
+    )
+    holder["services"] = services
+    return services

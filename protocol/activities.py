@@ -1,0 +1,176 @@
+"""Activities: builders for what we send, and a strict parser for what we receive.
+
+``parse_activity`` is where untyped inbox JSON becomes an :class:`Activity`; after it, code
+reads typed fields. Unknown properties are kept in ``raw`` but never trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from .errors import MalformedDocument, UnsupportedType
+from .ids import parse_id
+from .jsonld import CONTEXT, as_list, id_of
+
+JsonObject = Mapping[str, object]
+
+ACTIVITY_TYPES: Final = frozenset(
+    {
+        "Follow",
+        "Accept",
+        "Reject",
+        "Undo",
+        "Create",
+        "Update",
+        "Delete",
+        "Announce",
+        "Join",
+        "Leave",
+        "Flag",
+        "Block",
+        "Like",
+        "Add",
+        "Remove",
+        "Move",
+        "TentativeAccept",
+        "Invite",
+        "EmojiReact",
+        "Question",
+        "View",
+    }
+)
+#: Activities whose object must be present (an IRI or an embedded object with an id).
+NEEDS_OBJECT: Final = frozenset(
+    {
+        "Follow",
+        "Accept",
+        "Reject",
+        "Undo",
+        "Create",
+        "Update",
+        "Delete",
+        "Announce",
+        "Join",
+        "Leave",
+        "Flag",
+        "Block",
+        "Like",
+    }
+)
+MAX_RECIPIENTS: Final = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A received activity whose envelope has been validated."""
+
+    id: str
+    type: str
+    actor: str
+    object_id: str | None
+    object: JsonObject | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    raw: JsonObject
+
+    @property
+    def object_type(self) -> str | None:
+        if self.object is None:
+            return None
+        kind = self.object.get("type")
+        return kind if isinstance(kind, str) else None
+
+
+def _recipients(doc: JsonObject, key: str) -> tuple[str, ...]:
+    values = as_list(doc.get(key))
+    if len(values) > MAX_RECIPIENTS:
+        raise MalformedDocument(f"{key} lists more than {MAX_RECIPIENTS} recipients")
+    out = []
+    for value in values:
+        ident = id_of(value)
+        if ident is not None:
+            out.append(ident)
+    return tuple(out)
+
+
+def parse_activity(doc: object, *, allow_http: bool = False) -> Activity:
+    """Validate the envelope of a received activity (id, type, actor, object)."""
+    if not isinstance(doc, Mapping):
+        raise MalformedDocument("activity must be a JSON object")
+    kind = doc.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise MalformedDocument("activity has no type")
+    if kind not in ACTIVITY_TYPES:
+        raise UnsupportedType(f"activity type {kind!r} is not supported")
+    if doc.get("id") is None:
+        raise MalformedDocument("activity has no id")
+    activity_id = parse_id(doc.get("id"), allow_http=allow_http)
+    actor_value = id_of(doc.get("actor"))
+    if actor_value is None:
+        raise MalformedDocument("activity has no actor")
+    actor = parse_id(actor_value, allow_http=allow_http)
+    raw_object = doc.get("object")
+    embedded: JsonObject | None = raw_object if isinstance(raw_object, Mapping) else None
+    object_id: str | None = None
+    ref = id_of(raw_object)
+    if ref is not None:
+        object_id = parse_id(ref, allow_http=allow_http)
+    elif kind in NEEDS_OBJECT:
+        raise MalformedDocument(f"{kind} has no object id")
+    return Activity(
+        id=activity_id,
+        type=kind,
+        actor=actor,
+        object_id=object_id,
+        object=embedded,
+        to=_recipients(doc, "to"),
+        cc=_recipients(doc, "cc"),
+        raw=doc,
+    )
+
+
+def _envelope(
+    kind: str, activity_id: str, actor: str, obj: object, **extra: object
+) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "@context": CONTEXT,
+        "id": activity_id,
+        "type": kind,
+        "actor": actor,
+        "object": obj,
+    }
+    doc.update({k: v for k, v in extra.items() if v is not None})
+    return doc
+
+
+def _strip_context(obj: JsonObject) -> dict[str, object]:
+    return {k: v for k, v in obj.items() if k != "@context"}
+
+
+def build_follow(activity_id: str, actor: str, target: str) -> dict[str, object]:
+    """``actor`` asks to follow ``target``."""
+    return _envelope("Follow", activity_id, actor, target, to=[target])
+
+
+def build_accept(activity_id: str, actor: str, request: JsonObject) -> dict[str, object]:
+    """Accept a Follow or Join; the request is embedded so receivers need not fetch it."""
+    requester = id_of(request.get("actor"))
+    return _envelope("Accept", activity_id, actor, _strip_context(request), to=[requester])
+
+
+def build_reject(activity_id: str, actor: str, request: JsonObject) -> dict[str, object]:
+    """Reject a Follow or Join."""
+    requester = id_of(request.get("actor"))
+    return _envelope("Reject", activity_id, actor, _strip_context(request), to=[requester])
+
+
+def build_undo(activity_id: str, actor: str, undone: JsonObject) -> dict[str, object]:
+    """Undo one of the actor's own earlier activities (embedded)."""
+    if id_of(undone.get("actor")) != actor:
+        raise ValueError("an actor can only undo its own activities")
+    target = id_of(undone.get("object"))
+    return _envelope(
+        "Undo", activity_id, actor, _strip_context(undone), to=[target] if target else None
+    )

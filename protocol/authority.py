@@ -1,0 +1,40 @@
+"""Who may say what: key owner = actor, and identity claims on the actor's origin."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .activities import Activity
+from .errors import AuthorityError
+from .ids import same_origin
+from .jsonld import id_of
+
+
+def key_owner_is_actor(key_owner: str, activity: Activity) -> None:
+    """The signature's key must belong to the activity's actor."""
+    if key_owner != activity.actor:
+        raise AuthorityError(
+            f"signed by a key of {key_owner}, but the activity's actor is {activity.actor}"
+        )
+
+
+def same_origin_claims(activity: Activity) -> None:
+    """The activity's id and any embedded object id/attributedTo share the actor's origin.
+
+    Embedded objects of Accept/Reject/Undo are the *recipient's* or actor's own activities
+    and are checked by their handlers against stored state, so only ids minted by the
+    actor (the activity id and, for Create/Update, the object) are compared here.
+    """
+    if not same_origin(activity.id, activity.actor):
+        raise AuthorityError(
+            f"activity id {activity.id} is not on the origin of its actor {activity.actor}"
+        )
+    if activity.type in {"Create", "Update"} and isinstance(activity.object, Mapping):
+        obj_id = id_of(activity.object)
+        if obj_id is not None and not same_origin(obj_id, activity.actor):
+            raise AuthorityError(f"object {obj_id} is not on the origin of {activity.actor}")
+        attributed = id_of(activity.object.get("attributedTo"))
+        if attributed is not None and not same_origin(attributed, activity.actor):
+            raise AuthorityError(
+                f"attributedTo {attributed} is not on the origin of {activity.actor}"
+            )

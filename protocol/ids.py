@@ -1,0 +1,179 @@
+"""Identifiers are URLs: parsing, normalising, origins, and minting local ids.
+
+Authority is decided by origin (scheme, IDNA-normalised lower-case host, port), so every
+comparison goes through :func:`origin_of` rather than string prefixes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, NewType
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
+
+from .errors import MalformedDocument
+
+ObjectId = NewType("ObjectId", str)
+
+MAX_ID_LENGTH: Final = 2048
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_LOCAL_NAME: Final = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,62}$")
+_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The (scheme, host, port) triple that authority checks compare."""
+
+    scheme: str
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        default = _DEFAULT_PORTS.get(self.scheme)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}" + ("" if self.port == default else f":{self.port}")
+
+
+def _normalise_host(host: str) -> str:
+    if host.isascii():
+        return host.lower()
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise MalformedDocument(f"host {host!r} is not a valid domain name") from exc
+
+
+def _split(value: str, *, allow_http: bool) -> SplitResult:
+    if not isinstance(value, str) or not value:
+        raise MalformedDocument("id must be a non-empty string")
+    if len(value) > MAX_ID_LENGTH:
+        raise MalformedDocument(f"id is longer than {MAX_ID_LENGTH} characters")
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+        raise MalformedDocument("id contains whitespace or control characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise MalformedDocument(f"id {value!r} is not a URL") from exc
+    allowed = ("https", "http") if allow_http else ("https",)
+    if parts.scheme not in allowed:
+        raise MalformedDocument(f"id {value!r} must use {' or '.join(allowed)}")
+    if not parts.hostname:
+        raise MalformedDocument(f"id {value!r} has no host")
+    if parts.username is not None or parts.password is not None:
+        raise MalformedDocument(f"id {value!r} must not carry credentials")
+    return parts
+
+
+def parse_id(value: object, *, allow_http: bool = False) -> ObjectId:
+    """Validate an id and return it normalised (lower-case scheme and host, no default port)."""
+    if not isinstance(value, str):
+        raise MalformedDocument("id must be a string")
+    parts = _split(value, allow_http=allow_http)
+    origin = origin_of(value, allow_http=allow_http)
+    netloc = str(origin).split("://", 1)[1]
+    return ObjectId(urlunsplit((origin.scheme, netloc, parts.path, parts.query, parts.fragment)))
+
+
+def origin_of(value: str, *, allow_http: bool = True) -> Origin:
+    """The origin of a URL; raises MalformedDocument when it is not an http(s) URL."""
+    parts = _split(value, allow_http=allow_http)
+    scheme = parts.scheme.lower()
+    host = _normalise_host(parts.hostname or "")
+    port = parts.port if parts.port is not None else _DEFAULT_PORTS[scheme]
+    return Origin(scheme, host, port)
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host and port; malformed URLs never match."""
+    try:
+        return origin_of(a) == origin_of(b)
+    except MalformedDocument:
+        return False
+
+
+def authority_of(value: str) -> str:
+    """``host`` or ``host:port`` as used in ``acct:`` handles and ``Host`` headers."""
+    origin = origin_of(value)
+    host = f"[{origin.host}]" if ":" in origin.host else origin.host
+    if origin.port == _DEFAULT_PORTS[origin.scheme]:
+        return host
+    return f"{host}:{origin.port}"
+
+
+def validate_local_name(name: str) -> str:
+    """Local actor names become URL path segments and ``acct:`` users: keep them boring."""
+    if not _LOCAL_NAME.match(name):
+        raise MalformedDocument(
+            "name must be 1-63 characters of lower-case letters, digits, '_', '.' or '-', "
+            "starting with a letter, digit or '_'"
+        )
+    return name
+
+
+def make_ulid(now: datetime, entropy: bytes) -> str:
+    """A ULID (time-sortable id) from an aware timestamp and 10 bytes of caller-given entropy."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if len(entropy) != 10:
+        raise ValueError("entropy must be 10 bytes")
+    value = (int(now.timestamp() * 1000) << 80) | int.from_bytes(entropy, "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+@dataclass(frozen=True, slots=True)
+class IdFactory:
+    """Mints every local URL from the node's base URL (never from global config)."""
+
+    base_url: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    @property
+    def origin(self) -> Origin:
+        return origin_of(self.base_url)
+
+    @property
+    def authority(self) -> str:
+        return authority_of(self.base_url)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def actor(self, name: str) -> str:
+        return self.url(f"actors/{quote(name, safe='')}")
+
+    def actor_part(self, name: str, part: str) -> str:
+        return f"{self.actor(name)}/{part}"
+
+    def main_key(self, name: str) -> str:
+        return f"{self.actor(name)}#main-key"
+
+    def ed25519_key(self, name: str) -> str:
+        return f"{self.actor(name)}#ed25519-key"
+
+    def instance_actor(self) -> str:
+        return self.url("actor")
+
+    def shared_inbox(self) -> str:
+        return self.url("inbox")
+
+    def activity(self, ulid: str) -> str:
+        return self.url(f"activities/{ulid}")
+
+    def local_name(self, actor_id: str) -> str | None:
+        """The local actor name an id points at, or None when it is not a local actor id."""
+        prefix = self.url("actors/")
+        if not actor_id.startswith(prefix):
+            return None
+        rest = actor_id[len(prefix) :]
+        if not rest or "/" in rest or "#" in rest or "?" in rest:
+            return None
+        return rest

@@ -1,0 +1,65 @@
+"""Local actors (with their keys), remote actors (cached documents), API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base
+from storage.types import JSONDocument, UTCDateTime
+
+
+class LocalActor(Base):
+    """A chapter, campaign, member or the instance actor hosted by this node."""
+
+    __tablename__ = "local_actors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    actor_type: Mapped[str] = mapped_column(String(32))  # Group, Person, Application
+    kind: Mapped[str] = mapped_column(String(32))  # chapter, campaign, member, instance
+    title: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    manually_approves_followers: Mapped[bool] = mapped_column(Boolean, default=False)
+    rsa_private_pem: Mapped[str] = mapped_column(Text)
+    rsa_public_pem: Mapped[str] = mapped_column(Text)
+    ed25519_private_pem: Mapped[str] = mapped_column(Text)
+    ed25519_public_multibase: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token (only its SHA-256 is stored) granting a role to a local actor."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("local_actors.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))  # member, organiser, admin
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RemoteActor(Base):
+    """A cached remote actor document and the parts we use often."""
+
+    __tablename__ = "remote_actors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    preferred_username: Mapped[str | None] = mapped_column(String(256))
+    host: Mapped[str] = mapped_column(String(300), index=True)
+    inbox: Mapped[str] = mapped_column(String(2048))
+    shared_inbox: Mapped[str | None] = mapped_column(String(2048))
+    public_key_id: Mapped[str | None] = mapped_column(String(2048), index=True)
+    public_key_pem: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[Any] = mapped_column(JSONDocument)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,85 @@
+"""Local actors, their API tokens, and cached remote actors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert_ignore
+from storage.errors import AlreadyExists
+from storage.models import ApiToken, LocalActor, RemoteActor
+
+
+async def add_local_actor(session: AsyncSession, actor: LocalActor) -> LocalActor:
+    existing = await session.scalar(select(LocalActor.id).where(LocalActor.name == actor.name))
+    if existing is not None:
+        raise AlreadyExists(f"an actor named {actor.name!r} already exists on this node")
+    session.add(actor)
+    await session.flush()
+    return actor
+
+
+async def local_actor_by_name(session: AsyncSession, name: str) -> LocalActor | None:
+    return await session.scalar(select(LocalActor).where(LocalActor.name == name))
+
+
+async def local_actor_by_ap_id(session: AsyncSession, ap_id: str) -> LocalActor | None:
+    return await session.scalar(select(LocalActor).where(LocalActor.ap_id == ap_id))
+
+
+async def local_actors(
+    session: AsyncSession, kinds: Sequence[str] | None = None
+) -> list[LocalActor]:
+    stmt = select(LocalActor).order_by(LocalActor.id)
+    if kinds is not None:
+        stmt = stmt.where(LocalActor.kind.in_(kinds))
+    return list(await session.scalars(stmt))
+
+
+async def count_local_actors(session: AsyncSession, kind: str) -> int:
+    return int(await session.scalar(select(func.count()).where(LocalActor.kind == kind)) or 0)
+
+
+async def add_token(
+    session: AsyncSession, actor_id: int, role: str, token_sha256: str, now: datetime
+) -> None:
+    session.add(ApiToken(token_sha256=token_sha256, actor_id=actor_id, role=role, created_at=now))
+    await session.flush()
+
+
+async def actor_for_token(
+    session: AsyncSession, token_sha256: str
+) -> tuple[LocalActor, str] | None:
+    row = (
+        await session.execute(
+            select(LocalActor, ApiToken.role)
+            .join(ApiToken, ApiToken.actor_id == LocalActor.id)
+            .where(ApiToken.token_sha256 == token_sha256)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def remote_actor(session: AsyncSession, ap_id: str) -> RemoteActor | None:
+    return await session.scalar(select(RemoteActor).where(RemoteActor.ap_id == ap_id))
+
+
+async def remote_actor_by_key_id(session: AsyncSession, key_id: str) -> RemoteActor | None:
+    return await session.scalar(
+        select(RemoteActor).where(RemoteActor.public_key_id == key_id).limit(1)
+    )
+
+
+async def upsert_remote_actor(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Insert or refresh the cached copy of a remote actor (keyed by its id)."""
+    table = RemoteActor.__table__
+    stmt = insert_ignore(session, table, ["ap_id"])  # type: ignore[arg-type]
+    result = await session.execute(stmt.values(**values))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        await session.execute(
+            table.update().where(table.c.ap_id == values["ap_id"]).values(**values)  # type: ignore[attr-defined]
+        )

@@ -1,0 +1,158 @@
+"""The durable delivery queue: enqueue in the caller's transaction, claim under a lease."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert_ignore
+from storage.models import Delivery, OutboxActivity
+from storage.models.delivery import DEAD, PENDING, SENT
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    id: int
+    inbox: str
+    host: str
+    attempts: int
+    activity_id: str
+    actor_id: int
+    body: Any
+
+
+async def enqueue(
+    session: AsyncSession, activity_pk: int, targets: Iterable[tuple[str, str]], now: datetime
+) -> None:
+    """One pending row per (activity, inbox); ``targets`` are (inbox, host) pairs."""
+    rows = [
+        {
+            "activity_id": activity_pk,
+            "inbox": inbox,
+            "host": host,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for inbox, host in dict(targets).items()
+    ]
+    if rows:
+        stmt = insert_ignore(session, Delivery.__table__, ["activity_id", "inbox"])  # type: ignore[arg-type]
+        await session.execute(stmt, rows)
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+) -> list[ClaimedDelivery]:
+    """Lease up to ``limit`` due rows; a crashed worker's lease expires and rows return."""
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.state == PENDING,
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(due))
+    if not ids:
+        return []
+    await session.execute(
+        update(Delivery).where(Delivery.id.in_(ids)).values(locked_until=now + lease)
+    )
+    rows = await session.execute(
+        select(
+            Delivery.id,
+            Delivery.inbox,
+            Delivery.host,
+            Delivery.attempts,
+            OutboxActivity.ap_id,
+            OutboxActivity.actor_id,
+            OutboxActivity.body,
+        )
+        .join(OutboxActivity, OutboxActivity.id == Delivery.activity_id)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+    )
+    return [ClaimedDelivery(*row) for row in rows.tuples()]
+
+
+async def mark_sent(session: AsyncSession, delivery_id: int, *, now: datetime, status: int) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            state=SENT,
+            sent_at=now,
+            last_status=status,
+            locked_until=None,
+            attempts=Delivery.attempts + 1,
+            last_error=None,
+        )
+    )
+
+
+async def mark_retry(
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    next_attempt_at: datetime,
+    status: int | None,
+    error: str,
+) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            next_attempt_at=next_attempt_at,
+            last_status=status,
+            last_error=error[:2000],
+            locked_until=None,
+            attempts=Delivery.attempts + 1,
+        )
+    )
+
+
+async def mark_dead(
+    session: AsyncSession, delivery_id: int, *, status: int | None, error: str
+) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            state=DEAD,
+            last_status=status,
+            last_error=error[:2000],
+            locked_until=None,
+            attempts=Delivery.attempts + 1,
+        )
+    )
+
+
+async def counts_by_state(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+    return {state: int(n) for state, n in rows.tuples()}
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(Delivery.state == PENDING)
+    )
+
+
+async def pending_for(session: AsyncSession, inbox: str) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(and_(Delivery.inbox == inbox, Delivery.state == PENDING))
+        )
+        or 0
+    )

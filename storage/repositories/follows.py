@@ -1,0 +1,112 @@
+"""Follow relationships in both directions, and the collections built from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Follow
+from storage.models.follow import ACCEPTED
+
+
+async def follow_between(session: AsyncSession, follower: str, target: str) -> Follow | None:
+    return await session.scalar(
+        select(Follow).where(Follow.follower == follower, Follow.target == target)
+    )
+
+
+async def follow_by_activity(session: AsyncSession, activity_id: str) -> Follow | None:
+    return await session.scalar(select(Follow).where(Follow.activity_id == activity_id))
+
+
+async def put_follow(
+    session: AsyncSession,
+    *,
+    activity_id: str,
+    follower: str,
+    target: str,
+    follower_inbox: str | None,
+    state: str,
+    now: datetime,
+) -> Follow:
+    """Record a follow request; a repeated request replaces the earlier one."""
+    row = await follow_between(session, follower, target)
+    if row is None:
+        row = Follow(
+            activity_id=activity_id,
+            follower=follower,
+            target=target,
+            follower_inbox=follower_inbox,
+            state=state,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+    else:
+        row.activity_id = activity_id
+        row.follower_inbox = follower_inbox
+        row.state = state
+        row.updated_at = now
+    await session.flush()
+    return row
+
+
+async def remove_follow(session: AsyncSession, follower: str, target: str) -> bool:
+    result = await session.execute(
+        delete(Follow).where(Follow.follower == follower, Follow.target == target)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def followers_page(
+    session: AsyncSession, target: str, *, offset: int, limit: int
+) -> list[str]:
+    rows = await session.scalars(
+        select(Follow.follower)
+        .where(Follow.target == target, Follow.state == ACCEPTED)
+        .order_by(Follow.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def count_followers(session: AsyncSession, target: str) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(Follow.target == target, Follow.state == ACCEPTED)
+        )
+        or 0
+    )
+
+
+async def following_page(
+    session: AsyncSession, follower: str, *, offset: int, limit: int, accepted_only: bool = True
+) -> list[Follow]:
+    stmt = select(Follow).where(Follow.follower == follower)
+    if accepted_only:
+        stmt = stmt.where(Follow.state == ACCEPTED)
+    return list(await session.scalars(stmt.order_by(Follow.id).offset(offset).limit(limit)))
+
+
+async def count_following(session: AsyncSession, follower: str) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(Follow.follower == follower, Follow.state == ACCEPTED)
+        )
+        or 0
+    )
+
+
+async def follower_inboxes(session: AsyncSession, target: str) -> list[str]:
+    """Distinct delivery inboxes of a local actor's accepted remote followers."""
+    rows = await session.scalars(
+        select(Follow.follower_inbox)
+        .where(
+            Follow.target == target, Follow.state == ACCEPTED, Follow.follower_inbox.is_not(None)
+        )
+        .distinct()
+    )
+    return [r for r in rows if r is not None]

@@ -1,0 +1,67 @@
+"""Received activities: the durable inbox (unique by activity id)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert_ignore
+from storage.models import InboxItem
+from storage.models.activity import FAILED, PROCESSED, RECEIVED
+
+
+async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert received activities in one statement; known activity ids are skipped."""
+    if not rows:
+        return
+    stmt = insert_ignore(session, InboxItem.__table__, ["activity_id"])  # type: ignore[arg-type]
+    await session.execute(stmt, list(rows))
+
+
+async def known_bodies(session: AsyncSession, activity_ids: Sequence[str]) -> dict[str, str]:
+    """activity id → SHA-256 of the body stored under it, for the ids already known."""
+    if not activity_ids:
+        return {}
+    rows = await session.execute(
+        select(InboxItem.activity_id, InboxItem.body_sha256).where(
+            InboxItem.activity_id.in_(activity_ids)
+        )
+    )
+    return {a: b for a, b in rows.tuples()}
+
+
+async def next_received(session: AsyncSession, limit: int) -> list[InboxItem]:
+    return list(
+        await session.scalars(
+            select(InboxItem).where(InboxItem.state == RECEIVED).order_by(InboxItem.id).limit(limit)
+        )
+    )
+
+
+async def by_activity_id(session: AsyncSession, activity_id: str) -> InboxItem | None:
+    return await session.scalar(select(InboxItem).where(InboxItem.activity_id == activity_id))
+
+
+async def mark_processed(session: AsyncSession, item_id: int, now: datetime) -> None:
+    await session.execute(
+        update(InboxItem).where(InboxItem.id == item_id).values(state=PROCESSED, processed_at=now)
+    )
+
+
+async def mark_failed(
+    session: AsyncSession, item_id: int, now: datetime, error: str, *, final: bool
+) -> None:
+    await session.execute(
+        update(InboxItem)
+        .where(InboxItem.id == item_id)
+        .values(
+            state=FAILED if final else RECEIVED,
+            attempts=InboxItem.attempts + 1,
+            error=error[:2000],
+            processed_at=now if final else None,
+        )
+    )

@@ -1,0 +1,59 @@
+"""Activities published by local actors (the body is stored once, deliveries point at it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxActivity
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    ap_id: str,
+    actor_id: int,
+    activity_type: str,
+    body: dict[str, Any],
+    public: bool,
+    now: datetime,
+) -> OutboxActivity:
+    row = OutboxActivity(
+        ap_id=ap_id,
+        actor_id=actor_id,
+        activity_type=activity_type,
+        body=body,
+        public=public,
+        published_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def by_ap_id(session: AsyncSession, ap_id: str) -> OutboxActivity | None:
+    return await session.scalar(select(OutboxActivity).where(OutboxActivity.ap_id == ap_id))
+
+
+async def public_page(
+    session: AsyncSession, actor_id: int, *, offset: int, limit: int
+) -> list[OutboxActivity]:
+    return list(
+        await session.scalars(
+            select(OutboxActivity)
+            .where(OutboxActivity.actor_id == actor_id, OutboxActivity.public.is_(True))
+            .order_by(OutboxActivity.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+
+
+async def count_public(session: AsyncSession, actor_id: int | None = None) -> int:
+    stmt = select(func.count()).select_from(OutboxActivity).where(OutboxActivity.public.is_(True))
+    if actor_id is not None:
+        stmt = stmt.where(OutboxActivity.actor_id == actor_id)
+    return int(await session.scalar(stmt) or 0)

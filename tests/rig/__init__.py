@@ -1,0 +1,1 @@
+"""Shared test rig: real nodes on loopback, signed requests, waiting helpers."""

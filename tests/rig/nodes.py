@@ -1,0 +1,185 @@
+"""Start real Chapterhouse nodes: real aiohttp servers on free loopback ports, one SQLite each."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from node.app import create_app, open_services
+from node.config import Settings
+from node.local_actors import Created, create_actor
+from node.services import Services
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def free_port() -> int:
+    with free_socket() as sock:
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Node:
+    """One running in-process node."""
+
+    services: Services
+    runner: web.AppRunner
+    data_dir: Path
+
+    @property
+    def base_url(self) -> str:
+        return self.services.settings.base_url
+
+    @property
+    def authority(self) -> str:
+        return self.services.ids.authority
+
+    async def chapter(self, name: str, **kwargs: Any) -> Created:
+        return await create_actor(self.services, name, "chapter", **kwargs)
+
+    async def member(self, name: str, role: str = "member") -> Created:
+        return await create_actor(self.services, name, "member", role=role)
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_node(data_dir: Path, **overrides: Any) -> Node:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    settings = Settings(
+        data_dir=data_dir,
+        base_url=f"http://127.0.0.1:{port}",
+        allow_private_network=True,
+        delivery_poll_seconds=0.1,
+        **overrides,
+    )
+    services = await open_services(settings)
+    runner = web.AppRunner(create_app(services), access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return Node(services, runner, data_dir)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]],
+    *,
+    timeout: float = 15.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> None:
+    """Wait until ``check()`` is true; fail with ``what`` if it never becomes true."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await check():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+# -- separate processes -------------------------------------------------------------------
+
+
+def cli(
+    *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``chapterhouse`` command line in a subprocess."""
+    result = subprocess.run(
+        [sys.executable, "-m", "node", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"chapterhouse {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+@dataclass
+class NodeProcess:
+    """A node served by ``chapterhouse serve`` in its own process."""
+
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def authority(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def init(self) -> None:
+        cli(
+            "init",
+            "--data",
+            str(self.data_dir),
+            "--base-url",
+            self.base_url,
+            "--allow-private-network",
+        )
+
+    def start(self) -> None:
+        log = open(self.data_dir / "serve.log", "a")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "node",
+                "serve",
+                "--data",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "CHAPTERHOUSE_DELIVERY_POLL_SECONDS": "0.1"},
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"node exited: {(self.data_dir / 'serve.log').read_text()}")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("node did not start listening within 30 s")
+
+    def stop(self, sig: int = 15) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
