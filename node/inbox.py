@@ -101,7 +101,7 @@ async def verify_signature(services: Services, view: HttpRequest) -> str:
     try:
         key_id = signature_key_id(view)
     except SignatureError as exc:
-        raise _unauthorized(exc.detail if exc.detail else str(exc)) from exc
+        raise _unauthorized(str(exc)) from exc
     window = timedelta(seconds=services.settings.signature_window_seconds)
     for attempt in (1, 2):
         try:

@@ -30,7 +30,7 @@ def ensure_aware_utc(dt: datetime) -> datetime:
 
 
 def format_http_date(dt: datetime) -> str:
-    """IMF-fixdate (RFC 9110 §5.6.7), e.g. ``Sun, 06 Nov 1994 08:49:37 GMT``; sub-seconds dropped."""
+    """IMF-fixdate (RFC 9110 §5.6.7), e.g. ``Sun, 06 Nov 1994 08:49:37 GMT``; no sub-seconds."""
     return format_datetime(ensure_aware_utc(dt).replace(microsecond=0), usegmt=True)
 
 

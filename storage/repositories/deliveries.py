@@ -83,7 +83,7 @@ async def claim_due(
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.next_attempt_at, Delivery.id)
     )
-    return [ClaimedDelivery(*row) for row in rows.tuples()]
+    return [ClaimedDelivery(*row) for row in rows]
 
 
 async def mark_sent(session: AsyncSession, delivery_id: int, *, now: datetime, status: int) -> None:
@@ -140,7 +140,7 @@ async def mark_dead(
 
 async def counts_by_state(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
-    return {state: int(n) for state, n in rows.tuples()}
+    return {str(state): int(n) for state, n in rows}
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:

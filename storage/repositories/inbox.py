@@ -31,7 +31,7 @@ async def known_bodies(session: AsyncSession, activity_ids: Sequence[str]) -> di
             InboxItem.activity_id.in_(activity_ids)
         )
     )
-    return {a: b for a, b in rows.tuples()}
+    return {str(a): str(b) for a, b in rows}
 
 
 async def next_received(session: AsyncSession, limit: int) -> list[InboxItem]:
