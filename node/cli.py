@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -34,7 +35,7 @@ class CommandError(Exception):
     """A command failed for a reason the user can act on."""
 
 
-def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     data = Path(args.data)
     if not (data / CONFIG_FILE).exists() and not os.environ.get("CHAPTERHOUSE_BASE_URL"):
         raise CommandError(f"{data} is not a Chapterhouse data directory (run `chapterhouse init`)")
@@ -254,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command != "serve":
         configure_logging(os.environ.get("CHAPTERHOUSE_LOG_LEVEL", "WARNING"))
     try:
-        return asyncio.run(args.func(args))
+        code: int = asyncio.run(args.func(args))
+        return code
     except (
         CommandError,
         ConfigError,

@@ -46,7 +46,7 @@ def _normalise_host(host: str) -> str:
 
 
 def _split(value: str, *, allow_http: bool) -> SplitResult:
-    if not isinstance(value, str) or not value:
+    if not value:
         raise MalformedDocument("id must be a non-empty string")
     if len(value) > MAX_ID_LENGTH:
         raise MalformedDocument(f"id is longer than {MAX_ID_LENGTH} characters")

@@ -143,7 +143,7 @@ def multibase_to_bytes(value: str) -> bytes:
     """Decode a base58btc multibase string; other multibase encodings are not used here."""
     if len(value) > _MAX_MULTIBASE_LENGTH:
         raise MalformedDocument("multibase value is too long")
-    if not value.startswith("z") or len(value) < 2:
+    if not value.startswith("z"):
         raise MalformedDocument("multibase value must be base58btc ('z' prefix)")
     return _b58decode(value[1:])
 

@@ -24,5 +24,5 @@ def exponential_backoff(
         raise ValueError("jitter must be in [0, 1)")
     if attempt > max_attempts:
         return None
-    delay = min(base * (2 ** (attempt - 1)), cap)
+    delay: timedelta = min(base * (2 ** (attempt - 1)), cap)
     return delay + delay * jitter
