@@ -47,9 +47,9 @@ class DeliveryWorker:
         )
         self._actors: dict[int, LocalActor] = {}
 
-    async def _actor(self, actor_id: int) -> LocalActor:
+    async def _actor(self, actor_id: int, public_pem: str) -> LocalActor:
         actor = self._actors.get(actor_id)
-        if actor is None:
+        if actor is None or actor.rsa_public_pem != public_pem:  # new, or its keys rotated
             async with self._services.db.read() as session:
                 actor = await session.get(LocalActor, actor_id)
             if actor is None:
@@ -73,7 +73,7 @@ class DeliveryWorker:
     async def _deliver(self, row: ClaimedDelivery) -> None:
         async with self._per_host[row.host], self._global:
             try:
-                actor = await self._actor(row.actor_id)
+                actor = await self._actor(row.actor_id, row.actor_public_pem)
                 signer = self._services.keys.rsa_signer(actor)
                 body = orjson.dumps(row.body)
                 result = await self._services.transport.post_activity(

@@ -126,3 +126,15 @@ def actor_document(ids: IdFactory, actor: LocalActor) -> dict[str, object]:
         published=format_xsd_datetime(actor.created_at),
     )
     return build_actor(spec)
+
+
+async def rotate_rsa_key(services: Services, name: str) -> LocalActor:
+    """Give a local actor a new RSA key pair (its old signatures stop verifying)."""
+    rsa_key = generate_rsa_key(2048)
+    async with services.db.write() as session:
+        actor = await actor_repo.local_actor_by_name(session, name)
+        if actor is None:
+            raise ValueError(f"no local actor named {name!r}")
+        actor.rsa_private_pem = private_key_to_pem(rsa_key)
+        actor.rsa_public_pem = public_key_to_pem(rsa_key.public_key())
+    return actor

@@ -7,6 +7,18 @@ passes the request as a value, the already-resolved public key and ``now``.
 ``verify_request`` applies Chapterhouse's policy (DESIGN §3) on top of the cryptography when
 ``strict`` is set: the signature must cover the request target, the host, a date, and — for
 requests with a body — a digest that matches the body, and the date must be within ``window``.
+
+Deliberate choices, where specs or peers differ:
+
+* cavage ``hs2019`` lets the key decide: RSA → RSASSA-PKCS1-v1_5/SHA-256 (as Mastodon), Ed25519.
+* cavage without ``headers=``: ``(created)`` (the cavage-12 default) when a ``created`` parameter
+  is present, else ``date`` (earlier drafts, Mastodon, and the spec's own C.1 test value).
+* cavage ``(created)``/``(expires)`` are refused with ``rsa-sha256`` (cavage-12 §2.3).
+* No Mastodon-style retry without the query string: a GET's query selects what is returned.
+* Under ``strict``, a cavage ``Host`` header must name the request URL's authority, so a request
+  signed for another host cannot be replayed here.
+* RFC 9421 supports the request-derived components, ``@query-param`` and ``@status`` (for
+  building response bases only); field parameters (``;sf``, ``;key``, ``;bs``, ``;req``) are not.
 """
 
 from __future__ import annotations
@@ -943,21 +955,22 @@ def _verify_rfc9421(
 # ---------------------------------------------------------------------- public entry
 
 
-def _detect(request: HttpRequest) -> Scheme:
+def _detect(request: HttpRequest) -> str | None:
+    """``None`` for RFC 9421 (``Signature-Input`` present), else the cavage parameter text."""
     if request.header("signature-input") is not None:
-        return RFC9421
-    if _cavage_header(request) is not None:
-        return CAVAGE
-    raise SignatureError(SignatureFailure.NO_SIGNATURE, "request carries no HTTP signature")
+        return None
+    cavage = _cavage_header(request)
+    if cavage is None:
+        raise SignatureError(SignatureFailure.NO_SIGNATURE, "request carries no HTTP signature")
+    return cavage
 
 
 def signature_key_id(request: HttpRequest) -> str:
     """The keyId to resolve before verifying (first label when RFC 9421 has several)."""
-    if _detect(request) == RFC9421:
+    cavage = _detect(request)
+    if cavage is None:
         return _parse_rfc9421(request, None).key_id
-    header = _cavage_header(request)
-    assert header is not None  # _detect found it
-    return _parse_cavage(header).key_id
+    return _parse_cavage(cavage).key_id
 
 
 def verify_request(
@@ -981,11 +994,11 @@ def verify_request(
     loaded (``protocol.keys``), not here. Raises ``SignatureError`` carrying the key id if known.
     """
     now = ensure_aware_utc(now)
-    scheme = _detect(request)
+    cavage_text = _detect(request)
     key_id: str | None = None
     try:
         try:
-            if scheme == RFC9421:
+            if cavage_text is None:
                 parsed = _parse_rfc9421(request, label)
                 key_id = parsed.key_id
                 return _verify_rfc9421(
@@ -998,9 +1011,7 @@ def verify_request(
                     required=required,
                     algorithm=algorithm,
                 )
-            header = _cavage_header(request)
-            assert header is not None  # _detect found it
-            cavage = _parse_cavage(header)
+            cavage = _parse_cavage(cavage_text)
             key_id = cavage.key_id
             return _verify_cavage(
                 request,

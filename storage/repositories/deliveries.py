@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
-from storage.models import Delivery, OutboxActivity
+from storage.models import Delivery, LocalActor, OutboxActivity
 from storage.models.delivery import DEAD, PENDING, SENT
 
 
@@ -24,6 +24,7 @@ class ClaimedDelivery:
     activity_id: str
     actor_id: int
     body: Any
+    actor_public_pem: str  # lets the sender notice a key rotation without another query
 
 
 async def enqueue(
@@ -78,8 +79,10 @@ async def claim_due(
             OutboxActivity.ap_id,
             OutboxActivity.actor_id,
             OutboxActivity.body,
+            LocalActor.rsa_public_pem,
         )
         .join(OutboxActivity, OutboxActivity.id == Delivery.activity_id)
+        .join(LocalActor, LocalActor.id == OutboxActivity.actor_id)
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.next_attempt_at, Delivery.id)
     )

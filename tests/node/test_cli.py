@@ -18,16 +18,23 @@ def test_commands_on_an_uninitialised_directory_fail_clearly(tmp_path):
 
 
 def test_init_refuses_plain_http_without_the_testing_flag(tmp_path):
-    result = cli("init", "--data", str(tmp_path / "n"), "--base-url", "http://127.0.0.1:9999", check=False)
+    result = cli(
+        "init", "--data", str(tmp_path / "n"), "--base-url", "http://127.0.0.1:9999", check=False
+    )
     assert result.returncode == 1
     assert "allow_private_network" in result.stderr
 
 
 def test_init_then_create_and_refuse_duplicates_and_bad_names(tmp_path):
     data = str(tmp_path / "n")
-    out = cli("init", "--data", data, "--base-url", "http://127.0.0.1:9999", "--allow-private-network").stdout
+    out = cli(
+        "init", "--data", data, "--base-url", "http://127.0.0.1:9999", "--allow-private-network"
+    ).stdout
     assert "admin token: chp_" in out
-    assert cli("init", "--data", data, "--base-url", "http://127.0.0.1:9999", check=False).returncode == 1
+    assert (
+        cli("init", "--data", data, "--base-url", "http://127.0.0.1:9999", check=False).returncode
+        == 1
+    )
     chapter_id = cli("chapter", "create", "greenpark", "--data", data).stdout.strip()
     assert chapter_id == "http://127.0.0.1:9999/actors/greenpark"
     dup = cli("chapter", "create", "greenpark", "--data", data, check=False)

@@ -17,10 +17,12 @@ def test_file_then_environment_precedence(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("env", "message"),
-    [({"CHAPTERHOUSE_PORT": "eighty"}, "port"),
-     ({"CHAPTERHOUSE_ALLOW_PRIVATE_NETWORK": "maybe"}, "allow_private_network"),
-     ({"CHAPTERHOUSE_BASE_URL": "ftp://x"}, "base_url"),
-     ({"CHAPTERHOUSE_BASE_URL": "http://127.0.0.1"}, "allow_private_network")],
+    [
+        ({"CHAPTERHOUSE_PORT": "eighty"}, "port"),
+        ({"CHAPTERHOUSE_ALLOW_PRIVATE_NETWORK": "maybe"}, "allow_private_network"),
+        ({"CHAPTERHOUSE_BASE_URL": "ftp://x"}, "base_url"),
+        ({"CHAPTERHOUSE_BASE_URL": "http://127.0.0.1"}, "allow_private_network"),
+    ],
 )
 def test_bad_values_name_the_setting(tmp_path: Path, env, message):
     write_config(tmp_path, {"base_url": "https://a.example"})

@@ -23,23 +23,37 @@ async def node(nodes):
 
 
 async def test_webfinger_finds_a_chapter_by_acct_and_by_url(node):
-    jrd = await get_json(f"{node.base_url}/.well-known/webfinger?resource=acct:greenpark@{node.authority}",
-                         accept="application/jrd+json")
+    jrd = await get_json(
+        f"{node.base_url}/.well-known/webfinger?resource=acct:greenpark@{node.authority}",
+        accept="application/jrd+json",
+    )
     self_link = next(link for link in jrd["links"] if link["rel"] == "self")
-    assert self_link == {"rel": "self", "type": "application/activity+json",
-                         "href": f"{node.base_url}/actors/greenpark"}
-    by_url = await get_json(f"{node.base_url}/.well-known/webfinger?resource={node.base_url}/actors/greenpark")
+    assert self_link == {
+        "rel": "self",
+        "type": "application/activity+json",
+        "href": f"{node.base_url}/actors/greenpark",
+    }
+    by_url = await get_json(
+        f"{node.base_url}/.well-known/webfinger?resource={node.base_url}/actors/greenpark"
+    )
     assert by_url["subject"] == f"acct:greenpark@{node.authority}"
 
 
 @pytest.mark.parametrize(
     ("query", "status"),
-    [("", 400), ("?resource=", 400), ("?resource=acct:nobody@HOST", 404),
-     ("?resource=acct:greenpark@elsewhere.example", 404), ("?resource=mailto:x@y", 400),
-     ("?resource=acct:@HOST", 400)],
+    [
+        ("", 400),
+        ("?resource=", 400),
+        ("?resource=acct:nobody@HOST", 404),
+        ("?resource=acct:greenpark@elsewhere.example", 404),
+        ("?resource=mailto:x@y", 400),
+        ("?resource=acct:@HOST", 400),
+    ],
 )
 async def test_webfinger_refuses_bad_queries(node, query, status):
-    got, media, body = await _get(f"{node.base_url}/.well-known/webfinger{query.replace('HOST', node.authority)}")
+    got, media, body = await _get(
+        f"{node.base_url}/.well-known/webfinger{query.replace('HOST', node.authority)}"
+    )
     assert got == status
     assert media.startswith("application/problem+json")
     assert b"detail" in body
@@ -55,8 +69,13 @@ async def test_nodeinfo_and_host_meta(node):
     assert b"/.well-known/webfinger?resource={uri}" in body
 
 
-@pytest.mark.parametrize("accept", ["application/activity+json",
-                                    'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'])
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/activity+json",
+        'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+    ],
+)
 async def test_actor_document_is_a_group_with_both_keys(node, accept):
     doc = await get_json(f"{node.base_url}/actors/greenpark", accept=accept)
     actor = parse_actor(doc, allow_http=True)

@@ -11,8 +11,20 @@ from node.netguard import BlockedDestination, GuardedResolver, address_allowed, 
 from node.transport import FetchError, Transport
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254",
-                                     "::1", "fc00::1", "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "192.168.0.1",
+        "169.254.169.254",
+        "::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+        "100.64.0.1",
+    ],
+)
 def test_non_global_addresses_are_refused(address):
     assert not address_allowed(address, allow_private=False)
 
@@ -22,8 +34,17 @@ def test_global_addresses_are_allowed():
     assert address_allowed("2606:4700::1111", allow_private=False)
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://x/", "http://example.org/",
-                                 "https://127.0.0.1/", "https://localhost/x", "https://[::1]/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "gopher://x/",
+        "http://example.org/",
+        "https://127.0.0.1/",
+        "https://localhost/x",
+        "https://[::1]/",
+    ],
+)
 def test_check_url_refuses(url):
     with pytest.raises(BlockedDestination):
         check_url(url, allow_private=False, allow_http=False)

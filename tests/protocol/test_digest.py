@@ -91,7 +91,9 @@ def test_verify_digest_refusals(header, reason):
 def test_verify_content_digest_mismatch_and_refusals():
     with pytest.raises(DigestMismatch):
         verify_content_digest(make_content_digest(b"a"), b"b")
-    verify_content_digest(make_content_digest(b"a") + ";p=1, " + make_content_digest(b"a", "sha-512"), b"a")
+    verify_content_digest(
+        make_content_digest(b"a") + ";p=1, " + make_content_digest(b"a", "sha-512"), b"a"
+    )
     for header, reason in [
         ("md5=:Q2hlY2sgSW50ZWdyaXR5IQ==:", SignatureFailure.DIGEST_MISSING),
         (f"sha-256={HELLO_SHA256}", SignatureFailure.MALFORMED),  # not a byte sequence

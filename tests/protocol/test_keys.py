@@ -65,10 +65,17 @@ def test_ed25519_pem_round_trip():
 
 def test_loads_spec_keys():
     # PKCS#1 "RSA PUBLIC KEY" and PKCS#1 private keys load too (RFC 9421 B.1.1, Mastodon spec).
-    assert isinstance(public_key_from_pem((RFC_KEYS / "test-key-rsa.pub.pem").read_text()), rsa.RSAPublicKey)
-    assert isinstance(private_key_from_pem((RFC_KEYS / "test-key-rsa.priv.pem").read_text()), rsa.RSAPrivateKey)
+    assert isinstance(
+        public_key_from_pem((RFC_KEYS / "test-key-rsa.pub.pem").read_text()), rsa.RSAPublicKey
+    )
+    assert isinstance(
+        private_key_from_pem((RFC_KEYS / "test-key-rsa.priv.pem").read_text()), rsa.RSAPrivateKey
+    )
     # B.1.2's private key is PKCS#8 with the id-RSASSA-PSS OID; it still loads as RSA.
-    assert isinstance(private_key_from_pem((RFC_KEYS / "test-key-rsa-pss.priv.pem").read_bytes()), rsa.RSAPrivateKey)
+    assert isinstance(
+        private_key_from_pem((RFC_KEYS / "test-key-rsa-pss.priv.pem").read_bytes()),
+        rsa.RSAPrivateKey,
+    )
     mastodon = private_key_from_pem((VECTORS / "mastodon" / "spec-actor-keypair.pem").read_text())
     assert isinstance(mastodon, rsa.RSAPrivateKey)
     assert mastodon.key_size == 2048
@@ -90,9 +97,10 @@ def test_rsa_size_limits():
     assert key.key_size == 1024
     with pytest.raises(MalformedDocument):
         private_key_from_pem((VECTORS / "cavage-12" / "test-key-Test.priv.pem").read_text())
-    assert private_key_from_pem(
+    private = private_key_from_pem(
         (VECTORS / "cavage-12" / "test-key-Test.priv.pem").read_text(), min_rsa_bits=1024
     )
+    assert isinstance(private, rsa.RSAPrivateKey)
     # Keys above the maximum are refused as well (limit lowered so no huge key is generated).
     with pytest.raises(MalformedDocument):
         public_key_from_pem((RFC_KEYS / "test-key-rsa.pub.pem").read_text(), max_rsa_bits=1024)

@@ -40,7 +40,9 @@ def test_http_date_round_trip():
     assert parsed.tzinfo is UTC
 
 
-@pytest.mark.parametrize("value", ["wrong date", "", "   ", "Sun, 99 Nov 1994 08:49:37 GMT", "x" * 200])
+@pytest.mark.parametrize(
+    "value", ["wrong date", "", "   ", "Sun, 99 Nov 1994 08:49:37 GMT", "x" * 200]
+)
 def test_parse_http_date_rejects_garbage(value):
     with pytest.raises(MalformedDocument):
         parse_http_date(value)

@@ -22,10 +22,20 @@ NOW = datetime(2027, 4, 12, 9, 0, tzinfo=UTC)
 
 
 def _actor(name: str) -> LocalActor:
-    return LocalActor(name=name, ap_id=f"https://h.example/actors/{name}", actor_type="Group",
-                      kind="chapter", title=None, summary=None, manually_approves_followers=False,
-                      rsa_private_pem="x", rsa_public_pem="y", ed25519_private_pem="z",
-                      ed25519_public_multibase="z6Mk", created_at=NOW)
+    return LocalActor(
+        name=name,
+        ap_id=f"https://h.example/actors/{name}",
+        actor_type="Group",
+        kind="chapter",
+        title=None,
+        summary=None,
+        manually_approves_followers=False,
+        rsa_private_pem="x",
+        rsa_public_pem="y",
+        ed25519_private_pem="z",
+        ed25519_public_multibase="z6Mk",
+        created_at=NOW,
+    )
 
 
 async def test_migrations_are_idempotent_and_use_wal(db):
@@ -61,18 +71,27 @@ async def test_duplicate_actor_names_are_refused(db):
 
 def _inbox_row(activity_id: str) -> dict:
     body = f'{{"id": "{activity_id}"}}'.encode()
-    return {"activity_id": activity_id, "activity_type": "Follow", "actor": "https://a.example/x",
-            "body": body, "body_sha256": hashlib.sha256(body).hexdigest(), "state": "received",
-            "attempts": 0, "received_at": NOW}
+    return {
+        "activity_id": activity_id,
+        "activity_type": "Follow",
+        "actor": "https://a.example/x",
+        "body": body,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "state": "received",
+        "attempts": 0,
+        "received_at": NOW,
+    }
 
 
 async def test_inbox_insert_skips_known_activity_ids(db):
     async with db.write() as session:
-        await inbox_repo.insert_many(session, [_inbox_row("https://a.example/1"),
-                                               _inbox_row("https://a.example/1")])
+        await inbox_repo.insert_many(
+            session, [_inbox_row("https://a.example/1"), _inbox_row("https://a.example/1")]
+        )
     async with db.write() as session:
-        await inbox_repo.insert_many(session, [_inbox_row("https://a.example/1"),
-                                               _inbox_row("https://a.example/2")])
+        await inbox_repo.insert_many(
+            session, [_inbox_row("https://a.example/1"), _inbox_row("https://a.example/2")]
+        )
     async with db.read() as session:
         count = await session.scalar(select(func.count()).select_from(InboxItem))
         items = await inbox_repo.next_received(session, 10)
@@ -83,12 +102,20 @@ async def test_inbox_insert_skips_known_activity_ids(db):
 async def test_deliveries_are_unique_per_inbox_and_claimed_under_a_lease(db):
     async with db.write() as session:
         actor = await actor_repo.add_local_actor(session, _actor("greenpark"))
-        activity = await outbox_repo.add(session, ap_id="https://h.example/activities/1",
-                                         actor_id=actor.id, activity_type="Create",
-                                         body={"id": "https://h.example/activities/1"},
-                                         public=True, now=NOW)
-        targets = [("https://a.example/inbox", "a.example"), ("https://b.example/inbox", "b.example"),
-                   ("https://a.example/inbox", "a.example")]
+        activity = await outbox_repo.add(
+            session,
+            ap_id="https://h.example/activities/1",
+            actor_id=actor.id,
+            activity_type="Create",
+            body={"id": "https://h.example/activities/1"},
+            public=True,
+            now=NOW,
+        )
+        targets = [
+            ("https://a.example/inbox", "a.example"),
+            ("https://b.example/inbox", "b.example"),
+            ("https://a.example/inbox", "a.example"),
+        ]
         await delivery_repo.enqueue(session, activity.id, targets, NOW)
         await delivery_repo.enqueue(session, activity.id, targets, NOW)  # a re-run changes nothing
     async with db.read() as session:
@@ -98,14 +125,18 @@ async def test_deliveries_are_unique_per_inbox_and_claimed_under_a_lease(db):
     async with db.write() as session:
         first = await delivery_repo.claim_due(session, now=NOW, lease=lease, limit=10)
     async with db.write() as session:
-        again = await delivery_repo.claim_due(session, now=NOW + timedelta(seconds=1), lease=lease, limit=10)
+        again = await delivery_repo.claim_due(
+            session, now=NOW + timedelta(seconds=1), lease=lease, limit=10
+        )
     assert {d.inbox for d in first} == {"https://a.example/inbox", "https://b.example/inbox"}
     assert again == []  # leased rows are not handed out twice
 
     async with db.write() as session:
         await delivery_repo.mark_sent(session, first[0].id, now=NOW, status=202)
     async with db.write() as session:
-        after_lease = await delivery_repo.claim_due(session, now=NOW + lease * 2, lease=lease, limit=10)
+        after_lease = await delivery_repo.claim_due(
+            session, now=NOW + lease * 2, lease=lease, limit=10
+        )
     # The crashed worker's other row comes back once its lease expires; the sent one never does.
     assert [d.id for d in after_lease] == [first[1].id]
 
@@ -113,11 +144,20 @@ async def test_deliveries_are_unique_per_inbox_and_claimed_under_a_lease(db):
 async def test_follow_collections(db):
     async with db.write() as session:
         for i, state in enumerate(["accepted", "pending", "accepted"]):
-            await follow_repo.put_follow(session, activity_id=f"https://a.example/f{i}",
-                                         follower=f"https://a.example/u{i}", target="https://h.example/g",
-                                         follower_inbox="https://a.example/inbox", state=state, now=NOW)
+            await follow_repo.put_follow(
+                session,
+                activity_id=f"https://a.example/f{i}",
+                follower=f"https://a.example/u{i}",
+                target="https://h.example/g",
+                follower_inbox="https://a.example/inbox",
+                state=state,
+                now=NOW,
+            )
     async with db.read() as session:
         assert await follow_repo.count_followers(session, "https://h.example/g") == 2
-        assert await follow_repo.followers_page(session, "https://h.example/g", offset=0, limit=10) == [
-            "https://a.example/u0", "https://a.example/u2"]
-        assert await follow_repo.follower_inboxes(session, "https://h.example/g") == ["https://a.example/inbox"]
+        assert await follow_repo.followers_page(
+            session, "https://h.example/g", offset=0, limit=10
+        ) == ["https://a.example/u0", "https://a.example/u2"]
+        assert await follow_repo.follower_inboxes(session, "https://h.example/g") == [
+            "https://a.example/inbox"
+        ]
