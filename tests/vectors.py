@@ -1,7 +1,7 @@
 """Where the shared test vectors live, plus readers for the ``.http`` message files.
 
-Lookup order: ``$CHAPTERHOUSE_VECTORS``; the in-repo copy ``tests/fixtures/vectors`` if present;
-the ``shared/vectors`` folder next to the repository root.
+The vectors are copied into the repository (``tests/fixtures/vectors``) so a clean clone tests
+itself; ``$CHAPTERHOUSE_VECTORS`` points elsewhere (e.g. at a newer shared copy).
 """
 
 from __future__ import annotations
@@ -16,10 +16,7 @@ def _locate() -> Path:
     override = os.environ.get("CHAPTERHOUSE_VECTORS")
     if override:
         return Path(override)
-    in_repo = Path(__file__).resolve().parent / "fixtures" / "vectors"
-    if in_repo.is_dir():
-        return in_repo
-    return Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
+    return Path(__file__).resolve().parent / "fixtures" / "vectors"
 
 
 VECTORS = _locate()
