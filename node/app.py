@@ -13,6 +13,7 @@ from aiohttp import web
 from storage.engine import open_database
 from storage.migrate import migrate
 
+from .api import routes as api_routes
 from .appkeys import INBOX_WRITER, SERVICES
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -21,7 +22,7 @@ from .group_commit import GroupCommitWriter
 from .inbox_worker import InboxWorker
 from .local_actors import ensure_instance_actor
 from .middlewares import error_middleware
-from .routes import actors, health, wellknown
+from .routes import actors, calls, health, wellknown
 from .services import Services, build_services
 from .version import node_version
 
@@ -77,5 +78,7 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(wellknown.routes)
     app.add_routes(actors.routes)
     app.add_routes(health.routes)
+    app.add_routes(calls.routes)
+    app.add_routes(api_routes.routes)
     app.cleanup_ctx.append(_lifecycle)
     return app

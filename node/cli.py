@@ -20,12 +20,18 @@ from aiohttp import web
 
 from protocol.errors import MalformedDocument
 from storage.errors import AlreadyExists
+from storage.models import ActionCall as CallRow
 
+from .actions import call_from_row, cancel_action, create_action, list_actions, update_action
+from .api.representation import call_json, commitment_json
 from .app import close_services, create_app, open_services
+from .authz import Principal, principal_by_name
 from .config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config
+from .feed import feed_page
 from .following import FollowError, follow, following, unfollow
 from .local_actors import create_actor, issue_token
 from .logging_setup import configure_logging
+from .rsvp import commitments, leave, rsvp
 from .services import INSTANCE_ACTOR, Services
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
@@ -113,7 +119,12 @@ async def cmd_chapter_create(args: argparse.Namespace) -> int:
 async def cmd_member_add(args: argparse.Namespace) -> int:
     async def action(services: Services) -> int:
         created = await create_actor(
-            services, args.name, "member", title=args.display_name, role=args.role
+            services,
+            args.name,
+            "member",
+            title=args.display_name,
+            role=args.role,
+            chapter=args.chapter,
         )
         _out(created.actor.ap_id)
         _out(f"token: {created.token}")
@@ -183,6 +194,124 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _action_fields(args: argparse.Namespace) -> dict[str, object]:
+    """CLI options → the same input the JSON API takes (validated in one place)."""
+    data: dict[str, object] = {}
+    for name in ("title", "start", "end", "timezone", "goal", "description", "online_url"):
+        value = getattr(args, name, None)
+        if value is not None:
+            data[name] = value
+    if args.place is not None:
+        data["place"] = {"name": args.place, **({"address": args.address} if args.address else {})}
+    if args.capacity is not None:
+        data["capacity"] = args.capacity
+    if args.target:
+        data["targets"] = list(args.target)
+    if args.tag:
+        data["tags"] = list(args.tag)
+    return data
+
+
+async def _principal(services: Services, name: str) -> Principal:
+    async with services.db.read() as session:
+        return await principal_by_name(session, name)
+
+
+def _print_call(services: Services, row: CallRow, as_json: bool) -> None:
+    call = call_from_row(row, services)
+    if as_json:
+        _out(json.dumps(call_json(call, local=row.local_actor_id is not None)))
+    else:
+        _out(call.id)
+        _err(f"{call.title} · {call.status.lower()} · {call.participant_count} coming")
+
+
+async def cmd_action_create(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        row = await create_action(services, who, args.chapter, _action_fields(args))
+        _print_call(services, row, args.json)
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_action_update(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        row = await update_action(services, who, args.call_id, _action_fields(args))
+        _print_call(services, row, args.json)
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_action_cancel(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        row = await cancel_action(services, who, args.call_id)
+        _print_call(services, row, args.json)
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_action_list(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        rows = await list_actions(services, args.chapter)
+        calls = [call_from_row(r, services) for r in rows]
+        if args.json:
+            _out(json.dumps([call_json(c, local=True) for c in calls]))
+        else:
+            for c in calls:
+                _out(
+                    f"{c.id}\t{c.start.isoformat()}\t{c.status.lower()}\t{c.participant_count}\t{c.title}"
+                )
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_rsvp(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        result = await (
+            leave(services, who, args.call) if args.leave else rsvp(services, who, args.call)
+        )
+        _out(f"{result.call} {result.state}" + (f" ({result.reason})" if result.reason else ""))
+        return 0 if result.state != "rejected" else 1
+
+    return await _with_services(args, action)
+
+
+async def cmd_feed(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        items, _more = await feed_page(services, who, page=args.page, per_page=args.per_page)
+        if args.json:
+            _out(json.dumps(items))
+        else:
+            for item in items:
+                _out(f"{item['id']}\t{item['start']}\t{item['status']}\t{item['title']}")
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_commitments(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        rows = await commitments(services, who)
+        if args.json:
+            _out(json.dumps([commitment_json(r) for r in rows]))
+        else:
+            for r in rows:
+                _out(f"{r.call} {r.state}")
+        return 0
+
+    return await _with_services(args, action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chapterhouse", description="A federated node for chapters of communities of action."
@@ -223,7 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     data_arg(p)
     p.add_argument("--display-name")
-    p.add_argument("--role", default="member", choices=["member", "organiser", "admin"])
+    p.add_argument("--chapter", help="the local chapter the member belongs to")
+    p.add_argument(
+        "--role",
+        default="member",
+        choices=["member", "organiser", "admin"],
+        help="role in the chapter (admin: the whole node)",
+    )
     p.set_defaults(func=cmd_member_add)
 
     p = sub.add_parser("serve", help="serve the node over HTTP (and run its workers)")
@@ -241,6 +376,77 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--as", dest="as_name", required=True, metavar="LOCALNAME")
         p.add_argument("target", metavar="HANDLE_OR_URL")
         p.set_defaults(func=func)
+
+    actions = sub.add_parser("action", help="publish and manage action calls").add_subparsers(
+        dest="sub", required=True
+    )
+
+    def call_options(p: argparse.ArgumentParser, *, creating: bool) -> None:
+        data_arg(p)
+        p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
+        p.add_argument("--title", required=creating)
+        p.add_argument(
+            "--start",
+            required=creating,
+            help="RFC 3339 with offset, e.g. 2027-04-12T10:00:00+01:00",
+        )
+        p.add_argument("--end", required=creating, help="RFC 3339 with offset, after --start")
+        p.add_argument("--timezone", help="IANA time zone, e.g. Europe/London")
+        p.add_argument("--place", help="where people meet")
+        p.add_argument("--address", help="street address of the place")
+        p.add_argument("--online-url", dest="online_url", help="link for online actions")
+        p.add_argument("--capacity", type=int, help="how many people can take part")
+        p.add_argument("--goal", help="what the action is for, in one line")
+        p.add_argument("--description", help="details (HTML is sanitised)")
+        p.add_argument(
+            "--target",
+            action="append",
+            metavar="METRIC=AMOUNT:UNIT",
+            help="e.g. participants=50:people (repeatable)",
+        )
+        p.add_argument("--tag", action="append", help="hashtag without # (repeatable)")
+        p.add_argument("--json", action="store_true", help="print the call as JSON")
+
+    p = actions.add_parser("create", help="publish an action call (prints its id)")
+    call_options(p, creating=True)
+    p.add_argument("--chapter", required=True)
+    p.set_defaults(func=cmd_action_create)
+    p = actions.add_parser("update", help="edit an action call; followers get an Update")
+    p.add_argument("call_id", metavar="CALL_ID")
+    call_options(p, creating=False)
+    p.set_defaults(func=cmd_action_update)
+    p = actions.add_parser("cancel", help="cancel an action call; followers get a Delete")
+    p.add_argument("call_id", metavar="CALL_ID")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_action_cancel)
+    p = actions.add_parser("list", help="list a chapter's action calls")
+    data_arg(p)
+    p.add_argument("--chapter", required=True)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=cmd_action_list)
+
+    p = sub.add_parser("rsvp", help="take part in an action call (or --leave it)")
+    p.add_argument("call", metavar="CALL_URL")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
+    p.add_argument("--leave", action="store_true", help="withdraw instead")
+    p.set_defaults(func=cmd_rsvp)
+
+    p = sub.add_parser("feed", help="action calls of the chapters a member follows")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--per-page", dest="per_page", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=cmd_feed)
+
+    p = sub.add_parser("commitments", help="a member's RSVPs and their answers")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=cmd_commitments)
 
     p = sub.add_parser("following", help="list whom a local actor follows, with the state")
     data_arg(p)

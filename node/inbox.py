@@ -16,11 +16,12 @@ import orjson
 from aiohttp import web
 
 from protocol.activities import Activity, parse_activity
-from protocol.authority import key_owner_is_actor, same_origin_claims
+from protocol.authority import attribution_is_actor, key_owner_is_actor, same_origin_claims
 from protocol.errors import AuthorityError, MalformedDocument, SignatureError, UnsupportedType
 from protocol.httpsig import HttpRequest, signature_key_id, verify_request
 from protocol.ids import origin_of
 from storage.models.activity import RECEIVED
+from storage.repositories import actions as action_repo
 
 from .errors import HttpError
 from .group_commit import GroupCommitWriter
@@ -120,6 +121,16 @@ async def verify_signature(services: Services, view: HttpRequest) -> str:
     raise AssertionError("unreachable")
 
 
+async def check_ownership(services: Services, activity: Activity) -> None:
+    """Update and Delete need ownership of the stored target, not just the same origin."""
+    if activity.type not in {"Update", "Delete"} or activity.object_id is None:
+        return
+    async with services.db.read() as session:
+        call = await action_repo.call_by_ap_id(session, activity.object_id)
+    if call is not None and call.chapter != activity.actor:
+        raise HttpError(403, f"{activity.actor} does not own {activity.object_id}")
+
+
 async def accept_incoming(
     services: Services, writer: GroupCommitWriter, request: web.Request
 ) -> Activity:
@@ -144,8 +155,10 @@ async def accept_incoming(
     try:
         key_owner_is_actor(key_owner, activity)
         same_origin_claims(activity)
+        attribution_is_actor(activity)
     except AuthorityError as exc:
         raise HttpError(403, str(exc)) from exc
+    await check_ownership(services, activity)
     await writer.submit(
         {
             "activity_id": activity.id,

@@ -18,6 +18,7 @@ from protocol.keys import (
 )
 from protocol.timefmt import format_xsd_datetime
 from storage.models import LocalActor
+from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 
 from .services import INSTANCE_ACTOR, Services
@@ -49,6 +50,7 @@ async def create_actor(
     summary: str | None = None,
     approve_followers: bool = False,
     role: str | None = None,
+    chapter: str | None = None,
 ) -> Created:
     """Create a local actor with fresh RSA-2048 and Ed25519 keys, and a token if a role is given."""
     if kind not in KINDS:
@@ -79,6 +81,11 @@ async def create_actor(
         if role is not None:
             token = new_token()
             await actor_repo.add_token(session, actor.id, role, hash_token(token), now)
+        if chapter is not None:
+            home = await actor_repo.local_actor_by_name(session, chapter)
+            if home is None or home.kind not in {"chapter", "campaign"}:
+                raise ValueError(f"no chapter named {chapter!r} on this node")
+            await action_repo.set_membership(session, actor.id, home.id, role or "member", now)
     return Created(actor, token)
 
 

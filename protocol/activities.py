@@ -174,3 +174,50 @@ def build_undo(activity_id: str, actor: str, undone: JsonObject) -> dict[str, ob
     return _envelope(
         "Undo", activity_id, actor, _strip_context(undone), to=[target] if target else None
     )
+
+
+def build_create(activity_id: str, actor: str, obj: JsonObject) -> dict[str, object]:
+    """Create, addressed like its object."""
+    return _envelope(
+        "Create",
+        activity_id,
+        actor,
+        _strip_context(obj),
+        to=obj.get("to"),
+        cc=obj.get("cc"),
+        published=obj.get("published"),
+    )
+
+
+def build_update(activity_id: str, actor: str, obj: JsonObject) -> dict[str, object]:
+    """Update carrying the whole new version of the object."""
+    return _envelope(
+        "Update", activity_id, actor, _strip_context(obj), to=obj.get("to"), cc=obj.get("cc")
+    )
+
+
+def build_delete(
+    activity_id: str,
+    actor: str,
+    object_id: str,
+    former_type: str,
+    *,
+    to: object = None,
+    cc: object = None,
+    deleted: str | None = None,
+) -> dict[str, object]:
+    """Delete, with a Tombstone standing in for the object."""
+    tombstone: dict[str, object] = {"id": object_id, "type": "Tombstone", "formerType": former_type}
+    if deleted is not None:
+        tombstone["deleted"] = deleted
+    return _envelope("Delete", activity_id, actor, tombstone, to=to, cc=cc)
+
+
+def build_join(activity_id: str, actor: str, event_id: str, organiser: str) -> dict[str, object]:
+    """RSVP: ``actor`` will take part in the event (Mobilizon's Join)."""
+    return _envelope("Join", activity_id, actor, event_id, to=[organiser])
+
+
+def build_leave(activity_id: str, actor: str, event_id: str, organiser: str) -> dict[str, object]:
+    """Withdraw an RSVP (Mobilizon's Leave)."""
+    return _envelope("Leave", activity_id, actor, event_id, to=[organiser])

@@ -38,3 +38,24 @@ def same_origin_claims(activity: Activity) -> None:
             raise AuthorityError(
                 f"attributedTo {attributed} is not on the origin of {activity.actor}"
             )
+
+
+ACTOR_TYPES = frozenset({"Person", "Group", "Organization", "Service", "Application"})
+
+
+def attribution_is_actor(activity: Activity) -> None:
+    """Create/Update may only carry objects the actor itself is credited with (or itself)."""
+    if activity.type not in {"Create", "Update"} or not isinstance(activity.object, Mapping):
+        return
+    obj = activity.object
+    if obj.get("type") in ACTOR_TYPES:
+        if activity.type == "Update" and id_of(obj) != activity.actor:
+            raise AuthorityError(f"{activity.actor} cannot update another actor ({id_of(obj)})")
+        return
+    attributed = id_of(obj.get("attributedTo"))
+    if attributed is not None and attributed != activity.actor:
+        raise AuthorityError(
+            f"the {obj.get('type')} is attributed to {attributed}, not to the sender {activity.actor}"
+        )
+    if attributed is None and obj.get("type") == "Event":
+        raise AuthorityError("an Event must name the chapter it belongs to (attributedTo)")

@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable
 from protocol.activities import Activity
 
 from .context import HandlerContext
+from .event import handle_delete, handle_event
 from .follow import handle_accept, handle_follow, handle_reject, handle_undo
+from .join import handle_join, handle_leave
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,11 @@ HANDLERS: dict[str, Handler] = {
     "Accept": handle_accept,
     "Reject": handle_reject,
     "Undo": handle_undo,
+    "Create": handle_event,
+    "Update": handle_event,
+    "Delete": handle_delete,
+    "Join": handle_join,
+    "Leave": handle_leave,
 }
 
 

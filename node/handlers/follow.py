@@ -14,6 +14,7 @@ from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 
 from .context import HandlerContext
+from .join import answer_commitment, commitment_answered, handle_leave
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,10 @@ async def _our_follow_of(ctx: HandlerContext, activity: Activity) -> Follow | No
 
 
 async def handle_accept(ctx: HandlerContext, activity: Activity) -> None:
+    commitment = await commitment_answered(ctx, activity)
+    if commitment is not None:
+        await answer_commitment(ctx, activity, commitment)
+        return
     row = await _our_follow_of(ctx, activity)
     if row is None:
         log.info("accept.unmatched", extra={"activity_id": activity.id})
@@ -97,6 +102,10 @@ async def handle_accept(ctx: HandlerContext, activity: Activity) -> None:
 
 
 async def handle_reject(ctx: HandlerContext, activity: Activity) -> None:
+    commitment = await commitment_answered(ctx, activity)
+    if commitment is not None:
+        await answer_commitment(ctx, activity, commitment)
+        return
     row = await _our_follow_of(ctx, activity)
     if row is None:
         log.info("reject.unmatched", extra={"activity_id": activity.id})
@@ -107,6 +116,9 @@ async def handle_reject(ctx: HandlerContext, activity: Activity) -> None:
 
 async def handle_undo(ctx: HandlerContext, activity: Activity) -> None:
     """Undo{Follow}: the remote follower withdraws; only its own follow can be undone."""
+    if activity.object is not None and activity.object.get("type") == "Join":
+        await handle_leave(ctx, activity)
+        return
     follow_id, follower, followed = _embedded_follow(activity)
     if activity.object is not None and activity.object.get("type") != "Follow":
         log.info("undo.ignored", extra={"activity_id": activity.id})

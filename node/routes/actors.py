@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.appkeys import INBOX_WRITER, SERVICES
 from node.errors import HttpError
@@ -12,6 +14,7 @@ from node.inbox import accept_incoming
 from node.local_actors import actor_document
 from protocol.jsonld import AS_CONTEXT
 from storage.models import LocalActor
+from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 from storage.repositories import outbox as outbox_repo
@@ -133,8 +136,19 @@ async def outbox(request: web.Request) -> web.Response:
         rows = await outbox_repo.public_page(
             session, local.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
-    items: list[object] = [{k: v for k, v in r.body.items() if k != "@context"} for r in rows]
+        items: list[object] = [await _current(session, r.body) for r in rows]
     return activity_json(_page(collection_id, page, items, total))
+
+
+async def _current(session: AsyncSession, body: dict[str, Any]) -> dict[str, Any]:
+    """Outbox items show the current version of action calls, so late followers see edits."""
+    item = {k: v for k, v in body.items() if k != "@context"}
+    obj = item.get("object")
+    if isinstance(obj, dict) and obj.get("type") == "Event" and isinstance(obj.get("id"), str):
+        row = await action_repo.call_by_ap_id(session, obj["id"])
+        if row is not None:
+            item["object"] = {k: v for k, v in row.document.items() if k != "@context"}
+    return item
 
 
 @routes.get("/activities/{ulid}")

@@ -83,3 +83,12 @@ async def upsert_remote_actor(session: AsyncSession, values: dict[str, Any]) -> 
         await session.execute(
             table.update().where(table.c.ap_id == values["ap_id"]).values(**values)  # type: ignore[attr-defined]
         )
+
+
+ROLE_ORDER = {"member": 0, "organiser": 1, "admin": 2}
+
+
+async def strongest_role(session: AsyncSession, actor_id: int) -> str | None:
+    """The highest role any of the actor's tokens grants."""
+    roles = list(await session.scalars(select(ApiToken.role).where(ApiToken.actor_id == actor_id)))
+    return max(roles, key=lambda r: ROLE_ORDER.get(r, -1)) if roles else None

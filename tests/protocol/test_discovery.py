@@ -9,14 +9,17 @@ from protocol.retry import exponential_backoff
 from protocol.webfinger import actor_id_from_jrd, build_jrd, parse_handle, webfinger_url
 
 
-@pytest.mark.parametrize("text", ["acct:greenpark@127.0.0.1:8082", "@greenpark@127.0.0.1:8082",
-                                  "greenpark@127.0.0.1:8082"])
+@pytest.mark.parametrize(
+    "text",
+    ["acct:greenpark@127.0.0.1:8082", "@greenpark@127.0.0.1:8082", "greenpark@127.0.0.1:8082"],
+)
 def test_handles_in_every_common_spelling(text):
     handle = parse_handle(text)
     assert (handle.user, handle.host) == ("greenpark", "127.0.0.1:8082")
     assert handle.resource == "acct:greenpark@127.0.0.1:8082"
     assert webfinger_url(handle, scheme="http") == (
-        "http://127.0.0.1:8082/.well-known/webfinger?resource=acct:greenpark@127.0.0.1:8082")
+        "http://127.0.0.1:8082/.well-known/webfinger?resource=acct:greenpark@127.0.0.1:8082"
+    )
 
 
 @pytest.mark.parametrize("text", ["greenpark", "@host", "a@b/c", "a b@c", "user@"])
@@ -35,8 +38,15 @@ def test_jrd_points_at_the_actor():
 def test_nodeinfo_and_host_meta():
     links = build_nodeinfo_links("https://h.example/nodeinfo/2.1")
     assert links["links"][0]["rel"] == "http://nodeinfo.diaspora.software/ns/schema/2.1"
-    doc = build_nodeinfo(version="1.0", users_total=3, active_month=3, active_halfyear=3,
-                         local_posts=7, open_registrations=False, metadata={})
+    doc = build_nodeinfo(
+        version="1.0",
+        users_total=3,
+        active_month=3,
+        active_halfyear=3,
+        local_posts=7,
+        open_registrations=False,
+        metadata={},
+    )
     assert doc["version"] == "2.1" and doc["protocols"] == ["activitypub"]
     assert doc["usage"]["users"]["total"] == 3
     xrd = ET.fromstring(build_host_meta("https://h.example"))

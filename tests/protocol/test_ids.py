@@ -13,8 +13,17 @@ def test_parse_id_normalises_scheme_host_and_default_port():
 
 @pytest.mark.parametrize(
     "value",
-    ["", "ftp://x/y", "https:///nohost", "https://user:pw@host/", "https://h/ a", 42, None,
-     "https://h:99999/", "https://h/" + "a" * 3000],
+    [
+        "",
+        "ftp://x/y",
+        "https:///nohost",
+        "https://user:pw@host/",
+        "https://h/ a",
+        42,
+        None,
+        "https://h:99999/",
+        "https://h/" + "a" * 3000,
+    ],
 )
 def test_parse_id_rejects_bad_ids(value):
     with pytest.raises(MalformedDocument):

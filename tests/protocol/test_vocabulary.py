@@ -16,12 +16,22 @@ MOBILIZON = VECTORS / "payloads" / "mobilizon-fixtures"
 def _spec(**overrides):
     base = "https://greenpark.example/actors/greenpark"
     values = dict(
-        id=base, type="Group", preferred_username="greenpark", name="Green Park", summary=None,
-        url=base, inbox=f"{base}/inbox", outbox=f"{base}/outbox", followers=f"{base}/followers",
-        following=f"{base}/following", shared_inbox="https://greenpark.example/inbox",
-        public_key_id=f"{base}#main-key", public_key_pem="-----BEGIN PUBLIC KEY-----\nX\n-----END PUBLIC KEY-----\n",
+        id=base,
+        type="Group",
+        preferred_username="greenpark",
+        name="Green Park",
+        summary=None,
+        url=base,
+        inbox=f"{base}/inbox",
+        outbox=f"{base}/outbox",
+        followers=f"{base}/followers",
+        following=f"{base}/following",
+        shared_inbox="https://greenpark.example/inbox",
+        public_key_id=f"{base}#main-key",
+        public_key_pem="-----BEGIN PUBLIC KEY-----\nX\n-----END PUBLIC KEY-----\n",
         assertion_method=Multikey(f"{base}#ed25519-key", base, "z6MkTest"),
-        manually_approves_followers=True, kind="chapter",
+        manually_approves_followers=True,
+        kind="chapter",
     )
     values.update(overrides)
     return ActorSpec(**values)
@@ -41,8 +51,15 @@ def test_built_group_parses_back_with_both_keys():
 
 def test_context_defines_every_extension_term_inline():
     inline = CONTEXT[3]
-    for term in ("joinMode", "participantCount", "timezone", "maximumAttendeeCapacity",
-                 "ical:status", "chapterhouse", "PostalAddress"):
+    for term in (
+        "joinMode",
+        "participantCount",
+        "timezone",
+        "maximumAttendeeCapacity",
+        "ical:status",
+        "chapterhouse",
+        "PostalAddress",
+    ):
         assert term in inline
     assert inline["chapterhouse"] == "https://w3id.org/chapterhouse#"
 
@@ -67,31 +84,56 @@ def test_key_owned_by_someone_else_is_not_the_actors_key():
     assert parse_actor(doc).public_key_pem is None
 
 
-@pytest.mark.parametrize("doc", [[], "x", {"type": "Note", "id": "https://a.example/n"},
-                                 {"type": "Person", "id": "https://a.example/p"}])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        [],
+        "x",
+        {"type": "Note", "id": "https://a.example/n"},
+        {"type": "Person", "id": "https://a.example/p"},
+    ],
+)
 def test_non_actors_are_refused(doc):
     with pytest.raises((MalformedDocument, UnsupportedType)):
         parse_actor(doc)
 
 
 def test_follow_accept_undo_round_trip():
-    follow = build_follow("https://a.example/activities/1", "https://a.example/actors/alice",
-                          "https://b.example/actors/greenpark")
+    follow = build_follow(
+        "https://a.example/activities/1",
+        "https://a.example/actors/alice",
+        "https://b.example/actors/greenpark",
+    )
     parsed = parse_activity(follow)
     assert (parsed.type, parsed.actor, parsed.object_id) == (
-        "Follow", "https://a.example/actors/alice", "https://b.example/actors/greenpark")
-    accept = parse_activity(build_accept("https://b.example/activities/2",
-                                         "https://b.example/actors/greenpark", follow))
+        "Follow",
+        "https://a.example/actors/alice",
+        "https://b.example/actors/greenpark",
+    )
+    accept = parse_activity(
+        build_accept("https://b.example/activities/2", "https://b.example/actors/greenpark", follow)
+    )
     assert accept.object_id == "https://a.example/activities/1"
     assert accept.object is not None and "@context" not in accept.object
-    undo = parse_activity(build_undo("https://a.example/activities/3",
-                                     "https://a.example/actors/alice", follow))
+    undo = parse_activity(
+        build_undo("https://a.example/activities/3", "https://a.example/actors/alice", follow)
+    )
     assert undo.object_type == "Follow"
     with pytest.raises(ValueError, match="own"):
         build_undo("https://x.example/1", "https://x.example/actors/eve", follow)
 
 
-@pytest.mark.parametrize("name", [*sorted(p.name for p in MOBILIZON.glob("*activity*.json")), "mastodon-announce.json", "mastodon-delete.json", "mastodon-update.json", "mastodon-undo-announce.json", "mastodon-unfollow-activity.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        *sorted(p.name for p in MOBILIZON.glob("*activity*.json")),
+        "mastodon-announce.json",
+        "mastodon-delete.json",
+        "mastodon-update.json",
+        "mastodon-undo-announce.json",
+        "mastodon-unfollow-activity.json",
+    ],
+)
 def test_real_peer_activities_parse_or_are_refused_cleanly(name):
     doc = json.loads((MOBILIZON / name).read_text())
     try:
@@ -105,12 +147,31 @@ def test_real_peer_activities_parse_or_are_refused_cleanly(name):
 @pytest.mark.parametrize(
     ("doc", "error"),
     [
-        ({"type": "Follow", "actor": "https://a.example/a", "object": "https://b.example/b"}, MalformedDocument),
-        ({"id": "https://a.example/1", "type": "Follow", "object": "https://b.example/b"}, MalformedDocument),
-        ({"id": "https://a.example/1", "type": "Follow", "actor": "https://a.example/a"}, MalformedDocument),
-        ({"id": "https://a.example/1", "type": "Explode", "actor": "https://a.example/a"}, UnsupportedType),
-        ({"id": "javascript:alert(1)", "type": "Follow", "actor": "https://a.example/a",
-          "object": "https://b.example/b"}, MalformedDocument),
+        (
+            {"type": "Follow", "actor": "https://a.example/a", "object": "https://b.example/b"},
+            MalformedDocument,
+        ),
+        (
+            {"id": "https://a.example/1", "type": "Follow", "object": "https://b.example/b"},
+            MalformedDocument,
+        ),
+        (
+            {"id": "https://a.example/1", "type": "Follow", "actor": "https://a.example/a"},
+            MalformedDocument,
+        ),
+        (
+            {"id": "https://a.example/1", "type": "Explode", "actor": "https://a.example/a"},
+            UnsupportedType,
+        ),
+        (
+            {
+                "id": "javascript:alert(1)",
+                "type": "Follow",
+                "actor": "https://a.example/a",
+                "object": "https://b.example/b",
+            },
+            MalformedDocument,
+        ),
     ],
 )
 def test_malformed_activities_are_refused(doc, error):

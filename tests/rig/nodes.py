@@ -54,8 +54,8 @@ class Node:
     async def chapter(self, name: str, **kwargs: Any) -> Created:
         return await create_actor(self.services, name, "chapter", **kwargs)
 
-    async def member(self, name: str, role: str = "member") -> Created:
-        return await create_actor(self.services, name, "member", role=role)
+    async def member(self, name: str, role: str = "member", chapter: str | None = None) -> Created:
+        return await create_actor(self.services, name, "member", role=role, chapter=chapter)
 
     async def stop(self) -> None:
         await self.runner.cleanup()

@@ -1,0 +1,29 @@
+"""Bearer tokens: ``Authorization: Bearer chp_...`` identifies a local actor and its role."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.appkeys import SERVICES
+from node.authz import Principal
+from node.errors import HttpError
+from node.local_actors import hash_token
+from storage.repositories import actors as actor_repo
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="chapterhouse"'}
+
+
+async def authenticate(request: web.Request) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HttpError(
+            401, "this endpoint needs an 'Authorization: Bearer <token>' header", headers=CHALLENGE
+        )
+    services = request.app[SERVICES]
+    async with services.db.read() as session:
+        found = await actor_repo.actor_for_token(session, hash_token(token.strip()))
+    if found is None:
+        raise HttpError(401, "the bearer token is not valid on this node", headers=CHALLENGE)
+    actor, role = found
+    return Principal(actor, role)

@@ -1,0 +1,57 @@
+"""Who may do what: node admins, chapter organisers, members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import LocalActor
+from storage.repositories import actions as action_repo
+from storage.repositories import actors as actor_repo
+
+
+class Forbidden(Exception):
+    """The actor is known but lacks the role for this."""
+
+
+class NotFoundError(Exception):
+    """The named thing does not exist on this node."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated local actor and its node-wide role."""
+
+    actor: LocalActor
+    role: str  # member, organiser, admin (node-wide; chapter roles come from memberships)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+async def principal_by_name(session: AsyncSession, name: str) -> Principal:
+    """The CLI acts ``--as`` a named local actor, with that actor's strongest node role."""
+    actor = await actor_repo.local_actor_by_name(session, name)
+    if actor is None:
+        raise NotFoundError(f"no local actor named {name!r}")
+    role = await actor_repo.strongest_role(session, actor.id)
+    return Principal(actor, role or "member")
+
+
+async def local_chapter(session: AsyncSession, name: str) -> LocalActor:
+    chapter = await actor_repo.local_actor_by_name(session, name)
+    if chapter is None or chapter.kind not in {"chapter", "campaign"}:
+        raise NotFoundError(f"no chapter named {name!r} on this node")
+    return chapter
+
+
+async def require_organiser(session: AsyncSession, who: Principal, chapter: LocalActor) -> None:
+    """Organisers (and admins) of a chapter may publish and edit its action calls."""
+    if who.is_admin:
+        return
+    membership = await action_repo.membership(session, who.actor.id, chapter.id)
+    if membership is not None and membership.active and membership.role in {"organiser", "admin"}:
+        return
+    raise Forbidden(f"{who.actor.name} is not an organiser of {chapter.name}")

@@ -1,0 +1,84 @@
+"""Create/Update/Delete of action calls from the chapters our members follow."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import exists, select
+
+from node.actions import row_values
+from protocol.activities import Activity
+from protocol.errors import ProtocolError
+from protocol.events import CANCELLED, parse_event
+from storage.models import ActionCall as CallRow
+from storage.models import Follow, LocalActor
+from storage.models.follow import ACCEPTED
+from storage.repositories import actions as action_repo
+
+from .context import HandlerContext
+
+log = logging.getLogger(__name__)
+
+
+async def _followed_here(ctx: HandlerContext, chapter: str) -> bool:
+    """Calls are kept only from chapters that someone on this node follows."""
+    stmt = select(
+        exists().where(
+            Follow.target == chapter,
+            Follow.state == ACCEPTED,
+            Follow.follower.in_(select(LocalActor.ap_id)),
+        )
+    )
+    return bool(await ctx.session.scalar(stmt))
+
+
+async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
+    """Create or Update of an Event: keep the newest version of calls we care about."""
+    if activity.object is None or activity.object_type != "Event":
+        log.info("event.ignored", extra={"activity_id": activity.id, "type": activity.object_type})
+        return
+    try:
+        call = parse_event(activity.object, allow_http=ctx.services.settings.allow_http)
+    except ProtocolError as exc:
+        log.info("event.malformed", extra={"activity_id": activity.id, "error": str(exc)})
+        return
+    if call.chapter != activity.actor:  # also checked before storing; never trust one check
+        return
+    row = await action_repo.call_by_ap_id(ctx.session, call.id)
+    version = call.updated or call.published
+    if row is not None:
+        if row.local_actor_id is not None or row.chapter != activity.actor:
+            return
+        if version < row.updated_at:
+            return  # an older version arriving late changes nothing
+        if row.status == CANCELLED and call.status != CANCELLED:
+            return  # a cancellation is final
+        for key, value in row_values(call, dict(activity.object)).items():
+            setattr(row, key, value)
+        return
+    if not await _followed_here(ctx, call.chapter):
+        log.info("event.unsolicited", extra={"activity_id": activity.id})
+        return
+    now = ctx.services.clock.now()
+    ctx.session.add(
+        CallRow(
+            ap_id=call.id,
+            chapter=call.chapter,
+            local_actor_id=None,
+            published_at=call.published,
+            received_at=now,
+            **row_values(call, dict(activity.object)),
+        )
+    )
+
+
+async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
+    """Delete of a call: it shows as cancelled (members who planned to go need to know)."""
+    row = await action_repo.call_by_ap_id(ctx.session, activity.object_id or "")
+    if row is None or row.local_actor_id is not None or row.chapter != activity.actor:
+        return
+    doc = dict(row.document)
+    doc["ical:status"] = CANCELLED
+    row.document = doc
+    row.status = CANCELLED
+    row.updated_at = max(row.updated_at, ctx.services.clock.now())

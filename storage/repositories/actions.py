@@ -1,0 +1,141 @@
+"""Action calls, participants, commitments and chapter memberships."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ActionCall, Commitment, Follow, LocalActor, Membership, Participant
+from storage.models.follow import ACCEPTED
+
+
+async def call_by_ap_id(
+    session: AsyncSession, ap_id: str, *, for_update: bool = False
+) -> ActionCall | None:
+    stmt = select(ActionCall).where(ActionCall.ap_id == ap_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def calls_of_chapter(
+    session: AsyncSession, chapter: str, *, limit: int = 500
+) -> list[ActionCall]:
+    return list(
+        await session.scalars(
+            select(ActionCall)
+            .where(ActionCall.chapter == chapter)
+            .order_by(ActionCall.start_time, ActionCall.id)
+            .limit(limit)
+        )
+    )
+
+
+async def feed(
+    session: AsyncSession, member_ap_id: str, *, offset: int, limit: int
+) -> list[ActionCall]:
+    """Calls of the chapters a member follows (accepted), newest received first."""
+    followed = select(Follow.target).where(
+        Follow.follower == member_ap_id, Follow.state == ACCEPTED
+    )
+    return list(
+        await session.scalars(
+            select(ActionCall)
+            .where(ActionCall.chapter.in_(followed))
+            .order_by(ActionCall.received_at.desc(), ActionCall.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+
+
+async def count_participants(session: AsyncSession, call_id: int) -> int:
+    return int(
+        await session.scalar(select(func.count()).where(Participant.call_id == call_id)) or 0
+    )
+
+
+async def participant(session: AsyncSession, call_id: int, actor: str) -> Participant | None:
+    return await session.scalar(
+        select(Participant).where(Participant.call_id == call_id, Participant.actor == actor)
+    )
+
+
+async def participants(session: AsyncSession, call_id: int) -> list[Participant]:
+    return list(
+        await session.scalars(
+            select(Participant).where(Participant.call_id == call_id).order_by(Participant.id)
+        )
+    )
+
+
+async def add_participant(
+    session: AsyncSession, call_id: int, actor: str, join_id: str, now: datetime
+) -> Participant:
+    row = Participant(call_id=call_id, actor=actor, join_activity_id=join_id, created_at=now)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def remove_participant(session: AsyncSession, call_id: int, actor: str) -> bool:
+    result = await session.execute(
+        delete(Participant).where(Participant.call_id == call_id, Participant.actor == actor)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def commitment(session: AsyncSession, member_id: int, call: str) -> Commitment | None:
+    return await session.scalar(
+        select(Commitment).where(Commitment.member_id == member_id, Commitment.call == call)
+    )
+
+
+async def commitment_by_join(session: AsyncSession, join_id: str) -> Commitment | None:
+    return await session.scalar(select(Commitment).where(Commitment.join_activity_id == join_id))
+
+
+async def commitments_of(session: AsyncSession, member_id: int) -> list[Commitment]:
+    return list(
+        await session.scalars(
+            select(Commitment)
+            .where(Commitment.member_id == member_id)
+            .order_by(Commitment.id.desc())
+        )
+    )
+
+
+async def membership(session: AsyncSession, member_id: int, chapter_id: int) -> Membership | None:
+    return await session.scalar(
+        select(Membership).where(
+            Membership.member_id == member_id, Membership.chapter_id == chapter_id
+        )
+    )
+
+
+async def set_membership(
+    session: AsyncSession, member_id: int, chapter_id: int, role: str, now: datetime
+) -> Membership:
+    row = await membership(session, member_id, chapter_id)
+    if row is None:
+        row = Membership(
+            member_id=member_id, chapter_id=chapter_id, role=role, active=True, created_at=now
+        )
+        session.add(row)
+    else:
+        row.role = role
+        row.active = True
+    await session.flush()
+    return row
+
+
+async def chapters_of(session: AsyncSession, member_id: int) -> Sequence[tuple[LocalActor, str]]:
+    rows = await session.execute(
+        select(LocalActor, Membership.role)
+        .join(Membership, Membership.chapter_id == LocalActor.id)
+        .where(Membership.member_id == member_id, Membership.active.is_(True))
+    )
+    return [(actor, role) for actor, role in rows]
