@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vText
 
@@ -20,8 +21,9 @@ def calendar_ics(chapter_title: str, calls: Iterable[ActionCall], *, now: dateti
         event = Event()
         event.add("uid", call.id)
         event.add("dtstamp", now)
-        event.add("dtstart", call.start)
-        event.add("dtend", call.end)
+        zone = _zone(call.timezone)
+        event.add("dtstart", call.start.astimezone(zone) if zone else call.start)
+        event.add("dtend", call.end.astimezone(zone) if zone else call.end)
         event.add("summary", call.title)
         event.add("description", summary_line(call))
         event.add("url", call.url or call.id)
@@ -36,4 +38,15 @@ def calendar_ics(chapter_title: str, calls: Iterable[ActionCall], *, now: dateti
         elif call.online_url:
             event.add("location", vText(call.online_url))
         cal.add_component(event)
+    cal.add_missing_timezones()
     return bytes(cal.to_ical())
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    """Local times in the call's own zone, so calendars show what organisers wrote."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

@@ -258,6 +258,12 @@ def _place(value: object) -> tuple[Place | None, str | None]:
     return Place(name[:MAX_TITLE], street), None
 
 
+def _local_time(text: str) -> datetime:
+    """An event time with the offset it was written in (local times stay local)."""
+    parse_xsd_datetime(text)  # validates, and insists on an offset
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
     """Validate a received Event (ours or another server's, e.g. Mobilizon)."""
     if not isinstance(doc, Mapping):
@@ -273,9 +279,9 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
         raise MalformedDocument("Event id is not on the origin of its attributedTo")
     start_text = _text(doc, "startTime", required=True)
     assert start_text is not None
-    start = parse_xsd_datetime(start_text)
+    start = _local_time(start_text)
     end_text = _text(doc, "endTime")
-    end = parse_xsd_datetime(end_text) if end_text else start
+    end = _local_time(end_text) if end_text else start
     if end < start:
         raise MalformedDocument("Event endTime is before startTime")
     published_text = _text(doc, "published")

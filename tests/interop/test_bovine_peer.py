@@ -7,19 +7,16 @@ code is on its side of the wire.
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.interop.peer import BovinePeer, Received
 from tests.rig.http import get_json
-from tests.rig.nodes import Node, eventually
+from tests.rig.nodes import eventually
 
 CALL = {
     "title": "Canal clean-up",
@@ -137,17 +134,6 @@ async def test_bovine_verifier_refuses_tampered_deliveries(nodes, bovine_peer):
     assert [r.verified for r in bovine_peer.received] == [True, False, False, True]
 
 
-def _action_calls_ready() -> bool:
-    """Action calls exist, and the rig can make an organiser of a chapter."""
-    if importlib.util.find_spec("node.actions") is None:
-        return False
-    return "chapter" in inspect.signature(Node.member).parameters
-
-
-@pytest.mark.skipif(
-    not _action_calls_ready(),
-    reason="action calls are not built yet (node.actions, Node.member(..., chapter=))",
-)
 async def test_bovine_peer_receives_a_call_and_rsvps_with_join(nodes, bovine_peer):
     node = await nodes()
     chapter = (await node.chapter("greenpark")).actor
