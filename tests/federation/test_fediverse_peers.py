@@ -80,7 +80,7 @@ async def test_mastodon_account_follows_and_receives_calls(nodes, mastodon):
 
 
 async def test_mobilizon_join_and_leave(nodes, mobilizon):
-    node, chapter, token = await _chapter_with_organiser(nodes)
+    node, _chapter, token = await _chapter_with_organiser(nodes)
     status, call = await call_api(
         node.base_url, token, "POST", "/api/v1/chapters/greenpark/actions", CALL
     )
@@ -113,7 +113,7 @@ async def test_mobilizon_join_and_leave(nodes, mobilizon):
 
 
 async def test_relay_admin_following_the_instance_actor_gets_every_public_call(nodes, mastodon):
-    node, chapter, token = await _chapter_with_organiser(nodes)
+    node, _chapter, token = await _chapter_with_organiser(nodes)
     jrd = await get_json(
         f"{node.base_url}/.well-known/webfinger?resource=acct:relay@{node.authority}",
         accept="application/jrd+json",
