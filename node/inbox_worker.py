@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from protocol.activities import parse_activity
 from protocol.errors import ProtocolError
@@ -32,6 +33,7 @@ class InboxWorker:
             items = await inbox_repo.next_received(session, BATCH)
         for item in items:
             woke_delivery = False
+            follow_ups: list[Callable[[], Awaitable[None]]] = []
             try:
                 activity = parse_activity(item.body, allow_http=services.settings.allow_http)
                 async with services.db.write() as session:
@@ -39,6 +41,7 @@ class InboxWorker:
                     await dispatch(ctx, activity)
                     await inbox_repo.mark_processed(session, item.id, services.clock.now())
                     woke_delivery = ctx.queued_deliveries
+                    follow_ups = ctx.after_commit
             except ProtocolError as exc:
                 async with services.db.write() as session:
                     await inbox_repo.mark_failed(
@@ -54,6 +57,11 @@ class InboxWorker:
                         f"{exc.__class__.__name__}: {exc}",
                         final=item.attempts + 1 >= MAX_ATTEMPTS,
                     )
+            for follow_up in follow_ups:
+                try:
+                    await follow_up()
+                except Exception:  # best effort: the activity itself is already applied
+                    log.exception("inbox.follow_up_failed", extra={"activity_id": item.activity_id})
             if woke_delivery:
                 services.wakeups.deliveries.set()
         return len(items)

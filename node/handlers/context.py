@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,3 +16,5 @@ class HandlerContext:
     session: AsyncSession
     #: Set by a handler that queued deliveries, so the worker is woken after the commit.
     queued_deliveries: bool = False
+    #: Best-effort follow-ups that need the network, run after the commit (never inside it).
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -13,6 +13,7 @@ from storage.models.follow import ACCEPTED, PENDING, REJECTED
 from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 
+from .backfill import backfill_calls
 from .context import HandlerContext
 from .join import answer_commitment, commitment_answered, handle_leave
 
@@ -99,6 +100,8 @@ async def handle_accept(ctx: HandlerContext, activity: Activity) -> None:
         return
     row.state = ACCEPTED
     row.updated_at = ctx.services.clock.now()
+    chapter = activity.actor
+    ctx.after_commit.append(lambda: backfill_calls(ctx.services, chapter))
 
 
 async def handle_reject(ctx: HandlerContext, activity: Activity) -> None:

@@ -298,3 +298,27 @@ async def test_calendar_feed_parses(federation):
     assert str(start.tzinfo) == "Europe/London"
     assert len(list(cal.walk("VTIMEZONE"))) == 2
     assert str(events[second["id"]]["location"]) == "https://meet.example/letters"
+
+
+async def test_a_member_who_follows_later_sees_current_calls(federation, nodes):
+    fed = federation
+    call = await publish(fed)
+    ulid = call["id"].rsplit("/", 1)[1]
+    await call_api(
+        fed.chapter_node.base_url,
+        fed.organiser_token,
+        "PATCH",
+        f"/api/v1/chapters/greenpark/actions/{ulid}",
+        {"title": "Canal clean-up, day 1"},
+    )
+    late_node = await nodes()
+    erin = await late_node.member("erin")
+    from tests.federation.conftest import follow_and_wait
+
+    await follow_and_wait(late_node, "erin", fed.chapter_id)
+
+    async def backfilled() -> bool:
+        status, body = await call_api(late_node.base_url, erin.token, "GET", "/api/v1/feed")
+        return status == 200 and [i["title"] for i in body["items"]] == ["Canal clean-up, day 1"]
+
+    await eventually(backfilled, what="the late follower's feed to show the current call")
