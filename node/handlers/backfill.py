@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from node.resolver import ResolveError
+from node.services import Services
+from node.transport import FetchError
 from protocol.activities import parse_activity
 from protocol.errors import ProtocolError
 from protocol.ids import same_origin
 from protocol.jsonld import as_list
 
-from ..resolver import ResolveError
-from ..services import Services
-from ..transport import FetchError
 from .context import HandlerContext
 from .event import handle_event
 
