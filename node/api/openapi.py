@@ -159,6 +159,26 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     {"200": _ok("The cancelled call", _ref("ActionCall"))},
                 ),
             },
+            "/api/v1/chapters/{chapter}/actions/{ulid}/participants": {
+                "parameters": [CHAPTER, ULID],
+                "get": _op(
+                    "Who is coming (organisers)",
+                    {
+                        "200": _ok(
+                            "Participants",
+                            items(
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "actor": {"type": "string", "format": "uri"},
+                                        "joined": {"type": "string", "format": "date-time"},
+                                    },
+                                }
+                            ),
+                        )
+                    },
+                ),
+            },
             "/api/v1/feed": {
                 "get": _op(
                     "Calls of the chapters the member follows, newest first",

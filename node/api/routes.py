@@ -11,11 +11,12 @@ from aiohttp import web
 from node.action_input import FieldError
 from node.actions import call_from_row, cancel_action, create_action, list_actions, update_action
 from node.appkeys import SERVICES
-from node.authz import Forbidden, NotFoundError, Principal
+from node.authz import Forbidden, NotFoundError, Principal, local_chapter, require_organiser
 from node.errors import HttpError
 from node.feed import feed_page
 from node.following import FollowError, follow, following, unfollow
 from node.rsvp import RsvpError, commitments, leave, rsvp
+from protocol.timefmt import format_xsd_datetime
 from storage.repositories import actions as action_repo
 
 from .auth import authenticate
@@ -151,6 +152,23 @@ async def cancel_call(request: web.Request, who: Principal) -> web.Response:
     services = request.app[SERVICES]
     row = await cancel_action(services, who, _call_id(request))
     return _json(call_json(call_from_row(row, services), local=True))
+
+
+@routes.get("/api/v1/chapters/{chapter}/actions/{ulid}/participants")
+@api
+async def call_participants(request: web.Request, who: Principal) -> web.Response:
+    """Who is coming: organisers only (members' names stay off the public documents)."""
+    services = request.app[SERVICES]
+    async with services.db.read() as session:
+        chapter = await local_chapter(session, request.match_info["chapter"])
+        await require_organiser(session, who, chapter)
+        row = await action_repo.call_by_ap_id(session, _call_id(request))
+        if row is None or row.local_actor_id != chapter.id:
+            raise NotFoundError("no such action call in this chapter")
+        rows = await action_repo.participants(session, row.id)
+    return _json(
+        {"items": [{"actor": p.actor, "joined": format_xsd_datetime(p.created_at)} for p in rows]}
+    )
 
 
 @routes.get("/api/v1/feed")
