@@ -22,16 +22,17 @@ from protocol.errors import MalformedDocument
 from storage.errors import AlreadyExists
 from storage.models import ActionCall as CallRow
 
+from .action_input import FieldError
 from .actions import call_from_row, cancel_action, create_action, list_actions, update_action
 from .api.representation import call_json, commitment_json
 from .app import close_services, create_app, open_services
-from .authz import Principal, principal_by_name
+from .authz import Forbidden, NotFoundError, Principal, principal_by_name
 from .config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config
 from .feed import feed_page
 from .following import FollowError, follow, following, unfollow
 from .local_actors import create_actor, issue_token
 from .logging_setup import configure_logging
-from .rsvp import commitments, leave, rsvp
+from .rsvp import RsvpError, commitments, leave, rsvp
 from .services import INSTANCE_ACTOR, Services
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
@@ -470,6 +471,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         AlreadyExists,
         MalformedDocument,
         ValueError,
+        FieldError,
+        Forbidden,
+        NotFoundError,
+        RsvpError,
     ) as exc:
         _err(f"error: {exc}")
         return 1

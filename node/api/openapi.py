@@ -23,7 +23,15 @@ def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any
 
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
-ERRORS = {"400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM, "422": PROBLEM}
+ERRORS = {
+    "400": PROBLEM,
+    "401": PROBLEM,
+    "403": PROBLEM,
+    "404": PROBLEM,
+    "413": PROBLEM,
+    "415": PROBLEM,
+    "422": PROBLEM,
+}
 CHAPTER = {"name": "chapter", "in": "path", "required": True, "schema": {"type": "string"}}
 ULID = {"name": "ulid", "in": "path", "required": True, "schema": {"type": "string"}}
 

@@ -222,9 +222,16 @@ async def test_rsvps_from_two_nodes_and_the_race_for_the_last_place(federation):
 
     path = f"/api/v1/chapters/greenpark/actions/{call_id.rsplit('/', 1)[1]}/participants"
     status, listed = await call_api(fed.chapter_node.base_url, fed.organiser_token, "GET", path)
-    winner = "bob" if states[0] == "accepted" and (await commitments(fed, "bob"))[call_id] == "accepted" else "carol"
+    winner = (
+        "bob"
+        if states[0] == "accepted" and (await commitments(fed, "bob"))[call_id] == "accepted"
+        else "carol"
+    )
     assert status == 200
-    assert {p["actor"] for p in listed["items"]} == {fed.member_ids["alice"], fed.member_ids[winner]}
+    assert {p["actor"] for p in listed["items"]} == {
+        fed.member_ids["alice"],
+        fed.member_ids[winner],
+    }
     nosy = await fed.chapter_node.member("nosy")
     assert (await call_api(fed.chapter_node.base_url, nosy.token, "GET", path))[0] == 403
 

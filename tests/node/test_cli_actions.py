@@ -254,14 +254,6 @@ def test_feed_shows_the_calls_of_a_locally_followed_chapter(node):
     assert any(line.startswith(call_id + "\t") for line in text.splitlines())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "node/cli.py main() catches only CommandError, ConfigError, FollowError, AlreadyExists, "
-        "MalformedDocument and ValueError; FieldError, Forbidden, NotFoundError and RsvpError "
-        "escape as a Python traceback (exit 1 only by accident) instead of 'error: <reason>'"
-    ),
-)
 def test_refusals_are_one_error_line_not_a_traceback(node):
     results = [
         create(node, "--start", START, "--end", END, title="x", as_name="mo", check=False),
