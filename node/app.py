@@ -39,6 +39,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     services = build_services(settings, db, clock or SystemClock(), node_version())
     await services.transport.start()
     await ensure_instance_actor(services)
+    await services.load_unavailable_hosts()
     return services
 
 

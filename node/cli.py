@@ -30,7 +30,7 @@ from .authz import Forbidden, NotFoundError, Principal, principal_by_name
 from .config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config
 from .feed import feed_page
 from .following import FollowError, follow, following, unfollow
-from .local_actors import create_actor, issue_token
+from .local_actors import create_actor, issue_token, rotate_keys
 from .logging_setup import configure_logging
 from .rsvp import RsvpError, commitments, leave, rsvp
 from .services import INSTANCE_ACTOR, Services
@@ -313,6 +313,16 @@ async def cmd_commitments(args: argparse.Namespace) -> int:
     return await _with_services(args, action)
 
 
+async def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        actor = await rotate_keys(services, args.as_name)
+        _out(f"{services.ids.main_key(actor.name)} rotated")
+        _err("followers will receive an Update of the actor when the node next runs its workers")
+        return 0
+
+    return await _with_services(args, action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chapterhouse", description="A federated node for chapters of communities of action."
@@ -448,6 +458,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.set_defaults(func=cmd_commitments)
+
+    keys = sub.add_parser("keys", help="manage a local actor's keys").add_subparsers(
+        dest="sub", required=True
+    )
+    p = keys.add_parser("rotate", help="replace an actor's keys and tell its followers")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="NAME")
+    p.set_defaults(func=cmd_keys_rotate)
 
     p = sub.add_parser("following", help="list whom a local actor follows, with the state")
     data_arg(p)

@@ -41,6 +41,13 @@ class Settings:
     delivery_concurrency: int = 16
     delivery_per_host: int = 2
     delivery_poll_seconds: float = 0.5
+    delivery_lease_seconds: float = 60.0
+    delivery_retry_base_seconds: float = 30.0
+    delivery_retry_cap_seconds: float = 12 * 3600.0
+    delivery_max_attempts: int = 22  # with the defaults: about a week of retries
+    delivery_max_age_seconds: float = 8 * 24 * 3600.0
+    domain_unavailable_after_seconds: float = 3 * 24 * 3600.0
+    domain_probe_seconds: float = 3600.0
     actor_cache_seconds: int = 24 * 3600
     node_name: str = "Chapterhouse"
     log_level: str = "INFO"

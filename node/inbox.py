@@ -19,7 +19,7 @@ from protocol.activities import Activity, parse_activity
 from protocol.authority import attribution_is_actor, key_owner_is_actor, same_origin_claims
 from protocol.errors import AuthorityError, MalformedDocument, SignatureError, UnsupportedType
 from protocol.httpsig import HttpRequest, signature_key_id, verify_request
-from protocol.ids import origin_of
+from protocol.ids import authority_of, origin_of
 from storage.models.activity import RECEIVED
 from storage.repositories import actions as action_repo
 
@@ -171,5 +171,6 @@ async def accept_incoming(
             "received_at": services.clock.now(),
         }
     )
+    await services.note_alive(authority_of(activity.actor))
     log.info("inbox.accepted", extra={"activity_id": activity.id, "type": activity.type})
     return activity

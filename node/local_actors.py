@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from protocol.activities import build_update
 from protocol.actors import ActorSpec, Multikey, build_actor
 from protocol.ids import IdFactory, validate_local_name
 from protocol.keys import (
@@ -21,6 +22,8 @@ from storage.models import LocalActor
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 
+from .fanout import follower_inboxes
+from .outbox import publish
 from .services import INSTANCE_ACTOR, Services
 
 ROLES = ("member", "organiser", "admin")
@@ -135,13 +138,26 @@ def actor_document(ids: IdFactory, actor: LocalActor) -> dict[str, object]:
     return build_actor(spec)
 
 
-async def rotate_rsa_key(services: Services, name: str) -> LocalActor:
-    """Give a local actor a new RSA key pair (its old signatures stop verifying)."""
+async def rotate_keys(services: Services, name: str) -> LocalActor:
+    """New RSA and Ed25519 keys for a local actor; its followers get an Update of the actor.
+
+    Deliveries already queued are signed at send time, so they go out with the new key;
+    receivers whose cached key then fails refetch it (and the Update refreshes it anyway).
+    """
     rsa_key = generate_rsa_key(2048)
+    ed_key = generate_ed25519_key()
     async with services.db.write() as session:
         actor = await actor_repo.local_actor_by_name(session, name)
         if actor is None:
             raise ValueError(f"no local actor named {name!r}")
         actor.rsa_private_pem = private_key_to_pem(rsa_key)
         actor.rsa_public_pem = public_key_to_pem(rsa_key.public_key())
+        actor.ed25519_private_pem = private_key_to_pem(ed_key)
+        actor.ed25519_public_multibase = ed25519_public_to_multibase(ed_key.public_key())
+        await session.flush()
+        doc = actor_document(services.ids, actor)
+        update = build_update(services.activity_id(), actor.ap_id, doc)
+        inboxes = await follower_inboxes(session, services, actor)
+        await publish(session, services, actor, update, inboxes)
+    services.wakeups.deliveries.set()
     return actor

@@ -12,12 +12,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.ids import authority_of, same_origin
-from protocol.jsonld import is_public
+from protocol.jsonld import id_of, is_public
 from storage.models import LocalActor, OutboxActivity
 from storage.repositories import deliveries as delivery_repo
 from storage.repositories import outbox as outbox_repo
 
 from .services import Services
+
+#: Activities about one object that must reach each inbox in the order they were published.
+ORDERED = frozenset({"Create", "Update", "Delete"})
 
 
 async def publish(
@@ -43,5 +46,8 @@ async def publish(
         for inbox in inboxes
         if not same_origin(inbox, services.settings.base_url)
     }
-    await delivery_repo.enqueue(session, row.id, targets.items(), services.clock.now())
+    ordering_key = id_of(activity.get("object")) if activity["type"] in ORDERED else None
+    await delivery_repo.enqueue(
+        session, row.id, targets.items(), services.clock.now(), ordering_key
+    )
     return row

@@ -14,14 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from protocol.actors import Actor, parse_actor
+from protocol.actors import RFC9421_HREF, Actor, parse_actor
 from protocol.errors import MalformedDocument, ProtocolError
 from protocol.ids import authority_of, origin_of, parse_id, same_origin
 from protocol.keys import PublicKey, public_key_from_pem
 from protocol.webfinger import JRD_JSON, actor_id_from_jrd, parse_handle, webfinger_url
 from storage.engine import Database
 from storage.models import RemoteActor
+from storage.models.domain import YES
 from storage.repositories import actors as actor_repo
+from storage.repositories import domains as domain_repo
 
 from .clock import Clock
 from .config import Settings
@@ -82,6 +84,10 @@ class ActorResolver:
         self._keys: OrderedDict[str, ResolvedKey] = OrderedDict()
 
     # -- actors -------------------------------------------------------------------------
+    async def store_actor(self, actor: Actor, document: object) -> None:
+        """Keep an actor document that arrived authenticated (e.g. in a signed Update)."""
+        await self._store(actor, document)
+
     async def fetch_actor(self, actor_id: str) -> Actor:
         """Fetch an actor document from its own id, validate it, and cache it."""
         signer = await self._fetch_signer()
@@ -104,6 +110,8 @@ class ActorResolver:
             await actor_repo.upsert_remote_actor(
                 session, actor_row_values(actor, document, self._clock.now())
             )
+            if RFC9421_HREF in actor.implements:
+                await domain_repo.set_rfc9421(session, authority_of(actor.id), YES)
         if actor.public_key_id:
             self._keys.pop(actor.public_key_id, None)
 
@@ -167,6 +175,9 @@ class ActorResolver:
             raise ResolveError(f"document at {fetched.url} claims to be {actor.id}")
         await self._store(actor, doc)
         return actor
+
+    def forget_key(self, key_id: str) -> None:
+        self._keys.pop(key_id, None)
 
     def _remember(self, key_id: str, owner: str, pem: str, *, fetched: bool) -> ResolvedKey:
         try:

@@ -10,6 +10,7 @@ from protocol.ids import IdFactory, make_ulid
 from storage.engine import Database
 from storage.models import LocalActor
 from storage.repositories import actors as actor_repo
+from storage.repositories import domains as domain_repo
 
 from .clock import Clock
 from .config import Settings
@@ -39,6 +40,8 @@ class Services:
     resolver: ActorResolver
     wakeups: Wakeups
     version: str
+    #: Hosts marked unavailable; a request from one of them revives it (see note_alive).
+    unavailable_hosts: set[str] = field(default_factory=set)
 
     def new_id(self) -> str:
         """A time-sortable id for a new local object or activity."""
@@ -46,6 +49,19 @@ class Services:
 
     def activity_id(self) -> str:
         return self.ids.activity(self.new_id())
+
+    async def note_alive(self, host: str) -> None:
+        """A successful request to or from ``host``: release its held deliveries, if any."""
+        if host not in self.unavailable_hosts:
+            return
+        async with self.db.write() as session:
+            await domain_repo.record_success(session, host, self.clock.now())
+        self.unavailable_hosts.discard(host)
+        self.wakeups.deliveries.set()
+
+    async def load_unavailable_hosts(self) -> None:
+        async with self.db.read() as session:
+            self.unavailable_hosts = await domain_repo.unavailable_hosts(session)
 
     async def instance_actor(self) -> LocalActor:
         async with self.db.read() as session:

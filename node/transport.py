@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import aiohttp
 import orjson
 
-from protocol.httpsig import HttpRequest, sign_request_cavage
+from protocol.httpsig import HttpRequest, sign_request_cavage, sign_request_rfc9421
 from protocol.keys import PrivateKey
 
 from .clock import Clock
@@ -26,6 +26,8 @@ AP_ACCEPT: Final = 'application/activity+json, application/ld+json; profile="htt
 AP_TYPES: Final = frozenset({"application/activity+json", "application/ld+json"})
 JRD_TYPES: Final = frozenset({"application/jrd+json", "application/json"})
 MAX_REDIRECTS: Final = 5
+CAVAGE: Final = "draft-cavage-12"
+RFC9421: Final = "rfc9421"
 
 
 class FetchError(Exception):
@@ -97,16 +99,19 @@ class Transport:
             allow_http=self._settings.allow_http,
         )
 
-    async def _sign(self, request: HttpRequest, signer: Signer | None) -> HttpRequest:
+    async def _sign(
+        self, request: HttpRequest, signer: Signer | None, scheme: str = CAVAGE
+    ) -> HttpRequest:
+        """Sign in a worker thread (``cryptography`` releases the GIL while signing)."""
         if signer is None:
             return request
-        now = self._clock.now()
+        sign = sign_request_rfc9421 if scheme == RFC9421 else sign_request_cavage
         return await asyncio.to_thread(
-            sign_request_cavage,
+            sign,
             request,
             key_id=signer.key_id,
             private_key=signer.private_key,
-            now=now,
+            now=self._clock.now(),
         )
 
     async def get_json(
@@ -171,7 +176,9 @@ class Transport:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def post_activity(self, inbox: str, body: bytes, *, signer: Signer) -> PostResult:
+    async def post_activity(
+        self, inbox: str, body: bytes, *, signer: Signer, scheme: str = CAVAGE
+    ) -> PostResult:
         """POST a signed activity; transport failures raise FetchError, answers are returned."""
         try:
             self._check(inbox)
@@ -185,6 +192,7 @@ class Transport:
                 body,
             ),
             signer,
+            scheme,
         )
         timeout = aiohttp.ClientTimeout(total=self._settings.delivery_timeout_seconds)
         try:

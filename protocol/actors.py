@@ -16,6 +16,9 @@ from .jsonld import CONTEXT, as_list
 
 ACTOR_TYPES: Final = frozenset({"Person", "Group", "Organization", "Service", "Application"})
 KIND_TERM: Final = "chapterhouse:kind"
+#: FEP-844e capability: this actor's server verifies RFC 9421 signatures.
+RFC9421_HREF: Final = "https://datatracker.ietf.org/doc/html/rfc9421"
+IMPLEMENTS: Final = ({"name": "RFC-9421: HTTP Message Signatures", "href": RFC9421_HREF},)
 MAX_TEXT: Final = 64 * 1024
 MAX_PEM: Final = 16 * 1024
 
@@ -72,6 +75,7 @@ class Actor:
     assertion_methods: tuple[Multikey, ...] = ()
     manually_approves_followers: bool = False
     kind: str | None = None
+    implements: tuple[str, ...] = ()
 
     @property
     def delivery_inbox(self) -> str:
@@ -108,6 +112,11 @@ def build_actor(spec: ActorSpec) -> dict[str, object]:
         doc["published"] = spec.published
     if spec.kind is not None:
         doc[KIND_TERM] = spec.kind
+    doc["generator"] = {
+        "type": "Application",
+        "name": "Chapterhouse",
+        "implements": list(IMPLEMENTS),
+    }
     if spec.assertion_method is not None:
         doc["assertionMethod"] = [
             {
@@ -221,4 +230,16 @@ def parse_actor(doc: object, *, allow_http: bool = False) -> Actor:
         assertion_methods=_assertion_methods(doc, actor_id, allow_http),
         manually_approves_followers=approves is True,
         kind=kind_value if isinstance(kind_value, str) else None,
+        implements=_implements(doc),
     )
+
+
+def _implements(doc: Mapping[str, object]) -> tuple[str, ...]:
+    """FEP-844e: the specifications the actor's software says it implements."""
+    generator = doc.get("generator")
+    if not isinstance(generator, Mapping):
+        return ()
+    hrefs = [
+        i.get("href") for i in as_list(generator.get("implements"))[:32] if isinstance(i, Mapping)
+    ]
+    return tuple(h for h in hrefs if isinstance(h, str))

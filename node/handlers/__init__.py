@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from protocol.activities import Activity
 
 from .context import HandlerContext
-from .event import handle_delete, handle_event
+from .event import handle_delete, handle_event, handle_update
 from .follow import handle_accept, handle_follow, handle_reject, handle_undo
 from .join import handle_join, handle_leave
 
@@ -26,7 +26,7 @@ HANDLERS: dict[str, Handler] = {
     "Reject": handle_reject,
     "Undo": handle_undo,
     "Create": handle_event,
-    "Update": handle_event,
+    "Update": handle_update,
     "Delete": handle_delete,
     "Join": handle_join,
     "Leave": handle_leave,

@@ -7,13 +7,16 @@ import logging
 from sqlalchemy import exists, select
 
 from node.actions import row_values
+from node.resolver import actor_row_values
 from protocol.activities import Activity
+from protocol.actors import ACTOR_TYPES, parse_actor
 from protocol.errors import ProtocolError
 from protocol.events import CANCELLED, parse_event
 from storage.models import ActionCall as CallRow
 from storage.models import Follow, LocalActor
 from storage.models.follow import ACCEPTED
 from storage.repositories import actions as action_repo
+from storage.repositories import actors as actor_repo
 
 from .context import HandlerContext
 
@@ -82,3 +85,31 @@ async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
     row.document = doc
     row.status = CANCELLED
     row.updated_at = max(row.updated_at, ctx.services.clock.now())
+
+
+async def handle_actor_update(ctx: HandlerContext, activity: Activity) -> None:
+    """Update of the sender's own actor document (e.g. after a key rotation): keep it.
+
+    Attribution was checked on arrival (only the actor itself may update itself), and
+    ``parse_actor`` refuses inboxes, keys and collections moved to another origin.
+    """
+    assert activity.object is not None
+    try:
+        actor = parse_actor(activity.object, allow_http=ctx.services.settings.allow_http)
+    except ProtocolError as exc:
+        log.info("actor_update.malformed", extra={"activity_id": activity.id, "error": str(exc)})
+        return
+    if actor.id != activity.actor:
+        return
+    await actor_repo.upsert_remote_actor(
+        ctx.session, actor_row_values(actor, dict(activity.object), ctx.services.clock.now())
+    )
+    if actor.public_key_id:
+        ctx.services.resolver.forget_key(actor.public_key_id)
+
+
+async def handle_update(ctx: HandlerContext, activity: Activity) -> None:
+    if activity.object is not None and activity.object_type in ACTOR_TYPES:
+        await handle_actor_update(ctx, activity)
+    else:
+        await handle_event(ctx, activity)

@@ -4,6 +4,7 @@ from .action import ActionCall, Commitment, Membership, Participant
 from .activity import InboxItem, OutboxActivity
 from .actor import ApiToken, LocalActor, RemoteActor
 from .delivery import Delivery
+from .domain import Domain
 from .follow import Follow
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "ApiToken",
     "Commitment",
     "Delivery",
+    "Domain",
     "Follow",
     "InboxItem",
     "LocalActor",

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.dialect import insert_ignore
-from storage.models import Delivery, LocalActor, OutboxActivity
+from storage.models import Delivery, Domain, LocalActor, OutboxActivity
 from storage.models.delivery import DEAD, PENDING, SENT
 
 
@@ -28,7 +29,11 @@ class ClaimedDelivery:
 
 
 async def enqueue(
-    session: AsyncSession, activity_pk: int, targets: Iterable[tuple[str, str]], now: datetime
+    session: AsyncSession,
+    activity_pk: int,
+    targets: Iterable[tuple[str, str]],
+    now: datetime,
+    ordering_key: str | None = None,
 ) -> None:
     """One pending row per (activity, inbox); ``targets`` are (inbox, host) pairs."""
     rows = [
@@ -40,6 +45,7 @@ async def enqueue(
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
+            "ordering_key": ordering_key,
         }
         for inbox, host in dict(targets).items()
     ]
@@ -49,19 +55,47 @@ async def enqueue(
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    busy_hosts: Collection[str] = (),
+    probe_interval: timedelta = timedelta(hours=1),
 ) -> list[ClaimedDelivery]:
-    """Lease up to ``limit`` due rows; a crashed worker's lease expires and rows return."""
+    """Lease up to ``limit`` due rows; a crashed worker's lease expires and rows return.
+
+    Skipped: hosts already at their concurrency cap (``busy_hosts``), hosts marked
+    unavailable (except one probe per ``probe_interval``), and rows queued behind an earlier
+    pending row for the same inbox and object, so an object's activities arrive in order.
+    """
+    earlier = aliased(Delivery)
+    held = select(Domain.host).where(
+        Domain.unavailable_since.is_not(None),
+        Domain.last_failure_at > now - probe_interval,
+    )
     due = (
         select(Delivery.id)
         .where(
             Delivery.state == PENDING,
             Delivery.next_attempt_at <= now,
             or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
+            Delivery.host.not_in(held),
+            or_(
+                Delivery.ordering_key.is_(None),
+                ~exists().where(
+                    earlier.inbox == Delivery.inbox,
+                    earlier.ordering_key == Delivery.ordering_key,
+                    earlier.state == PENDING,
+                    earlier.id < Delivery.id,
+                ),
+            ),
         )
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
     )
+    if busy_hosts:
+        due = due.where(Delivery.host.not_in(list(busy_hosts)))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list(await session.scalars(due))
@@ -87,6 +121,24 @@ async def claim_due(
         .order_by(Delivery.next_attempt_at, Delivery.id)
     )
     return [ClaimedDelivery(*row) for row in rows]
+
+
+async def release(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
+    """Give back leased rows that will not be attempted now (their host is at its cap)."""
+    if delivery_ids:
+        await session.execute(
+            update(Delivery).where(Delivery.id.in_(list(delivery_ids))).values(locked_until=None)
+        )
+
+
+async def expire_older_than(session: AsyncSession, cutoff: datetime, error: str) -> int:
+    """Dead-letter pending rows created before ``cutoff`` (e.g. held for an unavailable host)."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.state == PENDING, Delivery.created_at < cutoff)
+        .values(state=DEAD, last_error=error, locked_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def mark_sent(session: AsyncSession, delivery_id: int, *, now: datetime, status: int) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Follow
+from storage.models import Follow, RemoteActor
 from storage.models.follow import ACCEPTED
 
 
@@ -110,3 +110,12 @@ async def follower_inboxes(session: AsyncSession, target: str) -> list[str]:
         .distinct()
     )
     return [r for r in rows if r is not None]
+
+
+async def remove_followers_at(session: AsyncSession, inbox: str) -> int:
+    """An inbox answered 410 Gone: its actor (or, for a shared inbox, its server) is gone."""
+    owners = select(RemoteActor.ap_id).where(RemoteActor.inbox == inbox)
+    result = await session.execute(
+        delete(Follow).where(or_(Follow.follower_inbox == inbox, Follow.follower.in_(owners)))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from node.following import follow, unfollow
-from node.local_actors import rotate_rsa_key
+from node.local_actors import rotate_keys
 from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 from tests.rig.nodes import Node, eventually
@@ -28,7 +28,7 @@ async def test_rotated_key_is_refetched_and_delivery_continues(nodes):
     async with b.services.db.read() as session:
         old_pem = (await actor_repo.remote_actor(session, alice.ap_id)).public_key_pem
 
-    rotated = await rotate_rsa_key(a.services, "alice")
+    rotated = await rotate_keys(a.services, "alice")
     assert rotated.rsa_public_pem != old_pem
     await unfollow(a.services, "alice", chapter.ap_id)  # signed with the new key
 
