@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +11,32 @@ import pytest
 from tests.rig.nodes import Node, start_node
 
 
-@pytest.fixture
-async def nodes(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Node]]]:
+class NodeFactory:
     """Start as many real nodes as a test asks for; all are stopped afterwards."""
-    started: list[Node] = []
-    counter = 0
 
-    async def make(**overrides: Any) -> Node:
-        nonlocal counter
-        counter += 1
-        node = await start_node(tmp_path / f"node{counter}", **overrides)
-        started.append(node)
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._count = 0
+        self.started: list[Node] = []
+
+    async def __call__(self, **overrides: Any) -> Node:
+        self._count += 1
+        node = await start_node(self._root / f"node{self._count}", **overrides)
+        self.started.append(node)
         return node
 
-    yield make
-    for node in reversed(started):
-        await node.stop()
+    async def restart(self, node: Node) -> Node:
+        again = await node.restart()
+        self.started.append(again)
+        return again
+
+    async def stop_all(self) -> None:
+        for node in reversed(self.started):
+            await node.stop()
+
+
+@pytest.fixture
+async def nodes(tmp_path: Path) -> AsyncIterator[NodeFactory]:
+    factory = NodeFactory(tmp_path)
+    yield factory
+    await factory.stop_all()

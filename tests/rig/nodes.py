@@ -9,13 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from node.app import create_app, open_services
+from node.clock import Clock
 from node.config import Settings
 from node.local_actors import Created, create_actor
 from node.services import Services
@@ -23,11 +24,20 @@ from node.services import Services
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_socket() -> socket.socket:
+def free_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request a node answered (recorded for fault tests)."""
+
+    method: str
+    path: str
+    status: int
 
 
 def free_port() -> int:
@@ -42,6 +52,23 @@ class Node:
     services: Services
     runner: web.AppRunner
     data_dir: Path
+    overrides: dict[str, Any] = field(default_factory=dict)
+    hits: list[Hit] = field(default_factory=list)
+    #: Seconds to hold every inbox POST before answering (a slow peer), settable at any time.
+    inbox_delay: float = 0.0
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    def inbox_hits(self, ok_only: bool = True) -> list[Hit]:
+        return [
+            h
+            for h in self.hits
+            if h.method == "POST"
+            and h.path.endswith("/inbox")
+            and (not ok_only or 200 <= h.status < 300)
+        ]
 
     @property
     def base_url(self) -> str:
@@ -60,9 +87,15 @@ class Node:
     async def stop(self) -> None:
         await self.runner.cleanup()
 
+    async def restart(self) -> Node:
+        """Start the same node again (same port, same database)."""
+        return await start_node(self.data_dir, port=self.port, **self.overrides)
 
-async def start_node(data_dir: Path, **overrides: Any) -> Node:
-    sock = free_socket()
+
+async def start_node(
+    data_dir: Path, *, port: int = 0, clock: Clock | None = None, **overrides: Any
+) -> Node:
+    sock = free_socket(port)
     port = sock.getsockname()[1]
     settings = Settings(
         data_dir=data_dir,
@@ -71,11 +104,20 @@ async def start_node(data_dir: Path, **overrides: Any) -> Node:
         delivery_poll_seconds=0.1,
         **overrides,
     )
-    services = await open_services(settings)
-    runner = web.AppRunner(create_app(services), access_log=None, handle_signals=False)
+    services = await open_services(settings, clock)
+    app = create_app(services)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    node = Node(services, runner, data_dir, dict(overrides))
+
+    async def record(request: web.Request, response: web.StreamResponse) -> None:
+        if node.inbox_delay and request.method == "POST" and request.path.endswith("/inbox"):
+            await asyncio.sleep(node.inbox_delay)
+        node.hits.append(Hit(request.method, request.path, response.status))
+
+    app.on_response_prepare.append(record)
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    return Node(services, runner, data_dir)
+    return node
 
 
 async def eventually(
