@@ -168,6 +168,7 @@ class NodeProcess:
     data_dir: Path
     port: int
     process: subprocess.Popen[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -204,7 +205,7 @@ class NodeProcess:
             stderr=subprocess.STDOUT,
             text=True,
             cwd=REPO,
-            env={**os.environ, "CHAPTERHOUSE_DELIVERY_POLL_SECONDS": "0.1"},
+            env={**os.environ, "CHAPTERHOUSE_DELIVERY_POLL_SECONDS": "0.1", **self.env},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
