@@ -21,8 +21,10 @@ from .delivery import DeliveryWorker
 from .group_commit import GroupCommitWriter
 from .inbox_worker import InboxWorker
 from .local_actors import ensure_instance_actor
+from .metrics import METRICS, Metrics
 from .middlewares import error_middleware
 from .routes import actors, calls, health, wellknown
+from .routes import metrics as metrics_routes
 from .services import Services, build_services
 from .version import node_version
 
@@ -58,7 +60,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     _spawn(tasks, app[INBOX_WRITER].run(), "inbox-writer")
     if services.settings.run_workers:
         _spawn(tasks, InboxWorker(services).run(), "inbox-worker")
-        _spawn(tasks, DeliveryWorker(services).run(), "delivery-worker")
+        _spawn(
+            tasks, DeliveryWorker(services, app[METRICS].observe_delivery).run(), "delivery-worker"
+        )
     app[TASKS] = tasks
     yield
     for task in tasks:
@@ -81,5 +85,7 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(health.routes)
     app.add_routes(calls.routes)
     app.add_routes(api_routes.routes)
+    app[METRICS] = Metrics()
+    app.add_routes(metrics_routes.routes)
     app.cleanup_ctx.append(_lifecycle)
     return app

@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.config import Settings
 from node.services import Services
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 #: Repeated 401s are tolerated this many times (a receiver may still hold a rotated key).
 MAX_UNAUTHORIZED = 3
 MAX_RETRY_AFTER = timedelta(days=1)
+CLAIM_FACTOR = 4  # rows leased per claim, as a multiple of the concurrency
+FLUSH_BATCH = 200  # outcomes recorded per transaction at most...
+FLUSH_SECONDS = 0.05  # ...or after this long
 SCHEMES_TTL = 10.0  # seconds between reloads of what we know about hosts' signature schemes
 
 Observer = Callable[[str, float], None]
@@ -77,6 +82,9 @@ class DeliveryWorker:
         self._in_flight: Counter[str] = Counter()
         self._schemes: dict[str, str] | None = None
         self._schemes_loaded = 0.0
+        self._outcomes: list[Outcome] = []
+        self._flush_now = asyncio.Event()
+        self._failing_hosts: set[str] = set()
 
     # -- settings -------------------------------------------------------------------------
     @property
@@ -87,9 +95,15 @@ class DeliveryWorker:
         return timedelta(seconds=self._settings.delivery_lease_seconds)
 
     # -- claiming ---------------------------------------------------------------------------
-    async def _claim(self, free: int) -> list[ClaimedDelivery]:
+    async def _claim(
+        self, free: int, ready: Collection[ClaimedDelivery] = ()
+    ) -> list[ClaimedDelivery]:
+        """Lease up to ``free`` rows, never more per host than its cap allows, counting rows
+        in flight and rows already waiting in ``ready`` (so no leased row waits on a slow host)."""
         settings = self._settings
-        busy = {h for h, n in self._in_flight.items() if n >= settings.delivery_per_host}
+        per_host = Counter(self._in_flight)
+        per_host.update(row.host for row in ready)
+        busy = {h for h, n in per_host.items() if n >= settings.delivery_per_host}
         now = self._services.clock.now()
         async with self._services.db.write() as session:
             rows = await delivery_repo.claim_due(
@@ -102,7 +116,6 @@ class DeliveryWorker:
             )
             taken: list[ClaimedDelivery] = []
             extra: list[int] = []
-            per_host = Counter(self._in_flight)
             for row in rows:
                 if per_host[row.host] >= settings.delivery_per_host:
                     extra.append(row.id)
@@ -130,29 +143,47 @@ class DeliveryWorker:
         for row in rows:
             self._in_flight[row.host] += 1
         await asyncio.gather(*(self._deliver(row) for row in rows))
+        await self.flush()
         return len(rows)
 
     async def run(self) -> None:
+        async with self._services.db.read() as session:
+            self._failing_hosts = await domain_repo.failing_hosts(session)
+        flusher = asyncio.create_task(self._flusher())
+        try:
+            await self._dispatch()
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await self.flush()
+
+    async def _dispatch(self) -> None:
         wakeup = self._services.wakeups.deliveries
         tasks: set[asyncio.Task[None]] = set()
+        ready: deque[ClaimedDelivery] = deque()
         last_expiry = 0.0
         loop = asyncio.get_running_loop()
+        concurrency = self._settings.delivery_concurrency
         while True:
             wakeup.clear()
-            free = self._settings.delivery_concurrency - len(tasks)
             claimed = 0
             try:
                 if loop.time() - last_expiry > 60:
                     await self._expire()
                     last_expiry = loop.time()
-                if free > 0:
-                    for row in await self._claim(free):
-                        self._in_flight[row.host] += 1
-                        tasks.add(asyncio.create_task(self._deliver(row)))
-                        claimed += 1
+                # Claim in batches (one transaction for many rows), dispatch as slots free up.
+                if len(ready) <= concurrency:
+                    fresh = await self._claim(CLAIM_FACTOR * concurrency - len(ready), ready)
+                    ready.extend(fresh)
+                    claimed = len(fresh)
             except Exception:  # the database may be briefly busy: keep the loop alive
                 log.exception("delivery.loop_failed")
-            if claimed and len(tasks) < self._settings.delivery_concurrency:
+            while ready and len(tasks) < concurrency:
+                row = ready.popleft()
+                self._in_flight[row.host] += 1
+                tasks.add(asyncio.create_task(self._deliver(row)))
+            if claimed and len(ready) <= concurrency:
                 continue  # more may be due right away
             waiter = asyncio.ensure_future(wakeup.wait())
             done, _ = await asyncio.wait(
@@ -207,14 +238,14 @@ class DeliveryWorker:
             try:
                 result = await self._post(row)
             except FetchError as exc:
-                await self._failed(row, None, str(exc), host_failed=True)
+                self._queue(Outcome(row, "retry", None, str(exc), host_failed=True))
                 return
             except Exception as exc:
                 log.exception("delivery.error", extra={"delivery": row.id})
-                await self._failed(row, None, f"{exc.__class__.__name__}: {exc}", host_failed=False)
+                self._queue(Outcome(row, "retry", None, f"{exc.__class__.__name__}: {exc}"))
                 return
             outcome = classify(result, row.attempts)
-            log.info(
+            log.debug(
                 "delivery.attempt",
                 extra={
                     "inbox": row.inbox,
@@ -223,7 +254,18 @@ class DeliveryWorker:
                     "outcome": outcome,
                 },
             )
-            await self._record(row, result, outcome)
+            now = self._services.clock.now()
+            delay = retry_after(result.retry_after, now) if result.status == 429 else None
+            self._queue(
+                Outcome(
+                    row,
+                    outcome,
+                    result.status,
+                    f"HTTP {result.status}: {result.excerpt}",
+                    host_failed=outcome == "retry" and result.status != 429,
+                    delay=delay,
+                )
+            )
         finally:
             self._in_flight[row.host] -= 1
             if self._in_flight[row.host] <= 0:
@@ -231,63 +273,95 @@ class DeliveryWorker:
             if self._observe is not None:
                 self._observe(outcome, asyncio.get_running_loop().time() - started)
 
-    async def _record(self, row: ClaimedDelivery, result: PostResult, outcome: str) -> None:
-        now = self._services.clock.now()
-        error = f"HTTP {result.status}: {result.excerpt}"
-        if outcome == "retry":
-            await self._failed(
-                row,
-                result.status,
-                error,
-                host_failed=result.status != 429,
-                delay=retry_after(result.retry_after, now) if result.status == 429 else None,
-            )
-            return
-        async with self._services.db.write() as session:
-            if outcome == "sent":
-                await delivery_repo.mark_sent(session, row.id, now=now, status=result.status)
-            else:
-                await delivery_repo.mark_dead(session, row.id, status=result.status, error=error)
-            if outcome == "gone":
-                removed = await follow_repo.remove_followers_at(session, row.inbox)
-                log.info("delivery.gone", extra={"inbox": row.inbox, "followers_removed": removed})
-            # Any answer but a server error shows the host is up.
-            if await domain_repo.record_success(session, row.host, now):
-                self._services.unavailable_hosts.discard(row.host)
+    # -- recording outcomes: many per transaction -------------------------------------------
+    def _queue(self, outcome: Outcome) -> None:
+        self._outcomes.append(outcome)
+        if len(self._outcomes) >= FLUSH_BATCH:
+            self._flush_now.set()
 
-    async def _failed(
-        self,
-        row: ClaimedDelivery,
-        status: int | None,
-        error: str,
-        *,
-        host_failed: bool,
-        delay: timedelta | None = None,
-    ) -> None:
+    async def flush(self) -> None:
+        """Record every finished delivery in one transaction (one commit for many rows)."""
+        if not self._outcomes:
+            return
+        batch, self._outcomes = self._outcomes, []
+        try:
+            await self._record(batch)
+        except Exception:
+            self._outcomes = batch + self._outcomes  # nothing is forgotten; the next flush retries
+            raise
+
+    async def _record(self, batch: list[Outcome]) -> None:
         settings = self._settings
         now = self._services.clock.now()
+        unavailable_after = timedelta(seconds=settings.domain_unavailable_after_seconds)
+        async with self._services.db.write() as session:
+            sent_by_status: defaultdict[int, list[int]] = defaultdict(list)
+            for o in batch:
+                if o.outcome == "sent":
+                    sent_by_status[o.status or 200].append(o.row.id)
+            for status, ids in sent_by_status.items():
+                await delivery_repo.mark_sent(session, ids, now=now, status=status)
+            for o in batch:
+                if o.outcome in {"dead", "gone"}:
+                    await delivery_repo.mark_dead(session, o.row.id, status=o.status, error=o.error)
+                if o.outcome == "gone":
+                    removed = await follow_repo.remove_followers_at(session, o.row.inbox)
+                    log.info(
+                        "delivery.gone", extra={"inbox": o.row.inbox, "followers_removed": removed}
+                    )
+                if o.outcome == "retry":
+                    await self._reschedule(session, o, now)
+            for host in {o.row.host for o in batch if o.host_failed}:
+                self._failing_hosts.add(host)
+                if await domain_repo.record_failure(session, host, now, unavailable_after):
+                    log.warning("domain.unavailable", extra={"host": host})
+                    self._services.unavailable_hosts.add(host)
+            answered = {o.row.host for o in batch if o.outcome != "retry" or o.status == 429}
+            for host in answered & self._failing_hosts:
+                # Any answer but a server error shows the host is up again.
+                await domain_repo.record_success(session, host, now)
+                self._failing_hosts.discard(host)
+                self._services.unavailable_hosts.discard(host)
+
+    async def _reschedule(self, session: AsyncSession, o: Outcome, now: datetime) -> None:
+        settings = self._settings
+        delay = o.delay
         if delay is None:
             delay = exponential_backoff(
-                row.attempts + 1,
+                o.row.attempts + 1,
                 base=timedelta(seconds=settings.delivery_retry_base_seconds),
                 cap=timedelta(seconds=settings.delivery_retry_cap_seconds),
                 max_attempts=settings.delivery_max_attempts,
                 jitter=random.random() * 0.25,
             )
-        async with self._services.db.write() as session:
-            if delay is None:
-                await delivery_repo.mark_dead(
-                    session,
-                    row.id,
-                    status=status,
-                    error=f"gave up after {row.attempts + 1} attempts: {error}",
-                )
-            else:
-                await delivery_repo.mark_retry(
-                    session, row.id, next_attempt_at=now + delay, status=status, error=error
-                )
-            if host_failed:
-                unavailable_after = timedelta(seconds=settings.domain_unavailable_after_seconds)
-                if await domain_repo.record_failure(session, row.host, now, unavailable_after):
-                    log.warning("domain.unavailable", extra={"host": row.host})
-                    self._services.unavailable_hosts.add(row.host)
+        if delay is None:
+            await delivery_repo.mark_dead(
+                session,
+                o.row.id,
+                status=o.status,
+                error=f"gave up after {o.row.attempts + 1} attempts: {o.error}",
+            )
+        else:
+            await delivery_repo.mark_retry(
+                session, o.row.id, next_attempt_at=now + delay, status=o.status, error=o.error
+            )
+
+    async def _flusher(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), FLUSH_SECONDS)
+            self._flush_now.clear()
+            try:
+                await self.flush()
+            except Exception:  # keep the outcomes for the next try rather than lose them
+                log.exception("delivery.flush_failed")
+
+
+@dataclass(slots=True)
+class Outcome:
+    row: ClaimedDelivery
+    outcome: str  # sent, gone, dead, retry
+    status: int | None
+    error: str
+    host_failed: bool = False
+    delay: timedelta | None = None

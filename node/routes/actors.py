@@ -12,6 +12,7 @@ from node.appkeys import INBOX_WRITER, SERVICES
 from node.errors import HttpError
 from node.inbox import accept_incoming
 from node.local_actors import actor_document
+from node.metrics import METRICS
 from protocol.jsonld import AS_CONTEXT
 from storage.models import LocalActor
 from storage.repositories import actions as action_repo
@@ -162,14 +163,23 @@ async def activity(request: web.Request) -> web.Response:
     return activity_json(row.body)
 
 
+async def _receive(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS]
+    try:
+        activity = await accept_incoming(request.app[SERVICES], request.app[INBOX_WRITER], request)
+    except (HttpError, web.HTTPException) as exc:
+        metrics.inbox_refused(exc.status)
+        raise
+    metrics.inbox_accepted(activity.type)
+    return web.Response(status=202)
+
+
 @routes.post("/actors/{name}/inbox")
 async def actor_inbox(request: web.Request) -> web.Response:
     await _actor(request)
-    await accept_incoming(request.app[SERVICES], request.app[INBOX_WRITER], request)
-    return web.Response(status=202)
+    return await _receive(request)
 
 
 @routes.post("/inbox")
 async def shared_inbox(request: web.Request) -> web.Response:
-    await accept_incoming(request.app[SERVICES], request.app[INBOX_WRITER], request)
-    return web.Response(status=202)
+    return await _receive(request)

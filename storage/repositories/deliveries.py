@@ -141,10 +141,13 @@ async def expire_older_than(session: AsyncSession, cutoff: datetime, error: str)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def mark_sent(session: AsyncSession, delivery_id: int, *, now: datetime, status: int) -> None:
+async def mark_sent(
+    session: AsyncSession, delivery_id: int | Sequence[int], *, now: datetime, status: int
+) -> None:
+    ids = [delivery_id] if isinstance(delivery_id, int) else list(delivery_id)
     await session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id)
+        .where(Delivery.id.in_(ids))
         .values(
             state=SENT,
             sent_at=now,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Delivery, Domain, OutboxActivity
 from storage.models.delivery import DEAD, PENDING, SENT
+from storage.repositories import domains as domain_repo
 
 FAILING = "failing"
 #: The states an operator sees, in the order a listing or a metric reports them.
@@ -131,9 +132,13 @@ async def requeue(
     result = await session.execute(
         update(Delivery)
         .where(*conditions)
-        .values(state=PENDING, attempts=0, next_attempt_at=now, locked_until=None)
+        # created_at restarts too: the row gets a whole new retry life, not an instant expiry.
+        .values(state=PENDING, attempts=0, next_attempt_at=now, locked_until=None, created_at=now)
         .execution_options(synchronize_session=False)
     )
+    if host is not None:
+        # The admin vouches for the host: stop holding its deliveries.
+        await domain_repo.record_success(session, host, now)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

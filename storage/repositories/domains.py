@@ -70,3 +70,8 @@ async def rfc9421_hosts(session: AsyncSession) -> dict[str, str]:
         select(Domain.host, Domain.rfc9421).where(Domain.rfc9421 != UNKNOWN)
     )
     return {str(h): str(v) for h, v in rows}
+
+
+async def failing_hosts(session: AsyncSession) -> set[str]:
+    rows = await session.scalars(select(Domain.host).where(Domain.failing_since.is_not(None)))
+    return set(rows)

@@ -10,38 +10,19 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from node.app import create_app
 from node.metrics import METRICS, Metrics
-from node.routes import metrics as metrics_routes
-from node.services import Services
 from storage.engine import open_database, sqlite_url
 from storage.migrate import migrate
 from storage.repositories import deliveries as delivery_repo
 from storage.repositories import delivery_admin
 from storage.repositories import domains as domain_repo
 from storage.repositories import outbox as outbox_repo
-from tests.rig import nodes as rig_nodes
 from tests.rig.nodes import Node
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-@pytest.fixture
-def metered(monkeypatch):
-    """Nodes from the ``nodes`` fixture serve /metrics even before node/app.py wires it."""
-
-    def create_metered_app(services: Services) -> web.Application:
-        app = create_app(services)
-        if METRICS not in app:
-            app[METRICS] = Metrics()
-            app.add_routes(metrics_routes.routes)
-        return app
-
-    monkeypatch.setattr(rig_nodes, "create_app", create_metered_app)
 
 
 async def scrape(node: Node) -> Samples:
@@ -101,7 +82,6 @@ async def seed_queue(node: Node) -> dict[str, int]:
     return ids
 
 
-@pytest.mark.usefixtures("metered")
 async def test_queue_gauges_come_from_the_database_at_scrape_time(nodes):
     node = await nodes(run_workers=False)
     empty = await scrape(node)
@@ -126,7 +106,6 @@ async def test_queue_gauges_come_from_the_database_at_scrape_time(nodes):
     assert sample(after, "chapterhouse_delivery_queue", state="dead") == 0
 
 
-@pytest.mark.usefixtures("metered")
 async def test_unavailable_domains_are_counted(nodes):
     node = await nodes(run_workers=False)
     now = node.services.clock.now()
@@ -137,7 +116,6 @@ async def test_unavailable_domains_are_counted(nodes):
     assert sample(await scrape(node), "chapterhouse_unavailable_domains") == 2
 
 
-@pytest.mark.usefixtures("metered")
 async def test_recorded_outcomes_and_inbox_counts_show_in_the_scrape(nodes):
     node = await nodes(run_workers=False)
     metrics = node.runner.app[METRICS]
@@ -170,7 +148,6 @@ async def test_recorded_outcomes_and_inbox_counts_show_in_the_scrape(nodes):
     assert sample(got, "chapterhouse_inbox_refused_total", status="401") == 1
 
 
-@pytest.mark.usefixtures("metered")
 async def test_each_node_has_its_own_registry(nodes):
     one = await nodes(run_workers=False)
     two = await nodes(run_workers=False)
@@ -197,3 +174,23 @@ async def test_a_failed_refresh_drops_the_gauges_instead_of_reporting_stale_ones
     finally:
         await good.dispose()
         await unmigrated.dispose()
+
+
+async def test_real_deliveries_and_inbox_traffic_move_the_counters(nodes):
+    """Wired for real: a follow between two nodes counts on both sides."""
+    from node.following import follow
+    from tests.rig.nodes import eventually
+
+    a, b = await nodes(), await nodes()
+    chapter = (await b.chapter("greenpark")).actor
+    await a.member("alice")
+    await follow(a.services, "alice", chapter.ap_id)
+
+    async def counted() -> bool:
+        sent_a = sample(await scrape(a), "chapterhouse_deliveries_total", outcome="sent")
+        sent_b = sample(await scrape(b), "chapterhouse_deliveries_total", outcome="sent")
+        return sent_a >= 1 and sent_b >= 1
+
+    await eventually(counted, what="the Follow and the Accept to be counted as sent")
+    assert sample(await scrape(b), "chapterhouse_inbox_accepted_total", type="Follow") == 1
+    assert sample(await scrape(a), "chapterhouse_inbox_accepted_total", type="Accept") == 1
