@@ -6,7 +6,7 @@ DATA ?= var
 PORT ?= 8080
 CHAPTER ?= greenpark
 
-.PHONY: run test lint install install-test clean
+.PHONY: run test lint bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n auto --dist loadfile
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.fanout --followers 1000 --hosts 50
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

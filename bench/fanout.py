@@ -42,17 +42,18 @@ from tests.rig.nodes import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_sinks(ports: list[int]) -> subprocess.Popen[str]:
+def start_sinks(count: int) -> tuple[subprocess.Popen[str], list[int]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.sinks", *map(str, ports)],
+        [sys.executable, "-m", "bench.sinks", str(count)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None
-    if proc.stdout.readline().strip() != "ready":
+    words = proc.stdout.readline().split()
+    if not words or words[0] != "ready":
         raise RuntimeError("sinks did not start")
-    return proc
+    return proc, [int(w) for w in words[1:]]
 
 
 async def measure_fanout(inboxes: list[str], data: Path) -> float:
@@ -152,8 +153,7 @@ def _now():  # type: ignore[no-untyped-def]
 async def run(followers: int, hosts: int) -> dict[str, float]:
     from protocol.keys import generate_rsa_key
 
-    ports = [free_port() for _ in range(hosts)]
-    sinks = start_sinks(ports)
+    sinks, ports = start_sinks(hosts)
     try:
         inboxes = [
             f"http://127.0.0.1:{ports[i % hosts]}/actors/f{i}/inbox" for i in range(followers)
