@@ -288,8 +288,12 @@ async def test_key_rotation_mid_stream_loses_nothing(nodes):
         return len(await _received_calls(receiver)) == 6
 
     await eventually(all_arrived, what="all six calls, signed before and after the rotation")
-    rows = await deliveries(sender)
-    assert rows and all(r.state == "sent" for r in rows)
+
+    async def all_sent() -> bool:
+        rows = await deliveries(sender)
+        return bool(rows) and all(r.state == "sent" for r in rows)
+
+    await eventually(all_sent, what="every delivery to be recorded as sent (none dead)")
     async with receiver.services.db.read() as session:
         from storage.repositories import actors as actor_repo
 
