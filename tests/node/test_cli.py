@@ -52,3 +52,50 @@ def test_follow_of_an_unreachable_handle_fails_clearly(tmp_path):
     result = cli("follow", "--data", data, "--as", "alice", "acct:nobody@127.0.0.1:1", check=False)
     assert result.returncode == 1
     assert "cannot resolve" in result.stderr
+
+
+async def test_keys_rotate_replaces_keys_and_queues_an_update_for_followers(tmp_path):
+    from sqlalchemy import select
+
+    from storage.engine import open_database, sqlite_url
+    from storage.models import Delivery, LocalActor, OutboxActivity
+    from tests.rig.bulk import add_followers
+
+    data = tmp_path / "n"
+    cli(
+        "init",
+        "--data",
+        str(data),
+        "--base-url",
+        "http://127.0.0.1:9999",
+        "--allow-private-network",
+    )
+    chapter = cli("chapter", "create", "greenpark", "--data", str(data)).stdout.strip()
+    db = open_database(sqlite_url(str(data / "chapterhouse.db")))
+    try:
+        await add_followers(
+            db, chapter, [("http://127.0.0.1:9998/actors/x", "http://127.0.0.1:9998/inbox")]
+        )
+        async with db.read() as session:
+            before = (
+                await session.scalar(select(LocalActor).where(LocalActor.name == "greenpark"))
+            ).rsa_public_pem
+        out = cli("keys", "rotate", "--data", str(data), "--as", "greenpark").stdout
+        assert out.strip() == f"{chapter}#main-key rotated"
+        async with db.read() as session:
+            actor = await session.scalar(select(LocalActor).where(LocalActor.name == "greenpark"))
+            update = await session.scalar(
+                select(OutboxActivity).where(OutboxActivity.activity_type == "Update")
+            )
+            targets = list(
+                await session.scalars(
+                    select(Delivery.inbox).where(Delivery.activity_id == update.id)
+                )
+            )
+        assert actor.rsa_public_pem != before
+        assert update.body["object"]["publicKey"]["publicKeyPem"] == actor.rsa_public_pem
+        assert targets == ["http://127.0.0.1:9998/inbox"]
+    finally:
+        await db.dispose()
+    bad = cli("keys", "rotate", "--data", str(data), "--as", "nobody", check=False)
+    assert bad.returncode == 1 and "nobody" in bad.stderr
