@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.activities import build_create, build_delete, build_update
+from protocol.activities import build_announce, build_create, build_delete, build_update
 from protocol.events import CANCELLED, ActionCall, build_event, parse_event
 from protocol.timefmt import format_xsd_datetime
 from storage.models import ActionCall as CallRow
@@ -50,6 +50,13 @@ def _apply(call: ActionCall, data: ActionInput) -> ActionCall:
     return dataclasses.replace(call, **changes)  # type: ignore[arg-type]
 
 
+def _signed(services: Services, chapter: LocalActor, doc: dict[str, object]) -> dict[str, object]:
+    """Calls carry the chapter's proof, so relayed copies can be checked without trust."""
+    from node.object_proofs import sign_object
+
+    return sign_object(services, chapter, doc)
+
+
 def row_values(call: ActionCall, doc: dict[str, object]) -> dict[str, object]:
     return {
         "title": call.title,
@@ -71,7 +78,13 @@ async def _publish_change(
 
 
 async def create_action(
-    services: Services, who: Principal, chapter_name: str, data: Mapping[str, object]
+    services: Services,
+    who: Principal,
+    chapter_name: str,
+    data: Mapping[str, object],
+    *,
+    campaign: str | None = None,
+    announce: str | None = None,
 ) -> CallRow:
     parsed = parse_action_input(data, creating=True, allow_http=services.settings.allow_http)
     assert parsed.start is not None
@@ -93,10 +106,12 @@ async def create_action(
                 published=now,
                 url=call_id,
                 followers=services.ids.actor_part(chapter.name, "followers"),
+                campaign=campaign,
+                context=campaign,
             ),
             parsed,
         )
-        doc = build_event(call)
+        doc = _signed(services, chapter, build_event(call))
         row = CallRow(
             ap_id=call_id,
             chapter=chapter.ap_id,
@@ -109,8 +124,49 @@ async def create_action(
         await session.flush()
         activity = build_create(services.activity_id(), chapter.ap_id, doc)
         await _publish_change(session, services, chapter, activity)
+        if announce is not None:
+            # Members see the campaign's own call too (Mastodon shows it as a boost).
+            boost = build_announce(
+                services.activity_id(),
+                chapter.ap_id,
+                announce,
+                cc=[services.ids.actor_part(chapter.name, "followers")],
+            )
+            await _publish_change(session, services, chapter, boost)
     services.wakeups.deliveries.set()
     return row
+
+
+async def adopt_action(
+    services: Services, who: Principal, call_url: str, chapter_name: str
+) -> CallRow:
+    """A chapter takes up a campaign's call: a local call linked to it, announced to members."""
+    async with services.db.read() as session:
+        source = await action_repo.call_by_ap_id(session, call_url)
+    if source is None:
+        raise NotFoundError(
+            f"{call_url} is not a call this node has received (follow the campaign first)"
+        )
+    call = call_from_row(source, services)
+    if call.cancelled:
+        raise FieldError("call", "the campaign's call is cancelled")
+    data: dict[str, object] = {
+        "title": call.title,
+        "start": call.start.isoformat(),
+        "end": call.end.isoformat(),
+        "description": call.content or None,
+        "timezone": call.timezone,
+        "goal": call.goal,
+        "targets": [t.as_json() for t in call.targets] or None,
+        "tags": list(call.tags) or None,
+        "online_url": call.online_url,
+    }
+    if call.place is not None:
+        data["place"] = {k: v for k, v in dataclasses.asdict(call.place).items() if v is not None}
+    data = {k: v for k, v in data.items() if v is not None}
+    return await create_action(
+        services, who, chapter_name, data, campaign=call.id, announce=call.id
+    )
 
 
 async def _local_call(
@@ -139,7 +195,7 @@ async def update_action(
         if call.capacity is not None and call.capacity < call.participant_count:
             raise FieldError("capacity", f"{call.participant_count} people have already joined")
         call = dataclasses.replace(call, updated=services.clock.now())
-        doc = build_event(call)
+        doc = _signed(services, chapter, build_event(call))
         for key, value in row_values(call, doc).items():
             setattr(row, key, value)
         await _publish_change(
@@ -158,7 +214,7 @@ async def cancel_action(services: Services, who: Principal, call_id: str) -> Cal
         if current.cancelled:
             return row
         call = dataclasses.replace(current, status=CANCELLED, updated=now)
-        doc = build_event(call)
+        doc = _signed(services, chapter, build_event(call))
         for key, value in row_values(call, doc).items():
             setattr(row, key, value)
         delete = build_delete(
@@ -184,7 +240,7 @@ async def refresh_participation(
     if count == current.participant_count:
         return
     call = dataclasses.replace(current, participant_count=count, updated=services.clock.now())
-    doc = build_event(call)
+    doc = _signed(services, chapter, build_event(call))
     for key, value in row_values(call, doc).items():
         setattr(row, key, value)
     await _publish_change(

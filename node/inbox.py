@@ -17,14 +17,25 @@ from aiohttp import web
 
 from protocol.activities import Activity, parse_activity
 from protocol.authority import attribution_is_actor, key_owner_is_actor, same_origin_claims
-from protocol.errors import AuthorityError, MalformedDocument, SignatureError, UnsupportedType
+from protocol.errors import (
+    AuthorityError,
+    MalformedDocument,
+    ProofError,
+    ProtocolError,
+    SignatureError,
+    UnsupportedType,
+)
 from protocol.httpsig import HttpRequest, signature_key_id, verify_request
 from protocol.ids import authority_of, origin_of
+from protocol.impact import is_report, parse_report
+from protocol.jsonld import id_of
 from storage.models.activity import RECEIVED
 from storage.repositories import actions as action_repo
+from storage.repositories import impact as impact_repo
 
 from .errors import HttpError
 from .group_commit import GroupCommitWriter
+from .object_proofs import check_object_proof
 from .resolver import ResolveError
 from .services import Services
 
@@ -127,8 +138,29 @@ async def check_ownership(services: Services, activity: Activity) -> None:
         return
     async with services.db.read() as session:
         call = await action_repo.call_by_ap_id(session, activity.object_id)
-    if call is not None and call.chapter != activity.actor:
+        report = await impact_repo.report(session, activity.object_id)
+    owner = call.chapter if call is not None else report.chapter if report is not None else None
+    if owner is not None and owner != activity.actor:
         raise HttpError(403, f"{activity.actor} does not own {activity.object_id}")
+
+
+async def check_object(services: Services, activity: Activity) -> None:
+    """Reports must hold valid numbers; any object with a proof must carry its owner's."""
+    if activity.type not in {"Create", "Update"} or activity.object is None:
+        return
+    obj = activity.object
+    if is_report(obj):
+        try:
+            parse_report(obj, allow_http=services.settings.allow_http)
+        except ProtocolError as exc:
+            raise HttpError(422, f"invalid impact report: {exc}") from exc
+    if "proof" in obj:
+        try:
+            await check_object_proof(
+                services, obj, id_of(obj.get("attributedTo")) or activity.actor
+            )
+        except ProofError as exc:
+            raise HttpError(403, f"the object's proof does not verify: {exc}") from exc
 
 
 async def accept_incoming(
@@ -159,6 +191,7 @@ async def accept_incoming(
     except AuthorityError as exc:
         raise HttpError(403, str(exc)) from exc
     await check_ownership(services, activity)
+    await check_object(services, activity)
     await writer.submit(
         {
             "activity_id": activity.id,

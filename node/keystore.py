@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from protocol.ids import IdFactory
 from protocol.keys import PrivateKey, private_key_from_pem
 from storage.models import LocalActor
@@ -19,7 +21,7 @@ from .transport import Signer
 class KeyStore:
     ids: IdFactory
     _rsa: dict[tuple[int, str], PrivateKey]
-    _ed: dict[tuple[int, str], PrivateKey]
+    _ed: dict[tuple[int, str], Ed25519PrivateKey]
 
     @classmethod
     def empty(cls, ids: IdFactory) -> KeyStore:
@@ -34,10 +36,12 @@ class KeyStore:
             self._rsa[cache_key] = key
         return Signer(self.ids.main_key(actor.name), key)
 
-    def ed25519_key(self, actor: LocalActor) -> PrivateKey:
+    def ed25519_key(self, actor: LocalActor) -> Ed25519PrivateKey:
         cache_key = (actor.id, actor.ed25519_public_multibase)
         key = self._ed.get(cache_key)
         if key is None:
-            key = private_key_from_pem(actor.ed25519_private_pem)
-            self._ed[cache_key] = key
+            loaded = private_key_from_pem(actor.ed25519_private_pem)
+            if not isinstance(loaded, Ed25519PrivateKey):
+                raise TypeError(f"{actor.name}'s assertion key is not Ed25519")
+            key = self._ed[cache_key] = loaded
         return key

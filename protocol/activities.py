@@ -12,7 +12,7 @@ from typing import Final
 
 from .errors import MalformedDocument, UnsupportedType
 from .ids import parse_id
-from .jsonld import CONTEXT, as_list, id_of
+from .jsonld import CONTEXT, PUBLIC, as_list, id_of
 
 JsonObject = Mapping[str, object]
 
@@ -146,6 +146,9 @@ def _envelope(
 
 
 def _strip_context(obj: JsonObject) -> dict[str, object]:
+    """Embedded objects drop their own @context, unless a proof covers it (FEP-8b32)."""
+    if "proof" in obj:
+        return dict(obj)
     return {k: v for k, v in obj.items() if k != "@context"}
 
 
@@ -221,3 +224,10 @@ def build_join(activity_id: str, actor: str, event_id: str, organiser: str) -> d
 def build_leave(activity_id: str, actor: str, event_id: str, organiser: str) -> dict[str, object]:
     """Withdraw an RSVP (Mobilizon's Leave)."""
     return _envelope("Leave", activity_id, actor, event_id, to=[organiser])
+
+
+def build_announce(
+    activity_id: str, actor: str, object_id: str, *, cc: list[str] | None = None
+) -> dict[str, object]:
+    """Re-broadcast an object by reference (what Mastodon shows as a boost)."""
+    return _envelope("Announce", activity_id, actor, object_id, to=[PUBLIC], cc=cc)

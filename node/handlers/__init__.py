@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from protocol.activities import Activity
 
 from .context import HandlerContext
-from .event import handle_delete, handle_event, handle_update
+from .event import handle_announce, handle_delete, handle_event, handle_update
 from .follow import handle_accept, handle_follow, handle_reject, handle_undo
 from .join import handle_join, handle_leave
 
@@ -29,6 +29,7 @@ HANDLERS: dict[str, Handler] = {
     "Update": handle_update,
     "Delete": handle_delete,
     "Join": handle_join,
+    "Announce": handle_announce,
     "Leave": handle_leave,
 }
 

@@ -7,16 +7,19 @@ import logging
 from sqlalchemy import exists, select
 
 from node.actions import row_values
+from node.report_intake import apply_report, ingest, relayed_object, retract, rollup_sources
 from node.resolver import actor_row_values
 from protocol.activities import Activity
 from protocol.actors import ACTOR_TYPES, parse_actor
 from protocol.errors import ProtocolError
 from protocol.events import CANCELLED, parse_event
+from protocol.impact import is_report, is_rollup, parse_report
 from storage.models import ActionCall as CallRow
 from storage.models import Follow, LocalActor
 from storage.models.follow import ACCEPTED
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
+from storage.repositories import impact as impact_repo
 
 from .context import HandlerContext
 
@@ -35,8 +38,36 @@ async def _followed_here(ctx: HandlerContext, chapter: str) -> bool:
     return bool(await ctx.session.scalar(stmt))
 
 
+async def handle_note(ctx: HandlerContext, activity: Activity) -> None:
+    """Impact reports from their chapter; rollups from other campaigns."""
+    obj = activity.object
+    assert obj is not None
+    services = ctx.services
+    if is_report(obj):
+        try:
+            report = parse_report(obj, allow_http=services.settings.allow_http)
+        except ProtocolError as exc:
+            log.info("report.malformed", extra={"activity_id": activity.id, "error": str(exc)})
+            return
+        outcome = await apply_report(ctx.session, services, report, obj, activity.actor)
+        if outcome == "unknown_call":
+            doc = dict(obj)
+
+            async def fetch_call_then_count() -> None:
+                await ingest(services, doc, via=activity.actor, relayed=False)
+
+            ctx.after_commit.append(fetch_call_then_count)
+        return
+    if is_rollup(obj):
+        doc = dict(obj)
+        ctx.after_commit.append(lambda: rollup_sources(services, doc))
+
+
 async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
     """Create or Update of an Event: keep the newest version of calls we care about."""
+    if activity.object is not None and activity.object_type == "Note":
+        await handle_note(ctx, activity)
+        return
     if activity.object is None or activity.object_type != "Event":
         log.info("event.ignored", extra={"activity_id": activity.id, "type": activity.object_type})
         return
@@ -76,7 +107,15 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
 
 
 async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
-    """Delete of a call: it shows as cancelled (members who planned to go need to know)."""
+    """Delete of a call: it shows as cancelled (members who planned to go need to know).
+    Delete of a report: it is retracted from every total that counted it."""
+    report = await impact_repo.report(ctx.session, activity.object_id or "")
+    if report is not None or (
+        activity.object_type == "Tombstone"
+        and (isinstance(activity.object, dict) and activity.object.get("formerType") == "Note")
+    ):
+        await retract(ctx.session, ctx.services, activity.object_id or "", activity.actor)
+        return
     row = await action_repo.call_by_ap_id(ctx.session, activity.object_id or "")
     if row is None or row.local_actor_id is not None or row.chapter != activity.actor:
         return
@@ -113,3 +152,10 @@ async def handle_update(ctx: HandlerContext, activity: Activity) -> None:
         await handle_actor_update(ctx, activity)
     else:
         await handle_event(ctx, activity)
+
+
+async def handle_announce(ctx: HandlerContext, activity: Activity) -> None:
+    """A relayed object: verified by its proof or refetched from its origin, after the commit."""
+    services = ctx.services
+    obj: object = dict(activity.object) if activity.object is not None else activity.object_id
+    ctx.after_commit.append(lambda: relayed_object(services, activity.actor, obj))

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Mapping
 
 from node.outbox import publish
-from protocol.activities import Activity, build_accept
+from protocol.activities import Activity, build_accept, build_follow
 from protocol.jsonld import id_of
-from storage.models import Follow
+from storage.models import Follow, LocalActor
 from storage.models.follow import ACCEPTED, PENDING, REJECTED
 from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
@@ -49,6 +49,33 @@ async def handle_follow(ctx: HandlerContext, activity: Activity) -> None:
         await send_accept(
             ctx, target_name=target.name, follow=dict(activity.raw), inbox=follower.inbox
         )
+        if target.kind == "campaign" and follower.actor_type == "Group":
+            await follow_back(ctx, target, follower.ap_id, follower.inbox)
+
+
+async def follow_back(ctx: HandlerContext, campaign: LocalActor, chapter: str, inbox: str) -> None:
+    """A chapter joined the campaign: the campaign follows it so its reports reach us."""
+    existing = await follow_repo.follow_between(ctx.session, campaign.ap_id, chapter)
+    if existing is not None and existing.state == ACCEPTED:
+        return
+    follow_id = ctx.services.activity_id()
+    await follow_repo.put_follow(
+        ctx.session,
+        activity_id=follow_id,
+        follower=campaign.ap_id,
+        target=chapter,
+        follower_inbox=None,
+        state=PENDING,
+        now=ctx.services.clock.now(),
+    )
+    await publish(
+        ctx.session,
+        ctx.services,
+        campaign,
+        build_follow(follow_id, campaign.ap_id, chapter),
+        [inbox],
+    )
+    ctx.queued_deliveries = True
 
 
 async def send_accept(

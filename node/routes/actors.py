@@ -148,7 +148,7 @@ async def _current(session: AsyncSession, body: dict[str, Any]) -> dict[str, Any
     if isinstance(obj, dict) and obj.get("type") == "Event" and isinstance(obj.get("id"), str):
         row = await action_repo.call_by_ap_id(session, obj["id"])
         if row is not None:
-            item["object"] = {k: v for k, v in row.document.items() if k != "@context"}
+            item["object"] = row.document  # whole, with the @context its proof covers
     return item
 
 

@@ -6,18 +6,24 @@ from .actor import ApiToken, LocalActor, RemoteActor
 from .delivery import Delivery
 from .domain import Domain
 from .follow import Follow
+from .impact import CampaignState, CampaignTotal, Contribution, ImpactReport, TotalsSnapshot
 
 __all__ = [
     "ActionCall",
     "ApiToken",
+    "CampaignState",
+    "CampaignTotal",
     "Commitment",
+    "Contribution",
     "Delivery",
     "Domain",
     "Follow",
+    "ImpactReport",
     "InboxItem",
     "LocalActor",
     "Membership",
     "OutboxActivity",
     "Participant",
     "RemoteActor",
+    "TotalsSnapshot",
 ]

@@ -1,0 +1,97 @@
+"""Impact reports (ours and received) and a campaign's running totals.
+
+Totals are adjusted per report (never recomputed from all reports); values are decimal text
+so additions and subtractions stay exact on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base
+from storage.types import JSONDocument, UTCDateTime
+
+
+class ImpactReport(Base):
+    """The newest version we hold of a report (ours, or received)."""
+
+    __tablename__ = "impact_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    chapter: Mapped[str] = mapped_column(String(2048), index=True)
+    call: Mapped[str] = mapped_column(String(2048), index=True)
+    local_actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("local_actors.id", ondelete="CASCADE")
+    )
+    document: Mapped[Any] = mapped_column(JSONDocument)
+    version: Mapped[datetime] = mapped_column(UTCDateTime)
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Contribution(Base):
+    """One report as counted by one of our campaigns (whichever path it came by)."""
+
+    __tablename__ = "contributions"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "report"),
+        Index("ix_contributions_campaign_counted", "campaign_id", "retracted"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
+    report: Mapped[str] = mapped_column(String(2048))
+    chapter: Mapped[str] = mapped_column(String(2048))
+    call: Mapped[str] = mapped_column(String(2048))
+    values: Mapped[Any] = mapped_column(JSONDocument)  # {"metric|unit": "decimal"}
+    version: Mapped[datetime] = mapped_column(UTCDateTime)
+    sha256: Mapped[str] = mapped_column(String(64))
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+    via: Mapped[str] = mapped_column(String(2048))  # the chapter itself, or the rollup it came in
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CampaignTotal(Base):
+    __tablename__ = "campaign_totals"
+    __table_args__ = (UniqueConstraint("campaign_id", "chapter", "metric", "unit"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
+    chapter: Mapped[str] = mapped_column(String(2048))  # "" for the campaign-wide total
+    metric: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(64))
+
+
+class CampaignState(Base):
+    """The campaign's published rollup, and whether totals moved since."""
+
+    __tablename__ = "campaign_state"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("local_actors.id", ondelete="CASCADE"), primary_key=True
+    )
+    dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    rollup_ap_id: Mapped[str | None] = mapped_column(String(2048))
+    rollup_document: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TotalsSnapshot(Base):
+    """Totals as published in each rollup: the campaign's history, for charts."""
+
+    __tablename__ = "totals_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("local_actors.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    chapter_count: Mapped[int] = mapped_column(Integer)
+    totals: Mapped[Any] = mapped_column(JSONDocument)

@@ -1,0 +1,160 @@
+"""Reports, contributions and running totals. Every adjustment touches O(metrics) rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert_ignore
+from storage.models import CampaignState, CampaignTotal, Contribution, ImpactReport, TotalsSnapshot
+
+MetricKey = tuple[str, str]
+CAMPAIGN_WIDE = ""
+
+
+def encode_values(values: Mapping[MetricKey, Decimal]) -> dict[str, str]:
+    return {f"{m}|{u}": str(v) for (m, u), v in values.items()}
+
+
+def decode_values(data: Mapping[str, str] | None) -> dict[MetricKey, Decimal]:
+    out: dict[MetricKey, Decimal] = {}
+    for key, value in (data or {}).items():
+        metric, _, unit = key.partition("|")
+        out[(metric, unit)] = Decimal(value)
+    return out
+
+
+async def report(session: AsyncSession, ap_id: str) -> ImpactReport | None:
+    return await session.scalar(select(ImpactReport).where(ImpactReport.ap_id == ap_id))
+
+
+async def contribution(
+    session: AsyncSession, campaign_id: int, report_id: str
+) -> Contribution | None:
+    stmt = select(Contribution).where(
+        Contribution.campaign_id == campaign_id, Contribution.report == report_id
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def adjust_totals(
+    session: AsyncSession, campaign_id: int, chapter: str, change: Mapping[MetricKey, Decimal]
+) -> None:
+    """Add ``change`` to the campaign-wide totals and to the chapter's own."""
+    table = CampaignTotal.__table__
+    for scope in (CAMPAIGN_WIDE, chapter):
+        for (metric, unit), amount in change.items():
+            await session.execute(
+                insert_ignore(session, table, ["campaign_id", "chapter", "metric", "unit"]).values(  # type: ignore[arg-type]
+                    campaign_id=campaign_id, chapter=scope, metric=metric, unit=unit, value="0"
+                )
+            )
+            row = await session.scalar(
+                select(CampaignTotal).where(
+                    CampaignTotal.campaign_id == campaign_id,
+                    CampaignTotal.chapter == scope,
+                    CampaignTotal.metric == metric,
+                    CampaignTotal.unit == unit,
+                )
+            )
+            assert row is not None
+            row.value = str(Decimal(row.value) + amount)
+
+
+async def mark_dirty(session: AsyncSession, campaign_id: int) -> None:
+    state = await session.get(CampaignState, campaign_id)
+    if state is None:
+        session.add(CampaignState(campaign_id=campaign_id, dirty=True))
+    else:
+        state.dirty = True
+
+
+async def totals(
+    session: AsyncSession, campaign_id: int, chapter: str = CAMPAIGN_WIDE
+) -> dict[MetricKey, Decimal]:
+    rows = await session.scalars(
+        select(CampaignTotal)
+        .where(CampaignTotal.campaign_id == campaign_id, CampaignTotal.chapter == chapter)
+        .order_by(CampaignTotal.metric, CampaignTotal.unit)
+    )
+    return {(r.metric, r.unit): Decimal(r.value) for r in rows}
+
+
+async def totals_by_chapter(
+    session: AsyncSession, campaign_id: int
+) -> dict[str, dict[MetricKey, Decimal]]:
+    rows = await session.scalars(
+        select(CampaignTotal).where(
+            CampaignTotal.campaign_id == campaign_id, CampaignTotal.chapter != CAMPAIGN_WIDE
+        )
+    )
+    out: dict[str, dict[MetricKey, Decimal]] = {}
+    for r in rows:
+        out.setdefault(r.chapter, {})[(r.metric, r.unit)] = Decimal(r.value)
+    return out
+
+
+async def counted(session: AsyncSession, campaign_id: int) -> list[Contribution]:
+    return list(
+        await session.scalars(
+            select(Contribution)
+            .where(Contribution.campaign_id == campaign_id, Contribution.retracted.is_(False))
+            .order_by(Contribution.id)
+        )
+    )
+
+
+async def chapter_count(session: AsyncSession, campaign_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count(func.distinct(Contribution.chapter))).where(
+                Contribution.campaign_id == campaign_id, Contribution.retracted.is_(False)
+            )
+        )
+        or 0
+    )
+
+
+async def dirty_campaigns(session: AsyncSession) -> list[int]:
+    return list(
+        await session.scalars(
+            select(CampaignState.campaign_id).where(CampaignState.dirty.is_(True))
+        )
+    )
+
+
+async def state(session: AsyncSession, campaign_id: int) -> CampaignState | None:
+    return await session.get(CampaignState, campaign_id)
+
+
+async def add_snapshot(
+    session: AsyncSession,
+    campaign_id: int,
+    at: datetime,
+    count: int,
+    values: Mapping[MetricKey, Decimal],
+) -> None:
+    session.add(
+        TotalsSnapshot(
+            campaign_id=campaign_id, at=at, chapter_count=count, totals=encode_values(values)
+        )
+    )
+
+
+async def snapshots(
+    session: AsyncSession, campaign_id: int, limit: int = 500
+) -> list[TotalsSnapshot]:
+    return list(
+        await session.scalars(
+            select(TotalsSnapshot)
+            .where(TotalsSnapshot.campaign_id == campaign_id)
+            .order_by(TotalsSnapshot.id.desc())
+            .limit(limit)
+        )
+    )[::-1]
