@@ -23,6 +23,7 @@ from .inbox_worker import InboxWorker
 from .local_actors import ensure_instance_actor
 from .metrics import METRICS, Metrics
 from .middlewares import error_middleware
+from .rollups import run_rollups
 from .routes import actors, calls, health, wellknown
 from .routes import metrics as metrics_routes
 from .services import Services, build_services
@@ -60,6 +61,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     _spawn(tasks, app[INBOX_WRITER].run(), "inbox-writer")
     if services.settings.run_workers:
         _spawn(tasks, InboxWorker(services).run(), "inbox-worker")
+        _spawn(tasks, run_rollups(services), "rollups")
         _spawn(
             tasks, DeliveryWorker(services, app[METRICS].observe_delivery).run(), "delivery-worker"
         )

@@ -26,17 +26,27 @@ from storage.models import ActionCall as CallRow
 from storage.repositories import delivery_admin
 
 from .action_input import FieldError
-from .actions import call_from_row, cancel_action, create_action, list_actions, update_action
+from .actions import (
+    adopt_action,
+    call_from_row,
+    cancel_action,
+    create_action,
+    list_actions,
+    update_action,
+)
 from .api.representation import call_json, commitment_json
 from .app import close_services, create_app, open_services
 from .authz import Forbidden, NotFoundError, Principal, principal_by_name
+from .campaigns import campaign_totals
 from .config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config
 from .feed import feed_page
 from .following import FollowError, follow, following, unfollow
 from .local_actors import create_actor, issue_token, rotate_keys
 from .logging_setup import configure_logging
+from .reports import create_report, parse_metric_args, retract_own_report, update_report
 from .rsvp import RsvpError, commitments, leave, rsvp
 from .services import INSTANCE_ACTOR, Services
+from .verify import verify_rollup
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 
@@ -448,6 +458,94 @@ def _positive_int(text: str) -> int:
     return value
 
 
+async def cmd_campaign_create(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        created = await create_actor(
+            services, args.name, "campaign", title=args.title, summary=args.summary
+        )
+        _out(created.actor.ap_id)
+        _err(f"handle: acct:{created.actor.name}@{services.ids.authority}")
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_action_adopt(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        row = await adopt_action(services, who, args.call, args.chapter)
+        _print_call(services, row, args.json)
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_report_create(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        measures = parse_metric_args(args.metric or [], args.method)
+        row = await create_report(services, who, args.call, measures, args.text)
+        _out(row.ap_id)
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_report_update(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        measures = parse_metric_args(args.metric, args.method) if args.metric else None
+        row = await update_report(services, who, args.report_id, measures, args.text)
+        _out(row.ap_id)
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_report_retract(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        who = await _principal(services, args.as_name)
+        row = await retract_own_report(services, who, args.report_id)
+        _out(f"{row.ap_id} retracted")
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_totals(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        result = await campaign_totals(services, args.campaign)
+        if args.json:
+            _out(json.dumps(result.summary()))
+        else:
+            _out(f"{result.campaign}: {result.chapter_count} chapters")
+            for total in result.totals:
+                _out(f"{total['metric']}\t{total['value']}\t{total['unit']}")
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_verify(args: argparse.Namespace) -> int:
+    def progress(done: int, total: int) -> None:
+        if not args.json and (done == total or done % 50 == 0):
+            _err(f"checked {done}/{total} reports")
+
+    verdict = await verify_rollup(
+        args.url, allow_private_network=args.allow_private_network, progress=progress
+    )
+    if args.json:
+        _out(json.dumps(verdict.as_json()))
+    else:
+        _out(
+            ("VERIFIED" if verdict.ok else "MISMATCH")
+            + f": {verdict.verified}/{verdict.sources} reports check out"
+        )
+        for problem in verdict.problems:
+            _out(f"- {problem['source']}: {problem['problem']}")
+    return 0 if verdict.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chapterhouse", description="A federated node for chapters of communities of action."
@@ -562,6 +660,71 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chapter", required=True)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.set_defaults(func=cmd_action_list)
+
+    p = actions.add_parser(
+        "adopt", help="take up a campaign's call in a chapter (prints the new call's id)"
+    )
+    p.add_argument("call", metavar="CALL_URL")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
+    p.add_argument("--chapter", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_action_adopt)
+
+    campaign = sub.add_parser("campaign", help="manage campaigns").add_subparsers(
+        dest="sub", required=True
+    )
+    p = campaign.add_parser("create", help="create a campaign (prints its actor id)")
+    p.add_argument("name")
+    data_arg(p)
+    p.add_argument("--title")
+    p.add_argument("--summary")
+    p.set_defaults(func=cmd_campaign_create)
+
+    reports = sub.add_parser("report", help="report what an action achieved").add_subparsers(
+        dest="sub", required=True
+    )
+    for name, func, help_text in (
+        ("create", cmd_report_create, "report on an action call (prints the report's id)"),
+        ("update", cmd_report_update, "correct a report (the newest version counts)"),
+        ("retract", cmd_report_retract, "withdraw a report from every total"),
+    ):
+        p = reports.add_parser(name, help=help_text)
+        if name == "create":
+            p.add_argument("--call", required=True, metavar="CALL_ID")
+        else:
+            p.add_argument("report_id", metavar="REPORT_ID")
+        data_arg(p)
+        p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
+        if name != "retract":
+            p.add_argument(
+                "--metric",
+                action="append",
+                metavar="METRIC=VALUE:UNIT",
+                help="e.g. participants=42:people (repeatable)",
+            )
+            p.add_argument(
+                "--method", default="counted", help="counted, estimated or self_reported"
+            )
+            p.add_argument("--text", help="the human sentence followers see")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("totals", help="a campaign's totals")
+    p.add_argument("campaign", metavar="CAMPAIGN")
+    data_arg(p)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=cmd_totals)
+
+    p = sub.add_parser(
+        "verify",
+        help="check a rollup against every report it counts (exit 0 only if all check out)",
+    )
+    p.add_argument("url", metavar="URL")
+    p.add_argument(
+        "--allow-private-network", action="store_true", help="allow loopback/private addresses"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("rsvp", help="take part in an action call (or --leave it)")
     p.add_argument("call", metavar="CALL_URL")

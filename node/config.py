@@ -48,6 +48,7 @@ class Settings:
     delivery_max_age_seconds: float = 8 * 24 * 3600.0
     domain_unavailable_after_seconds: float = 3 * 24 * 3600.0
     domain_probe_seconds: float = 3600.0
+    rollup_interval_seconds: float = 60.0
     actor_cache_seconds: int = 24 * 3600
     node_name: str = "Chapterhouse"
     log_level: str = "INFO"

@@ -14,6 +14,7 @@ from node.errors import HttpError
 from protocol.events import ActionCall, summary_line
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
+from storage.repositories import impact as impact_repo
 
 from .negotiation import activity_json, wants_html
 
@@ -86,3 +87,33 @@ async def calendar(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Content-Disposition": f'inline; filename="{chapter.name}.ics"'},
     )
+
+
+@routes.get("/actors/{name}/reports/{ulid}")
+async def report_document(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    report_id = services.ids.actor_part(
+        request.match_info["name"], f"reports/{request.match_info['ulid']}"
+    )
+    async with services.db.read() as session:
+        row = await impact_repo.report(session, report_id)
+    if row is None or row.local_actor_id is None:
+        raise HttpError(404, "no such report on this node")
+    if row.retracted:
+        raise HttpError(410, "this report was retracted")
+    if wants_html(request):
+        content = html.escape(str(row.document.get("content", "")))
+        page = f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Impact report</title></head><body><main><h1>Impact report</h1><p>{content}</p></main></body></html>'
+        return web.Response(text=page, content_type="text/html", headers={"Vary": "Accept"})
+    return activity_json(row.document)
+
+
+@routes.get("/actors/{name}/rollup")
+async def rollup_document(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.read() as session:
+        campaign = await actor_repo.local_actor_by_name(session, request.match_info["name"])
+        state = await impact_repo.state(session, campaign.id) if campaign is not None else None
+    if state is None or state.rollup_document is None:
+        raise HttpError(404, "this campaign has not published a rollup yet")
+    return activity_json(state.rollup_document)

@@ -58,6 +58,14 @@ class Node:
     inbox_delay: float = 0.0
 
     @property
+    def cli_env(self) -> dict[str, str]:
+        """Environment for running the CLI on this in-process node's data (it has no config file)."""
+        return {
+            "CHAPTERHOUSE_BASE_URL": self.base_url,
+            "CHAPTERHOUSE_ALLOW_PRIVATE_NETWORK": "true",
+        }
+
+    @property
     def port(self) -> int:
         return int(self.base_url.rsplit(":", 1)[1])
 
@@ -226,3 +234,29 @@ class NodeProcess:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+async def acli(
+    *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI without blocking the event loop (in-process nodes keep serving meanwhile)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "node",
+        *args,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    result = subprocess.CompletedProcess(
+        list(args), proc.returncode or 0, out.decode(), err.decode()
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"chapterhouse {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    return result
