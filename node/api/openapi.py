@@ -187,6 +187,20 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     },
                 ),
             },
+            "/api/v1/campaigns/{campaign}/totals": {
+                "parameters": [
+                    {
+                        "name": "campaign",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "get": _op(
+                    "A campaign's totals: now, per chapter and over time",
+                    {"200": _ok("Totals", _ref("CampaignTotals"))},
+                ),
+            },
             "/api/v1/feed": {
                 "get": _op(
                     "Calls of the chapters the member follows, newest first",
@@ -283,6 +297,39 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "ActionCall": call,
                 "ActionCallInput": call_input,
                 "Commitment": commitment,
+                "Total": {
+                    "type": "object",
+                    "required": ["metric", "unit", "value"],
+                    "properties": {
+                        "metric": {"type": "string"},
+                        "unit": {"type": "string"},
+                        "value": {"type": "number"},
+                    },
+                },
+                "CampaignTotals": {
+                    "type": "object",
+                    "properties": {
+                        "campaign": {"type": "string", "format": "uri"},
+                        "rollup": {"type": ["string", "null"]},
+                        "chapterCount": {"type": "integer"},
+                        "totals": {"type": "array", "items": _ref("Total")},
+                        "chapters": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array", "items": _ref("Total")},
+                        },
+                        "history": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "at": {"type": "string", "format": "date-time"},
+                                    "chapterCount": {"type": "integer"},
+                                    "totals": {"type": "array", "items": _ref("Total")},
+                                },
+                            },
+                        },
+                    },
+                },
                 "Rsvp": {
                     "type": "object",
                     "properties": {

@@ -12,6 +12,7 @@ from node.action_input import FieldError
 from node.actions import call_from_row, cancel_action, create_action, list_actions, update_action
 from node.appkeys import SERVICES
 from node.authz import Forbidden, NotFoundError, Principal, local_chapter, require_organiser
+from node.campaigns import campaign_totals
 from node.errors import HttpError
 from node.feed import feed_page
 from node.following import FollowError, follow, following, unfollow
@@ -169,6 +170,14 @@ async def call_participants(request: web.Request, who: Principal) -> web.Respons
     return _json(
         {"items": [{"actor": p.actor, "joined": format_xsd_datetime(p.created_at)} for p in rows]}
     )
+
+
+@routes.get("/api/v1/campaigns/{campaign}/totals")
+@api
+async def totals(request: web.Request, who: Principal) -> web.Response:
+    """Totals now, per chapter, and as published over time (one point per rollup)."""
+    result = await campaign_totals(request.app[SERVICES], request.match_info["campaign"])
+    return _json({**result.summary(), "chapters": result.chapters, "history": result.history})
 
 
 @routes.get("/api/v1/feed")

@@ -40,6 +40,7 @@ class Campaign:
     chapters: list[Node]
     organisers: list[Principal]
     local_calls: list[str]
+    hub_token: str
 
 
 async def principal(node: Node, name: str) -> Principal:
@@ -113,7 +114,9 @@ async def campaign(nodes) -> Campaign:
     await eventually(
         hub_knows_adopted_calls, what="the campaign to receive the adopted calls (it follows back)"
     )
-    return Campaign(hub, campaign_actor.ap_id, call["id"], chapters, organisers, local_calls)
+    return Campaign(
+        hub, campaign_actor.ap_id, call["id"], chapters, organisers, local_calls, cora.token
+    )
 
 
 async def report(c: Campaign, i: int, *metrics: str) -> str:
@@ -156,6 +159,17 @@ async def test_reports_roll_up_exactly_through_updates_retractions_replays_and_t
             {"metric": "participants", "unit": "people", "value": 150},
         ],
     }
+
+    status, api_totals = await call_api(
+        c.hub.base_url, c.hub_token, "GET", "/api/v1/campaigns/climate/totals"
+    )
+    assert status == 200
+    assert api_totals["totals"] == summary["totals"]
+    assert api_totals["chapters"][c.chapters[1].services.ids.actor("c1")] == [
+        {"metric": "kg_litter", "unit": "kg", "value": 3},
+        {"metric": "participants", "unit": "people", "value": 20},
+    ]
+    assert api_totals["history"] and api_totals["history"][-1]["totals"] == summary["totals"]
 
     # A correction replaces the earlier numbers; a retraction removes them.
     await update_report(
