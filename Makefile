@@ -36,6 +36,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.fanout --followers 1000 --hosts 50
+	$(BIN)/python -m bench.aggregate
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
