@@ -14,8 +14,11 @@ from storage.repositories.impact import decode_values
 
 
 def _totals_json(values: dict[tuple[str, str], Decimal]) -> list[dict[str, object]]:
+    """Totals as listed everywhere; a metric no counted report carries any more is left out."""
     return [
-        {"metric": m, "unit": u, "value": json_number(v)} for (m, u), v in sorted(values.items())
+        {"metric": m, "unit": u, "value": json_number(v)}
+        for (m, u), v in sorted(values.items())
+        if v != 0
     ]
 
 
@@ -54,7 +57,7 @@ async def campaign_totals(services: Services, name: str) -> CampaignTotals:
         campaign=campaign.ap_id,
         rollup=state.rollup_ap_id if state is not None else None,
         chapter_count=count,
-        totals=_totals_json({k: v for k, v in totals.items() if v != 0 or k in totals}),
+        totals=_totals_json(totals),
         chapters={c: _totals_json(v) for c, v in sorted(by_chapter.items()) if any(v.values())},
         history=[
             {

@@ -328,7 +328,7 @@ async def cmd_commitments(args: argparse.Namespace) -> int:
 
 async def cmd_keys_rotate(args: argparse.Namespace) -> int:
     async def action(services: Services) -> int:
-        actor = await rotate_keys(services, args.as_name)
+        actor = await rotate_keys(services, args.as_name, assertion=args.assertion_key)
         _out(f"{services.ids.main_key(actor.name)} rotated")
         _err("followers will receive an Update of the actor when the node next runs its workers")
         return 0
@@ -753,6 +753,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = keys.add_parser("rotate", help="replace an actor's keys and tell its followers")
     data_arg(p)
     p.add_argument("--as", dest="as_name", required=True, metavar="NAME")
+    p.add_argument(
+        "--assertion-key",
+        action="store_true",
+        help="also replace the Ed25519 key that signs objects (earlier proofs stop verifying)",
+    )
     p.set_defaults(func=cmd_keys_rotate)
 
     p = sub.add_parser("following", help="list whom a local actor follows, with the state")

@@ -138,22 +138,26 @@ def actor_document(ids: IdFactory, actor: LocalActor) -> dict[str, object]:
     return build_actor(spec)
 
 
-async def rotate_keys(services: Services, name: str) -> LocalActor:
-    """New RSA and Ed25519 keys for a local actor; its followers get an Update of the actor.
+async def rotate_keys(services: Services, name: str, *, assertion: bool = False) -> LocalActor:
+    """A new RSA (HTTP signature) key for a local actor; its followers get an Update of the actor.
 
     Deliveries already queued are signed at send time, so they go out with the new key;
     receivers whose cached key then fails refetch it (and the Update refreshes it anyway).
+    The Ed25519 assertion key signs objects that must stay verifiable for years (reports a
+    rollup counts), so it changes only when asked (``assertion=True``), e.g. after a leak:
+    proofs made with the old key stop verifying.
     """
     rsa_key = generate_rsa_key(2048)
-    ed_key = generate_ed25519_key()
+    ed_key = generate_ed25519_key() if assertion else None
     async with services.db.write() as session:
         actor = await actor_repo.local_actor_by_name(session, name)
         if actor is None:
             raise ValueError(f"no local actor named {name!r}")
         actor.rsa_private_pem = private_key_to_pem(rsa_key)
         actor.rsa_public_pem = public_key_to_pem(rsa_key.public_key())
-        actor.ed25519_private_pem = private_key_to_pem(ed_key)
-        actor.ed25519_public_multibase = ed25519_public_to_multibase(ed_key.public_key())
+        if ed_key is not None:
+            actor.ed25519_private_pem = private_key_to_pem(ed_key)
+            actor.ed25519_public_multibase = ed25519_public_to_multibase(ed_key.public_key())
         await session.flush()
         doc = actor_document(services.ids, actor)
         update = build_update(services.activity_id(), actor.ap_id, doc)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.action_input import FieldError, parse_target_text
+from node.action_input import TARGET_TEXT as METRIC_TEXT
+from node.action_input import FieldError
 from node.actions import call_from_row
 from node.aggregation import campaigns_for_call, count_report, retract_report
 from node.authz import NotFoundError, Principal, require_organiser
@@ -32,19 +34,27 @@ from storage.repositories import impact as impact_repo
 
 
 def parse_metric_args(values: Sequence[str], method: str) -> tuple[Measure, ...]:
-    """``participants=42:people`` (the CLI form) → validated measures."""
+    """``participants=42:people`` (the CLI form) → validated measures, exact (no float detour)."""
     if method not in METHODS:
         raise FieldError("method", f"must be one of {', '.join(sorted(METHODS))}")
     if not values:
         raise FieldError("metrics", "give at least one metric, e.g. participants=42:people")
-    items = []
+    items: list[dict[str, object]] = []
     for text in values:
-        target = parse_target_text(text)  # same metric=amount:unit grammar as targets
+        match = METRIC_TEXT.match(text.strip())
+        if match is None:
+            raise FieldError(
+                "metrics", f"{text!r} must look like metric=value:unit, e.g. participants=42:people"
+            )
+        try:
+            value = Decimal(match["value"].strip())
+        except InvalidOperation as exc:
+            raise FieldError("metrics", f"value of {match['metric']} is not a number") from exc
         items.append(
             {
-                "metric": target.metric,
-                "unit": target.unit,
-                "value": int(target.target) if target.target.is_integer() else target.target,
+                "metric": match["metric"].strip(),
+                "unit": match["unit"].strip(),
+                "value": value,
                 "method": method,
             }
         )

@@ -51,7 +51,9 @@ async def publish_rollup(services: Services, campaign_id: int) -> str | None:
         if state is None:
             state = CampaignState(campaign_id=campaign_id, dirty=False)
             session.add(state)
-        totals = await impact_repo.totals(session, campaign_id)
+        totals = {
+            k: v for k, v in (await impact_repo.totals(session, campaign_id)).items() if v != 0
+        }
         counted = await impact_repo.counted(session, campaign_id)
         chapters = len({c.chapter for c in counted})
         calls = [c.ap_id for c in await action_repo.calls_of_chapter(session, campaign.ap_id)]

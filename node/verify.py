@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ class Verifier:
             for (m, u), v in sorted(recomputed.items())
         ]
         for key in sorted(set(recomputed) | set(claimed)):
-            got, want = recomputed.get(key), claimed.get(key)
+            got, want = recomputed.get(key, Decimal(0)), claimed.get(key, Decimal(0))
             if got != want:
                 verdict.problem(
                     url,

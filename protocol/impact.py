@@ -97,7 +97,10 @@ def json_number(value: Decimal) -> int | float:
 
 def to_decimal(value: object, what: str) -> Decimal:
     """A JSON number as an exact decimal (via its shortest text form); refuses anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise MalformedDocument(f"{what} must be finite")
+    elif isinstance(value, bool) or not isinstance(value, int | float):
         raise MalformedDocument(f"{what} must be a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise MalformedDocument(f"{what} must be finite")

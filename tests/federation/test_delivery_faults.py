@@ -289,7 +289,18 @@ async def test_key_rotation_mid_stream_loses_nothing(nodes):
     async def all_arrived() -> bool:
         return len(await _received_calls(receiver)) == 6
 
-    await eventually(all_arrived, what="all six calls, signed before and after the rotation")
+    try:
+        await eventually(all_arrived, what="all six calls, signed before and after the rotation")
+    except AssertionError:
+        rows = await deliveries(sender)
+        async with receiver.services.db.read() as session:
+            items = [
+                (i.activity_type, i.state, i.error)
+                for i in await session.scalars(select(InboxItem))
+            ]
+        raise AssertionError(
+            f"{[(r.state, r.attempts, r.last_status, r.last_error) for r in rows]} {items}"
+        ) from None
 
     async def all_sent() -> bool:
         rows = await deliveries(sender)

@@ -210,13 +210,6 @@ def test_an_update_replaces_the_whole_metric_list(story):
     assert totals in ({}, {("kg_litter", "kg"): 0})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: totals keep a zero row for a metric no counted report carries any "
-    "more (node/campaigns.py filters with `v != 0 or k in totals`, which is always true); the "
-    "rollup publishes that 0 too, and `verify` then calls an honest rollup a MISMATCH "
-    "('the rollup says 0, the reports sum to None')",
-)
 def test_a_metric_no_report_carries_any_more_leaves_the_totals(story):
     assert story.totals("totals_updated") == {
         "campaign": story.campaign_id,
