@@ -32,6 +32,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     allow_private_network: bool = False
+    private_network_allowlist: str = ""  # "host:port,...": with allow_private_network, only these
     run_workers: bool = True
     signature_window_seconds: int = 3600
     max_body_bytes: int = 1024 * 1024
@@ -49,6 +50,13 @@ class Settings:
     domain_unavailable_after_seconds: float = 3 * 24 * 3600.0
     domain_probe_seconds: float = 3600.0
     rollup_interval_seconds: float = 60.0
+    inbox_rate_per_domain: float = 100.0  # requests a second a sending domain may sustain...
+    inbox_burst_per_domain: int = 1000  # ...after a burst of this many
+    inbox_rate_per_key: float = 50.0
+    inbox_burst_per_key: int = 500
+    api_rate_per_token: float = 20.0
+    api_burst_per_token: int = 200
+    authorized_fetch: bool = False  # require signed GETs for ActivityPub documents
     actor_cache_seconds: int = 24 * 3600
     node_name: str = "Chapterhouse"
     log_level: str = "INFO"

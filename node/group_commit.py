@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500
 
 
+class ActivityIdConflict(Exception):
+    """An activity id we already hold arrived with a different body."""
+
+
 class GroupCommitWriter:
     def __init__(self, db: Database, on_commit: asyncio.Event) -> None:
         self._db = db
@@ -42,7 +46,19 @@ class GroupCommitWriter:
     async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
         try:
             async with self._db.write() as session:
-                await inbox_repo.insert_many(session, [row for row, _ in batch])
+                known = await inbox_repo.known_bodies(
+                    session, [row["activity_id"] for row, _ in batch]
+                )
+                fresh = []
+                for row, future in batch:
+                    seen = known.setdefault(row["activity_id"], row["body_sha256"])
+                    if seen != row["body_sha256"]:
+                        # Same id, other content: a replay with edits, or a forgery. Refuse it.
+                        log.warning("inbox.id_conflict", extra={"activity_id": row["activity_id"]})
+                        future.set_exception(ActivityIdConflict(row["activity_id"]))
+                    else:
+                        fresh.append(row)
+                await inbox_repo.insert_many(session, fresh)
         except Exception as exc:  # every waiter must learn the outcome, whatever it was
             log.exception("inbox.group_commit_failed", extra={"rows": len(batch)})
             for _, future in batch:

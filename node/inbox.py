@@ -7,8 +7,10 @@ the group-commit writer. Handling happens later, in the inbox worker.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -34,7 +36,8 @@ from storage.repositories import actions as action_repo
 from storage.repositories import impact as impact_repo
 
 from .errors import HttpError
-from .group_commit import GroupCommitWriter
+from .group_commit import ActivityIdConflict, GroupCommitWriter
+from .moderation import RELOAD_SECONDS, load_blocks
 from .object_proofs import check_object_proof
 from .resolver import ResolveError
 from .services import Services
@@ -108,12 +111,41 @@ def request_view(services: Services, request: web.Request, body: bytes) -> HttpR
     return HttpRequest.from_mapping(request.method, url, list(request.headers.items()), body)
 
 
-async def verify_signature(services: Services, view: HttpRequest) -> str:
-    """Verify the HTTP signature; returns the owner of the signing key."""
+def sender_key_id(view: HttpRequest) -> str:
+    """The signature's key id, read from the headers alone (nothing fetched yet)."""
     try:
-        key_id = signature_key_id(view)
+        return signature_key_id(view)
     except SignatureError as exc:
         raise _unauthorized(str(exc)) from exc
+
+
+async def admit_sender(services: Services, key_id: str) -> None:
+    """Rate limits and blocks, before the sender costs us a key fetch or a verification."""
+    loop_now = asyncio.get_running_loop().time()
+    if loop_now - services.blocks.loaded_at > RELOAD_SECONDS:
+        await load_blocks(services, now=loop_now)
+    try:
+        domain = authority_of(key_id)
+    except MalformedDocument:
+        domain = "invalid"
+    for limiter, key in (
+        (services.limits.get("domain"), domain),
+        (services.limits.get("key"), key_id),
+    ):
+        wait = limiter.take(key) if limiter is not None else None
+        if wait is not None:
+            raise HttpError(
+                429,
+                f"too many requests from {domain}; slow down",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+    refusal = services.blocks.refusal(key_id)
+    if refusal is not None:
+        raise HttpError(403, f"blocked: {refusal}")
+
+
+async def verify_signature(services: Services, view: HttpRequest, key_id: str) -> str:
+    """Verify the HTTP signature; returns the owner of the signing key."""
     window = timedelta(seconds=services.settings.signature_window_seconds)
     for attempt in (1, 2):
         try:
@@ -176,8 +208,13 @@ async def accept_incoming(
             f"content type {media or 'none'} is not ActivityPub JSON "
             "(use application/activity+json)",
         )
+    view = request_view(services, request, body)
+    key_id = sender_key_id(view)
+    await admit_sender(services, key_id)
     doc = parse_json_body(body)
-    key_owner = await verify_signature(services, request_view(services, request, body))
+    key_owner = await verify_signature(services, view, key_id)
+    if services.blocks.refusal(key_owner) is not None:
+        raise HttpError(403, f"blocked: {key_owner} is blocked on this node")
     try:
         activity = parse_activity(doc, allow_http=settings.allow_http)
     except UnsupportedType as exc:
@@ -192,18 +229,26 @@ async def accept_incoming(
         raise HttpError(403, str(exc)) from exc
     await check_ownership(services, activity)
     await check_object(services, activity)
-    await writer.submit(
-        {
-            "activity_id": activity.id,
-            "activity_type": activity.type,
-            "actor": activity.actor,
-            "body": body,
-            "body_sha256": hashlib.sha256(body).hexdigest(),
-            "state": RECEIVED,
-            "attempts": 0,
-            "received_at": services.clock.now(),
-        }
-    )
+    # The fingerprint ignores key order and whitespace, so an honest re-serialisation of the
+    # same activity is a duplicate, while any change of content is a conflict.
+    fingerprint = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        await writer.submit(
+            {
+                "activity_id": activity.id,
+                "activity_type": activity.type,
+                "actor": activity.actor,
+                "body": body,
+                "body_sha256": fingerprint,
+                "state": RECEIVED,
+                "attempts": 0,
+                "received_at": services.clock.now(),
+            }
+        )
+    except ActivityIdConflict as exc:
+        raise HttpError(
+            409, f"a different activity is already known under the id {activity.id}"
+        ) from exc
     await services.note_alive(authority_of(activity.actor))
     log.info("inbox.accepted", extra={"activity_id": activity.id, "type": activity.type})
     return activity

@@ -32,6 +32,7 @@ from .transport import JRD_TYPES, FetchError, Signer, Transport
 log = logging.getLogger(__name__)
 
 KEY_CACHE_SIZE = 10_000
+NEGATIVE_CACHE = timedelta(minutes=5)
 
 
 class ResolveError(Exception):
@@ -82,6 +83,7 @@ class ActorResolver:
         self._clock = clock
         self._fetch_signer = fetch_signer
         self._keys: OrderedDict[str, ResolvedKey] = OrderedDict()
+        self._failures: dict[str, tuple[str, datetime]] = {}
 
     # -- actors -------------------------------------------------------------------------
     async def store_actor(self, actor: Actor, document: object) -> None:
@@ -139,6 +141,12 @@ class ActorResolver:
             parse_id(key_id, allow_http=self._settings.allow_http)
         except MalformedDocument as exc:
             raise ResolveError(f"key id {key_id!r} is not a usable URL: {exc}") from exc
+        failure = self._failures.get(key_id)
+        if failure is not None:
+            message, until = failure
+            if self._clock.now() < until:
+                raise ResolveError(f"{message} (cached failure; not fetching again yet)")
+            del self._failures[key_id]
         if not refresh:
             cached = self._keys.get(key_id)
             if cached is not None:
@@ -148,9 +156,16 @@ class ActorResolver:
                 row = await actor_repo.remote_actor_by_key_id(session, key_id)
             if row is not None and row.public_key_pem and not self._stale(row):
                 return self._remember(key_id, row.ap_id, row.public_key_pem, fetched=False)
-        actor = await self._actor_for_key(key_id)
-        if actor.public_key_id != key_id or not actor.public_key_pem:
-            raise ResolveError(f"actor {actor.id} does not list key {key_id}")
+        try:
+            actor = await self._actor_for_key(key_id)
+            if actor.public_key_id != key_id or not actor.public_key_pem:
+                raise ResolveError(f"actor {actor.id} does not list key {key_id}")
+        except ResolveError as exc:
+            # Remember the failure a while: a flood of requests naming a bad key costs one fetch.
+            self._failures[key_id] = (str(exc), self._clock.now() + NEGATIVE_CACHE)
+            if len(self._failures) > KEY_CACHE_SIZE:
+                self._failures.pop(next(iter(self._failures)))
+            raise
         return self._remember(key_id, actor.id, actor.public_key_pem, fetched=True)
 
     async def _actor_for_key(self, key_id: str) -> Actor:
@@ -205,7 +220,7 @@ class ActorResolver:
             url = webfinger_url(handle, scheme=scheme)
             try:
                 fetched = await self._transport.get_json(
-                    url, accept=JRD_JSON, content_types=JRD_TYPES
+                    url, accept=JRD_JSON, content_types=JRD_TYPES, cross_origin_redirects=True
                 )
                 actor_id = actor_id_from_jrd(fetched.document)
                 return parse_id(actor_id, allow_http=self._settings.allow_http)

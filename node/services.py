@@ -12,9 +12,11 @@ from storage.models import LocalActor
 from storage.repositories import actors as actor_repo
 from storage.repositories import domains as domain_repo
 
+from .blocklist import BlockList
 from .clock import Clock
 from .config import Settings
 from .keystore import KeyStore
+from .ratelimit import RateLimiter
 from .resolver import ActorResolver
 from .transport import Signer, Transport
 
@@ -42,6 +44,10 @@ class Services:
     version: str
     #: Hosts marked unavailable; a request from one of them revives it (see note_alive).
     unavailable_hosts: set[str] = field(default_factory=set)
+    #: Blocked domains and actors, kept in memory for the inbox (node/moderation.py).
+    blocks: BlockList = field(default_factory=BlockList)
+    #: Inbound rate limits, per sending domain, per key and per API token.
+    limits: dict[str, RateLimiter] = field(default_factory=dict)
 
     def new_id(self) -> str:
         """A time-sortable id for a new local object or activity."""
@@ -98,4 +104,9 @@ def build_services(settings: Settings, db: Database, clock: Clock, version: str)
         version=version,
     )
     holder["services"] = services
+    services.limits = {
+        "domain": RateLimiter(settings.inbox_rate_per_domain, settings.inbox_burst_per_domain),
+        "key": RateLimiter(settings.inbox_rate_per_key, settings.inbox_burst_per_key),
+        "token": RateLimiter(settings.api_rate_per_token, settings.api_burst_per_token),
+    }
     return services

@@ -16,11 +16,12 @@ import aiohttp
 import orjson
 
 from protocol.httpsig import HttpRequest, sign_request_cavage, sign_request_rfc9421
+from protocol.ids import same_origin
 from protocol.keys import PrivateKey
 
 from .clock import Clock
 from .config import Settings
-from .netguard import BlockedDestination, GuardedResolver, check_url
+from .netguard import BlockedDestination, GuardedResolver, NetworkPolicy, check_url
 
 AP_ACCEPT: Final = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 AP_TYPES: Final = frozenset({"application/activity+json", "application/ld+json"})
@@ -66,10 +67,13 @@ class Transport:
         self._clock = clock
         self._user_agent = f"Chapterhouse/{version} (+{settings.base_url}/)"
         self._session: aiohttp.ClientSession | None = None
+        self._policy = NetworkPolicy.from_settings(
+            settings.allow_private_network, settings.private_network_allowlist
+        )
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(allow_private=self._settings.allow_private_network),
+            resolver=GuardedResolver(self._policy),
             limit=max(32, self._settings.delivery_concurrency * 2),
             limit_per_host=max(4, self._settings.delivery_per_host * 2),
             ttl_dns_cache=300,
@@ -93,11 +97,7 @@ class Transport:
         return self._session
 
     def _check(self, url: str) -> None:
-        check_url(
-            url,
-            allow_private=self._settings.allow_private_network,
-            allow_http=self._settings.allow_http,
-        )
+        check_url(url, policy=self._policy, allow_http=self._settings.allow_http)
 
     async def _sign(
         self, request: HttpRequest, signer: Signer | None, scheme: str = CAVAGE
@@ -121,9 +121,15 @@ class Transport:
         signer: Signer | None = None,
         accept: str = AP_ACCEPT,
         content_types: Collection[str] = AP_TYPES,
+        cross_origin_redirects: bool = False,
     ) -> Fetched:
-        """GET a JSON document, following at most 5 same-origin-or-checked redirects."""
+        """GET a JSON document, following at most 5 redirects, each checked again.
+
+        ActivityPub documents may only redirect within their origin (their ``id`` must then
+        equal the final URL); WebFinger may send us elsewhere.
+        """
         url = urlunsplit(urlsplit(url)._replace(fragment=""))
+        first = url
         timeout = aiohttp.ClientTimeout(total=self._settings.fetch_timeout_seconds)
         for _hop in range(MAX_REDIRECTS + 1):
             try:
@@ -142,6 +148,8 @@ class Transport:
                         if not location:
                             raise FetchError(url, "redirect without Location", response.status)
                         url = urljoin(url, location)
+                        if not cross_origin_redirects and not same_origin(url, first):
+                            raise FetchError(url, "redirected to another origin", response.status)
                         continue
                     if not 200 <= response.status < 300:
                         raise FetchError(url, f"answered HTTP {response.status}", response.status)

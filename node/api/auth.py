@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from aiohttp import web
 
 from node.appkeys import SERVICES
@@ -26,4 +28,12 @@ async def authenticate(request: web.Request) -> Principal:
     if found is None:
         raise HttpError(401, "the bearer token is not valid on this node", headers=CHALLENGE)
     actor, role = found
+    limiter = services.limits.get("token")
+    wait = limiter.take(token.strip()) if limiter is not None else None
+    if wait is not None:
+        raise HttpError(
+            429,
+            "too many API requests with this token; slow down",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     return Principal(actor, role)

@@ -6,9 +6,14 @@ from .actor import ApiToken, LocalActor, RemoteActor
 from .delivery import Delivery
 from .domain import Domain
 from .follow import Follow
+from .moderation import ActorBlock, DomainBlock, Flag, RsvpBan
 from .impact import CampaignState, CampaignTotal, Contribution, ImpactReport, TotalsSnapshot
 
 __all__ = [
+    "ActorBlock",
+    "DomainBlock",
+    "Flag",
+    "RsvpBan",
     "ActionCall",
     "ApiToken",
     "CampaignState",

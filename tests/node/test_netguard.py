@@ -7,7 +7,7 @@ from aiohttp import web
 
 from node.clock import SystemClock
 from node.config import Settings
-from node.netguard import BlockedDestination, GuardedResolver, address_allowed, check_url
+from node.netguard import BlockedDestination, GuardedResolver, NetworkPolicy, address_allowed, check_url
 from node.transport import FetchError, Transport
 
 
@@ -47,11 +47,11 @@ def test_global_addresses_are_allowed():
 )
 def test_check_url_refuses(url):
     with pytest.raises(BlockedDestination):
-        check_url(url, allow_private=False, allow_http=False)
+        check_url(url, policy=NetworkPolicy(False), allow_http=False)
 
 
 async def test_resolver_drops_loopback_answers():
-    resolver = GuardedResolver(allow_private=False)
+    resolver = GuardedResolver(NetworkPolicy(False))
     try:
         with pytest.raises(BlockedDestination):
             await resolver.resolve("localhost", 80)
@@ -84,3 +84,19 @@ async def test_transport_refuses_a_real_loopback_server_unless_allowed(tmp_path,
         assert (await transport.get_json(url)).document == {"ok": True}
     finally:
         await transport.close()
+
+
+@pytest.mark.parametrize("url", ["http://2130706433/", "http://0x7f000001/", "http://017700000001/",
+                                 "http://127.1/", "http://169.254.169.254/latest/meta-data",
+                                 "http://[fe80::1]/"])
+def test_numeric_tricks_and_link_local_are_refused_even_for_testing(url):
+    with pytest.raises(BlockedDestination):
+        check_url(url, policy=NetworkPolicy(True), allow_http=True)
+
+
+def test_allowlist_limits_private_destinations_to_listed_ports():
+    policy = NetworkPolicy.from_settings(True, "127.0.0.1:8081, 127.0.0.1:8082")
+    check_url("http://127.0.0.1:8081/x", policy=policy, allow_http=True)
+    with pytest.raises(BlockedDestination):
+        check_url("http://127.0.0.1:9999/x", policy=policy, allow_http=True)
+    assert policy.allows("93.184.216.34", 443)
