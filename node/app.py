@@ -13,6 +13,7 @@ from aiohttp import web
 from storage.engine import open_database
 from storage.migrate import migrate
 
+from .api import moderation_routes
 from .api import routes as api_routes
 from .appkeys import INBOX_WRITER, SERVICES
 from .clock import Clock, SystemClock
@@ -23,6 +24,7 @@ from .inbox_worker import InboxWorker
 from .local_actors import ensure_instance_actor
 from .metrics import METRICS, Metrics
 from .middlewares import error_middleware
+from .moderation import load_blocks
 from .rollups import run_rollups
 from .routes import actors, calls, health, wellknown
 from .routes import metrics as metrics_routes
@@ -43,6 +45,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     await services.transport.start()
     await ensure_instance_actor(services)
     await services.load_unavailable_hosts()
+    await load_blocks(services, now=asyncio.get_running_loop().time())
     return services
 
 
@@ -87,6 +90,7 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(health.routes)
     app.add_routes(calls.routes)
     app.add_routes(api_routes.routes)
+    app.add_routes(moderation_routes.routes)
     app[METRICS] = Metrics()
     app.add_routes(metrics_routes.routes)
     app.cleanup_ctx.append(_lifecycle)

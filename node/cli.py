@@ -24,6 +24,7 @@ from protocol.errors import MalformedDocument
 from storage.errors import AlreadyExists
 from storage.models import ActionCall as CallRow
 from storage.repositories import delivery_admin
+from storage.repositories import moderation as moderation_repo
 
 from .action_input import FieldError
 from .actions import (
@@ -43,6 +44,7 @@ from .feed import feed_page
 from .following import FollowError, follow, following, unfollow
 from .local_actors import create_actor, issue_token, rotate_keys
 from .logging_setup import configure_logging
+from .moderation import block_actor, block_domain, import_mastodon_csv, unblock
 from .reports import create_report, parse_metric_args, retract_own_report, update_report
 from .rsvp import RsvpError, commitments, leave, rsvp
 from .services import INSTANCE_ACTOR, Services
@@ -546,6 +548,52 @@ async def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+async def cmd_block(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        if args.sub == "domain":
+            domain = await block_domain(services, args.target, args.severity, args.reason)
+            _out(f"{domain} {args.severity}")
+        elif args.sub == "actor":
+            _out(f"{await block_actor(services, args.target, args.reason)} blocked")
+        elif args.sub == "import":
+            text = Path(args.file).read_text("utf-8")  # noqa: ASYNC240 - a one-shot CLI read
+            _out(f"imported {await import_mastodon_csv(services, text)} domain blocks")
+        else:
+            async with services.db.read() as session:
+                domains = await moderation_repo.domain_blocks(session)
+                actors = await moderation_repo.actor_blocks(session)
+            if args.json:
+                _out(
+                    json.dumps(
+                        {
+                            "domains": [
+                                {"domain": d.host, "severity": d.severity, "reason": d.reason}
+                                for d in domains
+                            ],
+                            "actors": [{"actor": a.actor, "reason": a.reason} for a in actors],
+                        }
+                    )
+                )
+            else:
+                for d in domains:
+                    _out(f"{d.host}\t{d.severity}\t{d.reason or ''}")
+                for a in actors:
+                    _out(f"{a.actor}\tactor\t{a.reason or ''}")
+        return 0
+
+    return await _with_services(args, action)
+
+
+async def cmd_unblock(args: argparse.Namespace) -> int:
+    async def action(services: Services) -> int:
+        if not await unblock(services, args.target):
+            raise CommandError(f"{args.target} is not blocked")
+        _out(f"{args.target} unblocked")
+        return 0
+
+    return await _with_services(args, action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chapterhouse", description="A federated node for chapters of communities of action."
@@ -747,6 +795,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.set_defaults(func=cmd_commitments)
 
+    block = sub.add_parser("block", help="block domains and actors (admins)").add_subparsers(
+        dest="sub", required=True
+    )
+    p = block.add_parser(
+        "domain", help="suspend (refuse everything) or silence (keep out of feeds) a domain"
+    )
+    p.add_argument("target", metavar="DOMAIN")
+    data_arg(p)
+    p.add_argument("--severity", default="suspend", choices=["suspend", "silence"])
+    p.add_argument("--reason")
+    p.set_defaults(func=cmd_block)
+    p = block.add_parser("actor", help="refuse everything from one actor")
+    p.add_argument("target", metavar="ACTOR_URL")
+    data_arg(p)
+    p.add_argument("--reason")
+    p.set_defaults(func=cmd_block)
+    p = block.add_parser(
+        "import", help="import a Mastodon domain-block CSV (#domain,#severity,...)"
+    )
+    p.add_argument("file", metavar="FILE.csv")
+    data_arg(p)
+    p.set_defaults(func=cmd_block)
+    p = block.add_parser("list", help="list blocks")
+    data_arg(p)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=cmd_block)
+    p = sub.add_parser("unblock", help="lift a domain or actor block")
+    p.add_argument("target", metavar="DOMAIN_OR_ACTOR")
+    data_arg(p)
+    p.set_defaults(func=cmd_unblock)
+
     keys = sub.add_parser("keys", help="manage a local actor's keys").add_subparsers(
         dest="sub", required=True
     )
@@ -848,6 +927,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Forbidden,
         NotFoundError,
         RsvpError,
+        OSError,
     ) as exc:
         _err(f"error: {exc}")
         return 1

@@ -21,5 +21,6 @@ async def feed_page(
     items = [
         call_json(call_from_row(r, services), local=r.local_actor_id is not None)
         for r in rows[:per_page]
+        if not services.blocks.silenced_host(r.chapter)  # silenced: kept, but out of feeds
     ]
     return items, len(rows) > per_page

@@ -45,6 +45,7 @@ async def publish(
         inbox: authority_of(inbox)
         for inbox in inboxes
         if not same_origin(inbox, services.settings.base_url)
+        and services.blocks.refusal(inbox) is None  # nothing goes to suspended domains
     }
     ordering_key = id_of(activity.get("object")) if activity["type"] in ORDERED else None
     await delivery_repo.enqueue(

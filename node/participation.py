@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ActionCall as CallRow
 from storage.models import LocalActor
 from storage.repositories import actions as action_repo
+from storage.repositories import moderation as moderation_repo
 
 from .actions import call_from_row, refresh_participation
 from .services import Services
@@ -34,6 +35,8 @@ async def join_local_call(
         return Decision(False, "the action call is cancelled"), row, chapter
     if call.join_mode == "external":
         return Decision(False, "this action call takes no RSVPs"), row, chapter
+    if await moderation_repo.is_banned(session, chapter.id, actor):
+        return Decision(False, "the chapter does not admit you to its action calls"), row, chapter
     if await action_repo.participant(session, row.id, actor) is not None:
         return Decision(True), row, chapter  # a repeated Join is answered again
     count = await action_repo.count_participants(session, row.id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.action_input import sanitized
 from node.actions import row_values
 from node.aggregation import campaigns_for_call, count_report, retract_report
 from node.object_proofs import check_object_proof
@@ -62,7 +63,7 @@ async def apply_report(
                 chapter=report.chapter,
                 call=report.call,
                 local_actor_id=None,
-                document=dict(doc),
+                document=sanitized(doc),
                 version=report.version,
                 retracted=False,
                 sha256=sha,
@@ -70,7 +71,7 @@ async def apply_report(
             )
         )
     elif report.version > stored.version:
-        stored.document, stored.version, stored.sha256 = dict(doc), report.version, sha
+        stored.document, stored.version, stored.sha256 = sanitized(doc), report.version, sha
     moved = False
     for campaign in await campaigns_for_call(session, report.call):
         moved |= await count_report(session, campaign, report, sha, via, now)

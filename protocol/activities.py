@@ -112,6 +112,8 @@ def parse_activity(doc: object, *, allow_http: bool = False) -> Activity:
         raise MalformedDocument("activity has no actor")
     actor = parse_id(actor_value, allow_http=allow_http)
     raw_object = doc.get("object")
+    if isinstance(raw_object, list) and kind == "Flag" and raw_object:
+        raw_object = raw_object[0]  # Mastodon flags [actor, statuses...]: the first names who
     embedded: JsonObject | None = raw_object if isinstance(raw_object, Mapping) else None
     object_id: str | None = None
     ref = id_of(raw_object)

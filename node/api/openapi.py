@@ -169,6 +169,18 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
             "/api/v1/chapters/{chapter}/actions/{ulid}/participants": {
                 "parameters": [CHAPTER, ULID],
+                "delete": _op(
+                    "Remove a participant (organisers); followers get the new count",
+                    {"200": _ok("Removed", {"type": "object"})},
+                    parameters=[
+                        {
+                            "name": "actor",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                ),
                 "get": _op(
                     "Who is coming (organisers)",
                     {
@@ -199,6 +211,79 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "get": _op(
                     "A campaign's totals: now, per chapter and over time",
                     {"200": _ok("Totals", _ref("CampaignTotals"))},
+                ),
+            },
+            "/api/v1/flags": {
+                "post": _op(
+                    "Report an action call, a report or an actor to the moderators",
+                    {"201": _ok("The flag", _ref("Flag"))},
+                    requestBody=_json_body(
+                        {
+                            "type": "object",
+                            "required": ["target"],
+                            "properties": {
+                                "target": {"type": "string", "format": "uri"},
+                                "comment": {"type": "string", "maxLength": 5000},
+                            },
+                        }
+                    ),
+                ),
+            },
+            "/api/v1/admin/flags": {
+                "get": _op(
+                    "The moderation queue (admins)",
+                    {"200": _ok("Flags", items(_ref("Flag")))},
+                    parameters=[{"name": "all", "in": "query", "schema": {"type": "string"}}],
+                ),
+            },
+            "/api/v1/admin/blocks": {
+                "get": _op(
+                    "Blocked domains and actors (admins)",
+                    {"200": _ok("Blocks", {"type": "object"})},
+                ),
+                "post": _op(
+                    "Block a domain (suspend or silence) or an actor (admins)",
+                    {"201": _ok("Blocked", {"type": "object"})},
+                    requestBody=_json_body(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "domain": {"type": "string"},
+                                "severity": {"type": "string", "enum": ["suspend", "silence"]},
+                                "actor": {"type": "string", "format": "uri"},
+                                "reason": {"type": "string"},
+                            },
+                        }
+                    ),
+                ),
+                "delete": _op(
+                    "Lift a block (admins)",
+                    {"200": _ok("Lifted", {"type": "object"})},
+                    parameters=[
+                        {
+                            "name": "target",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                ),
+            },
+            "/api/v1/chapters/{chapter}/bans": {
+                "parameters": [CHAPTER],
+                "post": _op(
+                    "Ban an actor from the chapter's RSVPs (organisers)",
+                    {"201": _ok("Banned", {"type": "object"})},
+                    requestBody=_json_body(
+                        {
+                            "type": "object",
+                            "required": ["actor"],
+                            "properties": {
+                                "actor": {"type": "string", "format": "uri"},
+                                "reason": {"type": "string"},
+                            },
+                        }
+                    ),
                 ),
             },
             "/api/v1/feed": {
@@ -297,6 +382,18 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "ActionCall": call,
                 "ActionCallInput": call_input,
                 "Commitment": commitment,
+                "Flag": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "reporter": {"type": "string"},
+                        "targets": {"type": "array", "items": {"type": "string"}},
+                        "comment": {"type": ["string", "null"]},
+                        "source": {"type": "string"},
+                        "state": {"type": "string"},
+                        "created": {"type": "string"},
+                    },
+                },
                 "Total": {
                     "type": "object",
                     "required": ["metric", "unit", "value"],

@@ -13,6 +13,7 @@ from protocol.activities import Activity
 
 from .context import HandlerContext
 from .event import handle_announce, handle_delete, handle_event, handle_update
+from .flag import handle_flag
 from .follow import handle_accept, handle_follow, handle_reject, handle_undo
 from .join import handle_join, handle_leave
 
@@ -30,6 +31,7 @@ HANDLERS: dict[str, Handler] = {
     "Delete": handle_delete,
     "Join": handle_join,
     "Announce": handle_announce,
+    "Flag": handle_flag,
     "Leave": handle_leave,
 }
 

@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy import exists, select
 
+from node.action_input import sanitized
 from node.actions import row_values
 from node.report_intake import apply_report, ingest, relayed_object, retract, rollup_sources
 from node.resolver import actor_row_values
@@ -87,7 +88,7 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
             return  # an older version arriving late changes nothing
         if row.status == CANCELLED and call.status != CANCELLED:
             return  # a cancellation is final
-        for key, value in row_values(call, dict(activity.object)).items():
+        for key, value in row_values(call, sanitized(activity.object)).items():
             setattr(row, key, value)
         return
     if not await _followed_here(ctx, call.chapter):
@@ -101,7 +102,7 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
             local_actor_id=None,
             published_at=call.published,
             received_at=now,
-            **row_values(call, dict(activity.object)),
+            **row_values(call, sanitized(activity.object)),
         )
     )
 

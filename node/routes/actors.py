@@ -13,6 +13,7 @@ from node.errors import HttpError
 from node.inbox import accept_incoming
 from node.local_actors import actor_document
 from node.metrics import METRICS
+from node.services import INSTANCE_ACTOR
 from protocol.jsonld import AS_CONTEXT
 from storage.models import LocalActor
 from storage.repositories import actions as action_repo
@@ -20,7 +21,7 @@ from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 from storage.repositories import outbox as outbox_repo
 
-from .negotiation import activity_json, page_number, wants_html
+from .negotiation import activity_json, page_number, require_signed_fetch, wants_html
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -59,6 +60,8 @@ def _actor_html(request: web.Request, actor: LocalActor, followers: int) -> web.
 async def actor(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     local = await _actor(request)
+    if local.name != INSTANCE_ACTOR:
+        await require_signed_fetch(request)
     if wants_html(request):
         async with services.db.read() as session:
             count = await follow_repo.count_followers(session, local.ap_id)
@@ -96,6 +99,7 @@ def _page(collection_id: str, page: int, items: list[object], total: int) -> dic
 async def followers(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     local = await _actor(request)
+    await require_signed_fetch(request)
     collection_id = services.ids.actor_part(local.name, "followers")
     page = page_number(request)
     async with services.db.read() as session:
@@ -112,6 +116,7 @@ async def followers(request: web.Request) -> web.Response:
 async def following(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     local = await _actor(request)
+    await require_signed_fetch(request)
     collection_id = services.ids.actor_part(local.name, "following")
     page = page_number(request)
     async with services.db.read() as session:
@@ -128,6 +133,7 @@ async def following(request: web.Request) -> web.Response:
 async def outbox(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     local = await _actor(request)
+    await require_signed_fetch(request)
     collection_id = services.ids.actor_part(local.name, "outbox")
     page = page_number(request)
     async with services.db.read() as session:
@@ -155,6 +161,7 @@ async def _current(session: AsyncSession, body: dict[str, Any]) -> dict[str, Any
 @routes.get("/activities/{ulid}")
 async def activity(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    await require_signed_fetch(request)
     ap_id = services.ids.activity(request.match_info["ulid"])
     async with services.db.read() as session:
         row = await outbox_repo.by_ap_id(session, ap_id)

@@ -16,7 +16,7 @@ from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from storage.repositories import impact as impact_repo
 
-from .negotiation import activity_json, wants_html
+from .negotiation import activity_json, require_signed_fetch, wants_html
 
 routes = web.RouteTableDef()
 
@@ -52,6 +52,7 @@ def _call_html(call: ActionCall) -> str:
 @routes.get("/actors/{name}/actions/{ulid}")
 async def call_document(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    await require_signed_fetch(request)
     call_id = services.ids.actor_part(
         request.match_info["name"], f"actions/{request.match_info['ulid']}"
     )
@@ -92,6 +93,7 @@ async def calendar(request: web.Request) -> web.Response:
 @routes.get("/actors/{name}/reports/{ulid}")
 async def report_document(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    await require_signed_fetch(request)
     report_id = services.ids.actor_part(
         request.match_info["name"], f"reports/{request.match_info['ulid']}"
     )
@@ -111,6 +113,7 @@ async def report_document(request: web.Request) -> web.Response:
 @routes.get("/actors/{name}/rollup")
 async def rollup_document(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    await require_signed_fetch(request)
     async with services.db.read() as session:
         campaign = await actor_repo.local_actor_by_name(session, request.match_info["name"])
         state = await impact_repo.state(session, campaign.id) if campaign is not None else None

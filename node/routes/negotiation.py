@@ -35,3 +35,18 @@ def page_number(request: web.Request) -> int | None:
     if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
         raise HttpError(400, "page must be a positive integer")
     return int(raw)
+
+
+async def require_signed_fetch(request: web.Request) -> None:
+    """With ``authorized_fetch`` on, ActivityPub documents are served only to signed GETs
+    (browsers still get HTML, and the instance actor stays public so peers can verify us)."""
+    from node.appkeys import SERVICES
+    from node.inbox import admit_sender, request_view, sender_key_id, verify_signature
+
+    services = request.app[SERVICES]
+    if not services.settings.authorized_fetch or wants_html(request):
+        return
+    view = request_view(services, request, b"")
+    key_id = sender_key_id(view)
+    await admit_sender(services, key_id)
+    await verify_signature(services, view, key_id)

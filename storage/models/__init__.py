@@ -6,15 +6,12 @@ from .actor import ApiToken, LocalActor, RemoteActor
 from .delivery import Delivery
 from .domain import Domain
 from .follow import Follow
-from .moderation import ActorBlock, DomainBlock, Flag, RsvpBan
 from .impact import CampaignState, CampaignTotal, Contribution, ImpactReport, TotalsSnapshot
+from .moderation import ActorBlock, DomainBlock, Flag, RsvpBan
 
 __all__ = [
-    "ActorBlock",
-    "DomainBlock",
-    "Flag",
-    "RsvpBan",
     "ActionCall",
+    "ActorBlock",
     "ApiToken",
     "CampaignState",
     "CampaignTotal",
@@ -22,6 +19,8 @@ __all__ = [
     "Contribution",
     "Delivery",
     "Domain",
+    "DomainBlock",
+    "Flag",
     "Follow",
     "ImpactReport",
     "InboxItem",
@@ -30,5 +29,6 @@ __all__ = [
     "OutboxActivity",
     "Participant",
     "RemoteActor",
+    "RsvpBan",
     "TotalsSnapshot",
 ]

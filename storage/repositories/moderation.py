@@ -19,8 +19,9 @@ async def actor_blocks(session: AsyncSession) -> list[ActorBlock]:
     return list(await session.scalars(select(ActorBlock).order_by(ActorBlock.actor)))
 
 
-async def put_domain_block(session: AsyncSession, host: str, severity: str, reason: str | None,
-                           now: datetime) -> None:
+async def put_domain_block(
+    session: AsyncSession, host: str, severity: str, reason: str | None, now: datetime
+) -> None:
     row = await session.get(DomainBlock, host)
     if row is None:
         session.add(DomainBlock(host=host, severity=severity, reason=reason, created_at=now))
@@ -28,7 +29,9 @@ async def put_domain_block(session: AsyncSession, host: str, severity: str, reas
         row.severity, row.reason = severity, reason
 
 
-async def put_actor_block(session: AsyncSession, actor: str, reason: str | None, now: datetime) -> None:
+async def put_actor_block(
+    session: AsyncSession, actor: str, reason: str | None, now: datetime
+) -> None:
     if await session.get(ActorBlock, actor) is None:
         session.add(ActorBlock(actor=actor, reason=reason, created_at=now))
 
@@ -39,10 +42,25 @@ async def remove_block(session: AsyncSession, host_or_actor: str) -> bool:
     return bool(a.rowcount or b.rowcount)  # type: ignore[attr-defined]
 
 
-async def add_flag(session: AsyncSession, *, activity_id: str | None, reporter: str, targets: list[str],
-                   comment: str | None, source: str, now: datetime) -> Flag:
-    row = Flag(activity_id=activity_id, reporter=reporter, targets=targets, comment=comment, source=source,
-               state="open", created_at=now)
+async def add_flag(
+    session: AsyncSession,
+    *,
+    activity_id: str | None,
+    reporter: str,
+    targets: list[str],
+    comment: str | None,
+    source: str,
+    now: datetime,
+) -> Flag:
+    row = Flag(
+        activity_id=activity_id,
+        reporter=reporter,
+        targets=targets,
+        comment=comment,
+        source=source,
+        state="open",
+        created_at=now,
+    )
     session.add(row)
     await session.flush()
     return row
@@ -56,15 +74,26 @@ async def flags(session: AsyncSession, state: str | None = "open") -> list[Flag]
 
 
 async def is_banned(session: AsyncSession, chapter_id: int, actor: str) -> bool:
-    row = await session.scalar(select(RsvpBan.id).where(RsvpBan.chapter_id == chapter_id, RsvpBan.actor == actor))
+    row = await session.scalar(
+        select(RsvpBan.id).where(RsvpBan.chapter_id == chapter_id, RsvpBan.actor == actor)
+    )
     return row is not None
 
 
-async def ban(session: AsyncSession, chapter_id: int, actor: str, reason: str | None, now: datetime) -> None:
+async def ban(
+    session: AsyncSession, chapter_id: int, actor: str, reason: str | None, now: datetime
+) -> None:
     if not await is_banned(session, chapter_id, actor):
         session.add(RsvpBan(chapter_id=chapter_id, actor=actor, reason=reason, created_at=now))
 
 
 def flag_json(row: Flag) -> dict[str, Any]:
-    return {"id": row.id, "reporter": row.reporter, "targets": row.targets, "comment": row.comment,
-            "source": row.source, "state": row.state, "created": row.created_at.isoformat()}
+    return {
+        "id": row.id,
+        "reporter": row.reporter,
+        "targets": row.targets,
+        "comment": row.comment,
+        "source": row.source,
+        "state": row.state,
+        "created": row.created_at.isoformat(),
+    }

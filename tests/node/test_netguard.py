@@ -7,7 +7,13 @@ from aiohttp import web
 
 from node.clock import SystemClock
 from node.config import Settings
-from node.netguard import BlockedDestination, GuardedResolver, NetworkPolicy, address_allowed, check_url
+from node.netguard import (
+    BlockedDestination,
+    GuardedResolver,
+    NetworkPolicy,
+    address_allowed,
+    check_url,
+)
 from node.transport import FetchError, Transport
 
 
@@ -86,9 +92,17 @@ async def test_transport_refuses_a_real_loopback_server_unless_allowed(tmp_path,
         await transport.close()
 
 
-@pytest.mark.parametrize("url", ["http://2130706433/", "http://0x7f000001/", "http://017700000001/",
-                                 "http://127.1/", "http://169.254.169.254/latest/meta-data",
-                                 "http://[fe80::1]/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://017700000001/",
+        "http://127.1/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fe80::1]/",
+    ],
+)
 def test_numeric_tricks_and_link_local_are_refused_even_for_testing(url):
     with pytest.raises(BlockedDestination):
         check_url(url, policy=NetworkPolicy(True), allow_http=True)

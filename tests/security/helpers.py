@@ -1,0 +1,131 @@
+"""Shared checks for the security suite: row counts, and "the node still serves honest peers"."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+
+from protocol.activities import build_follow
+from storage.models import (
+    ActionCall,
+    Commitment,
+    Contribution,
+    Delivery,
+    Follow,
+    ImpactReport,
+    InboxItem,
+    LocalActor,
+    OutboxActivity,
+    Participant,
+    RemoteActor,
+)
+from tests.rig.hostile import Reply, send
+from tests.rig.nodes import Node
+from tests.rig.signing import signed_post_headers
+
+#: Every table a hostile request could make a node write to.
+TABLES: Mapping[str, Any] = {
+    "InboxItem": InboxItem,
+    "ActionCall": ActionCall,
+    "ImpactReport": ImpactReport,
+    "Contribution": Contribution,
+    "Follow": Follow,
+    "Participant": Participant,
+    "Commitment": Commitment,
+    "Delivery": Delivery,
+    "OutboxActivity": OutboxActivity,
+    "RemoteActor": RemoteActor,
+}
+
+
+@dataclass
+class Target:
+    """The node under attack: a chapter and a member (with an API token) on it."""
+
+    node: Node
+    chapter: str  # the chapter's actor id
+    member: str  # the member's actor id
+    token: str  # the member's API token
+
+    @property
+    def inbox(self) -> str:
+        return f"{self.chapter}/inbox"
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.node.base_url}/inbox"
+
+
+@dataclass
+class Honest:
+    """A real, well-behaved Chapterhouse node and one of its members."""
+
+    node: Node
+    actor: LocalActor
+
+    @property
+    def actor_id(self) -> str:
+        return self.actor.ap_id
+
+    async def post(self, url: str, activity: Mapping[str, Any]) -> Reply:
+        body = orjson.dumps(activity)
+        signer = self.node.services.keys.rsa_signer(self.actor)
+        return await send(
+            url, body, signed_post_headers(url, body, key_id=signer.key_id, key=signer.private_key)
+        )
+
+
+async def make_target(nodes: Any, **overrides: Any) -> Target:
+    node = await nodes(**overrides)
+    chapter = (await node.chapter("greenpark")).actor
+    member = await node.member("bea")
+    return Target(node, chapter.ap_id, member.actor.ap_id, member.token)
+
+
+async def make_honest(nodes: Any, **overrides: Any) -> Honest:
+    node = await nodes(**overrides)
+    return Honest(node, (await node.member("alice")).actor)
+
+
+async def rows(node: Node) -> dict[str, int]:
+    """How many rows each table of ``node`` holds."""
+    counts = {}
+    async with node.services.db.read() as session:
+        for name, model in TABLES.items():
+            counts[name] = int(await session.scalar(select(func.count()).select_from(model)) or 0)
+    return counts
+
+
+async def assert_nothing_stored(
+    node: Node, before: Mapping[str, int], *, except_: Iterable[str] = ()
+) -> None:
+    """No table of ``node`` changed since ``before`` (apart from ``except_``)."""
+    await asyncio.sleep(0)  # let anything already scheduled run first
+    after = await rows(node)
+    skip = set(except_)
+    changed = {
+        name: (before[name], after[name])
+        for name in TABLES
+        if name not in skip and before[name] != after[name]
+    }
+    assert not changed, f"rows changed (before, after): {changed}"
+
+
+async def assert_serves_honest(target: Target, honest: Honest) -> None:
+    """The next honest, signed request is accepted (202) and stored exactly once."""
+    before = await rows(target.node)
+    follow = build_follow(honest.node.services.activity_id(), honest.actor_id, target.chapter)
+    reply = await honest.post(target.inbox, follow)
+    assert reply.status == 202, f"an honest Follow was refused: {reply.status} {reply.problem}"
+    after = await rows(target.node)
+    assert after["InboxItem"] == before["InboxItem"] + 1
+
+
+def no_key_fetch(server: Any) -> None:
+    """The hostile server was not asked for anything (no key or actor fetch)."""
+    assert server.gets() == [], f"the node fetched {server.gets()} from the hostile server"
