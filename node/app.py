@@ -30,6 +30,7 @@ from .routes import actors, calls, health, wellknown
 from .routes import metrics as metrics_routes
 from .services import Services, build_services
 from .version import node_version
+from .web.setup import setup_web
 
 log = logging.getLogger(__name__)
 
@@ -93,5 +94,6 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(moderation_routes.routes)
     app[METRICS] = Metrics()
     app.add_routes(metrics_routes.routes)
+    setup_web(app, services)
     app.cleanup_ctx.append(_lifecycle)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from node.authz import local_chapter
 from node.services import Services
@@ -29,7 +30,7 @@ class CampaignTotals:
     chapter_count: int
     totals: list[dict[str, object]]
     chapters: dict[str, list[dict[str, object]]]
-    history: list[dict[str, object]]
+    history: list[dict[str, Any]]
 
     def summary(self) -> dict[str, object]:
         """The pinned shape of ``chapterhouse totals CAMPAIGN --json``."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from aiohttp import web
@@ -37,25 +36,6 @@ async def _actor(request: web.Request) -> LocalActor:
     return actor
 
 
-def _actor_html(request: web.Request, actor: LocalActor, followers: int) -> web.Response:
-    services = request.app[SERVICES]
-    handle = f"@{actor.name}@{services.ids.authority}"
-    title = html.escape(actor.title or actor.name)
-    summary = html.escape(actor.summary or "")
-    body = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="alternate" type="application/activity+json" href="{html.escape(actor.ap_id)}">
-</head><body><main>
-<h1>{title}</h1>
-<p>{html.escape(handle)}</p>
-<p>{summary}</p>
-<p>{followers} followers</p>
-</main></body></html>"""
-    return web.Response(text=body, content_type="text/html", headers={"Vary": "Accept"})
-
-
 @routes.get("/actors/{name}")
 async def actor(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
@@ -63,9 +43,9 @@ async def actor(request: web.Request) -> web.Response:
     if local.name != INSTANCE_ACTOR:
         await require_signed_fetch(request)
     if wants_html(request):
-        async with services.db.read() as session:
-            count = await follow_repo.count_followers(session, local.ap_id)
-        return _actor_html(request, local, count)
+        from node.web.pages import actor_page
+
+        return await actor_page(request, local)
     return activity_json(actor_document(services.ids, local))
 
 

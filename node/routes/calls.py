@@ -11,7 +11,6 @@ from node.actions import call_from_row
 from node.appkeys import SERVICES
 from node.calendar import calendar_ics
 from node.errors import HttpError
-from protocol.events import ActionCall, summary_line
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from storage.repositories import impact as impact_repo
@@ -19,34 +18,6 @@ from storage.repositories import impact as impact_repo
 from .negotiation import activity_json, require_signed_fetch, wants_html
 
 routes = web.RouteTableDef()
-
-
-def _call_html(call: ActionCall) -> str:
-    where = ""
-    if call.place is not None:
-        where = html.escape(call.place.name)
-        if call.place.latitude is not None and call.place.longitude is not None:
-            osm = (
-                f"https://www.openstreetmap.org/?mlat={call.place.latitude}"
-                f"&mlon={call.place.longitude}#map=17/{call.place.latitude}/{call.place.longitude}"
-            )
-            where += f' (<a href="{html.escape(osm)}">map</a>)'
-    elif call.online_url:
-        where = f'<a href="{html.escape(call.online_url)}">online</a>'
-    capacity = f" of {call.capacity}" if call.capacity is not None else ""
-    status = "<p><strong>This action call is cancelled.</strong></p>" if call.cancelled else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(call.title)}</title>
-<link rel="alternate" type="application/activity+json" href="{html.escape(call.id)}">
-</head><body><main>
-<h1>{html.escape(call.title)}</h1>{status}
-<p>{html.escape(summary_line(call))}</p>
-<p>Where: {where or "to be announced"}</p>
-<p>{call.participant_count}{capacity} people are coming.</p>
-<div>{call.content}</div>
-</main></body></html>"""
 
 
 @routes.get("/actors/{name}/actions/{ulid}")
@@ -61,11 +32,9 @@ async def call_document(request: web.Request) -> web.Response:
     if row is None or row.local_actor_id is None:
         raise HttpError(404, "no such action call on this node")
     if wants_html(request):
-        return web.Response(
-            text=_call_html(call_from_row(row, services)),
-            content_type="text/html",
-            headers={"Vary": "Accept"},
-        )
+        from node.web.pages import call_page
+
+        return await call_page(request, row)
     return activity_json(row.document)
 
 

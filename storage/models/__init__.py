@@ -2,7 +2,7 @@
 
 from .action import ActionCall, Commitment, Membership, Participant
 from .activity import InboxItem, OutboxActivity
-from .actor import ApiToken, LocalActor, RemoteActor
+from .actor import ApiToken, Invitation, LocalActor, RemoteActor
 from .delivery import Delivery
 from .domain import Domain
 from .follow import Follow
@@ -24,6 +24,7 @@ __all__ = [
     "Follow",
     "ImpactReport",
     "InboxItem",
+    "Invitation",
     "LocalActor",
     "Membership",
     "OutboxActivity",

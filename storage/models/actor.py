@@ -29,7 +29,21 @@ class LocalActor(Base):
     rsa_public_pem: Mapped[str] = mapped_column(Text)
     ed25519_private_pem: Mapped[str] = mapped_column(Text)
     ed25519_public_multibase: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Invitation(Base):
+    """A sign-up link for a chapter (only its SHA-256 is stored)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    chapter_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

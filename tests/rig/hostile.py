@@ -208,8 +208,10 @@ class HostileServer:
         return f"{self.actor_id(name)}#main-key"
 
     def actor_document(
-        self, name: str, *, kind: str = "Person", key: PrivateKey | None = None, **extra: Any
+        self, username: str, *, kind: str = "Person", key: PrivateKey | None = None, **extra: Any
     ) -> dict[str, Any]:
+        """A genuine actor document for ``/actors/{username}``; ``extra`` adds or overrides."""
+        name = username
         actor_id = self.actor_id(name)
         public = (key or self.key).public_key()
         doc: dict[str, Any] = {
@@ -232,9 +234,10 @@ class HostileServer:
         return doc
 
     def add_actor(
-        self, name: str, *, kind: str = "Person", key: PrivateKey | None = None, **extra: Any
+        self, username: str, *, kind: str = "Person", key: PrivateKey | None = None, **extra: Any
     ) -> dict[str, Any]:
-        """Serve a genuine actor document at ``/actors/{name}``; its key signs as ``name``."""
+        """Serve a genuine actor document at ``/actors/{username}``; its key signs as them."""
+        name = username
         doc = self.actor_document(name, kind=kind, key=key, **extra)
         self._keys[name] = key or self.key
         self.serve_json(f"/actors/{name}", doc)

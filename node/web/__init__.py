@@ -1,0 +1,1 @@
+"""Server-rendered pages (aiohttp-jinja2): usable without JavaScript, mobile-friendly."""

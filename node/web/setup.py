@@ -1,0 +1,29 @@
+"""Wiring the pages into the app: templates, encrypted-cookie sessions, static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from node.services import Services
+from node.web import atom, pages
+from node.web.session import setup_sessions
+
+STATIC = Path(__file__).resolve().parents[1] / "static"
+
+
+def setup_web(app: web.Application, services: Services) -> None:
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("node", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    setup_sessions(
+        app, services.settings.data_dir, secure=services.settings.base_url.startswith("https://")
+    )
+    app.router.add_static("/static", STATIC)
+    app.add_routes(pages.routes)
+    app.add_routes(atom.routes)
