@@ -50,6 +50,7 @@ import tempfile
 import time
 import tomllib
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -662,9 +663,7 @@ def _unpack(source: Path, passphrase: bytes, data_dir: Path, progress: Progress)
                         with os.fdopen(fd, "wb") as out:
                             shutil.copyfileobj(extracted, out)
                         files.add(member.name)
-            except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-                if isinstance(exc, BackupError):
-                    raise
+            except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError) as exc:
                 raise BackupError(f"{WRONG_PASSPHRASE} (archive: {exc})") from exc
             reader.finish()
             try:

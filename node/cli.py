@@ -149,6 +149,30 @@ async def cmd_member_add(args: argparse.Namespace) -> int:
     return await _with_services(args, action)
 
 
+async def cmd_member_password(args: argparse.Namespace) -> int:
+    """Set a member's web sign-in password (from a file, $CHAPTERHOUSE_PASSWORD or stdin)."""
+    if args.password_file:
+        password = Path(args.password_file).read_text("utf-8").strip()  # noqa: ASYNC240 - one-shot CLI read
+    else:
+        password = os.environ.get("CHAPTERHOUSE_PASSWORD") or sys.stdin.readline().strip()
+    if len(password) < 10:
+        raise CommandError("the password must have at least 10 characters")
+
+    async def action(services: Services) -> int:
+        from node.web.passwords import hash_password
+        from storage.repositories import actors as actor_repo
+
+        async with services.db.write() as session:
+            member = await actor_repo.local_actor_by_name(session, args.name)
+            if member is None or member.kind != "member":
+                raise CommandError(f"no member named {args.name!r}")
+            member.password_hash = hash_password(password)
+        _out(f"password set for {args.name}")
+        return 0
+
+    return await _with_services(args, action)
+
+
 async def cmd_follow(args: argparse.Namespace) -> int:
     async def action(services: Services) -> int:
         result = await follow(services, args.as_name, args.target)
@@ -642,6 +666,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="role in the chapter (admin: the whole node)",
     )
     p.set_defaults(func=cmd_member_add)
+
+    p = member.add_parser(
+        "password", help="set a member's sign-in password (stdin, file or $CHAPTERHOUSE_PASSWORD)"
+    )
+    p.add_argument("name")
+    data_arg(p)
+    p.add_argument("--password-file", help="read the password from this file")
+    p.set_defaults(func=cmd_member_password)
 
     p = sub.add_parser("serve", help="serve the node over HTTP (and run its workers)")
     data_arg(p)

@@ -174,11 +174,11 @@ async def test_javascript_urls_in_a_remote_action_call_never_reach_members(
     )
     assert reply.status == 202, reply
     row = await _stored_call(target, event["id"])
+    item = await _feed_item(target, event["id"])
+    assert not unsafe_url(item["url"]) and not unsafe_url(item["online_url"]), item
     assert not unsafe_url(row.document.get("url")), row.document.get("url")
     location = row.document.get("location") or {}
     assert not unsafe_url(location.get("url")), location
-    item = await _feed_item(target, event["id"])
-    assert not unsafe_url(item["url"]) and not unsafe_url(item["online_url"]), item
     await assert_serves_honest(target, honest)
 
 
