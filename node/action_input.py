@@ -86,7 +86,24 @@ def sanitized(doc: Mapping[str, object]) -> dict[str, object]:
     content = copy.get("content")
     if isinstance(content, str):
         copy["content"] = sanitize_html(content)
+    if not _web_link(copy.get("url")):
+        copy.pop("url", None)
+    location = copy.get("location")
+    if isinstance(location, Mapping) and "url" in location and not _web_link(location.get("url")):
+        copy["location"] = {k: v for k, v in location.items() if k != "url"}
+    attachments = copy.get("attachment")
+    if isinstance(attachments, list):
+        copy["attachment"] = [
+            a
+            for a in attachments
+            if not isinstance(a, Mapping) or _web_link(a.get("href", "https:"))
+        ]
     return copy
+
+
+def _web_link(value: object) -> bool:
+    """Only http(s) links reach members (no ``javascript:``, ``data:`` or ``file:``)."""
+    return isinstance(value, str) and value.lower().startswith(("https://", "http://"))
 
 
 def _text(data: Mapping[str, object], field: str, limit: int) -> str | None:

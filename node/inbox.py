@@ -28,7 +28,7 @@ from protocol.errors import (
     UnsupportedType,
 )
 from protocol.httpsig import HttpRequest, signature_key_id, verify_request
-from protocol.ids import authority_of, origin_of
+from protocol.ids import authority_of
 from protocol.impact import is_report, parse_report
 from protocol.jsonld import id_of
 from storage.models.activity import RECEIVED
@@ -105,9 +105,12 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
 
 
 def request_view(services: Services, request: web.Request, body: bytes) -> HttpRequest:
-    """The request as signed: the public scheme and Host the client used, the raw target."""
-    scheme = origin_of(services.settings.base_url).scheme
-    url = f"{scheme}://{request.host}{request.raw_path}"
+    """The request as it must have been signed: for this node's own origin and the raw target.
+
+    Using our base URL (not the client's Host header) means a request signed for another host
+    and replayed here verbatim fails verification: the signed host no longer matches.
+    """
+    url = f"{services.settings.base_url}{request.raw_path}"
     return HttpRequest.from_mapping(request.method, url, list(request.headers.items()), body)
 
 

@@ -29,6 +29,14 @@ def same_origin_claims(activity: Activity) -> None:
         raise AuthorityError(
             f"activity id {activity.id} is not on the origin of its actor {activity.actor}"
         )
+    if (
+        activity.type in {"Update", "Delete"}
+        and activity.object_id is not None
+        and not same_origin(activity.object_id, activity.actor)
+    ):
+        raise AuthorityError(
+            f"{activity.actor} does not own {activity.object_id} (it is on another origin)"
+        )
     if activity.type in {"Create", "Update"} and isinstance(activity.object, Mapping):
         obj_id = id_of(activity.object)
         if obj_id is not None and not same_origin(obj_id, activity.actor):

@@ -232,7 +232,7 @@ def _place(value: object) -> tuple[Place | None, str | None]:
         return None, None
     if value.get("type") == "VirtualLocation":
         url = value.get("url")
-        return None, url if isinstance(url, str) else None
+        return None, _safe_url(url if isinstance(url, str) else None, True)
     name = value.get("name")
     if not isinstance(name, str):
         return None, None
@@ -256,6 +256,16 @@ def _place(value: object) -> tuple[Place | None, str | None]:
     if isinstance(lat, int | float) and isinstance(lon, int | float) and not isinstance(lat, bool):
         return Place(name[:MAX_TITLE], street, float(lat), float(lon)), None
     return Place(name[:MAX_TITLE], street), None
+
+
+def _safe_url(value: str | None, allow_http: bool) -> str | None:
+    """Links members will click: http(s) only (never ``javascript:`` or ``data:``)."""
+    if value is None:
+        return None
+    try:
+        return parse_id(value, allow_http=allow_http)
+    except MalformedDocument:
+        return None
 
 
 def _local_time(text: str) -> datetime:
@@ -320,5 +330,5 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
         tags=tags,
         updated=parse_xsd_datetime(updated_text) if updated_text else None,
         followers=cc[0] if cc else None,
-        url=id_of(doc.get("url")),
+        url=_safe_url(id_of(doc.get("url")), allow_http),
     )
