@@ -6,7 +6,7 @@ DATA ?= var
 PORT ?= 8080
 CHAPTER ?= greenpark
 
-.PHONY: run test lint bench install install-test clean
+.PHONY: run demo test lint bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: $(VENV)/.installed
 	fi
 	@echo "admin token: $$(cat $(DATA)/admin-token)"
 	$(BIN)/chapterhouse serve --data $(DATA) --port $(PORT)
+
+# A campaign and three chapters, each its own node process on 127.0.0.1:8100-8103, playing a
+# day of action; then serving until Ctrl-C. Data and logs in var/demo (replaced on each run).
+demo: $(VENV)/.installed
+	$(BIN)/chapterhouse demo
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n auto --dist loadfile

@@ -64,11 +64,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     tasks: list[asyncio.Task[None]] = []
     _spawn(tasks, app[INBOX_WRITER].run(), "inbox-writer")
     if services.settings.run_workers:
-        _spawn(tasks, InboxWorker(services).run(), "inbox-worker")
-        _spawn(tasks, run_rollups(services), "rollups")
-        _spawn(
-            tasks, DeliveryWorker(services, app[METRICS].observe_delivery).run(), "delivery-worker"
-        )
+        for name, coro in worker_tasks(services, app[METRICS].observe_delivery):
+            _spawn(tasks, coro, name)
     app[TASKS] = tasks
     yield
     for task in tasks:
@@ -77,6 +74,17 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await close_services(services)
+
+
+def worker_tasks(
+    services: Services, observe: Any = None
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    """The background loops: inbox handling, delivery, rollups (in ``serve`` or ``worker``)."""
+    return [
+        ("inbox-worker", InboxWorker(services).run()),
+        ("delivery-worker", DeliveryWorker(services, observe).run()),
+        ("rollups", run_rollups(services)),
+    ]
 
 
 def create_app(services: Services) -> web.Application:

@@ -86,7 +86,7 @@ DEFAULT_CHUNK_SIZE = 1024 * 1024
 MIN_CHUNK_SIZE, MAX_CHUNK_SIZE = 1024, 16 * 1024 * 1024
 MAX_CHUNKS = 2**32
 
-WRONG_PASSPHRASE = "wrong passphrase or corrupted backup"
+WRONG_PASSPHRASE = "wrong passphrase or corrupted backup"  # noqa: S105 - a message
 
 Progress = Callable[[str], None]
 
@@ -117,7 +117,7 @@ DEFAULT_KDF = KdfParams()
 
 
 def read_passphrase(path: str | None, env: Mapping[str, str] | None = None) -> bytes:
-    """The passphrase from ``--passphrase-file`` (first line) or ``CHAPTERHOUSE_BACKUP_PASSPHRASE``."""
+    """The passphrase: the first line of ``--passphrase-file``, else the environment."""
     env = os.environ if env is None else env
     if path is not None:
         try:
@@ -548,7 +548,7 @@ def _write_backup(
         try:
             with os.fdopen(fd, "wb") as sink:
                 writer = EncryptingWriter(sink, passphrase, kdf=kdf, chunk_size=chunk_size)
-                with tarfile.open(fileobj=writer, mode="w|gz") as tar:  # type: ignore[call-overload]
+                with tarfile.open(fileobj=writer, mode="w|gz") as tar:
                     _add_bytes(tar, MANIFEST_FILE, json.dumps(manifest, indent=1).encode(), now)
                     _add_bytes(tar, CONFIG_FILE, _config_bytes(settings), now)
                     if ADMIN_TOKEN_FILE in files:
@@ -595,7 +595,9 @@ class RestoreResult:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        actors = ", ".join(f"{n} {kind}s" for kind, n in sorted(self.counts.items()))
+        actors = ", ".join(
+            f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in sorted(self.counts.items())
+        )
         return (
             f"restored {self.base_url} into {self.data_dir} "
             f"(backup of {self.backed_up_at}; {actors or 'no local actors'})"
@@ -628,6 +630,21 @@ class _Unpacked:
     files: set[str]
 
 
+def _staging_dir(data_dir: Path) -> Path:
+    """A private (0700) directory for the unpacked files: beside ``data_dir`` so they can be
+    moved into place, else inside it (a container's ``/data`` volume whose parent is ``/``),
+    else in the system's temporary directory."""
+    target = data_dir.absolute()
+    prefix = f".{target.name}.restore-"
+    with contextlib.suppress(OSError):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    if target.is_dir():
+        with contextlib.suppress(OSError):
+            return Path(tempfile.mkdtemp(prefix=".restore-", dir=target))
+    return Path(tempfile.mkdtemp(prefix="chapterhouse-restore-"))
+
+
 def _unpack(source: Path, passphrase: bytes, data_dir: Path, progress: Progress) -> _Unpacked:
     """Decrypt and unpack into a staging directory beside ``data_dir``; nothing is left
     behind unless the whole file authenticated."""
@@ -636,13 +653,11 @@ def _unpack(source: Path, passphrase: bytes, data_dir: Path, progress: Progress)
     with source.open("rb") as handle:
         progress(f"decrypting {source}")
         reader = DecryptingReader(handle, passphrase)  # a wrong passphrase stops here
-        parent = data_dir.absolute().parent
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}.restore-", dir=parent))
+        staging = _staging_dir(data_dir)
         try:
             files: set[str] = set()
             try:
-                with tarfile.open(fileobj=reader, mode="r|gz") as tar:  # type: ignore[call-overload]
+                with tarfile.open(fileobj=reader, mode="r|gz") as tar:
                     for member in tar:
                         if member.name not in (
                             MANIFEST_FILE,
@@ -663,8 +678,10 @@ def _unpack(source: Path, passphrase: bytes, data_dir: Path, progress: Progress)
                         with os.fdopen(fd, "wb") as out:
                             shutil.copyfileobj(extracted, out)
                         files.add(member.name)
-            except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError) as exc:
+            except (tarfile.TarError, zlib.error, EOFError, ValueError) as exc:
                 raise BackupError(f"{WRONG_PASSPHRASE} (archive: {exc})") from exc
+            except OSError as exc:  # e.g. the disk is full
+                raise BackupError(f"cannot unpack the backup into {staging}: {exc}") from exc
             reader.finish()
             try:
                 manifest = json.loads((staging / MANIFEST_FILE).read_text("utf-8"))
@@ -710,7 +727,7 @@ def _place(unpacked: _Unpacked, data_dir: Path, placed: _Placed) -> Settings:
     for name in (CONFIG_FILE, ADMIN_TOKEN_FILE):
         if name in unpacked.files:
             target = data_dir / name
-            os.replace(unpacked.staging / name, target)
+            shutil.move(unpacked.staging / name, target)
             placed.files.append(target)
     try:
         tomllib.loads((data_dir / CONFIG_FILE).read_text("utf-8"))
@@ -722,8 +739,11 @@ def _place(unpacked: _Unpacked, data_dir: Path, placed: _Placed) -> Settings:
     if kind != backend:
         raise BackupError(
             f"the backup holds a {kind} database but this node is configured for {backend} "
-            f"({'unset DATABASE_URL' if kind == 'sqlite' else 'set DATABASE_URL to the PostgreSQL database'}"
-            " to restore it)"
+            + (
+                "(unset DATABASE_URL to restore it)"
+                if kind == "sqlite"
+                else "(set DATABASE_URL to the PostgreSQL database to restore it)"
+            )
         )
     if kind == "sqlite":
         target = _sqlite_path(settings.database_url)
@@ -752,6 +772,8 @@ async def _postgres_is_empty(url: str) -> bool:
                 )
             )
         return not count
+    except Exception as exc:  # driver errors differ; the message is what matters
+        raise BackupError(f"cannot reach the PostgreSQL database: {exc}") from exc
     finally:
         await engine.dispose()
 

@@ -36,7 +36,7 @@ from .actions import (
     update_action,
 )
 from .api.representation import call_json, commitment_json
-from .app import close_services, create_app, open_services
+from .app import close_services, create_app, open_services, worker_tasks
 from .authz import Forbidden, NotFoundError, Principal, principal_by_name
 from .campaigns import campaign_totals
 from .config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config
@@ -204,8 +204,32 @@ async def cmd_following(args: argparse.Namespace) -> int:
     return await _with_services(args, action)
 
 
+async def cmd_worker(args: argparse.Namespace) -> int:
+    """Delivery, inbox handling and rollups without HTTP (beside ``serve --workers 0``)."""
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    services = await open_services(settings)
+    tasks = [asyncio.create_task(coro, name=name) for name, coro in worker_tasks(services)]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    _out(f"worker running for {settings.base_url}")
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await close_services(services)
+    return 0
+
+
 async def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings(args, host=args.host, port=args.port)
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        run_workers=None if args.workers is None else args.workers > 0,
+    )
     configure_logging(settings.log_level)
     services = await open_services(settings)
     app = create_app(services)
@@ -618,6 +642,40 @@ async def cmd_unblock(args: argparse.Namespace) -> int:
     return await _with_services(args, action)
 
 
+async def cmd_backup(args: argparse.Namespace) -> int:
+    from .backup import BackupError, create_backup, read_passphrase
+
+    try:
+        passphrase = read_passphrase(args.passphrase_file)
+        result = await create_backup(_settings(args), Path(args.out), passphrase, progress=_err)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from exc
+    _out(result.summary())
+    return 0
+
+
+async def cmd_restore(args: argparse.Namespace) -> int:
+    from .backup import BackupError, read_passphrase, restore_backup
+
+    try:
+        passphrase = read_passphrase(args.passphrase_file)
+        result = await restore_backup(Path(args.backup), Path(args.data), passphrase, progress=_err)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from exc
+    for warning in result.warnings:
+        _err(f"warning: {warning}")
+    _out(result.summary())
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return await run_demo(
+        base_port=args.base_port, directory=Path(args.dir), exit_after_script=args.exit_after_script
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chapterhouse", description="A federated node for chapters of communities of action."
@@ -679,7 +737,12 @@ def build_parser() -> argparse.ArgumentParser:
     data_arg(p)
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, help="0: HTTP only (run `chapterhouse worker` beside it)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run delivery, inbox handling and rollups (no HTTP)")
+    data_arg(p)
+    p.set_defaults(func=cmd_worker)
 
     for name, func, help_text in (
         ("follow", cmd_follow, "follow a chapter or account by handle or URL"),
@@ -870,6 +933,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="also replace the Ed25519 key that signs objects (earlier proofs stop verifying)",
     )
     p.set_defaults(func=cmd_keys_rotate)
+
+    p = sub.add_parser("backup", help="write an encrypted backup of the node (keys included)")
+    data_arg(p)
+    p.add_argument("out", metavar="OUT", help="the backup file to write")
+    p.add_argument(
+        "--passphrase-file",
+        metavar="F",
+        help="file whose first line is the passphrase (else CHAPTERHOUSE_BACKUP_PASSPHRASE)",
+    )
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup into a new data directory")
+    p.add_argument("backup", metavar="OUT", help="the backup file to read")
+    data_arg(p)
+    p.add_argument(
+        "--passphrase-file",
+        metavar="F",
+        help="file whose first line is the passphrase (else CHAPTERHOUSE_BACKUP_PASSPHRASE)",
+    )
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser(
+        "demo",
+        help="run a local federation (a campaign, three chapters) and play a day of action",
+    )
+    p.add_argument(
+        "--base-port",
+        type=int,
+        default=8100,
+        help="the campaign node's port; the chapters take the next three (default 8100)",
+    )
+    p.add_argument(
+        "--dir",
+        default="var/demo",
+        help="the nodes' data (default var/demo); an earlier demo's directory there is replaced",
+    )
+    p.add_argument(
+        "--exit-after-script",
+        action="store_true",
+        help="stop the nodes and exit once the day has played (instead of serving until Ctrl-C)",
+    )
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("following", help="list whom a local actor follows, with the state")
     data_arg(p)

@@ -37,6 +37,8 @@ class InboxWorker:
             try:
                 activity = parse_activity(item.body, allow_http=services.settings.allow_http)
                 async with services.db.write() as session:
+                    if not await inbox_repo.lock_received(session, item.id):
+                        continue  # another worker process is handling (or handled) it
                     ctx = HandlerContext(services, session)
                     await dispatch(ctx, activity)
                     await inbox_repo.mark_processed(session, item.id, services.clock.now())

@@ -20,7 +20,7 @@ from .negotiation import activity_json, require_signed_fetch, wants_html
 routes = web.RouteTableDef()
 
 
-@routes.get("/actors/{name}/actions/{ulid}")
+@routes.get("/actors/{name}/actions/{ulid:[0-9A-Z]{26}}")
 async def call_document(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     await require_signed_fetch(request)
@@ -59,7 +59,7 @@ async def calendar(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/actors/{name}/reports/{ulid}")
+@routes.get("/actors/{name}/reports/{ulid:[0-9A-Z]{26}}")
 async def report_document(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     await require_signed_fetch(request)

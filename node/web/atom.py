@@ -24,7 +24,7 @@ async def feed(request: web.Request) -> web.Response:
         chapter = await actor_repo.local_actor_by_name(db, request.match_info["name"])
         if chapter is None or chapter.kind not in {"chapter", "campaign"}:
             raise HttpError(404, "no such chapter on this node")
-        rows = await action_repo.calls_of_chapter(db, chapter.ap_id, limit=200)
+        rows = await action_repo.recent_calls(db, chapter.ap_id, limit=200)
     calls = sorted(
         (call_from_row(r, services) for r in rows),
         key=lambda c: c.updated or c.published,

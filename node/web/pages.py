@@ -123,15 +123,18 @@ async def actor_page(request: web.Request, actor: LocalActor) -> web.Response:
     who = await current(request)
     now = services.clock.now()
     async with services.db.read() as db:
-        rows = await action_repo.calls_of_chapter(db, actor.ap_id, limit=200)
+        next_rows = await action_repo.upcoming_calls(db, actor.ap_id, now)
+        past_rows = await action_repo.past_calls(db, actor.ap_id, now)
         followers = await follow_repo.count_followers(db, actor.ap_id)
         state = None
         if who is not None:
             row = await follow_repo.follow_between(db, who.actor.ap_id, actor.ap_id)
             state = row.state if row else None
-    calls = [(c, summary_line(c)) for c in (call_from_row(r, services) for r in rows)]
+    calls = [
+        (c, summary_line(c)) for c in (call_from_row(r, services) for r in [*next_rows, *past_rows])
+    ]
     upcoming = [_view(c, s) for c, s in calls if c.end >= now]
-    past = [_view(c, s) for c, s in reversed(calls) if c.end < now]
+    past = [_view(c, s) for c, s in calls if c.end < now]
     organiser = await is_organiser(services, who, actor)
     if actor.kind == "campaign":
         totals = await campaign_totals(services, actor.name)

@@ -34,6 +34,48 @@ async def calls_of_chapter(
     )
 
 
+async def upcoming_calls(
+    session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
+) -> list[ActionCall]:
+    """The next calls of a chapter, soonest first."""
+    return list(
+        await session.scalars(
+            select(ActionCall)
+            .where(ActionCall.chapter == chapter, ActionCall.end_time >= now)
+            .order_by(ActionCall.start_time, ActionCall.id)
+            .limit(limit)
+        )
+    )
+
+
+async def past_calls(
+    session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
+) -> list[ActionCall]:
+    """The latest past calls of a chapter, most recent first."""
+    return list(
+        await session.scalars(
+            select(ActionCall)
+            .where(ActionCall.chapter == chapter, ActionCall.end_time < now)
+            .order_by(ActionCall.start_time.desc(), ActionCall.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+async def recent_calls(
+    session: AsyncSession, chapter: str, *, limit: int = 200
+) -> list[ActionCall]:
+    """The most recently published calls (feeds)."""
+    return list(
+        await session.scalars(
+            select(ActionCall)
+            .where(ActionCall.chapter == chapter)
+            .order_by(ActionCall.published_at.desc(), ActionCall.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 async def feed(
     session: AsyncSession, member_ap_id: str, *, offset: int, limit: int
 ) -> list[ActionCall]:

@@ -42,6 +42,18 @@ async def next_received(session: AsyncSession, limit: int) -> list[InboxItem]:
     )
 
 
+async def lock_received(session: AsyncSession, item_id: int) -> bool:
+    """Take an item for handling inside the caller's transaction; False if another worker has it.
+
+    PostgreSQL: a row lock that other workers skip. SQLite: the write transaction already
+    excludes other writers, and the state re-check sees an item someone else just handled.
+    """
+    stmt = select(InboxItem.id).where(InboxItem.id == item_id, InboxItem.state == RECEIVED)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return await session.scalar(stmt) is not None
+
+
 async def by_activity_id(session: AsyncSession, activity_id: str) -> InboxItem | None:
     return await session.scalar(select(InboxItem).where(InboxItem.activity_id == activity_id))
 

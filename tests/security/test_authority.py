@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import pytest
 from sqlalchemy import select
 
 from node.object_proofs import sign_object
-from protocol.activities import build_announce, build_create, build_delete, build_follow, build_update
+from protocol.activities import (
+    build_announce,
+    build_create,
+    build_delete,
+    build_follow,
+    build_update,
+)
 from protocol.jsonld import CONTEXT, PUBLIC
 from storage.models import ActionCall, ImpactReport, LocalActor, RemoteActor
 from tests.federation.conftest import follow_and_wait
@@ -121,7 +126,10 @@ async def test_create_of_an_object_attributed_to_someone_else_is_403(
         # (object, words the refusal must contain)
         (_event(eve, hostile.url("/actors/eve/actions/1")), "attributed to"),  # same origin
         (_event(honest.actor_id, hostile.url("/actors/eve/actions/2")), "origin"),  # other origin
-        ({**_event(eve, hostile.url("/actors/eve/actions/3")), "attributedTo": [eve]}, "attributed"),
+        (
+            {**_event(eve, hostile.url("/actors/eve/actions/3")), "attributedTo": [eve]},
+            "attributed",
+        ),
         (
             {
                 **_event(eve, hostile.url("/actors/eve/actions/4")),
@@ -130,7 +138,11 @@ async def test_create_of_an_object_attributed_to_someone_else_is_403(
             "attributed to",
         ),
         (
-            {k: v for k, v in _event(eve, hostile.url("/actors/eve/actions/5")).items() if k != "attributedTo"},
+            {
+                k: v
+                for k, v in _event(eve, hostile.url("/actors/eve/actions/5")).items()
+                if k != "attributedTo"
+            },
             "attributedTo",
         ),
         (
@@ -191,7 +203,9 @@ async def test_announce_of_a_forged_object_is_never_believed(
     # 1. An embedded report "by" the honest chapter, without any proof.
     unproven = _report(chapter, world.call_id, "unproven", 1000)
     # 2. A report the chapter really signed (never published), with one number changed after.
-    signed = sign_object(world.node.services, world.chapter, _report(chapter, world.call_id, "signed", 40))
+    signed = sign_object(
+        world.node.services, world.chapter, _report(chapter, world.call_id, "signed", 40)
+    )
     broken = copy.deepcopy(signed)
     broken["chapterhouse:metrics"][0]["value"] = 41
     # 3. The call itself, renamed, embedded as if relayed.
@@ -221,7 +235,7 @@ async def test_announce_of_a_forged_object_is_never_believed(
     assert call is not None and call.title == "Canal clean-up"
     # Without a valid proof the node asked the origin (which knows nothing of either report).
     fetched = {h.path for h in world.node.hits if h.method == "GET" and h.status == 404}
-    assert {f"/actors/riverside/reports/unproven", "/actors/riverside/reports/signed"} <= fetched
+    assert {"/actors/riverside/reports/unproven", "/actors/riverside/reports/signed"} <= fetched
     assert set(hostile.gets()) <= {"/actors/mallory"}
     after = await rows(target.node)
     assert after["InboxItem"] == before["InboxItem"] + 4
@@ -319,22 +333,13 @@ async def test_update_of_another_chapters_actor_is_403(
     await assert_serves_honest(target, honest)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a Delete{Tombstone formerType=Note} of a report id on ANOTHER origin "
-    "is accepted (202; protocol.authority.same_origin_claims only checks Create/Update and "
-    "node.inbox.check_ownership only knows stored objects); node.report_intake.retract() then "
-    "stores a retracted ImpactReport placeholder with chapter=<the sender>, so the genuine "
-    "report later sent by its chapter is dropped as not_owner and never stored or counted. "
-    "Expected: 403 naming the report, nothing stored, the genuine report stored afterwards",
-)
 async def test_delete_of_another_chapters_report_before_it_arrives_is_refused(
     target: Target, hostile: HostileServer, honest: Honest
 ):
     """A Delete naming a report on another origin cannot be mallory's to delete, known or not.
 
-    Taken in, it leaves a retracted placeholder under mallory's name, and the real report,
-    when its chapter sends it, is then refused as "not the owner's" and never counted.
+    Were it taken in, a retracted placeholder under mallory's name could make the node refuse
+    the real report, when its chapter sends it, as "not the owner's" (found by this suite).
     """
     world = await _chapter_with_call(target, honest)
     chapter = world.chapter.ap_id
@@ -353,13 +358,17 @@ async def test_delete_of_another_chapters_report_before_it_arrives_is_refused(
     reply = await send(
         target.shared_inbox,
         body,
-        signed_post_headers(target.shared_inbox, body, key_id=signer.key_id, key=signer.private_key),
+        signed_post_headers(
+            target.shared_inbox, body, key_id=signer.key_id, key=signer.private_key
+        ),
     )
     assert reply.status == 202, reply
 
     async def stored() -> bool:
         async with target.node.services.db.read() as session:
-            row = await session.scalar(select(ImpactReport).where(ImpactReport.ap_id == report["id"]))
+            row = await session.scalar(
+                select(ImpactReport).where(ImpactReport.ap_id == report["id"])
+            )
         return row is not None and not row.retracted and row.chapter == chapter
 
     await eventually(stored, timeout=3, what="the genuine report to be stored")

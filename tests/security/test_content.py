@@ -102,7 +102,10 @@ async def _followed_eve(target: Target, hostile: HostileServer) -> None:
 async def _stored_call(target: Target, call_id: str) -> ActionCall:
     async def arrived() -> bool:
         async with target.node.services.db.read() as session:
-            return await session.scalar(select(ActionCall).where(ActionCall.ap_id == call_id)) is not None
+            return (
+                await session.scalar(select(ActionCall).where(ActionCall.ap_id == call_id))
+                is not None
+            )
 
     await eventually(arrived, timeout=5, what=f"{call_id} to be stored")
     async with target.node.services.db.read() as session:
@@ -126,7 +129,9 @@ async def test_script_and_javascript_links_in_a_remote_action_call_are_stored_sa
     event = _event(hostile, "nasty", content=NASTY_HTML)
     assert unsafe_html(NASTY_HTML)  # the audit sees what it must see
     reply = await hostile.post(
-        target.inbox, build_create(hostile.activity_id(), event["attributedTo"], event), as_actor="eve"
+        target.inbox,
+        build_create(hostile.activity_id(), event["attributedTo"], event),
+        as_actor="eve",
     )
     assert reply.status == 202, reply
     row = await _stored_call(target, event["id"])
@@ -136,15 +141,23 @@ async def test_script_and_javascript_links_in_a_remote_action_call_are_stored_sa
     item = await _feed_item(target, event["id"])
     assert unsafe_html(item["description"] or "") == [], item["description"]
     # An Update carrying new nasty content is sanitised too.
-    updated = {**event, "content": NASTY_HTML + "<p>Now with boots.</p>", "updated": "2026-11-02T10:00:00Z"}
+    updated = {
+        **event,
+        "content": NASTY_HTML + "<p>Now with boots.</p>",
+        "updated": "2026-11-02T10:00:00Z",
+    }
     reply = await hostile.post(
-        target.inbox, build_update(hostile.activity_id(), event["attributedTo"], updated), as_actor="eve"
+        target.inbox,
+        build_update(hostile.activity_id(), event["attributedTo"], updated),
+        as_actor="eve",
     )
     assert reply.status == 202, reply
 
     async def updated_in() -> bool:
         async with target.node.services.db.read() as session:
-            current = await session.scalar(select(ActionCall).where(ActionCall.ap_id == event["id"]))
+            current = await session.scalar(
+                select(ActionCall).where(ActionCall.ap_id == event["id"])
+            )
         return current is not None and "boots" in current.document["content"]
 
     await eventually(updated_in, timeout=5, what="the update to be applied")
@@ -170,7 +183,9 @@ async def test_javascript_urls_in_a_remote_action_call_never_reach_members(
         location={"type": "VirtualLocation", "url": " JavaScript:alert(1)"},
     )
     reply = await hostile.post(
-        target.inbox, build_create(hostile.activity_id(), event["attributedTo"], event), as_actor="eve"
+        target.inbox,
+        build_create(hostile.activity_id(), event["attributedTo"], event),
+        as_actor="eve",
     )
     assert reply.status == 202, reply
     row = await _stored_call(target, event["id"])
@@ -220,13 +235,17 @@ async def test_impact_report_with_invalid_values_is_422(
     before = await rows(target.node)
     for build in (build_create, build_update):
         doc = _report_doc(hostile, f"bad-{build.__name__}", value)
-        reply = await hostile.post(target.inbox, build(hostile.activity_id(), eve, doc), as_actor="eve")
+        reply = await hostile.post(
+            target.inbox, build(hostile.activity_id(), eve, doc), as_actor="eve"
+        )
         assert reply.status == 422, (build.__name__, value, reply)
         assert "invalid impact report" in reply.detail and words in reply.detail, reply.detail
     await assert_nothing_stored(target.node, before, except_=("RemoteActor",))
     # The same report with an honest number is taken (so the refusals above could have failed).
     good = _report_doc(hostile, "good", 5)
-    reply = await hostile.post(target.inbox, build_create(hostile.activity_id(), eve, good), as_actor="eve")
+    reply = await hostile.post(
+        target.inbox, build_create(hostile.activity_id(), eve, good), as_actor="eve"
+    )
     assert reply.status == 202, reply
     await assert_serves_honest(target, honest)
 
@@ -243,10 +262,11 @@ async def test_impact_report_with_1e400_is_refused_before_the_key_is_fetched(
         body = orjson.dumps(build_create(hostile.activity_id(), eve, doc))
         assert body.count(b'"value":7') == 1
         body = body.replace(b'"value":7', b'"value":' + literal)
-        reply = await send(target.inbox, body, hostile.signed_headers(target.inbox, body, as_actor="eve"))
+        reply = await send(
+            target.inbox, body, hostile.signed_headers(target.inbox, body, as_actor="eve")
+        )
         assert reply.status == 400, (literal, reply)
         assert "not valid JSON" in reply.detail, reply.detail
     no_key_fetch(hostile)
     await assert_nothing_stored(target.node, before)
     await assert_serves_honest(target, honest)
-

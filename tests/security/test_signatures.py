@@ -249,13 +249,6 @@ async def test_signature_replayed_to_another_host_with_the_host_rewritten_is_401
     await assert_serves_honest(target, honest)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: node/inbox.py request_view() rebuilds the signed URL from the "
-    "client's Host header (request.host) instead of the node's own authority, so a request "
-    "signed for another host and replayed verbatim (Host: that host) verifies and is stored "
-    "(202); expected 401",
-)
 async def test_signature_replayed_verbatim_to_another_host_is_401(
     nodes, target: Target, hostile: HostileServer, honest: Honest
 ):

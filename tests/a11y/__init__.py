@@ -1,0 +1,1 @@
+"""Automated accessibility basics and server-side page speed."""

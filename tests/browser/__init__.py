@@ -1,0 +1,1 @@
+"""Browser journeys through the server-rendered pages (Playwright, system Chromium)."""

@@ -1,0 +1,275 @@
+"""`chapterhouse demo`: four real node processes play a day of action, then stop cleanly.
+
+The demo runs as a subprocess exactly as a user would run it: once to the end of its script
+(``--exit-after-script``), once in the background until SIGINT, with the nodes fetched over HTTP
+in between. Either way it must leave no process and no listening port behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from node.demo import MARKER, Demo, DemoError, prepare_directory
+from tests.rig.nodes import REPO
+
+NODES = 4  # the campaign's node and three chapters' nodes, on consecutive ports
+STEPS = 11
+CHAPTERS = ("greenpark", "riverside", "oldtown")
+READY = "Press Ctrl-C to stop the nodes."
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_base_port() -> int:
+    """A base port whose next NODES ports are all free (probed from a random start, so that
+    parallel test workers rarely probe the same range)."""
+    start = random.randrange(20000, 60000)
+    for base in range(start, start + 5000, NODES + 1):
+        if all(_port_free(base + i) for i in range(NODES)):
+            return base
+    raise AssertionError(f"no {NODES} consecutive free ports found from {start}")
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def demo_command(base: int, directory: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "node",
+        "demo",
+        "--base-port",
+        str(base),
+        "--dir",
+        str(directory),
+        *extra,
+    ]
+
+
+def http_get(url: str, accept: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return resp.status, resp.read().decode()
+
+
+def assert_all_steps(out: str) -> None:
+    steps = re.findall(r"^\[([#-]+)\] (\d+)/(\d+) (.+?)  \(t\+[\d.]+ s\)$", out, re.MULTILINE)
+    assert [int(n) for _bar, n, _total, _title in steps] == list(range(1, STEPS + 1)), out
+    for bar, n, total, _title in steps:
+        assert int(total) == STEPS
+        assert bar == "#" * int(n) + "-" * (STEPS - int(n))
+    titles = " | ".join(title for *_rest, title in steps)
+    for step in (
+        "chapters join the campaign",
+        "members follow their chapters",
+        "the campaign publishes a call",
+        "chapters adopt the call",
+        "members RSVP",
+        "chapters report their impact",
+        "a chapter corrects its report",
+        "the campaign publishes its rollup",
+        "anyone can verify the rollup",
+    ):
+        assert step in titles, titles
+
+
+def printed_urls(out: str, base: int) -> dict[str, str]:
+    campaign = f"http://127.0.0.1:{base}/actors/climate-day"
+    urls = {"campaign": campaign, "rollup": f"{campaign}/rollup"}
+    for i, name in enumerate(CHAPTERS, start=1):
+        urls[name] = f"http://127.0.0.1:{base + i}/actors/{name}"
+    for i in range(NODES):
+        urls[f"front{i}"] = f"http://127.0.0.1:{base + i}/"
+    for url in urls.values():
+        assert url in out, f"{url} not printed:\n{out}"
+    call = re.search(rf"the call:\s+({re.escape(campaign)}/actions/\S+)", out)
+    assert call, out
+    urls["call"] = call.group(1)
+    assert re.search(r"^\s+rollup:\s+" + re.escape(urls["rollup"]) + "$", out, re.MULTILINE), out
+    assert len(re.findall(r"\bchp_[A-Za-z0-9_-]{20,}", out)) >= 2, out  # two members' tokens
+    return urls
+
+
+def test_the_demo_plays_the_whole_day_and_exits_after_the_script(tmp_path):
+    base = free_base_port()
+    directory = tmp_path / "demo"
+    started = time.monotonic()
+    result = subprocess.run(
+        demo_command(base, directory, "--exit-after-script"),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=180,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert elapsed < 120, f"the demo took {elapsed:.0f} s"
+    assert "Traceback" not in result.stderr, result.stderr
+    assert_all_steps(out)
+    assert "VERIFIED: 3/3 reports check out" in out
+    printed_urls(out, base)
+    assert "All nodes stopped." in out
+    assert not any(listening(base + i) for i in range(NODES))
+    # Separate nodes: a data directory (and a database) each, and our marker.
+    assert (directory / MARKER).is_file()
+    for name in ("climate-day", *CHAPTERS):
+        assert (directory / name / "chapterhouse.db").is_file()
+
+
+def test_the_demo_serves_until_sigint_then_stops_every_node(tmp_path):
+    base = free_base_port()
+    proc = subprocess.Popen(
+        demo_command(base, tmp_path / "demo"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        start_new_session=True,  # its own process group: the nodes are in it too
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.strip() == READY:
+                ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert ready.wait(150), "the demo never got to serving:\n" + "".join(lines)
+        out = "".join(lines)
+        assert "VERIFIED: 3/3 reports check out" in out
+        urls = printed_urls(out, base)
+        assert all(listening(base + i) for i in range(NODES))
+
+        status, page = http_get(urls["greenpark"], "text/html")
+        assert status == 200 and "Green Park Clean-up Crew" in page
+        status, body = http_get(urls["rollup"], "application/activity+json")
+        assert status == 200
+        rollup = json.loads(body)
+        assert rollup["chapterhouse:chapterCount"] == 3
+        assert {(t["metric"], t["value"]) for t in rollup["chapterhouse:totals"]} == {
+            ("participants", 106),
+            ("kg_litter", 278.75),
+        }
+        status, body = http_get(urls["call"], "application/activity+json")
+        assert status == 200 and json.loads(body)["type"] == "Event"
+
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, "".join(lines)
+        reader.join(timeout=10)
+        out = "".join(lines)
+        assert "Traceback" not in out, out
+        assert "All nodes stopped." in out
+        assert not any(listening(base + i) for i in range(NODES))
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)  # nothing is left in the demo's process group
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path):
+    base = free_base_port()
+    directory = tmp_path / "demo"
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + 2))
+        squatter.listen()
+        result = subprocess.run(
+            demo_command(base, directory, "--exit-after-script"),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert f"port {base + 2}" in result.stderr and "--base-port" in result.stderr
+    assert not directory.exists()
+    assert not any(listening(base + i) for i in range(NODES) if i != 2)
+
+
+def test_a_directory_the_demo_did_not_make_is_left_alone(tmp_path):
+    directory = tmp_path / "precious"
+    directory.mkdir()
+    (directory / "notes.txt").write_text("keep me")
+    result = subprocess.run(
+        demo_command(free_base_port(), directory, "--exit-after-script"),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert MARKER in result.stderr and "--dir" in result.stderr
+    assert (directory / "notes.txt").read_text() == "keep me"
+
+
+def test_an_earlier_demo_directory_is_replaced_and_an_empty_one_used(tmp_path):
+    earlier = tmp_path / "earlier"
+    (earlier / "greenpark").mkdir(parents=True)
+    (earlier / MARKER).write_text("")
+    (earlier / "greenpark" / "chapterhouse.db").write_text("old")
+    assert prepare_directory(earlier) == earlier.resolve()
+    assert sorted(p.name for p in earlier.iterdir()) == [MARKER]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    prepare_directory(empty)
+    assert (empty / MARKER).is_file()
+
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    with pytest.raises(DemoError, match="not a directory"):
+        prepare_directory(a_file)
+
+
+async def test_a_wait_that_never_comes_true_times_out_naming_what_and_the_last_state(tmp_path):
+    demo = Demo(free_base_port(), tmp_path)
+    calls = 0
+
+    async def never() -> tuple[bool, str]:
+        nonlocal calls
+        calls += 1
+        return False, f"{calls} looks, still nothing"
+
+    with pytest.raises(DemoError) as caught:
+        await demo.until("the sky to fall", never, limit=0.5)
+    message = str(caught.value)
+    assert message.startswith("timed out after 0.5 s waiting for the sky to fall")
+    assert f"(last seen: {calls} looks, still nothing)" in message
+    assert calls >= 2  # it polled, not slept once
