@@ -24,8 +24,9 @@ from storage.models import (
     Participant,
     RemoteActor,
 )
+from storage.models.delivery import PENDING
 from tests.rig.hostile import Reply, send
-from tests.rig.nodes import Node
+from tests.rig.nodes import Node, eventually
 from tests.rig.signing import signed_post_headers
 
 #: Every table a hostile request could make a node write to.
@@ -116,14 +117,38 @@ async def assert_nothing_stored(
     assert not changed, f"rows changed (before, after): {changed}"
 
 
+async def deliveries_settled(node: Node, timeout: float = 10.0) -> None:
+    """Wait until every delivery ``node`` queued has been sent (or given up)."""
+
+    async def settled() -> bool:
+        async with node.services.db.read() as session:
+            waiting = await session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.state == PENDING)
+            )
+        return not waiting
+
+    await eventually(settled, timeout=timeout, what=f"{node.base_url} to finish its deliveries")
+
+
 async def assert_serves_honest(target: Target, honest: Honest) -> None:
-    """The next honest, signed request is accepted (202) and stored exactly once."""
+    """The next honest, signed request is accepted (202), stored exactly once and handled:
+    the Follow is answered with an Accept that reaches the honest node."""
     before = await rows(target.node)
+    accepted_from = len(honest.node.hits)
     follow = build_follow(honest.node.services.activity_id(), honest.actor_id, target.chapter)
     reply = await honest.post(target.inbox, follow)
     assert reply.status == 202, f"an honest Follow was refused: {reply.status} {reply.problem}"
     after = await rows(target.node)
     assert after["InboxItem"] == before["InboxItem"] + 1
+
+    async def accepted() -> bool:
+        return any(
+            h.method == "POST" and h.path.endswith("/inbox") and h.status == 202
+            for h in honest.node.hits[accepted_from:]
+        )
+
+    await eventually(accepted, timeout=10, what="the target to send its Accept to the honest node")
+    await deliveries_settled(target.node)
 
 
 def no_key_fetch(server: Any) -> None:

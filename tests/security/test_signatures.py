@@ -20,6 +20,7 @@ from tests.security.helpers import (
     Target,
     assert_nothing_stored,
     assert_serves_honest,
+    deliveries_settled,
     make_target,
     no_key_fetch,
     rows,
@@ -245,6 +246,7 @@ async def test_signature_replayed_to_another_host_with_the_host_rewritten_is_401
     # The captured request is good where it was meant to go (so the replay could have passed).
     reply = await send(other.inbox, body, _capture(honest, other.inbox, body))
     assert reply.status == 202, reply
+    await deliveries_settled(other.node)  # C's Accept to alice is out before anything stops
     no_key_fetch(hostile)
     await assert_serves_honest(target, honest)
 
