@@ -298,7 +298,7 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
     published = parse_xsd_datetime(published_text) if published_text else start
     updated_text = _text(doc, "updated")
     status = doc.get("ical:status", CONFIRMED)
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         status = CONFIRMED
     place, online = _place(doc.get("location"))
     cc = [c for c in as_list(doc.get("cc")) if isinstance(c, str) and c.endswith("/followers")]
