@@ -13,6 +13,7 @@ with one thing wrong (stale date, missing digest, someone else's key id, ...).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,11 +58,18 @@ class Reply:
         return str(self.problem.get("detail", ""))
 
 
+@functools.cache
+def shared_key() -> PrivateKey:
+    """One RSA key per test process for every server that is not given its own (key
+    generation costs tens of milliseconds; which key a server signs with never matters)."""
+    return generate_rsa_key(2048)
+
+
 @dataclass
 class HostileServer:
     """Start with ``await HostileServer().start()``; stop with ``await server.stop()``."""
 
-    key: PrivateKey = field(default_factory=lambda: generate_rsa_key(2048))
+    key: PrivateKey = field(default_factory=shared_key)
     #: Status the server answers to POSTs (deliveries a node makes to it).
     post_status: int = 202
     seen: list[Seen] = field(default_factory=list)

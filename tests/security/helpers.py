@@ -46,12 +46,12 @@ TABLES: Mapping[str, Any] = {
 
 @dataclass
 class Target:
-    """The node under attack: a chapter and a member (with an API token) on it."""
+    """The node under attack: a chapter, and (on demand) a member with an API token."""
 
     node: Node
     chapter: str  # the chapter's actor id
-    member: str  # the member's actor id
-    token: str  # the member's API token
+    member: str = ""  # the member's actor id, once ``with_member`` made one
+    token: str = ""  # the member's API token
 
     @property
     def inbox(self) -> str:
@@ -60,6 +60,13 @@ class Target:
     @property
     def shared_inbox(self) -> str:
         return f"{self.node.base_url}/inbox"
+
+    async def with_member(self) -> Target:
+        """Make the member ``bea`` (key generation is slow, so only tests that need one)."""
+        if not self.member:
+            created = await self.node.member("bea")
+            self.member, self.token = created.actor.ap_id, created.token
+        return self
 
 
 @dataclass
@@ -84,8 +91,7 @@ class Honest:
 async def make_target(nodes: Any, **overrides: Any) -> Target:
     node = await nodes(**overrides)
     chapter = (await node.chapter("greenpark")).actor
-    member = await node.member("bea")
-    return Target(node, chapter.ap_id, member.actor.ap_id, member.token)
+    return Target(node, chapter.ap_id)
 
 
 async def make_honest(nodes: Any, **overrides: Any) -> Honest:
@@ -154,3 +160,9 @@ async def assert_serves_honest(target: Target, honest: Honest) -> None:
 def no_key_fetch(server: Any) -> None:
     """The hostile server was not asked for anything (no key or actor fetch)."""
     assert server.gets() == [], f"the node fetched {server.gets()} from the hostile server"
+
+
+def only_fetched(server: Any, *paths: str) -> None:
+    """The node fetched nothing from the server but ``paths`` (e.g. the signer's own key)."""
+    extra = sorted(set(server.gets()) - set(paths))
+    assert not extra, f"the node fetched {extra} from the hostile server"

@@ -22,7 +22,8 @@ from protocol.activities import (
     build_update,
 )
 from protocol.jsonld import CONTEXT, PUBLIC
-from storage.models import ActionCall, ImpactReport, LocalActor, RemoteActor
+from storage.models import ActionCall, ImpactReport, InboxItem, LocalActor, RemoteActor
+from storage.models.activity import RECEIVED
 from tests.federation.conftest import follow_and_wait
 from tests.rig.api import call_api
 from tests.rig.hostile import HostileServer, send
@@ -33,6 +34,7 @@ from tests.security.helpers import (
     Target,
     assert_nothing_stored,
     assert_serves_honest,
+    only_fetched,
     rows,
 )
 
@@ -59,6 +61,7 @@ async def _chapter_with_call(target: Target, honest: Honest) -> ChapterWithCall:
     node = honest.node
     chapter = (await node.chapter("riverside")).actor
     organiser = await node.member("olga", role="organiser", chapter="riverside")
+    await target.with_member()
     await follow_and_wait(target.node, "bea", chapter.ap_id)
     status, call = await call_api(
         node.base_url, organiser.token, "POST", "/api/v1/chapters/riverside/actions", CALL
@@ -210,12 +213,18 @@ async def test_announce_of_a_forged_object_is_never_believed(
     broken["chapterhouse:metrics"][0]["value"] = 41
     # 3. The call itself, renamed, embedded as if relayed.
     renamed = {**world.call_doc, "name": "Cancelled: stay home"}
-    for obj in (unproven, broken, renamed):
+    # 4. An unproven report wrapped in a Create "by" the chapter (as some relays forward).
+    wrapped = build_create(
+        f"{chapter}#forged-create",
+        chapter,
+        _report(chapter, world.call_id, "wrapped", 500),
+    )
+    for obj in (unproven, broken, renamed, wrapped):
         announce = build_announce(hostile.activity_id("announce"), mallory, obj["id"])
         announce["object"] = obj
         reply = await hostile.post(target.shared_inbox, announce)
         assert reply.status == 202, reply  # relays are checked when handled, not on arrival
-    # 4. Control: the intact signed report, relayed the same way, is believed.
+    # 5. Control: the intact signed report, relayed the same way, is believed.
     announce = build_announce(hostile.activity_id("announce"), mallory, signed["id"])
     announce["object"] = signed
     reply = await hostile.post(target.shared_inbox, announce)
@@ -233,12 +242,16 @@ async def test_announce_of_a_forged_object_is_never_believed(
         (signed["id"], 40)
     ]
     assert call is not None and call.title == "Canal clean-up"
-    # Without a valid proof the node asked the origin (which knows nothing of either report).
+    # Without a valid proof the node asked the origin (which knows nothing of these reports).
     fetched = {h.path for h in world.node.hits if h.method == "GET" and h.status == 404}
-    assert {"/actors/riverside/reports/unproven", "/actors/riverside/reports/signed"} <= fetched
+    assert {
+        "/actors/riverside/reports/unproven",
+        "/actors/riverside/reports/signed",
+        "/actors/riverside/reports/wrapped",
+    } <= fetched
     assert set(hostile.gets()) <= {"/actors/mallory"}
     after = await rows(target.node)
-    assert after["InboxItem"] == before["InboxItem"] + 4
+    assert after["InboxItem"] == before["InboxItem"] + 5
     await assert_nothing_stored(
         target.node, before, except_=("RemoteActor", "InboxItem", "ImpactReport")
     )
@@ -282,6 +295,7 @@ async def test_delete_or_update_of_another_actors_object_is_403(
     assert call is not None and call.status == "CONFIRMED" and call.title == "Canal clean-up"
     assert cached is not None and cached.gone_at is None
     await assert_nothing_stored(target.node, before, except_=("RemoteActor", "InboxItem"))
+    only_fetched(hostile, "/actors/mallory", "/actors/eve")
     await assert_serves_honest(target, honest)
 
 
@@ -330,6 +344,26 @@ async def test_update_of_another_chapters_actor_is_403(
         as_actor="eve",
     )
     assert reply.status == 202, reply
+    # mallory updating herself may not move her inbox or key to another origin.
+    moved = hostile.actor_document("mallory", inbox=f"{world.chapter.ap_id}/inbox")
+    moved["publicKey"]["id"] = f"{world.chapter.ap_id}#main-key"
+    update = build_update(hostile.activity_id(), mallory, moved)
+    reply = await hostile.post(target.shared_inbox, update)
+    assert reply.status in {202, 403}, reply  # refused now or ignored when handled
+
+    async def handled() -> bool:
+        async with target.node.services.db.read() as session:
+            item = await session.scalar(
+                select(InboxItem).where(InboxItem.activity_id == update["id"])
+            )
+        return reply.status == 403 or (item is not None and item.state != RECEIVED)
+
+    await eventually(handled, what="mallory's self-update to be handled")
+    async with target.node.services.db.read() as session:
+        cached = await session.scalar(select(RemoteActor).where(RemoteActor.ap_id == mallory))
+    assert cached is not None
+    assert cached.inbox == f"{mallory}/inbox" and cached.public_key_id == hostile.key_id("mallory")
+    only_fetched(hostile, "/actors/mallory", "/actors/eve")
     await assert_serves_honest(target, honest)
 
 
@@ -372,4 +406,5 @@ async def test_delete_of_another_chapters_report_before_it_arrives_is_refused(
         return row is not None and not row.retracted and row.chapter == chapter
 
     await eventually(stored, timeout=3, what="the genuine report to be stored")
+    only_fetched(hostile, "/actors/mallory")
     await assert_serves_honest(target, honest)

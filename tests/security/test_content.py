@@ -23,6 +23,7 @@ from tests.security.helpers import (
     assert_nothing_stored,
     assert_serves_honest,
     no_key_fetch,
+    only_fetched,
     rows,
 )
 
@@ -96,6 +97,7 @@ def _event(hostile: HostileServer, ident: str, **changes: Any) -> dict[str, Any]
 
 async def _followed_eve(target: Target, hostile: HostileServer) -> None:
     """bea (on the target) follows eve, so eve's calls are kept there."""
+    await target.with_member()
     await add_followers(target.node, hostile.actor_id("eve"), [(target.member, None)])
 
 
@@ -165,6 +167,7 @@ async def test_script_and_javascript_links_in_a_remote_action_call_are_stored_sa
         current = await session.scalar(select(ActionCall).where(ActionCall.ap_id == event["id"]))
     assert current is not None and unsafe_html(current.document["content"]) == []
     assert unsafe_html((await _feed_item(target, event["id"]))["description"] or "") == []
+    only_fetched(hostile, "/actors/eve")
     await assert_serves_honest(target, honest)
 
 
@@ -194,6 +197,7 @@ async def test_javascript_urls_in_a_remote_action_call_never_reach_members(
     assert not unsafe_url(row.document.get("url")), row.document.get("url")
     location = row.document.get("location") or {}
     assert not unsafe_url(location.get("url")), location
+    only_fetched(hostile, "/actors/eve")
     await assert_serves_honest(target, honest)
 
 
@@ -247,6 +251,7 @@ async def test_impact_report_with_invalid_values_is_422(
         target.inbox, build_create(hostile.activity_id(), eve, good), as_actor="eve"
     )
     assert reply.status == 202, reply
+    only_fetched(hostile, "/actors/eve", "/actors/eve/actions/1")
     await assert_serves_honest(target, honest)
 
 

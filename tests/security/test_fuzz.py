@@ -636,15 +636,9 @@ def test_inbox_endpoint_never_answers_5xx(world: tuple[LoopThread, World]) -> No
     runner.run(assert_serves_honest(w.target, w.honest))
 
 
-# -- what the fuzzing found --------------------------------------------------------------------
+# -- what the fuzzing found (regressions; fixed in the product) --------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (found by test_parse_event_fails_only_with_protocol_errors): "
-    "protocol.events.parse_event does `status not in STATUSES` on the raw `ical:status` value, "
-    "so a list or object there raises TypeError (unhashable) instead of a ProtocolError",
-)
 @pytest.mark.parametrize("status", [[], ["CANCELLED"], {}, {"@value": "CANCELLED"}])
 def test_parse_event_with_a_non_string_status(status: object) -> None:
     try:
@@ -654,13 +648,6 @@ def test_parse_event_with_a_non_string_status(status: object) -> None:
     assert call.status in {"CONFIRMED", "CANCELLED", "TENTATIVE"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a received Create{Event} with `ical:status: []` crashes the inbox "
-    "handler (TypeError from protocol.events.parse_event, caught only as a generic failure by "
-    "node/inbox_worker.py, logged with a traceback and retried 5 times) instead of being "
-    "handled as a malformed or defaulted Event",
-)
 def test_event_with_a_list_status_does_not_crash_the_inbox_worker(
     world: tuple[LoopThread, World],
 ) -> None:

@@ -23,6 +23,7 @@ from tests.security.helpers import (
     assert_serves_honest,
     make_target,
     no_key_fetch,
+    only_fetched,
     rows,
 )
 
@@ -72,6 +73,7 @@ async def test_1000_requests_a_second_from_one_domain_are_held_to_its_rate(
     # the burst lets through.
     assert len(hostile.gets()) <= BURST
     # Another domain is not held back by this one's flood.
+    only_fetched(hostile, "/actors/mallory")
     await assert_serves_honest(target, honest)
 
 
@@ -92,6 +94,7 @@ async def test_the_same_activity_twice_is_stored_once(
     assert [r.status for r in replies] == [202] * 5, replies
     after = await rows(target.node)
     assert after["InboxItem"] == before["InboxItem"] + 1
+    only_fetched(hostile, "/actors/mallory")
     await assert_serves_honest(target, honest)
 
 
@@ -129,6 +132,7 @@ async def test_the_same_activity_id_with_a_different_body_is_409(
         row = await session.scalar(select(InboxItem).where(InboxItem.activity_id == activity["id"]))
     assert row is not None
     assert (row.id, row.body, row.body_sha256) == (original.id, original.body, original.body_sha256)
+    only_fetched(hostile, "/actors/mallory")
     await assert_serves_honest(target, honest)
 
 

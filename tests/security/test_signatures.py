@@ -23,6 +23,7 @@ from tests.security.helpers import (
     deliveries_settled,
     make_target,
     no_key_fetch,
+    only_fetched,
     rows,
 )
 
@@ -195,6 +196,7 @@ async def test_date_outside_the_window_on_either_side_is_401(
     after = await rows(target.node)
     assert after["InboxItem"] == before["InboxItem"] + 2
     assert after["Follow"] <= before["Follow"] + 2
+    only_fetched(hostile, "/actors/mallory")
     await assert_serves_honest(target, honest)
 
 
@@ -213,6 +215,7 @@ async def test_signature_replayed_to_another_inbox_path_is_401(
     # The untouched request is fine where it was meant to go (so the replays could have passed).
     reply = await send(target.inbox, body, headers)
     assert reply.status == 202, reply
+    only_fetched(hostile, "/actors/mallory")
     await assert_serves_honest(target, honest)
 
 
