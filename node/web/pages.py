@@ -777,6 +777,27 @@ async def admin_block(request: web.Request) -> web.Response:
     raise back("/admin")
 
 
+@routes.post("/admin/roles")
+async def admin_role(request: web.Request) -> web.Response:
+    """Give a member a role in a chapter (member, organiser or admin of that chapter)."""
+    form = await check_csrf(request)
+    await require_admin(request)
+    services = request.app[SERVICES]
+    role = form.get("role", "")
+    if role not in {"member", "organiser", "admin"}:
+        raise HttpError(422, "role must be member, organiser or admin")
+    async with services.db.write() as db:
+        member = await actor_repo.local_actor_by_name(db, form.get("member", "").strip())
+        chapter = await actor_repo.local_actor_by_name(db, form.get("chapter", "").strip())
+        if member is None or member.kind != "member":
+            raise HttpError(404, "no such member on this node")
+        if chapter is None or chapter.kind not in {"chapter", "campaign"}:
+            raise HttpError(404, "no such chapter on this node")
+        await action_repo.set_membership(db, member.id, chapter.id, role, services.clock.now())
+    await flash(request, f"{member.name} is now {role} of {chapter.name}.")
+    raise back("/admin")
+
+
 @routes.post("/admin/deliveries/retry")
 async def admin_retry(request: web.Request) -> web.Response:
     await check_csrf(request)
