@@ -26,6 +26,7 @@ from aiohttp import web
 
 from node.clock import SystemClock
 from protocol.httpsig import HttpRequest, sign_request_cavage, sign_request_rfc9421
+from protocol.ids import origin_of
 from protocol.jsonld import CONTEXT
 from protocol.keys import PrivateKey, generate_rsa_key, public_key_to_pem
 from tests.rig.nodes import free_socket
@@ -173,6 +174,25 @@ class HostileServer:
             return web.Response(status=status, headers={"Location": location})
 
         return self.serve(path, respond)
+
+    def serve_redirect_loop(self, path: str, *, hops: int = 1) -> str:
+        """``path`` → ``path/1`` → ... → ``path/{hops-1}`` → ``path`` again, forever."""
+        chain = [path] + [f"{path}/{i}" for i in range(1, hops)]
+        for here, there in zip(chain, chain[1:] + chain[:1], strict=True):
+            self.serve_redirect(here, self.url(there), status=302 if here == path else 307)
+        return self.url(path)
+
+    def serve_wrong_id(
+        self, path: str, claimed_id: str, *, username: str = "mallory", key_id: str | None = None
+    ) -> str:
+        """A well-formed actor document at ``path`` that claims to be ``claimed_id`` (its inbox,
+        collections and key all moved along, so only the id-versus-URL rule can refuse it)."""
+        doc = self.actor_document(username)
+        text = orjson.dumps(doc).decode().replace(self.actor_id(username), claimed_id)
+        moved = orjson.loads(text)
+        moved["endpoints"] = {"sharedInbox": f"{origin_of(claimed_id)}/inbox"}
+        moved["publicKey"]["id"] = key_id or f"{claimed_id}#main-key"
+        return self.serve_json(path, moved)
 
     def serve_stream(
         self,

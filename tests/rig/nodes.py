@@ -20,6 +20,7 @@ from node.clock import Clock
 from node.config import Settings
 from node.local_actors import Created, create_actor
 from node.services import Services
+from tests.rig.database import fresh_database_url, on_postgresql
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -105,6 +106,8 @@ async def start_node(
 ) -> Node:
     sock = free_socket(port)
     port = sock.getsockname()[1]
+    if "database_url" not in overrides and on_postgresql():
+        overrides["database_url"] = await fresh_database_url(data_dir)
     settings = Settings(
         data_dir=data_dir,
         base_url=f"http://127.0.0.1:{port}",

@@ -63,26 +63,14 @@ def _json_labelled_html(server: HostileServer, path: str, key_id: str, honest: H
 
 
 def _id_is_another_path(server: HostileServer, path: str, key_id: str, honest: Honest) -> str:
-    doc = server.actor_document("mallory")  # id: /actors/mallory, served at ``path``
-    doc["publicKey"] = {**doc["publicKey"], "id": key_id}
-    server.serve_json(path, doc)
+    # Served at ``path``, claims to be /actors/mallory (same origin), listing the keyId.
+    server.serve_wrong_id(path, server.actor_id("mallory"), key_id=key_id)
     return "claims to be"
 
 
 def _id_is_another_origin(server: HostileServer, path: str, key_id: str, honest: Honest) -> str:
-    # A document claiming to be alice (a member of an honest node), served by the hostile one.
-    alice = honest.actor_id
-    actor = {
-        "id": alice,
-        "type": "Person",
-        "inbox": f"{alice}/inbox",
-        "publicKey": {
-            "id": f"{alice}#main-key",
-            "owner": alice,
-            "publicKeyPem": server.actor_document("x")["publicKey"]["publicKeyPem"],
-        },
-    }
-    server.serve_json(path, actor)
+    # Claims to be alice (a member of an honest node), served by the hostile one.
+    server.serve_wrong_id(path, honest.actor_id)
     return "claims to be"
 
 
@@ -97,13 +85,12 @@ def _huge_declared(server: HostileServer, path: str, key_id: str, honest: Honest
 
 
 def _redirect_loop(server: HostileServer, path: str, key_id: str, honest: Honest) -> str:
-    server.serve_redirect(path, path)
+    server.serve_redirect_loop(path)
     return "redirects"
 
 
 def _redirect_ping_pong(server: HostileServer, path: str, key_id: str, honest: Honest) -> str:
-    server.serve_redirect(path, server.url(path + "/pong"), status=301)
-    server.serve_redirect(path + "/pong", server.url(path), status=307)
+    server.serve_redirect_loop(path, hops=2)
     return "redirects"
 
 
@@ -151,7 +138,7 @@ async def test_hostile_answers_to_key_and_actor_fetches(
     assert "key_fetch_failed" in reply.detail and words in reply.detail, reply.detail
     await assert_nothing_stored(target.node, before)  # nothing cached, either
     # What the node read from the hostile server, and how much.
-    allowed_paths = {bad_path, bad_path + "/pong", "/keys/k1"}
+    allowed_paths = {bad_path, bad_path + "/1", "/keys/k1"}
     assert set(hostile.gets()) <= allowed_paths, hostile.gets()
     assert len(hostile.gets()) <= 7  # one key document + at most 6 hops of a redirect chain
     if answer.startswith("50MB"):

@@ -3,13 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from storage.engine import Database, open_database, sqlite_url
+from storage.engine import Database, open_database
 from storage.migrate import migrate
+from tests.rig.database import fresh_database_url
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = open_database(sqlite_url(str(tmp_path / "test.db")))
+    database = open_database(await fresh_database_url(tmp_path))
     await migrate(database.engine)
     yield database
     await database.dispose()

@@ -41,9 +41,17 @@ def _actor(name: str) -> LocalActor:
 async def test_migrations_are_idempotent_and_use_wal(db):
     await migrate(db.engine)
     async with db.read() as session:
-        mode = (await session.execute(text("PRAGMA journal_mode"))).scalar()
-        tables = set((await session.execute(text("SELECT name FROM sqlite_master"))).scalars())
-    assert mode == "wal"
+        if db.is_sqlite:
+            assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            tables = set((await session.execute(text("SELECT name FROM sqlite_master"))).scalars())
+        else:
+            tables = set(
+                (
+                    await session.execute(
+                        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                    )
+                ).scalars()
+            )
     assert {"local_actors", "remote_actors", "follows", "inbox_items", "deliveries"} <= tables
 
 

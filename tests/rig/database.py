@@ -1,0 +1,40 @@
+"""Which database tests run on: SQLite files by default; PostgreSQL when
+``CHAPTERHOUSE_TEST_DATABASE_URL`` names a server where the tests may create databases
+(``postgresql+asyncpg://user@host:port/postgres``). Each node gets a database of its own."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+ENV = "CHAPTERHOUSE_TEST_DATABASE_URL"
+
+
+def on_postgresql() -> bool:
+    return bool(os.environ.get(ENV))
+
+
+async def fresh_database_url(data_dir: Path) -> str:
+    """A new, empty database for one node."""
+    server = os.environ.get(ENV)
+    if not server:
+        return f"sqlite+aiosqlite:///{data_dir / 'chapterhouse.db'}"
+    import asyncpg
+
+    url = make_url(server)
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(
+        user=url.username,
+        password=url.password,
+        host=url.host,
+        port=url.port or 5432,
+        database=url.database or "postgres",
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.set(database=name).render_as_string(hide_password=False)
