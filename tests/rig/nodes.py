@@ -64,6 +64,7 @@ class Node:
         return {
             "CHAPTERHOUSE_BASE_URL": self.base_url,
             "CHAPTERHOUSE_ALLOW_PRIVATE_NETWORK": "true",
+            "CHAPTERHOUSE_DATABASE_URL": self.services.settings.database_url,
         }
 
     @property
