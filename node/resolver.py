@@ -86,10 +86,6 @@ class ActorResolver:
         self._failures: dict[str, tuple[str, datetime]] = {}
 
     # -- actors -------------------------------------------------------------------------
-    async def store_actor(self, actor: Actor, document: object) -> None:
-        """Keep an actor document that arrived authenticated (e.g. in a signed Update)."""
-        await self._store(actor, document)
-
     async def fetch_actor(self, actor_id: str) -> Actor:
         """Fetch an actor document from its own id, validate it, and cache it."""
         signer = await self._fetch_signer()

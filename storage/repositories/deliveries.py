@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -199,18 +199,3 @@ async def mark_dead(
 async def counts_by_state(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
     return {str(state): int(n) for state, n in rows}
-
-
-async def next_due_at(session: AsyncSession) -> datetime | None:
-    return await session.scalar(
-        select(func.min(Delivery.next_attempt_at)).where(Delivery.state == PENDING)
-    )
-
-
-async def pending_for(session: AsyncSession, inbox: str) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).where(and_(Delivery.inbox == inbox, Delivery.state == PENDING))
-        )
-        or 0
-    )

@@ -54,10 +54,6 @@ async def lock_received(session: AsyncSession, item_id: int) -> bool:
     return await session.scalar(stmt) is not None
 
 
-async def by_activity_id(session: AsyncSession, activity_id: str) -> InboxItem | None:
-    return await session.scalar(select(InboxItem).where(InboxItem.activity_id == activity_id))
-
-
 async def mark_processed(session: AsyncSession, item_id: int, now: datetime) -> None:
     await session.execute(
         update(InboxItem).where(InboxItem.id == item_id).values(state=PROCESSED, processed_at=now)
