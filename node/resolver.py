@@ -6,6 +6,7 @@ so a key id cannot be borrowed by another actor or another origin.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -84,6 +85,7 @@ class ActorResolver:
         self._fetch_signer = fetch_signer
         self._keys: OrderedDict[str, ResolvedKey] = OrderedDict()
         self._failures: dict[str, tuple[str, datetime]] = {}
+        self._in_flight: dict[str, asyncio.Future[Actor]] = {}
 
     # -- actors -------------------------------------------------------------------------
     async def fetch_actor(self, actor_id: str) -> Actor:
@@ -153,7 +155,7 @@ class ActorResolver:
             if row is not None and row.public_key_pem and not self._stale(row):
                 return self._remember(key_id, row.ap_id, row.public_key_pem, fetched=False)
         try:
-            actor = await self._actor_for_key(key_id)
+            actor = await self._fetch_once(key_id)
             if actor.public_key_id != key_id or not actor.public_key_pem:
                 raise ResolveError(f"actor {actor.id} does not list key {key_id}")
         except ResolveError as exc:
@@ -163,6 +165,15 @@ class ActorResolver:
                 self._failures.pop(next(iter(self._failures)))
             raise
         return self._remember(key_id, actor.id, actor.public_key_pem, fetched=True)
+
+    async def _fetch_once(self, key_id: str) -> Actor:
+        """Concurrent requests signed with the same unknown key share one fetch."""
+        pending = self._in_flight.get(key_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._actor_for_key(key_id))
+            self._in_flight[key_id] = pending
+            pending.add_done_callback(lambda _: self._in_flight.pop(key_id, None))
+        return await asyncio.shield(pending)
 
     async def _actor_for_key(self, key_id: str) -> Actor:
         url = _without_fragment(key_id)
