@@ -51,6 +51,7 @@ async def count_report(
     now: datetime,
 ) -> bool:
     """Count (or re-count, for a newer version) one report; True when totals moved."""
+    await impact_repo.lock_state(session, campaign.id)
     row = await impact_repo.contribution(session, campaign.id, report.id)
     new = report.values()
     if row is None:
@@ -89,6 +90,7 @@ async def retract_report(
     session: AsyncSession, campaign: LocalActor, report_id: str, chapter: str, now: datetime
 ) -> bool:
     """Take a report out of the totals for good (a tombstone stops a late copy counting)."""
+    await impact_repo.lock_state(session, campaign.id)
     row = await impact_repo.contribution(session, campaign.id, report_id)
     if row is None:
         session.add(

@@ -17,7 +17,7 @@ from node.outbox import publish
 from node.services import Services
 from protocol.activities import build_create, build_update
 from protocol.impact import Rollup, Source, Total, build_rollup, json_number
-from storage.models import CampaignState, LocalActor
+from storage.models import LocalActor
 from storage.repositories import actions as action_repo
 from storage.repositories import impact as impact_repo
 
@@ -47,10 +47,7 @@ async def publish_rollup(services: Services, campaign_id: int) -> str | None:
         campaign = await session.get(LocalActor, campaign_id)
         if campaign is None:
             return None
-        state = await impact_repo.state(session, campaign_id)
-        if state is None:
-            state = CampaignState(campaign_id=campaign_id, dirty=False)
-            session.add(state)
+        state = await impact_repo.lock_state(session, campaign_id)
         totals = {
             k: v for k, v in (await impact_repo.totals(session, campaign_id)).items() if v != 0
         }

@@ -46,10 +46,14 @@ async def contribution(
 async def adjust_totals(
     session: AsyncSession, campaign_id: int, chapter: str, change: Mapping[MetricKey, Decimal]
 ) -> None:
-    """Add ``change`` to the campaign-wide totals and to the chapter's own."""
+    """Add ``change`` to the campaign-wide totals and to the chapter's own.
+
+    Rows are locked (PostgreSQL) in one fixed order, so concurrent adjustments queue instead of
+    losing an update, and never deadlock.
+    """
     table = CampaignTotal.__table__
     for scope in (CAMPAIGN_WIDE, chapter):
-        for (metric, unit), amount in change.items():
+        for (metric, unit), amount in sorted(change.items()):
             await session.execute(
                 insert_ignore(session, table, ["campaign_id", "chapter", "metric", "unit"]).values(  # type: ignore[arg-type]
                     campaign_id=campaign_id, chapter=scope, metric=metric, unit=unit, value="0"
@@ -62,17 +66,38 @@ async def adjust_totals(
                     CampaignTotal.metric == metric,
                     CampaignTotal.unit == unit,
                 )
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
             assert row is not None
             row.value = str(Decimal(row.value) + amount)
 
 
+async def lock_state(session: AsyncSession, campaign_id: int) -> CampaignState:
+    """The campaign's state row, created if missing and locked until the transaction ends.
+
+    Counting reports and publishing the rollup both take this lock first, so on PostgreSQL
+    (READ COMMITTED, many processes) a report counted while a rollup is being built always leaves
+    the campaign dirty, and two reports never adjust the same totals at once. SQLite's writer is
+    already exclusive (BEGIN IMMEDIATE), where FOR UPDATE is not rendered.
+    """
+    await session.execute(
+        insert_ignore(session, CampaignState.__table__, ["campaign_id"]).values(  # type: ignore[arg-type]
+            campaign_id=campaign_id, dirty=False
+        )
+    )
+    state = await session.scalar(
+        select(CampaignState)
+        .where(CampaignState.campaign_id == campaign_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert state is not None
+    return state
+
+
 async def mark_dirty(session: AsyncSession, campaign_id: int) -> None:
-    state = await session.get(CampaignState, campaign_id)
-    if state is None:
-        session.add(CampaignState(campaign_id=campaign_id, dirty=True))
-    else:
-        state.dirty = True
+    (await lock_state(session, campaign_id)).dirty = True
 
 
 async def totals(
