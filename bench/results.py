@@ -1,0 +1,99 @@
+"""One table for every benchmark: each run appends its rows, ``make bench`` prints them together.
+
+A benchmark calls :func:`record` with rows measured in that run (its figure, the ceiling or
+baseline measured alongside it, the ratio between the two and whether the goal is met); the
+rows land in a JSON file (``bench/out/results.json`` unless ``CHAPTERHOUSE_BENCH_RESULTS`` names
+another). ``python -m bench.results`` renders the collected rows as a Markdown table, writes it to
+``bench/RESULTS.md`` and replaces the table between the markers in ``README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BEGIN = "<!-- bench-table:begin -->"
+END = "<!-- bench-table:end -->"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    benchmark: str  # e.g. "inbox (SQLite)"
+    measure: str  # what the figure is, with its unit, e.g. "activities/s"
+    value: str  # the figure, formatted
+    baseline: str  # the ceiling or baseline measured in the same run, formatted
+    ratio: str  # value against baseline, formatted (e.g. "84%" or "1.03")
+    goal: str  # the goal in words, e.g. "≥ 80% of ceiling, p99 < 100 ms"
+    met: bool
+
+
+def results_path() -> Path:
+    return Path(
+        os.environ.get("CHAPTERHOUSE_BENCH_RESULTS", ROOT / "bench" / "out" / "results.json")
+    )
+
+
+def record(rows: list[Row]) -> None:
+    """Append ``rows`` to the results file (created on first use)."""
+    path = results_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = json.loads(path.read_text()) if path.exists() else []
+    existing.extend(asdict(r) for r in rows)
+    path.write_text(json.dumps(existing, indent=1, ensure_ascii=False))
+
+
+def reset() -> None:
+    results_path().unlink(missing_ok=True)
+
+
+def render(rows: list[Row]) -> str:
+    cpu = _cpu_model()
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores"
+        + (f" ({cpu})" if cpu else "")
+        + f", Python {platform.python_version()}; produced by `make bench`.",
+        "",
+        "| benchmark | measure | value | ceiling / baseline (same run) | ratio | goal | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines.extend(
+        f"| {r.benchmark} | {r.measure} | {r.value} | {r.baseline} | {r.ratio} | {r.goal} | "
+        + ("yes" if r.met else "**no**")
+        + " |"
+        for r in rows
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def publish(readme: Path = ROOT / "README.md") -> str:
+    """Render the collected rows into ``bench/RESULTS.md`` and the README's table."""
+    path = results_path()
+    rows = [Row(**r) for r in json.loads(path.read_text())] if path.exists() else []
+    table = render(rows)
+    (ROOT / "bench" / "RESULTS.md").write_text("# Latest benchmark results\n\n" + table)
+    text = readme.read_text()
+    if BEGIN in text and END in text:
+        head, _, rest = text.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        readme.write_text(f"{head}{BEGIN}\n{table}{END}{tail}")
+    return table
+
+
+if __name__ == "__main__":
+    sys.stdout.write(publish())
