@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.config import Settings
@@ -159,40 +158,65 @@ class DeliveryWorker:
             await self.flush()
 
     async def _dispatch(self) -> None:
+        """Keep ``delivery_concurrency`` deliveries in flight from a queue of leased rows.
+
+        A finishing delivery starts the next leased row at once (in its done callback), so
+        sending never waits for a claim transaction; the loop below only tops the queue up.
+        """
         wakeup = self._services.wakeups.deliveries
         tasks: set[asyncio.Task[None]] = set()
         ready: deque[ClaimedDelivery] = deque()
+        refill = asyncio.Event()
         last_expiry = 0.0
         loop = asyncio.get_running_loop()
         concurrency = self._settings.delivery_concurrency
-        while True:
-            wakeup.clear()
-            claimed = 0
-            try:
-                if loop.time() - last_expiry > 60:
-                    await self._expire()
-                    last_expiry = loop.time()
-                # Claim in batches (one transaction for many rows), dispatch as slots free up.
-                if len(ready) <= concurrency:
-                    fresh = await self._claim(CLAIM_FACTOR * concurrency - len(ready), ready)
-                    ready.extend(fresh)
-                    claimed = len(fresh)
-            except Exception:  # the database may be briefly busy: keep the loop alive
-                log.exception("delivery.loop_failed")
+
+        def launch() -> None:
             while ready and len(tasks) < concurrency:
                 row = ready.popleft()
                 self._in_flight[row.host] += 1
-                tasks.add(asyncio.create_task(self._deliver(row)))
-            if claimed and len(ready) <= concurrency:
-                continue  # more may be due right away
-            waiter = asyncio.ensure_future(wakeup.wait())
-            done, _ = await asyncio.wait(
-                {*tasks, waiter},
-                timeout=self._settings.delivery_poll_seconds,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            waiter.cancel()
-            tasks -= done
+                task = asyncio.create_task(self._deliver(row))
+                tasks.add(task)
+                task.add_done_callback(finished)
+            if len(ready) <= concurrency:
+                refill.set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            launch()
+
+        try:
+            while True:
+                wakeup.clear()
+                refill.clear()
+                claimed = 0
+                try:
+                    if loop.time() - last_expiry > 60:
+                        await self._expire()
+                        last_expiry = loop.time()
+                    # Claim in batches (one transaction for many rows).
+                    if len(ready) <= concurrency:
+                        fresh = await self._claim(CLAIM_FACTOR * concurrency - len(ready), ready)
+                        ready.extend(fresh)
+                        claimed = len(fresh)
+                except Exception:  # the database may be briefly busy: keep the loop alive
+                    log.exception("delivery.loop_failed")
+                launch()
+                if claimed and len(ready) <= concurrency:
+                    continue  # more may be due right away
+                waiters = [asyncio.ensure_future(wakeup.wait())]
+                if claimed or ready:  # rows may still be due: top up when the queue runs low
+                    waiters.append(asyncio.ensure_future(refill.wait()))
+                await asyncio.wait(
+                    waiters,
+                    timeout=self._settings.delivery_poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            for task in tasks:
+                task.remove_done_callback(finished)
 
     # -- one delivery -----------------------------------------------------------------------
     async def _actor(self, actor_id: int, public_pem: str) -> LocalActor:
@@ -217,7 +241,7 @@ class DeliveryWorker:
     async def _post(self, row: ClaimedDelivery) -> PostResult:
         actor = await self._actor(row.actor_id, row.actor_public_pem)
         signer = self._services.keys.rsa_signer(actor)
-        body = orjson.dumps(row.body)
+        body = row.body.encode()
         transport = self._services.transport
         scheme = await self._scheme(row.host)
         result = await transport.post_activity(row.inbox, body, signer=signer, scheme=scheme)

@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Text,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -24,7 +35,7 @@ class ClaimedDelivery:
     attempts: int
     activity_id: str
     actor_id: int
-    body: Any
+    body: str  # the activity as stored: compact JSON, sent as is
     actor_public_pem: str  # lets the sender notice a key rotation without another query
 
 
@@ -54,26 +65,13 @@ async def enqueue(
         await session.execute(stmt, rows)
 
 
-async def claim_due(
-    session: AsyncSession,
-    *,
-    now: datetime,
-    lease: timedelta,
-    limit: int,
-    busy_hosts: Collection[str] = (),
-    probe_interval: timedelta = timedelta(hours=1),
-) -> list[ClaimedDelivery]:
-    """Lease up to ``limit`` due rows; a crashed worker's lease expires and rows return.
-
-    Skipped: hosts already at their concurrency cap (``busy_hosts``), hosts marked
-    unavailable (except one probe per ``probe_interval``), and rows queued behind an earlier
-    pending row for the same inbox and object, so an object's activities arrive in order.
-    """
+def _due_statement(*, skip_locked: bool, with_busy: bool) -> Select[Any]:
     earlier = aliased(Delivery)
     held = select(Domain.host).where(
         Domain.unavailable_since.is_not(None),
-        Domain.last_failure_at > now - probe_interval,
+        Domain.last_failure_at > bindparam("probe_cutoff"),
     )
+    now: BindParameter[datetime] = bindparam("now")
     due = (
         select(Delivery.id)
         .where(
@@ -92,34 +90,70 @@ async def claim_due(
             ),
         )
         .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    if busy_hosts:
-        due = due.where(Delivery.host.not_in(list(busy_hosts)))
-    if session.get_bind().dialect.name == "postgresql":
+    if with_busy:
+        due = due.where(Delivery.host.not_in(bindparam("busy", expanding=True)))
+    if skip_locked:
         due = due.with_for_update(skip_locked=True)
-    ids = list(await session.scalars(due))
+    return due
+
+
+# Built once: constructing these expressions costs more than running them on a small queue.
+_DUE = {
+    (skip, busy): _due_statement(skip_locked=skip, with_busy=busy)
+    for skip in (False, True)
+    for busy in (False, True)
+}
+_LEASE = (
+    update(Delivery)
+    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+    .values(locked_until=bindparam("until"))
+    .execution_options(synchronize_session=False)
+)
+_CLAIMED = (
+    select(
+        Delivery.id,
+        Delivery.inbox,
+        Delivery.host,
+        Delivery.attempts,
+        OutboxActivity.ap_id,
+        OutboxActivity.actor_id,
+        # The stored compact JSON is exactly the body to send: no parse, no re-serialisation.
+        type_coerce(OutboxActivity.body, Text),
+        LocalActor.rsa_public_pem,
+    )
+    .join(OutboxActivity, OutboxActivity.id == Delivery.activity_id)
+    .join(LocalActor, LocalActor.id == OutboxActivity.actor_id)
+    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Delivery.next_attempt_at, Delivery.id)
+)
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    busy_hosts: Collection[str] = (),
+    probe_interval: timedelta = timedelta(hours=1),
+) -> list[ClaimedDelivery]:
+    """Lease up to ``limit`` due rows; a crashed worker's lease expires and rows return.
+
+    Skipped: hosts already at their concurrency cap (``busy_hosts``), hosts marked
+    unavailable (except one probe per ``probe_interval``), and rows queued behind an earlier
+    pending row for the same inbox and object, so an object's activities arrive in order.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    params: dict[str, Any] = {"now": now, "probe_cutoff": now - probe_interval, "limit": limit}
+    if busy_hosts:
+        params["busy"] = list(busy_hosts)
+    ids = list(await session.scalars(_DUE[(postgres, bool(busy_hosts))], params))
     if not ids:
         return []
-    await session.execute(
-        update(Delivery).where(Delivery.id.in_(ids)).values(locked_until=now + lease)
-    )
-    rows = await session.execute(
-        select(
-            Delivery.id,
-            Delivery.inbox,
-            Delivery.host,
-            Delivery.attempts,
-            OutboxActivity.ap_id,
-            OutboxActivity.actor_id,
-            OutboxActivity.body,
-            LocalActor.rsa_public_pem,
-        )
-        .join(OutboxActivity, OutboxActivity.id == Delivery.activity_id)
-        .join(LocalActor, LocalActor.id == OutboxActivity.actor_id)
-        .where(Delivery.id.in_(ids))
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-    )
+    await session.execute(_LEASE, {"ids": ids, "until": now + lease})
+    rows = await session.execute(_CLAIMED, {"ids": ids})
     return [ClaimedDelivery(*row) for row in rows]
 
 
