@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Collection
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.config import Settings
+from node.ready_rows import ReadyRows
 from node.services import Services
 from node.transport import CAVAGE, RFC9421, FetchError, PostResult
 from protocol.retry import exponential_backoff
@@ -36,7 +37,9 @@ log = logging.getLogger(__name__)
 #: Repeated 401s are tolerated this many times (a receiver may still hold a rotated key).
 MAX_UNAUTHORIZED = 3
 MAX_RETRY_AFTER = timedelta(days=1)
-CLAIM_FACTOR = 4  # rows leased per claim, as a multiple of the concurrency
+CLAIM_FACTOR = 16  # rows leased per claim at most, as a multiple of the concurrency...
+REFILL_FACTOR = 4  # ...when no more than this multiple is waiting
+READY_PER_HOST = 4  # rows leased per host at most, as a multiple of its concurrency cap
 FLUSH_BATCH = 200  # outcomes recorded per transaction at most...
 FLUSH_SECONDS = 0.05  # ...or after this long
 SCHEMES_TTL = 10.0  # seconds between reloads of what we know about hosts' signature schemes
@@ -95,14 +98,13 @@ class DeliveryWorker:
 
     # -- claiming ---------------------------------------------------------------------------
     async def _claim(
-        self, free: int, ready: Collection[ClaimedDelivery] = ()
+        self, free: int, allowance: int, waiting: Counter[str]
     ) -> list[ClaimedDelivery]:
-        """Lease up to ``free`` rows, never more per host than its cap allows, counting rows
-        in flight and rows already waiting in ``ready`` (so no leased row waits on a slow host)."""
+        """Lease up to ``free`` rows, at most ``allowance`` per host counting rows in flight and
+        rows already ``waiting`` (so few leased rows ever wait on a slow host)."""
         settings = self._settings
-        per_host = Counter(self._in_flight)
-        per_host.update(row.host for row in ready)
-        busy = {h for h, n in per_host.items() if n >= settings.delivery_per_host}
+        per_host = self._in_flight + waiting
+        busy = {h for h, n in per_host.items() if n >= allowance}
         now = self._services.clock.now()
         async with self._services.db.write() as session:
             rows = await delivery_repo.claim_due(
@@ -116,7 +118,7 @@ class DeliveryWorker:
             taken: list[ClaimedDelivery] = []
             extra: list[int] = []
             for row in rows:
-                if per_host[row.host] >= settings.delivery_per_host:
+                if per_host[row.host] >= allowance:
                     extra.append(row.id)
                 else:
                     per_host[row.host] += 1
@@ -138,7 +140,10 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Claim what is due now and deliver it all (tests drive the worker this way)."""
         await self._expire()
-        rows = await self._claim(self._settings.delivery_concurrency)
+        settings = self._settings
+        rows = await self._claim(
+            settings.delivery_concurrency, settings.delivery_per_host, Counter()
+        )
         for row in rows:
             self._in_flight[row.host] += 1
         await asyncio.gather(*(self._deliver(row) for row in rows))
@@ -160,25 +165,31 @@ class DeliveryWorker:
     async def _dispatch(self) -> None:
         """Keep ``delivery_concurrency`` deliveries in flight from a queue of leased rows.
 
-        A finishing delivery starts the next leased row at once (in its done callback), so
-        sending never waits for a claim transaction; the loop below only tops the queue up.
+        A finishing delivery starts the next waiting row at once (in its done callback), so
+        sending never waits for a claim transaction; the loop below tops the queue up in large
+        batches and gives back rows that waited so long their lease would run short.
         """
         wakeup = self._services.wakeups.deliveries
         tasks: set[asyncio.Task[None]] = set()
-        ready: deque[ClaimedDelivery] = deque()
+        ready = ReadyRows()
         refill = asyncio.Event()
         last_expiry = 0.0
         loop = asyncio.get_running_loop()
-        concurrency = self._settings.delivery_concurrency
+        settings = self._settings
+        concurrency = settings.delivery_concurrency
+        per_host = settings.delivery_per_host
+        low_water = REFILL_FACTOR * concurrency
 
         def launch() -> None:
-            while ready and len(tasks) < concurrency:
-                row = ready.popleft()
+            while len(tasks) < concurrency:
+                row = ready.pop(self._in_flight, per_host)
+                if row is None:
+                    break
                 self._in_flight[row.host] += 1
                 task = asyncio.create_task(self._deliver(row))
                 tasks.add(task)
                 task.add_done_callback(finished)
-            if len(ready) <= concurrency:
+            if len(ready) <= low_water:
                 refill.set()
 
         def finished(task: asyncio.Task[None]) -> None:
@@ -194,29 +205,44 @@ class DeliveryWorker:
                     if loop.time() - last_expiry > 60:
                         await self._expire()
                         last_expiry = loop.time()
-                    # Claim in batches (one transaction for many rows).
-                    if len(ready) <= concurrency:
-                        fresh = await self._claim(CLAIM_FACTOR * concurrency - len(ready), ready)
-                        ready.extend(fresh)
+                    await self._give_back(
+                        ready.stale(loop.time() - settings.delivery_lease_seconds / 2)
+                    )
+                    if len(ready) <= low_water:
+                        fresh = await self._claim(
+                            CLAIM_FACTOR * concurrency - len(ready),
+                            per_host * READY_PER_HOST,
+                            ready.per_host(),
+                        )
+                        ready.add(fresh, loop.time())
                         claimed = len(fresh)
                 except Exception:  # the database may be briefly busy: keep the loop alive
                     log.exception("delivery.loop_failed")
                 launch()
-                if claimed and len(ready) <= concurrency:
+                if claimed and len(ready) <= low_water:
                     continue  # more may be due right away
                 waiters = [asyncio.ensure_future(wakeup.wait())]
                 if claimed or ready:  # rows may still be due: top up when the queue runs low
                     waiters.append(asyncio.ensure_future(refill.wait()))
-                await asyncio.wait(
-                    waiters,
-                    timeout=self._settings.delivery_poll_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                for waiter in waiters:
-                    waiter.cancel()
+                try:
+                    await asyncio.wait(
+                        waiters,
+                        timeout=settings.delivery_poll_seconds,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    for waiter in waiters:
+                        waiter.cancel()
         finally:
             for task in tasks:
                 task.remove_done_callback(finished)
+            with contextlib.suppress(Exception):  # on shutdown: else their leases expire
+                await self._give_back(ready.stale(float("inf")))
+
+    async def _give_back(self, rows: list[ClaimedDelivery]) -> None:
+        if rows:
+            async with self._services.db.write() as session:
+                await delivery_repo.release(session, [row.id for row in rows])
 
     # -- one delivery -----------------------------------------------------------------------
     async def _actor(self, actor_id: int, public_pem: str) -> LocalActor:
