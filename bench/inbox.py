@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib.util
 import json
 import math
@@ -159,6 +160,12 @@ end
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class WrkResult:
     requests: int  # responses received
@@ -172,6 +179,11 @@ class WrkResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
+    cpu_seconds: float = 0.0  # the server's CPU time during the run (robust to a busy machine)
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_seconds / max(1, self.requests) * 1e6
 
     @property
     def accepted(self) -> int:
@@ -417,8 +429,15 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
 
 
 async def run_wrk(
-    url: str, requests_file: Path, lua: Path, seconds: int, connections: int, threads: int
+    url: str,
+    requests_file: Path,
+    lua: Path,
+    seconds: int,
+    connections: int,
+    threads: int,
+    server_pid: int,
 ) -> WrkResult:
+    cpu_before = cpu_seconds(server_pid)
     proc = await asyncio.create_subprocess_exec(
         "taskset",
         "-c",
@@ -440,10 +459,11 @@ async def run_wrk(
         stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await proc.communicate()
+    cpu = cpu_seconds(server_pid) - cpu_before
     text = out.decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"wrk failed ({proc.returncode}):\n{text}")
-    return parse_wrk(text)
+    return dataclasses.replace(parse_wrk(text), cpu_seconds=cpu)
 
 
 async def warm_up(url: str, requests: list[tuple[str, list[tuple[str, str]], bytes]]) -> None:
@@ -552,6 +572,7 @@ class Plan:
     warm: list[tuple[str, list[tuple[str, str]], bytes]]
     work: Path
     uvloop: bool
+    profile: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -585,6 +606,7 @@ async def measure_ceiling(plan: Plan) -> WrkResult:
             plan.seconds,
             plan.connections,
             plan.threads,
+            proc.pid,
         )
     finally:
         await stop(proc)
@@ -610,6 +632,7 @@ async def measure_node(
     proc = await start_pinned(argv, env, "serving", plan.work / f"node-{database}.log")
     try:
         await warm_up(plan.inbox_url, plan.warm)
+        spy = await start_profiler(plan, proc.pid, database)
         result = await run_wrk(
             plan.inbox_url,
             plan.requests_file,
@@ -617,12 +640,29 @@ async def measure_node(
             plan.seconds,
             plan.connections,
             plan.threads,
+            proc.pid,
         )
         await asyncio.sleep(0.5)  # requests in flight at the cut-off finish
+        if spy is not None:
+            await spy.wait()
     finally:
         await stop(proc)
     url = database_url or f"sqlite+aiosqlite:///{data / 'chapterhouse.db'}"
     return result, await stored_items(url)
+
+
+async def start_profiler(plan: Plan, pid: int, database: str) -> asyncio.subprocess.Process | None:
+    """With ``--profile DIR``: py-spy samples the node (collapsed stacks) during the timed run."""
+    if plan.profile is None:
+        return None
+    spy = shutil.which("py-spy") or str(BIN / "py-spy")
+    plan.profile.mkdir(parents=True, exist_ok=True)
+    out = plan.profile / f"node-{database}.txt"
+    argv = [spy, "record", "--format", "raw", "-r", "100", "-d", str(plan.seconds)]
+    argv += ["-o", str(out), "--pid", str(pid)]
+    return await asyncio.create_subprocess_exec(
+        "taskset", "-c", WRK_CPU, *argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def row(outcome: Outcome) -> Row:
@@ -664,7 +704,8 @@ def describe(label: str, result: WrkResult) -> None:
         f"  {label}: {result.rate:,.0f}/s over {result.seconds:.1f} s; {result.accepted:,} 2xx, "
         f"{result.non2xx} non-2xx (first {result.first_bad or '-'}), {result.socket_errors} "
         f"socket errors, {result.overrun} repeats; p50 {result.p50_ms:.1f} ms, "
-        f"p90 {result.p90_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, max {result.max_ms:.1f} ms",
+        f"p90 {result.p90_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, max {result.max_ms:.1f} ms; "
+        f"server CPU {result.cpu_us_per_request:.0f} µs/request",
         flush=True,
     )
 
@@ -720,6 +761,7 @@ async def run(args: argparse.Namespace) -> int:
         warm,
         work,
         use_uvloop,
+        args.profile,
     )
     key_server = await start_key_server(senders, key_port)
     outcomes: list[Outcome] = []
@@ -778,6 +820,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"how many requests to pre-sign (default {RATE_ESTIMATE}/s × seconds × 1.5)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample the node with py-spy during each run (collapsed stacks in DIR; skews figures)",
+    )
     args = parser.parse_args(argv)
     if not Path(WRK).exists():
         print(f"{WRK} not found: install it with `apt-get install wrk`", file=sys.stderr)

@@ -13,7 +13,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -1046,12 +1046,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(command: str, coro: Coroutine[Any, Any, int]) -> int:
+    """Long-running commands (``serve``, ``worker``) run on uvloop when it is installed."""
+    if command in {"serve", "worker"}:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command != "serve":
         configure_logging(os.environ.get("CHAPTERHOUSE_LOG_LEVEL", "WARNING"))
     try:
-        code: int = asyncio.run(args.func(args))
+        code: int = _run(args.command, args.func(args))
         return code
     except (
         CommandError,

@@ -44,21 +44,25 @@ class GroupCommitWriter:
             await self._commit(batch)
 
     async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+        # One row per activity id: a repeat within the batch is a duplicate (same fingerprint)
+        # or a conflict (another body under the same id), decided here without the database.
+        rows: dict[str, dict[str, Any]] = {}
+        for row, future in batch:
+            first = rows.setdefault(row["activity_id"], row)
+            if first["body_sha256"] != row["body_sha256"]:
+                self._conflict(row, future)
         try:
             async with self._db.write() as session:
-                known = await inbox_repo.known_bodies(
-                    session, [row["activity_id"] for row, _ in batch]
-                )
-                fresh = []
-                for row, future in batch:
-                    seen = known.setdefault(row["activity_id"], row["body_sha256"])
-                    if seen != row["body_sha256"]:
-                        # Same id, other content: a replay with edits, or a forgery. Refuse it.
-                        log.warning("inbox.id_conflict", extra={"activity_id": row["activity_id"]})
-                        future.set_exception(ActivityIdConflict(row["activity_id"]))
-                    else:
-                        fresh.append(row)
-                await inbox_repo.insert_many(session, fresh)
+                inserted = await inbox_repo.insert_many(session, list(rows.values()))
+                if inserted != len(rows):
+                    # Some ids were known already (or the driver cannot say): compare the stored
+                    # fingerprints. A row we just inserted matches its own; a mismatch is an
+                    # older, different activity under the same id.
+                    known = await inbox_repo.known_bodies(session, list(rows))
+                    for row, future in batch:
+                        seen = known.get(row["activity_id"], row["body_sha256"])
+                        if seen != row["body_sha256"] and not future.done():
+                            self._conflict(row, future)
         except Exception as exc:  # every waiter must learn the outcome, whatever it was
             log.exception("inbox.group_commit_failed", extra={"rows": len(batch)})
             for _, future in batch:
@@ -69,3 +73,9 @@ class GroupCommitWriter:
             if not future.done():
                 future.set_result(None)
         self._on_commit.set()
+
+    @staticmethod
+    def _conflict(row: dict[str, Any], future: asyncio.Future[None]) -> None:
+        """Same id, other content: a replay with edits, or a forgery. Refuse it."""
+        log.warning("inbox.id_conflict", extra={"activity_id": row["activity_id"]})
+        future.set_exception(ActivityIdConflict(row["activity_id"]))

@@ -253,5 +253,5 @@ async def accept_incoming(
             409, f"a different activity is already known under the id {activity.id}"
         ) from exc
     await services.note_alive(authority_of(activity.actor))
-    log.info("inbox.accepted", extra={"activity_id": activity.id, "type": activity.type})
+    log.debug("inbox.accepted", extra={"activity_id": activity.id, "type": activity.type})
     return activity

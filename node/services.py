@@ -48,6 +48,8 @@ class Services:
     blocks: BlockList = field(default_factory=BlockList)
     #: Inbound rate limits, per sending domain, per key and per API token.
     limits: dict[str, RateLimiter] = field(default_factory=dict)
+    #: Names of local actors seen to exist (they are never deleted): inboxes skip the lookup.
+    local_names: set[str] = field(default_factory=set)
 
     def new_id(self) -> str:
         """A time-sortable id for a new local object or activity."""

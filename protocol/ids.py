@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Final, NewType
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
@@ -20,6 +21,12 @@ MAX_ID_LENGTH: Final = 2048
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _LOCAL_NAME: Final = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,62}$")
 _CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: Whitespace (``str.isspace``: ``\s`` matches the same characters) or a control character.
+_SPACE_OR_CONTROL: Final = re.compile(r"[\s\x00-\x1f]")
+#: Parsed ids are memoised: the same actor and key ids arrive with every activity a peer sends,
+#: and each is parsed several times per request (key lookup, blocks, origin rules). Results are
+#: immutable; malformed ids raise and are not cached.
+_ID_CACHE_SIZE: Final = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +57,7 @@ def _split(value: str, *, allow_http: bool) -> SplitResult:
         raise MalformedDocument("id must be a non-empty string")
     if len(value) > MAX_ID_LENGTH:
         raise MalformedDocument(f"id is longer than {MAX_ID_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+    if _SPACE_OR_CONTROL.search(value):
         raise MalformedDocument("id contains whitespace or control characters")
     try:
         parts = urlsplit(value)
@@ -71,15 +78,28 @@ def parse_id(value: object, *, allow_http: bool = False) -> ObjectId:
     """Validate an id and return it normalised (lower-case scheme and host, no default port)."""
     if not isinstance(value, str):
         raise MalformedDocument("id must be a string")
+    return _parse_id(value, allow_http)
+
+
+@lru_cache(maxsize=_ID_CACHE_SIZE)
+def _parse_id(value: str, allow_http: bool) -> ObjectId:
     parts = _split(value, allow_http=allow_http)
-    origin = origin_of(value, allow_http=allow_http)
+    origin = _origin_from(parts)
     netloc = str(origin).split("://", 1)[1]
     return ObjectId(urlunsplit((origin.scheme, netloc, parts.path, parts.query, parts.fragment)))
 
 
 def origin_of(value: str, *, allow_http: bool = True) -> Origin:
     """The origin of a URL; raises MalformedDocument when it is not an http(s) URL."""
-    parts = _split(value, allow_http=allow_http)
+    return _origin_of(value, allow_http)
+
+
+@lru_cache(maxsize=_ID_CACHE_SIZE)
+def _origin_of(value: str, allow_http: bool) -> Origin:
+    return _origin_from(_split(value, allow_http=allow_http))
+
+
+def _origin_from(parts: SplitResult) -> Origin:
     scheme = parts.scheme.lower()
     host = _normalise_host(parts.hostname or "")
     port = parts.port if parts.port is not None else _DEFAULT_PORTS[scheme]

@@ -163,7 +163,10 @@ async def _receive(request: web.Request) -> web.Response:
 
 @routes.post("/actors/{name}/inbox")
 async def actor_inbox(request: web.Request) -> web.Response:
-    await _actor(request)
+    # Local actors are never deleted, so a name once found needs no database read per activity.
+    known = request.app[SERVICES].local_names
+    if request.match_info["name"] not in known:
+        known.add((await _actor(request)).name)
     return await _receive(request)
 
 

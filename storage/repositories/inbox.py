@@ -14,12 +14,21 @@ from storage.models import InboxItem
 from storage.models.activity import FAILED, PROCESSED, RECEIVED
 
 
-async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert received activities in one statement; known activity ids are skipped."""
+async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int | None:
+    """Insert received activities in one executemany; known activity ids are skipped.
+
+    Returns how many rows were inserted: SQLite reports it as the row count; PostgreSQL's
+    driver does not, so there the inserted ids come back with ``RETURNING``. None if unknown.
+    """
     if not rows:
-        return
+        return 0
     stmt = insert_ignore(session, InboxItem.__table__, ["activity_id"])  # type: ignore[arg-type]
-    await session.execute(stmt, list(rows))
+    if session.get_bind().dialect.name == "postgresql":
+        returned = await session.execute(stmt.returning(InboxItem.activity_id), list(rows))
+        return len(returned.all())
+    result = await session.execute(stmt, list(rows))
+    count = getattr(result, "rowcount", -1)
+    return count if isinstance(count, int) and count >= 0 else None
 
 
 async def known_bodies(session: AsyncSession, activity_ids: Sequence[str]) -> dict[str, str]:

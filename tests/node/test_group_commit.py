@@ -1,0 +1,120 @@
+"""The group-commit writer: one transaction for many inbox rows, duplicates and conflicts told apart.
+
+Fresh ids are inserted; a repeat with the same fingerprint is a harmless duplicate (in one batch
+or across batches); the same id with another fingerprint is refused, whether the other version
+is in the same batch or already stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from node.group_commit import ActivityIdConflict, GroupCommitWriter
+from storage.engine import Database, open_database
+from storage.migrate import migrate
+from storage.models import InboxItem
+from tests.rig.database import fresh_database_url
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = open_database(await fresh_database_url(tmp_path))
+    await migrate(database.engine)
+    yield database
+    await database.dispose()
+
+
+def row(n: int, fingerprint: str = "a" * 64) -> dict[str, Any]:
+    return {
+        "activity_id": f"https://peer.example/activities/{n}",
+        "activity_type": "Create",
+        "actor": "https://peer.example/users/alice",
+        "body": b'{"type": "Create"}',
+        "body_sha256": fingerprint,
+        "state": "received",
+        "attempts": 0,
+        "received_at": datetime(2027, 4, 12, 10, 0, tzinfo=UTC),
+    }
+
+
+async def stored(db: Database) -> dict[str, str]:
+    async with db.read() as session:
+        rows = await session.execute(select(InboxItem.activity_id, InboxItem.body_sha256))
+        return {a: b for a, b in rows}
+
+
+async def submit_all(
+    writer: GroupCommitWriter, rows: list[dict[str, Any]]
+) -> list[BaseException | None]:
+    """Submit concurrently (so one batch can hold them all) and collect each outcome."""
+    return await asyncio.gather(*(writer.submit(r) for r in rows), return_exceptions=True)
+
+
+async def test_fresh_rows_are_stored_in_one_go_and_wake_the_worker(db: Database) -> None:
+    woken = asyncio.Event()
+    writer = GroupCommitWriter(db, woken)
+    task = asyncio.create_task(writer.run())
+    try:
+        outcomes = await submit_all(writer, [row(n) for n in range(50)])
+    finally:
+        task.cancel()
+    assert outcomes == [None] * 50
+    assert len(await stored(db)) == 50
+    assert woken.is_set()
+
+
+async def test_duplicates_are_accepted_once_and_conflicts_refused(db: Database) -> None:
+    writer = GroupCommitWriter(db, asyncio.Event())
+    task = asyncio.create_task(writer.run())
+    try:
+        assert await submit_all(writer, [row(1), row(2, "b" * 64)]) == [None, None]
+        outcomes = await submit_all(
+            writer,
+            [
+                row(1),  # stored before, same fingerprint: a duplicate
+                row(2, "c" * 64),  # stored before, another fingerprint: a conflict
+                row(3),  # new...
+                row(3),  # ...and repeated in the same batch: a duplicate
+                row(4, "d" * 64),  # new...
+                row(4, "e" * 64),  # ...and changed in the same batch: a conflict
+                row(5),
+            ],
+        )
+    finally:
+        task.cancel()
+    assert [type(o) if o else None for o in outcomes] == [
+        None,
+        ActivityIdConflict,
+        None,
+        None,
+        None,
+        ActivityIdConflict,
+        None,
+    ]
+    assert await stored(db) == {
+        "https://peer.example/activities/1": "a" * 64,
+        "https://peer.example/activities/2": "b" * 64,
+        "https://peer.example/activities/3": "a" * 64,
+        "https://peer.example/activities/4": "d" * 64,
+        "https://peer.example/activities/5": "a" * 64,
+    }
+
+
+async def test_a_failed_transaction_fails_every_waiter(db: Database) -> None:
+    writer = GroupCommitWriter(db, asyncio.Event())
+    task = asyncio.create_task(writer.run())
+    broken = row(1) | {"state": None}  # NOT NULL: the whole batch is rolled back
+    try:
+        outcomes = await submit_all(writer, [row(0), broken])
+    finally:
+        task.cancel()
+    assert all(isinstance(o, Exception) for o in outcomes)
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(InboxItem)) == 0
