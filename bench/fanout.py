@@ -220,8 +220,7 @@ async def measure_ceiling(
 
         async def one(inbox: str) -> None:
             async with semaphore:
-                signed = await asyncio.to_thread(
-                    sign_request_cavage,
+                signed = sign_request_cavage(
                     _request(inbox, body),
                     key_id="https://x.example/k",
                     private_key=key,

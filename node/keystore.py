@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol.ids import IdFactory
-from protocol.keys import PrivateKey, private_key_from_pem
+from protocol.keys import private_key_from_pem
 from storage.models import LocalActor
 
 from .transport import Signer
@@ -20,7 +20,7 @@ from .transport import Signer
 @dataclass
 class KeyStore:
     ids: IdFactory
-    _rsa: dict[tuple[int, str], PrivateKey]
+    _rsa: dict[tuple[int, str], Signer]
     _ed: dict[tuple[int, str], Ed25519PrivateKey]
 
     @classmethod
@@ -30,11 +30,11 @@ class KeyStore:
     def rsa_signer(self, actor: LocalActor) -> Signer:
         """The HTTP-signature signer of a local actor (keyed by PEM, so rotation refreshes)."""
         cache_key = (actor.id, actor.rsa_public_pem)
-        key = self._rsa.get(cache_key)
-        if key is None:
+        signer = self._rsa.get(cache_key)
+        if signer is None:
             key = private_key_from_pem(actor.rsa_private_pem)
-            self._rsa[cache_key] = key
-        return Signer(self.ids.main_key(actor.name), key)
+            signer = self._rsa[cache_key] = Signer(self.ids.main_key(actor.name), key)
+        return signer
 
     def ed25519_key(self, actor: LocalActor) -> Ed25519PrivateKey:
         cache_key = (actor.id, actor.ed25519_public_multibase)
