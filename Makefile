@@ -39,9 +39,14 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
+# Every benchmark against its same-run ceiling; the table lands in bench/RESULTS.md and README.md.
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench.fanout --followers 1000 --hosts 50
+	$(BIN)/python -m bench.results --reset
+	$(BIN)/python -m bench.inbox
+	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.aggregate
+	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.results
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from bench.results import Row, record
 from node.aggregation import count_report
 from protocol.impact import ImpactReport, Measure
 from storage.engine import Database, open_database, sqlite_url
@@ -252,6 +253,20 @@ def print_table(r: dict[str, object]) -> bool:
     print(
         f"\ngoal: every size within ±{GOAL:.0%} of the {base_n:,} baseline: "
         + ("met" if flat else "NOT met")
+    )
+    record(
+        [
+            Row(
+                benchmark=f"aggregation, {n:,} reports counted",
+                measure="µs per report update",
+                value=f"{1e6 * t:.0f} µs",
+                baseline=f"{1e6 * base:.0f} µs at {base_n:,} reports",
+                ratio=f"{t / base:.2f}",
+                goal=f"flat (±{GOAL:.0%})",
+                met=abs(t / base - 1) <= GOAL,
+            )
+            for n, t in sizes[1:]
+        ]
     )
     return flat
 

@@ -9,6 +9,7 @@ another). ``python -m bench.results`` renders the collected rows as a Markdown t
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -95,5 +96,17 @@ def publish(readme: Path = ROOT / "README.md") -> str:
     return table
 
 
-if __name__ == "__main__":
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Render the collected benchmark rows (bench/RESULTS.md and README.md)."
+    )
+    parser.add_argument("--reset", action="store_true", help="forget earlier rows and stop")
+    args = parser.parse_args()
+    if args.reset:
+        reset()
+        return
     sys.stdout.write(publish())
+
+
+if __name__ == "__main__":
+    main()

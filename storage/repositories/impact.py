@@ -81,17 +81,20 @@ async def lock_state(session: AsyncSession, campaign_id: int) -> CampaignState:
     the campaign dirty, and two reports never adjust the same totals at once. SQLite's writer is
     already exclusive (BEGIN IMMEDIATE), where FOR UPDATE is not rendered.
     """
-    await session.execute(
-        insert_ignore(session, CampaignState.__table__, ["campaign_id"]).values(  # type: ignore[arg-type]
-            campaign_id=campaign_id, dirty=False
-        )
-    )
-    state = await session.scalar(
+    locked = (
         select(CampaignState)
         .where(CampaignState.campaign_id == campaign_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    state = await session.scalar(locked)
+    if state is None:  # the campaign's first report: create the row (once, whoever is first)
+        await session.execute(
+            insert_ignore(session, CampaignState.__table__, ["campaign_id"]).values(  # type: ignore[arg-type]
+                campaign_id=campaign_id, dirty=False
+            )
+        )
+        state = await session.scalar(locked)
     assert state is not None
     return state
 
