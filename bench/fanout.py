@@ -30,8 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -402,7 +404,16 @@ def main() -> None:
     if args.rounds < 1 or args.slow_delay < 0:
         parser.error("--rounds must be positive and --slow-delay not negative")
     os.environ.setdefault("CHAPTERHOUSE_LOG_LEVEL", "WARNING")
-    record(asyncio.run(run(args)))
+    record(_event_loop_runner()(run(args)))
+
+
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, list[Row]]], list[Row]]:
+    """uvloop when installed, as ``serve`` and ``worker`` use it (node and ceiling alike)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """The delivery worker: claim due rows, sign at send time, POST, record the outcome.
 
 A dispatcher keeps up to ``delivery_concurrency`` deliveries in flight, at most
-``delivery_per_host`` per host, and claims more as soon as any finishes, so one slow or dead
-host never holds back the others. Rows are signed when sent, so every retry carries a fresh
+``delivery_per_host`` per host, and starts the next leased row as soon as any finishes. A
+delivery still unanswered after ``SET_ASIDE_AFTER`` gives its slot up (up to as many again wait
+that way), so one slow or dead host never holds back the others. Rows are signed when sent, so every retry carries a fresh
 Date and the actor's current key.
 """
 
@@ -40,6 +41,7 @@ MAX_RETRY_AFTER = timedelta(days=1)
 CLAIM_FACTOR = 16  # rows leased per claim at most, as a multiple of the concurrency...
 REFILL_FACTOR = 4  # ...when no more than this multiple is waiting
 READY_PER_HOST = 4  # rows leased per host at most, as a multiple of its concurrency cap
+SET_ASIDE_AFTER = 0.05  # seconds after which a delivery still in flight stops taking a slot
 FLUSH_BATCH = 200  # outcomes recorded per transaction at most...
 FLUSH_SECONDS = 0.05  # ...or after this long
 SCHEMES_TTL = 10.0  # seconds between reloads of what we know about hosts' signature schemes
@@ -180,6 +182,9 @@ class DeliveryWorker:
         per_host = settings.delivery_per_host
         low_water = REFILL_FACTOR * concurrency
 
+        waiting: set[asyncio.Task[None]] = set()  # in flight for long: a slow receiver
+        timers: dict[asyncio.Task[None], asyncio.TimerHandle] = {}
+
         def launch() -> None:
             while len(tasks) < concurrency:
                 row = ready.pop(self._in_flight, per_host)
@@ -189,11 +194,26 @@ class DeliveryWorker:
                 task = asyncio.create_task(self._deliver(row))
                 tasks.add(task)
                 task.add_done_callback(finished)
+                timers[task] = loop.call_later(SET_ASIDE_AFTER, set_aside, task)
             if len(ready) <= low_water:
                 refill.set()
 
+        def set_aside(task: asyncio.Task[None]) -> None:
+            """A delivery still waiting for its answer frees its slot for other hosts' rows
+            (up to ``concurrency`` such, bounded per host by the host's cap): a receiver far
+            away or slow then holds back nobody but itself."""
+            timers.pop(task, None)
+            if task in tasks and len(waiting) < concurrency:
+                tasks.discard(task)
+                waiting.add(task)
+                launch()
+
         def finished(task: asyncio.Task[None]) -> None:
             tasks.discard(task)
+            waiting.discard(task)
+            timer = timers.pop(task, None)
+            if timer is not None:
+                timer.cancel()
             launch()
 
         try:
@@ -234,8 +254,10 @@ class DeliveryWorker:
                     for waiter in waiters:
                         waiter.cancel()
         finally:
-            for task in tasks:
+            for task in tasks | waiting:
                 task.remove_done_callback(finished)
+            for timer in timers.values():
+                timer.cancel()
             with contextlib.suppress(Exception):  # on shutdown: else their leases expire
                 await self._give_back(ready.stale(float("inf")))
 

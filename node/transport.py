@@ -73,7 +73,7 @@ class Transport:
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(self._policy),
-            limit=max(32, self._settings.delivery_concurrency * 2),
+            limit=max(32, self._settings.delivery_concurrency * 2 + 16),  # deliveries + fetches
             limit_per_host=max(4, self._settings.delivery_per_host * 2),
             ttl_dns_cache=300,
             keepalive_timeout=30,

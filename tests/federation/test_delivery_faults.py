@@ -78,6 +78,34 @@ async def test_a_slow_host_does_not_hold_back_the_others(nodes):
             await s.stop()
 
 
+async def test_slow_hosts_filling_every_slot_still_let_the_others_through(nodes):
+    # As many unanswering hosts as the worker has slots: their deliveries step aside.
+    node, chapter, token = await chapter_node(nodes, delivery_concurrency=4, delivery_per_host=1)
+    slow = await sinks(4, delay=10)
+    fast = await sinks(10)
+    try:
+        await add_followers(node, chapter, [(f"{s.base_url}/actor", s.inbox) for s in slow])
+        await publish(node, token)
+
+        async def slow_ones_busy() -> bool:
+            return all(len(s.received) == 1 for s in slow)
+
+        await eventually(slow_ones_busy, timeout=5, what="a delivery in flight to each slow host")
+        await add_followers(node, chapter, [(f"{s.base_url}/actor", s.inbox) for s in fast])
+        second = await publish(node, token, title="Second clean-up")
+
+        async def fast_done() -> bool:
+            return all(
+                any(r.body["object"]["id"] == second["id"] for r in s.received) for s in fast
+            )
+
+        await eventually(fast_done, timeout=5, what="the fast receivers, all 4 slots being slow")
+        assert all(len(s.received) == 1 for s in slow)  # still waiting on their first answers
+    finally:
+        for s in [*slow, *fast]:
+            await s.stop()
+
+
 class Hang:
     """A peer that accepts connections and never answers."""
 
