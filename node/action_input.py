@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import nh3
-
 from protocol.errors import MalformedDocument
 from protocol.events import MAX_TITLE, Place, Target, validate_metric
 from protocol.ids import parse_id
@@ -67,6 +65,8 @@ class ActionInput:
 
 def sanitize_html(text: str) -> str:
     """Organisers write HTML; readers get only harmless markup."""
+    import nh3  # 1.4 MB resident: loaded with the first HTML to clean, not by every process
+
     return nh3.clean(
         text,
         tags=ALLOWED_TAGS,

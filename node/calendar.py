@@ -1,4 +1,8 @@
-"""iCalendar (RFC 5545) feed of a chapter's action calls, built with the ``icalendar`` package."""
+"""iCalendar (RFC 5545) feed of a chapter's action calls, built with the ``icalendar`` package.
+
+``icalendar`` (with ``dateutil``) adds about 3 MB to a running node, so it is imported when a
+feed is first asked for, not at start-up.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Event, vText
-
 from protocol.events import ActionCall, summary_line
 
 
 def calendar_ics(chapter_title: str, calls: Iterable[ActionCall], *, now: datetime) -> bytes:
+    from icalendar import Calendar, Event, vText
+
     cal = Calendar()
     cal.add("prodid", "-//Chapterhouse//Action calls//EN")
     cal.add("version", "2.0")

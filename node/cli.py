@@ -36,7 +36,7 @@ from .actions import (
     update_action,
 )
 from .api.representation import call_json, commitment_json
-from .app import close_services, create_app, open_services, worker_tasks
+from .app import close_services, create_app, open_services, settle_heap, worker_tasks
 from .authz import Forbidden, NotFoundError, Principal, principal_by_name
 from .campaigns import campaign_totals
 from .config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config
@@ -215,6 +215,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     _out(f"worker running for {settings.base_url}")
+    settle_heap()
     await stop.wait()
     for task in tasks:
         task.cancel()
@@ -248,6 +249,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     _out(f"serving {settings.base_url} on http://{settings.host}:{settings.port}")
     for actor in local:
         _out(f"{actor.kind} {actor.ap_id} acct:{actor.name}@{services.ids.authority}")
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,31 +112,75 @@ async def following(request: web.Request) -> web.Response:
 
 @routes.get("/actors/{name}/outbox")
 async def outbox(request: web.Request) -> web.Response:
+    """The public activities of a local actor, newest first.
+
+    ``?page=N`` pages by position; each page links its ``next`` page by keyset
+    (``?before=`` the id of its last activity), so a peer reading the whole outbox pays
+    the same for the last page as for the first.
+    """
     services = request.app[SERVICES]
     local = await _actor(request)
     await require_signed_fetch(request)
     collection_id = services.ids.actor_part(local.name, "outbox")
-    page = page_number(request)
+    before = request.query.get("before")
+    page = page_number(request) if before is None else None
     async with services.db.read() as session:
         total = await outbox_repo.count_public(session, local.id)
-        if page is None:
+        if before is None and page is None:
             return activity_json(_collection(collection_id, total))
-        rows = await outbox_repo.public_page(
-            session, local.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-        items: list[object] = [await _current(session, r.body) for r in rows]
-    return activity_json(_page(collection_id, page, items, total))
+        if before is not None:
+            found = await outbox_repo.public_page_before(
+                session, local.id, before, limit=PAGE_SIZE + 1
+            )
+            if found is None:
+                raise HttpError(
+                    400, "before must be the id of one of this actor's public activities"
+                )
+            rows = found
+            page_id = f"{collection_id}?before={quote(before, safe='')}"
+        else:
+            assert page is not None
+            rows = await outbox_repo.public_page(
+                session, local.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
+            )
+            page_id = f"{collection_id}?page={page}"
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        items: list[object] = list(await _current(session, [r.body for r in rows]))
+    doc: dict[str, object] = {
+        "@context": AS_CONTEXT,
+        "id": page_id,
+        "type": "OrderedCollectionPage",
+        "partOf": collection_id,
+        "totalItems": total,
+        "orderedItems": items,
+    }
+    if more:
+        doc["next"] = f"{collection_id}?before={quote(rows[-1].ap_id, safe='')}"
+    if page is not None and page > 1:
+        doc["prev"] = f"{collection_id}?page={page - 1}"
+    return activity_json(doc)
 
 
-async def _current(session: AsyncSession, body: dict[str, Any]) -> dict[str, Any]:
-    """Outbox items show the current version of action calls, so late followers see edits."""
-    item = {k: v for k, v in body.items() if k != "@context"}
-    obj = item.get("object")
+def _event_id(body: dict[str, Any]) -> str | None:
+    obj = body.get("object")
     if isinstance(obj, dict) and obj.get("type") == "Event" and isinstance(obj.get("id"), str):
-        row = await action_repo.call_by_ap_id(session, obj["id"])
-        if row is not None:
-            item["object"] = row.document  # whole, with the @context its proof covers
-    return item
+        return str(obj["id"])
+    return None
+
+
+async def _current(session: AsyncSession, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Outbox items show the current version of action calls, so late followers see edits."""
+    calls = [ident for ident in map(_event_id, bodies) if ident is not None]
+    documents = await action_repo.documents_by_ap_id(session, calls)
+    items = []
+    for body in bodies:
+        item = {k: v for k, v in body.items() if k != "@context"}
+        ident = _event_id(body)
+        if ident is not None and ident in documents:
+            item["object"] = documents[ident]  # whole, with the @context its proof covers
+        items.append(item)
+    return items
 
 
 @routes.get("/activities/{ulid}")

@@ -26,6 +26,7 @@ from node.moderation import block_domain
 from node.reports import create_report, parse_metric_args, update_report
 from node.rsvp import RsvpError, leave, rsvp
 from node.services import INSTANCE_ACTOR, Services
+from node.web.call_cache import PARSED_CALLS
 from node.web.charts import line_chart, progress_bars
 from node.web.passwords import check_password, hash_password
 from node.web.session import check_csrf, csrf_token
@@ -123,15 +124,18 @@ async def actor_page(request: web.Request, actor: LocalActor) -> web.Response:
     who = await current(request)
     now = services.clock.now()
     async with services.db.read() as db:
-        next_rows = await action_repo.upcoming_calls(db, actor.ap_id, now)
-        past_rows = await action_repo.past_calls(db, actor.ap_id, now)
+        next_docs = await action_repo.upcoming_call_documents(db, actor.ap_id, now)
+        past_docs = await action_repo.past_call_documents(db, actor.ap_id, now)
         followers = await follow_repo.count_followers(db, actor.ap_id)
         state = None
         if who is not None:
             row = await follow_repo.follow_between(db, who.actor.ap_id, actor.ap_id)
             state = row.state if row else None
+    parsed = request.app[PARSED_CALLS]
+    allow_http = services.settings.allow_http
     calls = [
-        (c, summary_line(c)) for c in (call_from_row(r, services) for r in [*next_rows, *past_rows])
+        parsed.get(ap_id, stored, allow_http=allow_http)
+        for ap_id, stored in [*next_docs, *past_docs]
     ]
     upcoming = [_view(c, s) for c, s in calls if c.end >= now]
     past = [_view(c, s) for c, s in calls if c.end < now]

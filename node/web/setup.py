@@ -10,6 +10,7 @@ from aiohttp import web
 
 from node.services import Services
 from node.web import atom, pages
+from node.web.call_cache import PARSED_CALLS, ParsedCalls
 from node.web.session import setup_sessions
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -24,6 +25,7 @@ def setup_web(app: web.Application, services: Services) -> None:
     setup_sessions(
         app, services.settings.data_dir, secure=services.settings.base_url.startswith("https://")
     )
+    app[PARSED_CALLS] = ParsedCalls()
     app.router.add_static("/static", STATIC)
     app.add_routes(pages.routes)
     app.add_routes(atom.routes)

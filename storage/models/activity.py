@@ -35,7 +35,8 @@ class InboxItem(Base):
 
 class OutboxActivity(Base):
     __tablename__ = "outbox_activities"
-    __table_args__ = (Index("ix_outbox_activities_actor_id_id", "actor_id", "id"),)
+    # ``public`` in the index: counting and paging an actor's public activities read it alone.
+    __table_args__ = (Index("ix_outbox_activities_actor_public_id", "actor_id", "public", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ap_id: Mapped[str] = mapped_column(String(2048), unique=True)

@@ -21,7 +21,7 @@ class LocalActor(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
     actor_type: Mapped[str] = mapped_column(String(32))  # Group, Person, Application
-    kind: Mapped[str] = mapped_column(String(32))  # chapter, campaign, member, instance
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # chapter, campaign, member, instance
     title: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     manually_approves_followers: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, Text, delete, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ActionCall, Commitment, Follow, LocalActor, Membership, Participant
@@ -21,6 +22,16 @@ async def call_by_ap_id(
     return await session.scalar(stmt)
 
 
+async def documents_by_ap_id(session: AsyncSession, ap_ids: Sequence[str]) -> dict[str, Any]:
+    """The stored documents of the calls among ``ap_ids`` (one query for a whole page)."""
+    if not ap_ids:
+        return {}
+    rows = await session.execute(
+        select(ActionCall.ap_id, ActionCall.document).where(ActionCall.ap_id.in_(set(ap_ids)))
+    )
+    return {ap_id: document for ap_id, document in rows}
+
+
 async def calls_of_chapter(
     session: AsyncSession, chapter: str, *, limit: int = 500
 ) -> list[ActionCall]:
@@ -34,32 +45,59 @@ async def calls_of_chapter(
     )
 
 
+def _upcoming(chapter: str, now: datetime, limit: int) -> Select[ActionCall]:
+    return (
+        select(ActionCall)
+        .where(ActionCall.chapter == chapter, ActionCall.end_time >= now)
+        .order_by(ActionCall.start_time, ActionCall.id)
+        .limit(limit)
+    )
+
+
+def _past(chapter: str, now: datetime, limit: int) -> Select[ActionCall]:
+    return (
+        select(ActionCall)
+        .where(ActionCall.chapter == chapter, ActionCall.end_time < now)
+        .order_by(ActionCall.start_time.desc(), ActionCall.id.desc())
+        .limit(limit)
+    )
+
+
 async def upcoming_calls(
     session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
 ) -> list[ActionCall]:
     """The next calls of a chapter, soonest first."""
-    return list(
-        await session.scalars(
-            select(ActionCall)
-            .where(ActionCall.chapter == chapter, ActionCall.end_time >= now)
-            .order_by(ActionCall.start_time, ActionCall.id)
-            .limit(limit)
-        )
-    )
+    return list(await session.scalars(_upcoming(chapter, now, limit)))
 
 
 async def past_calls(
     session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
 ) -> list[ActionCall]:
     """The latest past calls of a chapter, most recent first."""
-    return list(
-        await session.scalars(
-            select(ActionCall)
-            .where(ActionCall.chapter == chapter, ActionCall.end_time < now)
-            .order_by(ActionCall.start_time.desc(), ActionCall.id.desc())
-            .limit(limit)
-        )
+    return list(await session.scalars(_past(chapter, now, limit)))
+
+
+async def _stored_documents(
+    session: AsyncSession, stmt: Select[ActionCall]
+) -> list[tuple[str, str]]:
+    rows = await session.execute(
+        stmt.with_only_columns(ActionCall.ap_id, type_coerce(ActionCall.document, Text))
     )
+    return [(str(ap_id), str(text)) for ap_id, text in rows]
+
+
+async def upcoming_call_documents(
+    session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
+) -> list[tuple[str, str]]:
+    """``upcoming_calls`` as (id, stored JSON text) pairs, for readers that cache the parse."""
+    return await _stored_documents(session, _upcoming(chapter, now, limit))
+
+
+async def past_call_documents(
+    session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
+) -> list[tuple[str, str]]:
+    """``past_calls`` as (id, stored JSON text) pairs, for readers that cache the parse."""
+    return await _stored_documents(session, _past(chapter, now, limit))
 
 
 async def recent_calls(

@@ -41,12 +41,42 @@ async def by_ap_id(session: AsyncSession, ap_id: str) -> OutboxActivity | None:
 async def public_page(
     session: AsyncSession, actor_id: int, *, offset: int, limit: int
 ) -> list[OutboxActivity]:
+    """An actor's public activities, newest first, by position (costs grow with ``offset``)."""
     return list(
         await session.scalars(
             select(OutboxActivity)
             .where(OutboxActivity.actor_id == actor_id, OutboxActivity.public.is_(True))
             .order_by(OutboxActivity.id.desc())
             .offset(offset)
+            .limit(limit)
+        )
+    )
+
+
+async def public_page_before(
+    session: AsyncSession, actor_id: int, before: str, *, limit: int
+) -> list[OutboxActivity] | None:
+    """The public activities of an actor published before its public activity ``before`` (an
+    activity id), newest first: keyset paging, as cheap for the last page as for the first.
+    ``None`` when ``before`` is not one of this actor's public activities."""
+    anchor = await session.scalar(
+        select(OutboxActivity.id).where(
+            OutboxActivity.ap_id == before,
+            OutboxActivity.actor_id == actor_id,
+            OutboxActivity.public.is_(True),
+        )
+    )
+    if anchor is None:
+        return None
+    return list(
+        await session.scalars(
+            select(OutboxActivity)
+            .where(
+                OutboxActivity.actor_id == actor_id,
+                OutboxActivity.public.is_(True),
+                OutboxActivity.id < anchor,
+            )
+            .order_by(OutboxActivity.id.desc())
             .limit(limit)
         )
     )
