@@ -78,17 +78,21 @@ async def read_body(request: web.Request, cap: int) -> bytes:
 
 
 def _depth(value: object, limit: int) -> int:
-    stack: list[tuple[object, int]] = [(value, 1)]
-    deepest = 0
+    """Nesting depth (a scalar inside the top-level object is at depth 2); stops past ``limit``."""
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = []
+    deepest = 1
+    if isinstance(value, dict | list):
+        stack.append((value, 1))
     while stack:
         node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+        below = depth + 1
+        for child in node.values() if isinstance(node, dict) else node:
+            if below > deepest:
+                deepest = below
+                if deepest > limit:
+                    return deepest
+            if isinstance(child, dict | list) and child:
+                stack.append((child, below))
     return deepest
 
 
@@ -99,7 +103,9 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
         raise HttpError(400, f"body is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise HttpError(400, "body must be a JSON object")
-    if _depth(doc, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+    # Each level of nesting opens with a { or [, so a body with fewer of them needs no walk.
+    brackets = body.count(b"{") + body.count(b"[")
+    if brackets >= MAX_JSON_DEPTH and _depth(doc, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise HttpError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return doc
 

@@ -26,7 +26,7 @@ _SPACE_OR_CONTROL: Final = re.compile(r"[\s\x00-\x1f]")
 #: Parsed ids are memoised: the same actor and key ids arrive with every activity a peer sends,
 #: and each is parsed several times per request (key lookup, blocks, origin rules). Results are
 #: immutable; malformed ids raise and are not cached.
-_ID_CACHE_SIZE: Final = 8192
+_ID_CACHE_SIZE: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,8 @@ def _normalise_host(host: str) -> str:
         raise MalformedDocument(f"host {host!r} is not a valid domain name") from exc
 
 
-def _split(value: str, *, allow_http: bool) -> SplitResult:
+def _split(value: str, *, allow_http: bool) -> tuple[SplitResult, str, int | None]:
+    """The URL's parts, host and port, or MalformedDocument saying what is wrong with it."""
     if not value:
         raise MalformedDocument("id must be a non-empty string")
     if len(value) > MAX_ID_LENGTH:
@@ -61,49 +62,54 @@ def _split(value: str, *, allow_http: bool) -> SplitResult:
         raise MalformedDocument("id contains whitespace or control characters")
     try:
         parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
+        port = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         raise MalformedDocument(f"id {value!r} is not a URL") from exc
     allowed = ("https", "http") if allow_http else ("https",)
     if parts.scheme not in allowed:
         raise MalformedDocument(f"id {value!r} must use {' or '.join(allowed)}")
-    if not parts.hostname:
+    host = parts.hostname
+    if not host:
         raise MalformedDocument(f"id {value!r} has no host")
-    if parts.username is not None or parts.password is not None:
+    if "@" in parts.netloc:  # what makes urllib see a username (and maybe a password)
         raise MalformedDocument(f"id {value!r} must not carry credentials")
-    return parts
+    return parts, host, port
 
 
 def parse_id(value: object, *, allow_http: bool = False) -> ObjectId:
     """Validate an id and return it normalised (lower-case scheme and host, no default port)."""
     if not isinstance(value, str):
         raise MalformedDocument("id must be a string")
-    return _parse_id(value, allow_http)
-
-
-@lru_cache(maxsize=_ID_CACHE_SIZE)
-def _parse_id(value: str, allow_http: bool) -> ObjectId:
-    parts = _split(value, allow_http=allow_http)
-    origin = _origin_from(parts)
-    netloc = str(origin).split("://", 1)[1]
-    return ObjectId(urlunsplit((origin.scheme, netloc, parts.path, parts.query, parts.fragment)))
+    return ObjectId(_parsed(value, allow_http)[1])
 
 
 def origin_of(value: str, *, allow_http: bool = True) -> Origin:
     """The origin of a URL; raises MalformedDocument when it is not an http(s) URL."""
-    return _origin_of(value, allow_http)
+    return _parsed(value, allow_http)[0]
+
+
+def _parsed(value: str, allow_http: bool) -> tuple[Origin, str]:
+    """Origin and normalised form, checked once per id (memoised) under the laxer policy."""
+    try:
+        origin, normalised = _checked(value)
+    except MalformedDocument:
+        _split(value, allow_http=allow_http)  # raises with this policy's own message
+        raise
+    if origin.scheme != "https" and not allow_http:
+        raise MalformedDocument(f"id {value!r} must use https")
+    return origin, normalised
 
 
 @lru_cache(maxsize=_ID_CACHE_SIZE)
-def _origin_of(value: str, allow_http: bool) -> Origin:
-    return _origin_from(_split(value, allow_http=allow_http))
-
-
-def _origin_from(parts: SplitResult) -> Origin:
+def _checked(value: str) -> tuple[Origin, str]:
+    parts, hostname, port = _split(value, allow_http=True)
     scheme = parts.scheme.lower()
-    host = _normalise_host(parts.hostname or "")
-    port = parts.port if parts.port is not None else _DEFAULT_PORTS[scheme]
-    return Origin(scheme, host, port)
+    origin = Origin(
+        scheme, _normalise_host(hostname), _DEFAULT_PORTS[scheme] if port is None else port
+    )
+    netloc = str(origin).split("://", 1)[1]
+    normalised = urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
+    return origin, value if normalised == value else normalised
 
 
 def same_origin(a: str, b: str) -> bool:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -31,15 +32,36 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     return count if isinstance(count, int) and count >= 0 else None
 
 
+def insert_many_inline(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """:func:`insert_many` on a synchronous SQLite connection (``storage.inline``)."""
+    if not rows:
+        return 0
+    table = InboxItem.__table__
+    stmt = sqlite.insert(table).on_conflict_do_nothing(  # type: ignore[arg-type]
+        index_elements=["activity_id"]
+    )
+    return int(conn.execute(stmt, list(rows)).rowcount)
+
+
+def known_bodies_inline(conn: Connection, activity_ids: Sequence[str]) -> dict[str, str]:
+    """:func:`known_bodies` on a synchronous SQLite connection (``storage.inline``)."""
+    if not activity_ids:
+        return {}
+    rows = conn.execute(_known_bodies(activity_ids))
+    return {str(a): str(b) for a, b in rows}
+
+
+def _known_bodies(activity_ids: Sequence[str]) -> Any:  # a Select of (activity id, fingerprint)
+    return select(InboxItem.activity_id, InboxItem.body_sha256).where(
+        InboxItem.activity_id.in_(activity_ids)
+    )
+
+
 async def known_bodies(session: AsyncSession, activity_ids: Sequence[str]) -> dict[str, str]:
     """activity id → SHA-256 of the body stored under it, for the ids already known."""
     if not activity_ids:
         return {}
-    rows = await session.execute(
-        select(InboxItem.activity_id, InboxItem.body_sha256).where(
-            InboxItem.activity_id.in_(activity_ids)
-        )
-    )
+    rows = await session.execute(_known_bodies(activity_ids))
     return {str(a): str(b) for a, b in rows}
 
 

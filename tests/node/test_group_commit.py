@@ -8,6 +8,7 @@ is in the same batch or already stored.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +16,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from node.group_commit import ActivityIdConflict, GroupCommitWriter
 from storage.engine import Database, open_database
+from storage.inline import inline_capable
 from storage.migrate import migrate
 from storage.models import InboxItem
 from tests.rig.database import fresh_database_url
@@ -118,3 +121,23 @@ async def test_a_failed_transaction_fails_every_waiter(db: Database) -> None:
     assert all(isinstance(o, Exception) for o in outcomes)
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(InboxItem)) == 0
+
+
+async def test_a_taken_write_lock_sends_the_batch_through_the_async_path(db: Database) -> None:
+    """Inline writes never wait for SQLite's lock; the async path waits for it instead."""
+    if not inline_capable(db.url):
+        pytest.skip("inline writes are for SQLite files")
+    holder = sqlite3.connect(str(make_url(db.url).database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+    writer = GroupCommitWriter(db, asyncio.Event())
+    task = asyncio.create_task(writer.run())
+    try:
+        pending = asyncio.ensure_future(writer.submit(row(1)))
+        await asyncio.sleep(0.3)
+        assert not pending.done()  # waiting for the lock, not refused
+        holder.execute("COMMIT")
+        await asyncio.wait_for(pending, 10)
+    finally:
+        holder.close()
+        task.cancel()
+    assert await stored(db) == {"https://peer.example/activities/1": "a" * 64}
