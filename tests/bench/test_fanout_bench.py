@@ -19,8 +19,17 @@ def test_a_small_fanout_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     env = {**os.environ, "CHAPTERHOUSE_BENCH_RESULTS": str(results)}
     done = subprocess.run(
-        [sys.executable, "-m", "bench.fanout", "--scenarios", "120x6", "--rounds", "1"]
-        + ["--slow-delay", "0.1"],
+        [
+            sys.executable,
+            "-m",
+            "bench.fanout",
+            "--scenarios",
+            "120x6",
+            "--rounds",
+            "1",
+            "--slow-delay",
+            "0.1",
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,
