@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -48,9 +48,10 @@ from .moderation import block_actor, block_domain, import_mastodon_csv, unblock
 from .reports import create_report, parse_metric_args, retract_own_report, update_report
 from .rsvp import RsvpError, commitments, leave, rsvp
 from .services import INSTANCE_ACTOR, Services
-from .verify import verify_rollup
+from .verify import Verdict, verify_rollup
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
+T = TypeVar("T")
 
 
 class CommandError(Exception):
@@ -64,9 +65,7 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     return load_settings(data, **overrides)
 
 
-async def _with_services(
-    args: argparse.Namespace, action: Callable[[Services], Awaitable[int]]
-) -> int:
+async def _with_services(args: argparse.Namespace, action: Callable[[Services], Awaitable[T]]) -> T:
     services = await open_services(_settings(args))
     try:
         return await action(services)
@@ -583,9 +582,22 @@ async def cmd_verify(args: argparse.Namespace) -> int:
         if not args.json and (done == total or done % 50 == 0):
             _err(f"checked {done}/{total} reports")
 
-    verdict = await verify_rollup(
-        args.url, allow_private_network=args.allow_private_network, progress=progress
-    )
+    if args.data is not None:  # as that node: signed fetches, its own network policy
+
+        async def as_node(services: Services) -> Verdict:
+            return await verify_rollup(
+                args.url,
+                allow_private_network=services.settings.allow_private_network,
+                progress=progress,
+                transport=services.transport,
+                signer=await services.fetch_signer(),
+            )
+
+        verdict = await _with_services(args, as_node)
+    else:
+        verdict = await verify_rollup(
+            args.url, allow_private_network=args.allow_private_network, progress=progress
+        )
     if args.json:
         _out(json.dumps(verdict.as_json()))
     else:
@@ -867,6 +879,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url", metavar="URL")
     p.add_argument(
         "--allow-private-network", action="store_true", help="allow loopback/private addresses"
+    )
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="verify as this node: fetches are signed by its instance actor, so chapters that "
+        "require signed fetches (authorized fetch) answer",
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.set_defaults(func=cmd_verify)

@@ -17,7 +17,7 @@ from typing import Any
 
 from node.clock import SystemClock
 from node.config import Settings
-from node.transport import FetchError, Transport
+from node.transport import FetchError, Signer, Transport
 from protocol.actors import Actor, parse_actor
 from protocol.errors import MalformedDocument, ProofError, ProtocolError
 from protocol.impact import ImpactReport, json_number, parse_report, parse_rollup, sum_reports
@@ -50,13 +50,16 @@ class Verdict:
 
 
 class Verifier:
-    def __init__(self, transport: Transport, allow_http: bool) -> None:
+    def __init__(
+        self, transport: Transport, allow_http: bool, signer: Signer | None = None
+    ) -> None:
         self._transport = transport
         self._allow_http = allow_http
+        self._signer = signer  # a node's instance actor: nodes with authorized fetch answer it
         self._actors: dict[str, Actor] = {}
 
     async def fetch(self, url: str) -> dict[str, Any]:
-        fetched = await self._transport.get_json(url)
+        fetched = await self._transport.get_json(url, signer=self._signer)
         doc = fetched.document
         if not isinstance(doc, dict) or doc.get("id") != url:
             raise MalformedDocument(f"{url} does not serve a document with that id")
@@ -134,8 +137,17 @@ class Verifier:
 
 
 async def verify_rollup(
-    url: str, *, allow_private_network: bool, progress: Callable[[int, int], None] | None = None
+    url: str,
+    *,
+    allow_private_network: bool,
+    progress: Callable[[int, int], None] | None = None,
+    transport: Transport | None = None,
+    signer: Signer | None = None,
 ) -> Verdict:
+    """Verify ``url``'s rollup. A node passes its own transport and instance-actor signer, so
+    chapters that require signed fetches (authorized fetch) answer; alone, fetches are anonymous."""
+    if transport is not None:
+        return await Verifier(transport, allow_private_network, signer).verify(url, progress)
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(
             data_dir=Path(scratch),

@@ -825,7 +825,10 @@ async def verify_page(request: web.Request) -> web.Response:
     if totals.rollup is None:
         raise HttpError(404, "this campaign has not published a rollup yet")
     verdict = await verify_rollup(
-        totals.rollup, allow_private_network=services.settings.allow_private_network
+        totals.rollup,
+        allow_private_network=services.settings.allow_private_network,
+        transport=services.transport,
+        signer=await services.fetch_signer(),
     )
     heading = "Verified: every number checks out" if verdict.ok else "Mismatch found"
     return await page(
