@@ -43,7 +43,7 @@ from sqlalchemy import func, insert, select
 
 from bench.results import Row, record
 from node.actions import create_action
-from node.app import close_services, open_services
+from node.app import close_services, open_services, settle_heap
 from node.authz import Principal
 from node.clock import SystemClock
 from node.config import Settings
@@ -365,6 +365,7 @@ def parse_scenarios(text: str) -> list[tuple[int, int]]:
 
 
 async def run(args: argparse.Namespace) -> list[Row]:
+    settle_heap()  # the garbage collector set up as in ``serve`` and ``worker``
     body = orjson.dumps({"type": "Create", "id": "https://x.example/a", "object": CALL})
     scenarios = []
     for followers, hosts in parse_scenarios(args.scenarios):

@@ -42,8 +42,8 @@ CLAIM_FACTOR = 16  # rows leased per claim at most, as a multiple of the concurr
 REFILL_FACTOR = 4  # ...when no more than this multiple is waiting
 READY_PER_HOST = 4  # rows leased per host at most, as a multiple of its concurrency cap
 SET_ASIDE_AFTER = 0.05  # seconds after which a delivery still in flight stops taking a slot
-FLUSH_BATCH = 200  # outcomes recorded per transaction at most...
-FLUSH_SECONDS = 0.05  # ...or after this long
+FLUSH_BATCH = 500  # outcomes recorded per transaction at most...
+FLUSH_SECONDS = 0.2  # ...or after this long
 SCHEMES_TTL = 10.0  # seconds between reloads of what we know about hosts' signature schemes
 
 Observer = Callable[[str, float], None]
@@ -215,6 +215,8 @@ class DeliveryWorker:
             if timer is not None:
                 timer.cancel()
             launch()
+            if not tasks and not waiting:
+                self._flush_now.set()  # a burst is over: record its outcomes now
 
         try:
             while True:
