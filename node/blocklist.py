@@ -15,12 +15,15 @@ class BlockList:
     actors: set[str] = field(default_factory=set)
     loaded_at: float = -1e9
 
-    def refusal(self, key_or_actor: str) -> str | None:
-        """Why a request signed with this key (or by this actor) is refused, or None."""
-        try:
-            host = authority_of(key_or_actor)
-        except MalformedDocument:
-            return None
+    def refusal(self, key_or_actor: str, host: str | None = None) -> str | None:
+        """Why a request signed with this key (or by this actor) is refused, or None.
+
+        ``host`` is ``key_or_actor``'s authority when the caller has it already."""
+        if host is None:
+            try:
+                host = authority_of(key_or_actor)
+            except MalformedDocument:
+                return None
         if _matches(host, self.suspended):
             return f"{host} is blocked on this node"
         for actor in self.actors:

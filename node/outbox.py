@@ -6,18 +6,22 @@ between the change and the sending loses nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.ids import authority_of, same_origin
+from protocol.errors import MalformedDocument
+from protocol.ids import origin_of
 from protocol.jsonld import id_of, is_public
 from storage.models import LocalActor, OutboxActivity
 from storage.repositories import deliveries as delivery_repo
 from storage.repositories import outbox as outbox_repo
 
 from .services import Services
+
+log = logging.getLogger(__name__)
 
 #: Activities about one object that must reach each inbox in the order they were published.
 ORDERED = frozenset({"Create", "Update", "Delete"})
@@ -41,14 +45,26 @@ async def publish(
         public=is_public(activity.get("to")) or is_public(activity.get("cc")),
         now=services.clock.now(),
     )
-    targets = {
-        inbox: authority_of(inbox)
-        for inbox in inboxes
-        if not same_origin(inbox, services.settings.base_url)
-        and services.blocks.refusal(inbox) is None  # nothing goes to suspended domains
-    }
+    targets = _remote_targets(services, inboxes)
     ordering_key = id_of(activity.get("object")) if activity["type"] in ORDERED else None
     await delivery_repo.enqueue(
         session, row.id, targets.items(), services.clock.now(), ordering_key
     )
     return row
+
+
+def _remote_targets(services: Services, inboxes: Iterable[str]) -> dict[str, str]:
+    """Remote inboxes we may deliver to, with their hosts (each URL parsed once)."""
+    here = origin_of(services.settings.base_url)
+    targets: dict[str, str] = {}
+    for inbox in inboxes:
+        try:
+            origin = origin_of(inbox)
+        except MalformedDocument:
+            log.warning("outbox.bad_inbox", extra={"inbox": inbox})
+            continue
+        host = origin.authority
+        # Nothing goes to ourselves, nor to suspended domains and blocked actors.
+        if origin != here and services.blocks.refusal(inbox, host) is None:
+            targets[inbox] = host
+    return targets

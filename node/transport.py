@@ -60,12 +60,16 @@ class PostResult:
     excerpt: str
 
 
+CHECKED_PREFIXES = 4096  # remembered SSRF verdicts (hosts), forgotten all at once when full
+
+
 class Transport:
     def __init__(self, settings: Settings, clock: Clock, *, version: str) -> None:
         self._settings = settings
         self._clock = clock
         self._user_agent = f"Chapterhouse/{version} (+{settings.base_url}/)"
         self._session: aiohttp.ClientSession | None = None
+        self._checked: set[str] = set()  # scheme://authority prefixes that passed the check
         self._policy = NetworkPolicy.from_settings(
             settings.allow_private_network, settings.private_network_allowlist
         )
@@ -96,7 +100,16 @@ class Transport:
         return self._session
 
     def _check(self, url: str) -> None:
+        """The SSRF check of ``url``, remembered per ``scheme://authority`` prefix: the verdict
+        depends on nothing else, and a fan-out sends thousands of requests to a few hosts."""
+        prefix = url.split("/", 3)[:3]
+        key = "/".join(prefix)
+        if key in self._checked:
+            return
         check_url(url, policy=self._policy, allow_http=self._settings.allow_http)
+        if len(self._checked) >= CHECKED_PREFIXES:
+            self._checked.clear()
+        self._checked.add(key)
 
     async def _sign(
         self, request: HttpRequest, signer: Signer | None, scheme: str = CAVAGE

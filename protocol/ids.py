@@ -42,6 +42,12 @@ class Origin:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}" + ("" if self.port == default else f":{self.port}")
 
+    @property
+    def authority(self) -> str:
+        """``host`` or ``host:port`` (default ports left out), as in ``Host`` headers."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == _DEFAULT_PORTS.get(self.scheme) else f"{host}:{self.port}"
+
 
 def _normalise_host(host: str) -> str:
     if host.isascii():
@@ -122,11 +128,7 @@ def same_origin(a: str, b: str) -> bool:
 
 def authority_of(value: str) -> str:
     """``host`` or ``host:port`` as used in ``acct:`` handles and ``Host`` headers."""
-    origin = origin_of(value)
-    host = f"[{origin.host}]" if ":" in origin.host else origin.host
-    if origin.port == _DEFAULT_PORTS[origin.scheme]:
-        return host
-    return f"{host}:{origin.port}"
+    return origin_of(value).authority
 
 
 def validate_local_name(name: str) -> str:
