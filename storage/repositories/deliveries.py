@@ -112,21 +112,22 @@ _LEASE = (
     .execution_options(synchronize_session=False)
 )
 _CLAIMED = (
+    select(Delivery.id, Delivery.inbox, Delivery.host, Delivery.attempts, Delivery.activity_id)
+    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Delivery.next_attempt_at, Delivery.id)
+)
+# Once per activity, not per row: a fan-out's rows share one body and one key.
+_ACTIVITIES = (
     select(
-        Delivery.id,
-        Delivery.inbox,
-        Delivery.host,
-        Delivery.attempts,
+        OutboxActivity.id,
         OutboxActivity.ap_id,
         OutboxActivity.actor_id,
         # The stored compact JSON is exactly the body to send: no parse, no re-serialisation.
         type_coerce(OutboxActivity.body, Text),
         LocalActor.rsa_public_pem,
     )
-    .join(OutboxActivity, OutboxActivity.id == Delivery.activity_id)
     .join(LocalActor, LocalActor.id == OutboxActivity.actor_id)
-    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Delivery.next_attempt_at, Delivery.id)
+    .where(OutboxActivity.id.in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -153,8 +154,17 @@ async def claim_due(
     if not ids:
         return []
     await session.execute(_LEASE, {"ids": ids, "until": now + lease})
-    rows = await session.execute(_CLAIMED, {"ids": ids})
-    return [ClaimedDelivery(*row) for row in rows]
+    rows = (await session.execute(_CLAIMED, {"ids": ids})).all()
+    activities = {
+        pk: (ap_id, actor_id, body, pem)
+        for pk, ap_id, actor_id, body, pem in await session.execute(
+            _ACTIVITIES, {"ids": list({row.activity_id for row in rows})}
+        )
+    }
+    return [
+        ClaimedDelivery(row_id, inbox, host, attempts, *activities[activity_pk])
+        for row_id, inbox, host, attempts, activity_pk in rows
+    ]
 
 
 async def release(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
