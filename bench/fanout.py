@@ -409,12 +409,13 @@ def main() -> None:
 
 
 def _event_loop_runner() -> Callable[[Coroutine[Any, Any, list[Row]]], list[Row]]:
-    """uvloop when installed, as ``serve`` and ``worker`` use it (node and ceiling alike)."""
-    try:
+    """The event loop ``serve`` and ``worker`` would use (setting ``event_loop``, from
+    ``CHAPTERHOUSE_EVENT_LOOP`` here), for the node and the ceiling alike."""
+    if os.environ.get("CHAPTERHOUSE_EVENT_LOOP", "asyncio") == "uvloop":
         import uvloop
-    except ImportError:
-        return asyncio.run
-    return uvloop.run
+
+        return uvloop.run
+    return asyncio.run
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import importlib.util
 import json
 import math
 import multiprocessing
@@ -793,7 +792,8 @@ async def run(args: argparse.Namespace) -> int:
         databases.remove("postgresql")
     if not databases:
         return 2
-    use_uvloop = importlib.util.find_spec("uvloop") is not None
+    # The node's event loop follows its setting (CHAPTERHOUSE_EVENT_LOOP); the ceiling's, the node's.
+    use_uvloop = os.environ.get("CHAPTERHOUSE_EVENT_LOOP", "asyncio") == "uvloop"
     work = Path(tempfile.mkdtemp(prefix="bench-inbox-"))
     port, key_port = free_port(), free_port()
     key_origin = f"http://127.0.0.1:{key_port}"

@@ -1066,14 +1066,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(command: str, coro: Coroutine[Any, Any, int]) -> int:
-    """Long-running commands (``serve``, ``worker``) run on uvloop when it is installed."""
-    if command in {"serve", "worker"}:
+def _run(args: argparse.Namespace, coro: Coroutine[Any, Any, int]) -> int:
+    """Long-running commands (``serve``, ``worker``) run on uvloop when the node's
+    ``event_loop`` setting asks for it."""
+    if args.command in {"serve", "worker"}:
         try:
+            wanted = _settings(args).event_loop
+        except (CommandError, ConfigError):
+            wanted = "asyncio"  # the command itself reports the problem
+        if wanted == "uvloop":
             import uvloop
-        except ImportError:
-            pass
-        else:
+
             return uvloop.run(coro)
     return asyncio.run(coro)
 
@@ -1083,7 +1086,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command != "serve":
         configure_logging(os.environ.get("CHAPTERHOUSE_LOG_LEVEL", "WARNING"))
     try:
-        code: int = _run(args.command, args.func(args))
+        code: int = _run(args, args.func(args))
         return code
     except (
         CommandError,

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.config import Settings
 from node.ready_rows import ReadyRows
 from node.services import Services
-from node.transport import CAVAGE, RFC9421, FetchError, PostResult
+from node.transport import CAVAGE, RFC9421, FetchError, PostResult, Signer
 from protocol.retry import exponential_backoff
 from storage.models import LocalActor
 from storage.models.domain import NO, YES
@@ -83,6 +83,7 @@ class DeliveryWorker:
         self._services = services
         self._observe = observe
         self._actors: dict[int, LocalActor] = {}
+        self._signers: dict[int, tuple[str, Signer]] = {}  # by actor, with the key it was for
         self._in_flight: Counter[str] = Counter()
         self._schemes: dict[str, str] | None = None
         self._schemes_loaded = 0.0
@@ -288,9 +289,18 @@ class DeliveryWorker:
             self._schemes_loaded = now
         return RFC9421 if self._schemes.get(host) == YES else CAVAGE
 
+    async def _signer(self, row: ClaimedDelivery) -> Signer:
+        cached = self._signers.get(row.actor_id)
+        if cached is not None and cached[0] == row.actor_public_pem:
+            return cached[1]
+        signer = self._services.keys.rsa_signer(
+            await self._actor(row.actor_id, row.actor_public_pem)
+        )
+        self._signers[row.actor_id] = (row.actor_public_pem, signer)
+        return signer
+
     async def _post(self, row: ClaimedDelivery) -> PostResult:
-        actor = await self._actor(row.actor_id, row.actor_public_pem)
-        signer = self._services.keys.rsa_signer(actor)
+        signer = await self._signer(row)
         body = row.body.encode()
         transport = self._services.transport
         scheme = await self._scheme(row.host)
@@ -319,15 +329,19 @@ class DeliveryWorker:
                 self._queue(Outcome(row, "retry", None, f"{exc.__class__.__name__}: {exc}"))
                 return
             outcome = classify(result, row.attempts)
-            log.debug(
-                "delivery.attempt",
-                extra={
-                    "inbox": row.inbox,
-                    "activity_id": row.activity_id,
-                    "status": result.status,
-                    "outcome": outcome,
-                },
-            )
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "delivery.attempt",
+                    extra={
+                        "inbox": row.inbox,
+                        "activity_id": row.activity_id,
+                        "status": result.status,
+                        "outcome": outcome,
+                    },
+                )
+            if outcome == "sent":
+                self._queue(Outcome(row, outcome, result.status, ""))
+                return
             now = self._services.clock.now()
             delay = retry_after(result.retry_after, now) if result.status == 429 else None
             self._queue(
