@@ -28,9 +28,14 @@ class ActivityIdConflict(Exception):
 
 
 class GroupCommitWriter:
-    def __init__(self, db: Database, on_commit: asyncio.Event) -> None:
+    def __init__(
+        self, db: Database, on_commit: asyncio.Event, checkpoint_seconds: float = 1.0
+    ) -> None:
         self._db = db
         self._on_commit = on_commit
+        self._checkpoint_seconds = checkpoint_seconds
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._last_checkpoint = float("-inf")
         # On an SQLite file, batches are written inline (see storage.inline) unless the write
         # lock is taken; then, and on PostgreSQL, through the async engine.
         self._inline = InlineWriter(db.url) if inline_capable(db.url) else None
@@ -49,6 +54,8 @@ class GroupCommitWriter:
                 await self._gather(batch)
                 await self._commit(batch)
         finally:
+            if self._checkpointing is not None:
+                self._checkpointing.cancel()
             if self._inline is not None:
                 self._inline.dispose()
 
@@ -114,10 +121,30 @@ class GroupCommitWriter:
         try:
             with self._inline.transaction() as conn:
                 if inbox_repo.insert_many_inline(conn, list(rows.values())) == len(rows):
-                    return {}
-                return inbox_repo.known_bodies_inline(conn, list(rows))
+                    known: dict[str, str] = {}
+                else:
+                    known = inbox_repo.known_bodies_inline(conn, list(rows))
         except InlineBusy:
             return None
+        self._schedule_checkpoint()
+        return known
+
+    def _schedule_checkpoint(self) -> None:
+        """Inline commits never checkpoint the WAL (that would block the loop on disk I/O):
+        copy it back into the database from a worker thread, at most once a second."""
+        now = asyncio.get_running_loop().time()
+        if now - self._last_checkpoint < self._checkpoint_seconds:
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._last_checkpoint = now
+        self._checkpointing = asyncio.create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await self._db.checkpoint()
+        except Exception:  # the next one will try again; WAL pages are not lost meanwhile
+            log.warning("inbox.checkpoint_failed", exc_info=True)
 
     @staticmethod
     def _conflict(row: dict[str, Any], future: asyncio.Future[None]) -> None:

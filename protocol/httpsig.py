@@ -30,6 +30,7 @@ import string
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Final, Literal
 from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit
 
@@ -577,7 +578,10 @@ def _cavage_header(request: HttpRequest) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def _parse_cavage(text: str) -> _CavageSignature:
+    """Parse a cavage ``Signature`` header (memoised: an inbox reads the key id first, then
+    verifies, and both need the same parse; the result is immutable)."""
     params: dict[str, str] = {}
     pos = 0
     while pos < len(text):

@@ -82,6 +82,18 @@ class Database:
         async with self.read_sessions() as session, session.begin():
             yield session
 
+    async def checkpoint(self) -> None:
+        """Copy the SQLite write-ahead log back into the database (PASSIVE: never waits for
+        readers or writers), on the driver's worker thread. Nothing to do on PostgreSQL."""
+        if not self.is_sqlite:
+            return
+        async with self.read_engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            cursor = await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            await cursor.close()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.read_engine is not self.engine:

@@ -63,6 +63,9 @@ class InlineWriter:
             dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event starts them
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA busy_timeout=0")  # never wait: fail, and let the caller wait
+            # Never checkpoint here: a checkpoint copies pages and syncs the file, which would
+            # stall the event loop. The owner runs them on a worker thread (``checkpoint``).
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from node.group_commit import ActivityIdConflict, GroupCommitWriter
@@ -141,3 +141,30 @@ async def test_a_taken_write_lock_sends_the_batch_through_the_async_path(db: Dat
         holder.close()
         task.cancel()
     assert await stored(db) == {"https://peer.example/activities/1": "a" * 64}
+
+
+async def test_inline_commits_leave_checkpoints_to_a_worker_thread(tmp_path):
+    """The inline connection never checkpoints (disk I/O would stall the event loop); the
+    writer has the WAL copied back from the driver's thread instead, so it stays bounded."""
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
+    await migrate(db.engine)
+    writer = GroupCommitWriter(db, asyncio.Event(), checkpoint_seconds=0.0)
+    runner = asyncio.create_task(writer.run())
+    try:
+        for batch in range(40):
+            await asyncio.gather(
+                *(writer.submit({**row(batch * 50 + i), "body": b"x" * 3000}) for i in range(50))
+            )
+            await asyncio.sleep(0.01)  # let the checkpoint task run between batches
+        assert writer._inline is not None
+        with writer._inline.transaction() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        async with db.read() as session:
+            frames = (await session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))).one()
+        assert frames[0] == 0  # not busy
+        wal = tmp_path / "wal.db-wal"
+        assert wal.stat().st_size < 4 * 1024 * 1024  # 2,000 rows would need far more unchecked
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await db.dispose()
