@@ -39,13 +39,14 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
-# Every benchmark against its same-run ceiling; the table lands in bench/RESULTS.md and README.md.
+# Every benchmark against its same-run ceiling; the table lands in bench/RESULTS.md and README.md
+# (a benchmark that misses its goal says so in the table; the others still run).
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.results --reset
-	$(BIN)/python -m bench.inbox
-	$(BIN)/python -m bench.fanout
-	$(BIN)/python -m bench.aggregate
-	$(BIN)/python -m bench.memory
+	-$(BIN)/python -m bench.inbox
+	-$(BIN)/python -m bench.fanout
+	-$(BIN)/python -m bench.aggregate
+	-$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.results
 
 lint: $(VENV)/.installed-test
