@@ -436,8 +436,11 @@ class DeliveryWorker:
 
     async def _flusher(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that lands as the event fires, and the loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), FLUSH_SECONDS)
+                async with asyncio.timeout(FLUSH_SECONDS):
+                    await self._flush_now.wait()
             self._flush_now.clear()
             try:
                 await self.flush()

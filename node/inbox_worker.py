@@ -79,5 +79,6 @@ class InboxWorker:
                 handled = 0
             if handled >= BATCH:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), POLL_SECONDS)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see DeliveryWorker._flusher
+                async with asyncio.timeout(POLL_SECONDS):
+                    await wakeup.wait()
