@@ -58,7 +58,6 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from bench.results import Row, record
 from protocol.httpsig import HttpRequest, sign_request_cavage
@@ -70,6 +69,7 @@ from protocol.keys import (
 )
 from storage.engine import open_database
 from storage.models import InboxItem
+from tests.rig.database import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -487,43 +487,6 @@ async def warm_up(url: str, requests: list[tuple[str, list[tuple[str, str]], byt
 # ------------------------------------------------------------------------- databases
 
 
-async def create_pg_database(server: str) -> str:
-    import asyncpg
-
-    url = make_url(server)
-    name = f"bench_inbox_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(
-        user=url.username,
-        password=url.password,
-        host=url.host,
-        port=url.port or 5432,
-        database=url.database or "postgres",
-    )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_pg_database(server: str, database_url: str) -> None:
-    import asyncpg
-
-    url = make_url(server)
-    name = make_url(database_url).database
-    conn = await asyncpg.connect(
-        user=url.username,
-        password=url.password,
-        host=url.host,
-        port=url.port or 5432,
-        database=url.database or "postgres",
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def stored_items(database_url: str) -> int:
     db = open_database(database_url)
     try:
@@ -713,13 +676,15 @@ async def measure_round(plan: Plan, database: str, postgres: str | None, n: int)
     ceiling = await measure_ceiling(plan)
     describe(f"round {n + 1}: ceiling (bare aiohttp)", ceiling)
     database_url = (
-        await create_pg_database(postgres) if database == "postgresql" and postgres else None
+        await create_database(postgres, "bench_inbox_")
+        if database == "postgresql" and postgres
+        else None
     )
     try:
         node, stored = await measure_node(plan, f"{database}-{n + 1}", database_url)
     finally:
         if database_url and postgres:
-            await drop_pg_database(postgres, database_url)
+            await drop_database(postgres, database_url)
     describe(f"round {n + 1}: node", node)
     result = Round(node, ceiling, stored, len(plan.warm))
     in_flight = stored - node.accepted - len(plan.warm)

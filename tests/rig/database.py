@@ -22,10 +22,26 @@ async def fresh_database_url(data_dir: Path) -> str:
     server = os.environ.get(ENV)
     if not server:
         return f"sqlite+aiosqlite:///{data_dir / 'chapterhouse.db'}"
+    return await create_database(server, "t_")
+
+
+async def create_database(server: str, prefix: str) -> str:
+    """Create an empty database on the PostgreSQL ``server``; returns its URL."""
+    name = f"{prefix}{uuid.uuid4().hex[:16]}"
+    await _administer(server, f'CREATE DATABASE "{name}"')
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(server: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    await _administer(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _administer(server: str, statement: str) -> None:
+    """Run a statement on the server's maintenance database (outside any transaction)."""
     import asyncpg
 
     url = make_url(server)
-    name = f"t_{uuid.uuid4().hex[:16]}"
     conn = await asyncpg.connect(
         user=url.username,
         password=url.password,
@@ -34,7 +50,6 @@ async def fresh_database_url(data_dir: Path) -> str:
         database=url.database or "postgres",
     )
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
-    return url.set(database=name).render_as_string(hide_password=False)
