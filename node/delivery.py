@@ -82,7 +82,6 @@ class DeliveryWorker:
     def __init__(self, services: Services, observe: Observer | None = None) -> None:
         self._services = services
         self._observe = observe
-        self._actors: dict[int, LocalActor] = {}
         self._signers: dict[int, tuple[str, Signer]] = {}  # by actor, with the key it was for
         self._in_flight: Counter[str] = Counter()
         self._schemes: dict[str, str] | None = None
@@ -270,16 +269,6 @@ class DeliveryWorker:
                 await delivery_repo.release(session, [row.id for row in rows])
 
     # -- one delivery -----------------------------------------------------------------------
-    async def _actor(self, actor_id: int, public_pem: str) -> LocalActor:
-        actor = self._actors.get(actor_id)
-        if actor is None or actor.rsa_public_pem != public_pem:  # new, or its keys rotated
-            async with self._services.db.read() as session:
-                actor = await session.get(LocalActor, actor_id)
-            if actor is None:
-                raise LookupError(f"local actor {actor_id} is gone")
-            self._actors[actor_id] = actor
-        return actor
-
     async def _scheme(self, host: str) -> str:
         """RFC 9421 for hosts known to take it (learned by the resolver), else draft-cavage."""
         now = asyncio.get_running_loop().time()
@@ -290,13 +279,16 @@ class DeliveryWorker:
         return RFC9421 if self._schemes.get(host) == YES else CAVAGE
 
     async def _signer(self, row: ClaimedDelivery) -> Signer:
+        """The sending actor's signer, reloaded when the claimed row shows its key rotated."""
         cached = self._signers.get(row.actor_id)
         if cached is not None and cached[0] == row.actor_public_pem:
             return cached[1]
-        signer = self._services.keys.rsa_signer(
-            await self._actor(row.actor_id, row.actor_public_pem)
-        )
-        self._signers[row.actor_id] = (row.actor_public_pem, signer)
+        async with self._services.db.read() as session:
+            actor = await session.get(LocalActor, row.actor_id)
+        if actor is None:
+            raise LookupError(f"local actor {row.actor_id} is gone")
+        signer = self._services.keys.rsa_signer(actor)
+        self._signers[row.actor_id] = (actor.rsa_public_pem, signer)
         return signer
 
     async def _post(self, row: ClaimedDelivery) -> PostResult:
