@@ -7,29 +7,16 @@ COMMITTED; on SQLite the writer is exclusive. Both must give the same answers.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from decimal import Decimal
 
-from storage.models import CampaignState, LocalActor
+from storage.models import CampaignState
 from storage.repositories import impact as impact_repo
+from tests.storage.builders import local_actor
 
 
 async def _campaign(db) -> int:
     async with db.write() as session:
-        actor = LocalActor(
-            name="world",
-            ap_id="https://h.example/actors/world",
-            actor_type="Group",
-            kind="campaign",
-            title=None,
-            summary=None,
-            manually_approves_followers=False,
-            rsa_private_pem="x",
-            rsa_public_pem="y",
-            ed25519_private_pem="z",
-            ed25519_public_multibase="z6Mk",
-            created_at=datetime(2027, 4, 12, 9, 0, tzinfo=UTC),
-        )
+        actor = local_actor("world", kind="campaign")
         session.add(actor)
         await session.flush()
         session.add(CampaignState(campaign_id=actor.id, dirty=True))

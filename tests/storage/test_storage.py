@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -11,31 +11,13 @@ from sqlalchemy.exc import StatementError
 
 from storage.errors import AlreadyExists
 from storage.migrate import migrate
-from storage.models import Delivery, InboxItem, LocalActor
+from storage.models import Delivery, InboxItem
 from storage.repositories import actors as actor_repo
 from storage.repositories import deliveries as delivery_repo
 from storage.repositories import follows as follow_repo
 from storage.repositories import inbox as inbox_repo
 from storage.repositories import outbox as outbox_repo
-
-NOW = datetime(2027, 4, 12, 9, 0, tzinfo=UTC)
-
-
-def _actor(name: str) -> LocalActor:
-    return LocalActor(
-        name=name,
-        ap_id=f"https://h.example/actors/{name}",
-        actor_type="Group",
-        kind="chapter",
-        title=None,
-        summary=None,
-        manually_approves_followers=False,
-        rsa_private_pem="x",
-        rsa_public_pem="y",
-        ed25519_private_pem="z",
-        ed25519_public_multibase="z6Mk",
-        created_at=NOW,
-    )
+from tests.storage.builders import NOW, local_actor
 
 
 async def test_migrations_are_idempotent_and_use_wal(db):
@@ -57,11 +39,11 @@ async def test_migrations_are_idempotent_and_use_wal(db):
 
 async def test_naive_datetimes_are_refused_and_aware_ones_round_trip(db):
     async with db.write() as session:
-        await actor_repo.add_local_actor(session, _actor("greenpark"))
+        await actor_repo.add_local_actor(session, local_actor("greenpark"))
     async with db.read() as session:
         row = await actor_repo.local_actor_by_name(session, "greenpark")
     assert row.created_at == NOW and row.created_at.tzinfo is not None
-    bad = _actor("naive")
+    bad = local_actor("naive")
     bad.created_at = datetime(2027, 1, 1)  # noqa: DTZ001 - the point of the test
     with pytest.raises(StatementError, match="naive"):
         async with db.write() as session:
@@ -71,10 +53,10 @@ async def test_naive_datetimes_are_refused_and_aware_ones_round_trip(db):
 
 async def test_duplicate_actor_names_are_refused(db):
     async with db.write() as session:
-        await actor_repo.add_local_actor(session, _actor("greenpark"))
+        await actor_repo.add_local_actor(session, local_actor("greenpark"))
     with pytest.raises(AlreadyExists):
         async with db.write() as session:
-            await actor_repo.add_local_actor(session, _actor("greenpark"))
+            await actor_repo.add_local_actor(session, local_actor("greenpark"))
 
 
 def _inbox_row(activity_id: str) -> dict:
@@ -109,7 +91,7 @@ async def test_inbox_insert_skips_known_activity_ids(db):
 
 async def test_deliveries_are_unique_per_inbox_and_claimed_under_a_lease(db):
     async with db.write() as session:
-        actor = await actor_repo.add_local_actor(session, _actor("greenpark"))
+        actor = await actor_repo.add_local_actor(session, local_actor("greenpark"))
         activity = await outbox_repo.add(
             session,
             ap_id="https://h.example/activities/1",
