@@ -27,6 +27,12 @@ _SPACE_OR_CONTROL: Final = re.compile(r"[\s\x00-\x1f]")
 #: and each is parsed several times per request (key lookup, blocks, origin rules). Results are
 #: immutable; malformed ids raise and are not cached.
 _ID_CACHE_SIZE: Final = 4096
+#: An http(s) URL in normal form: lower-case scheme and ASCII host, no credentials, no default
+#: or zero-padded port, printable ASCII only, no empty query or fragment (normalising drops those).
+_CANONICAL: Final = re.compile(
+    r"(https?)://([a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)(?::([1-9][0-9]{0,4}))?"
+    r"(?:/[!-\"$->@-~]*)?(?:\?[!-\"$-~]+)?(?:#[!-~]+)?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,12 @@ def _parsed(value: str, allow_http: bool) -> tuple[Origin, str]:
 
 @lru_cache(maxsize=_ID_CACHE_SIZE)
 def _checked(value: str) -> tuple[Origin, str]:
+    canonical = _canonical(value)
+    return (canonical, value) if canonical is not None else _normal_form(value)
+
+
+def _normal_form(value: str) -> tuple[Origin, str]:
+    """Origin and normal form of any id (raises MalformedDocument for what is not one)."""
     parts, hostname, port = _split(value, allow_http=True)
     scheme = parts.scheme.lower()
     origin = Origin(
@@ -116,6 +128,27 @@ def _checked(value: str) -> tuple[Origin, str]:
     netloc = str(origin).split("://", 1)[1]
     normalised = urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
     return origin, value if normalised == value else normalised
+
+
+def _canonical(value: str) -> Origin | None:
+    """The origin of an id already in normal form, or None when the full check must decide.
+
+    Most ids (every new activity and object) are seen once, so the cache above does not help
+    them; one regular expression recognises the common shape, and anything it does not match
+    (other ports, upper case, IDNA, IPv6, credentials, empty query or fragment...) takes the
+    general path. ``tests/protocol/test_ids.py`` checks both agree.
+    """
+    match = _CANONICAL.fullmatch(value)
+    if match is None or len(value) > MAX_ID_LENGTH:
+        return None
+    scheme, host, port_text = match.groups()
+    default = _DEFAULT_PORTS[scheme]
+    if port_text is None:
+        return Origin(scheme, host, default)
+    port = int(port_text)
+    if port == default or port > 65535:
+        return None
+    return Origin(scheme, host, port)
 
 
 def same_origin(a: str, b: str) -> bool:

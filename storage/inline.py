@@ -4,8 +4,9 @@ aiosqlite runs each database call on a worker thread. A small write transaction 
 such calls (cursors, ``BEGIN IMMEDIATE``, the statement, ``COMMIT``, the pool's reset), and under
 load every hand-off waits for the busy event-loop thread to let go of the GIL: the inbox's group
 commit spent far more on hand-offs than SQLite spends inserting a few hundred rows (well under a
-millisecond). An :class:`InlineWriter` runs such a transaction synchronously on a connection of
-its own, with the same dialect, types and pragmas as the async engine.
+millisecond). An :class:`InlineWriter` runs such a transaction synchronously on a plain
+``sqlite3`` connection of its own (no pool, no per-statement compilation: the callers bring
+statements compiled once, see ``storage.repositories.inbox``), with the async engine's pragmas.
 
 It never waits for a lock: the connection's busy timeout is zero, so when another connection (a
 worker process, or this process's async engine) holds SQLite's write lock the transaction fails at
@@ -19,12 +20,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from sqlalchemy import Connection, create_engine, event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import make_url
 
 
 class InlineBusy(Exception):
@@ -43,9 +40,9 @@ def inline_capable(url: str) -> bool:
     )
 
 
-def _busy(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    return code in {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED} or "locked" in str(exc.orig)
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code in {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED} or "locked" in str(exc)
 
 
 class InlineWriter:
@@ -54,39 +51,49 @@ class InlineWriter:
     def __init__(self, url: str) -> None:
         if not inline_capable(url):
             raise ValueError(f"not an SQLite database file: {url}")
-        sync_url = make_url(url).set(drivername="sqlite+pysqlite")
-        # One connection, used only from the thread that made it (the event loop's).
-        self._engine: Engine = create_engine(sync_url, poolclass=StaticPool)
+        self._path = make_url(url).database or ""
+        self._conn: sqlite3.Connection | None = None
 
-        @event.listens_for(self._engine, "connect")
-        def on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event starts them
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA busy_timeout=0")  # never wait: fail, and let the caller wait
+    def _connection(self) -> sqlite3.Connection:
+        """Opened on first use, in the thread that uses it (the event loop's)."""
+        if self._conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None)  # we issue BEGIN/COMMIT
+            conn.execute("PRAGMA busy_timeout=0")  # never wait: fail, and let the caller wait
             # Never checkpoint here: a checkpoint copies pages and syncs the file, which would
             # stall the event loop. The owner runs them on a worker thread (``checkpoint``).
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(self._engine, "begin")
-        def on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._conn = conn
+        return self._conn
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: commits on success, rolls back on error.
 
         Raises :class:`InlineBusy` (with nothing written) when the write lock is taken.
         """
+        conn = self._connection()
         try:
-            with self._engine.begin() as conn:
-                yield conn
-        except OperationalError as exc:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
             if _busy(exc):
-                raise InlineBusy(str(exc.orig)) from exc
+                raise InlineBusy(str(exc)) from exc
+            raise
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            conn.rollback()
+            if _busy(exc):
+                raise InlineBusy(str(exc)) from exc
             raise
 
     def dispose(self) -> None:
-        self._engine.dispose()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -60,7 +60,8 @@ async def adjust_totals(
                 )
             )
             row = await session.scalar(
-                select(CampaignTotal).where(
+                select(CampaignTotal)
+                .where(
                     CampaignTotal.campaign_id == campaign_id,
                     CampaignTotal.chapter == scope,
                     CampaignTotal.metric == metric,

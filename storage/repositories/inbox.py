@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+import orjson
+from sqlalchemy import select, update
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -32,23 +37,68 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     return count if isinstance(count, int) and count >= 0 else None
 
 
-def insert_many_inline(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """:func:`insert_many` on a synchronous SQLite connection (``storage.inline``)."""
-    if not rows:
-        return 0
+#: Columns the inbox writes on arrival, in the order of the inline statement's parameters.
+ARRIVAL_COLUMNS = (
+    "activity_id",
+    "activity_type",
+    "actor",
+    "body",
+    "body_sha256",
+    "state",
+    "attempts",
+    "received_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _InlineInsert:
+    """The insert compiled for plain sqlite3 once, with each column's value conversion."""
+
+    sql: str
+    converters: tuple[Callable[[Any], Any] | None, ...]
+
+    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            row[name] if convert is None else convert(row[name])
+            for name, convert in zip(ARRIVAL_COLUMNS, self.converters, strict=True)
+        )
+
+
+@cache
+def _inline_insert() -> _InlineInsert:
+    # The same SQL and the same stored forms (dates, JSON text) as the async engine's path.
+    dialect = pysqlite.dialect()
     table = InboxItem.__table__
     stmt = sqlite.insert(table).on_conflict_do_nothing(  # type: ignore[arg-type]
         index_elements=["activity_id"]
     )
-    return int(conn.execute(stmt, list(rows)).rowcount)
+    compiled = stmt.compile(dialect=dialect, column_keys=list(ARRIVAL_COLUMNS))
+    assert tuple(compiled.positiontup or ()) == ARRIVAL_COLUMNS
+    converters = tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in ARRIVAL_COLUMNS
+    )
+    return _InlineInsert(compiled.string, converters)
 
 
-def known_bodies_inline(conn: Connection, activity_ids: Sequence[str]) -> dict[str, str]:
-    """:func:`known_bodies` on a synchronous SQLite connection (``storage.inline``)."""
+def insert_many_inline(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """:func:`insert_many` on a plain sqlite3 connection (``storage.inline``): known activity
+    ids are skipped; returns how many rows were inserted."""
+    if not rows:
+        return 0
+    insert = _inline_insert()
+    return conn.executemany(insert.sql, [insert.parameters(row) for row in rows]).rowcount
+
+
+def known_bodies_inline(conn: sqlite3.Connection, activity_ids: Sequence[str]) -> dict[str, str]:
+    """:func:`known_bodies` on a plain sqlite3 connection (``storage.inline``)."""
     if not activity_ids:
         return {}
-    rows = conn.execute(_known_bodies(activity_ids))
-    return {str(a): str(b) for a, b in rows}
+    rows = conn.execute(
+        "SELECT activity_id, body_sha256 FROM inbox_items "
+        "WHERE activity_id IN (SELECT value FROM json_each(?))",
+        (orjson.dumps(list(activity_ids)).decode(),),
+    )
+    return {str(activity_id): str(fingerprint) for activity_id, fingerprint in rows}
 
 
 def _known_bodies(activity_ids: Sequence[str]) -> Any:  # a Select of (activity id, fingerprint)

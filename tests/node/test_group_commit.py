@@ -158,7 +158,7 @@ async def test_inline_commits_leave_checkpoints_to_a_worker_thread(tmp_path):
             await asyncio.sleep(0.01)  # let the checkpoint task run between batches
         assert writer._inline is not None
         with writer._inline.transaction() as conn:
-            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
         async with db.read() as session:
             frames = (await session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))).one()
         assert frames[0] == 0  # not busy

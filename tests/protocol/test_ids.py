@@ -1,7 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from protocol import ids as ids_module
 from protocol.errors import MalformedDocument
 from protocol.ids import IdFactory, authority_of, make_ulid, origin_of, parse_id, same_origin
 
@@ -64,3 +67,88 @@ def test_id_factory_mints_and_recognises_local_actor_ids():
     assert ids.local_name("http://127.0.0.1:8082/actors/greenpark/inbox") is None
     assert ids.local_name("http://other/actors/greenpark") is None
     assert ids.authority == "127.0.0.1:8082"
+
+
+# The fast path (ids already in normal form) must agree with the general one on every input.
+_URL_PIECES = st.sampled_from(
+    [
+        "https://",
+        "http://",
+        "HTTPS://",
+        "ftp://",
+        "a",
+        "Z",
+        "0",
+        "-",
+        ".",
+        ":",
+        "443",
+        "80",
+        "8080",
+        "0080",
+        "99999",
+        "/",
+        "//",
+        "?",
+        "#",
+        "@",
+        "[::1]",
+        "%41",
+        " ",
+        "\t",
+        "\x7f",
+        "é",
+        "ü",
+        "\\",
+        "~",
+        "=",
+        "&",
+    ]
+)
+
+
+def _general(value: str) -> tuple[object, str] | str:
+    try:
+        return ids_module._normal_form(value)
+    except MalformedDocument:
+        return "malformed"
+
+
+@given(st.sampled_from(["https://", "http://", ""]), st.lists(_URL_PIECES, max_size=12))
+@settings(max_examples=3000, deadline=None)
+def test_fast_path_agrees_with_general_parse(scheme, pieces):
+    value = scheme + "".join(pieces)
+    canonical = ids_module._canonical(value)
+    if canonical is not None:
+        assert _general(value) == (canonical, value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://sender.example/activities/01J9ZX",
+        "https://h.example:8443/a?b=1#c",
+        "http://127.0.0.1:8080/actors/a#main-key",
+        "https://h.example",
+        "https://h.example?x",
+    ],
+)
+def test_fast_path_takes_common_ids(value):
+    assert ids_module._canonical(value) is not None
+    assert _general(value) == (ids_module._canonical(value), value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://H.example/",
+        "https://h.example:443/",
+        "https://h.example/x?",
+        "https://h.example/x#",
+        "https://u@h.example/",
+        "https://h.example:65536/",
+        "https://h.example/" + "a" * 3000,
+    ],
+)
+def test_fast_path_leaves_the_rest_to_the_general_parse(value):
+    assert ids_module._canonical(value) is None
