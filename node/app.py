@@ -49,7 +49,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     await services.transport.start()
     await ensure_instance_actor(services)
     await services.load_unavailable_hosts()
-    await load_blocks(services, now=asyncio.get_running_loop().time())
+    services.blocks = await load_blocks(services, now=asyncio.get_running_loop().time())
     return services
 
 

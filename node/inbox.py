@@ -37,7 +37,7 @@ from storage.repositories import impact as impact_repo
 
 from .errors import HttpError
 from .group_commit import ActivityIdConflict, GroupCommitWriter
-from .moderation import RELOAD_SECONDS, load_blocks
+from .moderation import current_blocks
 from .object_proofs import check_object_proof
 from .resolver import ResolveError
 from .services import Services
@@ -130,17 +130,14 @@ def sender_key_id(view: HttpRequest) -> str:
 
 async def admit_sender(services: Services, key_id: str) -> None:
     """Rate limits and blocks, before the sender costs us a key fetch or a verification."""
-    loop_now = asyncio.get_running_loop().time()
-    if loop_now - services.blocks.loaded_at > RELOAD_SECONDS:
-        await load_blocks(services, now=loop_now)
+    blocks = await current_blocks(services, now=asyncio.get_running_loop().time())
     try:
-        domain = authority_of(key_id)
+        host: str | None = authority_of(key_id)
     except MalformedDocument:
-        domain = "invalid"
-    for limiter, key in (
-        (services.limits.get("domain"), domain),
-        (services.limits.get("key"), key_id),
-    ):
+        host = None  # the signature check refuses it; until then it is rate-limited as such
+    domain = host or "invalid"
+    limits = services.limits
+    for limiter, key in ((limits.get("domain"), domain), (limits.get("key"), key_id)):
         wait = limiter.take(key) if limiter is not None else None
         if wait is not None:
             raise HttpError(
@@ -148,7 +145,7 @@ async def admit_sender(services: Services, key_id: str) -> None:
                 f"too many requests from {domain}; slow down",
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
-    refusal = services.blocks.refusal(key_id)
+    refusal = blocks.refusal(key_id, host)
     if refusal is not None:
         raise HttpError(403, f"blocked: {refusal}")
 
@@ -210,7 +207,9 @@ async def accept_incoming(
     """Run the whole acceptance pipeline; returns the stored (or already known) activity."""
     settings = services.settings
     body = await read_body(request, settings.max_body_bytes)
-    media = (request.content_type or "").lower()
+    media = request.headers.get("Content-Type", "")
+    if media not in ACCEPTED_MEDIA:  # the usual bare media type needs no parsing
+        media = (request.content_type or "").lower()
     if media not in ACCEPTED_MEDIA:
         raise HttpError(
             415,
@@ -258,6 +257,8 @@ async def accept_incoming(
         raise HttpError(
             409, f"a different activity is already known under the id {activity.id}"
         ) from exc
-    await services.note_alive(authority_of(activity.actor))
-    log.debug("inbox.accepted", extra={"activity_id": activity.id, "type": activity.type})
+    if services.unavailable_hosts:
+        await services.note_alive(authority_of(activity.actor))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("inbox.accepted", extra={"activity_id": activity.id, "type": activity.type})
     return activity

@@ -7,7 +7,9 @@ CLI changed them from another process.
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import functools
 import io
 import logging
 from urllib.parse import urlsplit
@@ -25,17 +27,45 @@ RELOAD_SECONDS = 5.0
 
 
 async def load_blocks(services: Services, *, now: float) -> BlockList:
+    """The blocks as stored now (``now``: the event loop's clock, for their age)."""
     async with services.db.read() as session:
         domains = await moderation_repo.domain_blocks(session)
         actors = await moderation_repo.actor_blocks(session)
-    blocks = BlockList(
+    return BlockList(
         suspended={d.host for d in domains if d.severity == SUSPEND},
         silenced={d.host for d in domains if d.severity == SILENCE},
         actors={a.actor for a in actors},
         loaded_at=now,
     )
-    services.blocks = blocks
-    return blocks
+
+
+async def current_blocks(services: Services, *, now: float) -> BlockList:
+    """The blocks, reloaded once they are ``RELOAD_SECONDS`` old or changed by this process.
+
+    Requests in flight share one reload: under an inbox flood, each of them starting its own
+    would read the same rows dozens of times over."""
+    if now - services.blocks.loaded_at <= RELOAD_SECONDS:
+        return services.blocks
+    reload = services.blocks_reload
+    if reload is None:
+        reload = services.blocks_reload = asyncio.ensure_future(load_blocks(services, now=now))
+        reload.add_done_callback(functools.partial(_install_blocks, services))
+    return await asyncio.shield(reload)
+
+
+def _install_blocks(services: Services, reload: asyncio.Future[BlockList]) -> None:
+    failed = reload.cancelled() or reload.exception() is not None  # its waiters were told
+    if services.blocks_reload is not reload:
+        return  # the blocks changed while it was reading: a newer reload decides
+    services.blocks_reload = None
+    if not failed:
+        services.blocks = reload.result()
+
+
+def invalidate_blocks(services: Services) -> None:
+    """After a change here: the next request reloads (not joining a reload that began before)."""
+    services.blocks.loaded_at = -1e9
+    services.blocks_reload = None
 
 
 def normalise_domain(value: str) -> str:
@@ -57,7 +87,7 @@ async def block_domain(
         await moderation_repo.put_domain_block(
             session, domain, severity, reason, services.clock.now()
         )
-    services.blocks.loaded_at = -1e9  # reload at the next check
+    invalidate_blocks(services)
     return domain
 
 
@@ -68,7 +98,7 @@ async def block_actor(services: Services, actor: str, reason: str | None = None)
         raise ValueError(str(exc)) from exc
     async with services.db.write() as session:
         await moderation_repo.put_actor_block(session, actor_id, reason, services.clock.now())
-    services.blocks.loaded_at = -1e9
+    invalidate_blocks(services)
     return actor_id
 
 
@@ -77,7 +107,7 @@ async def unblock(services: Services, target: str) -> bool:
     key = value if "://" in value and "/" in urlsplit(value).path else normalise_domain(value)
     async with services.db.write() as session:
         removed = await moderation_repo.remove_block(session, key)
-    services.blocks.loaded_at = -1e9
+    invalidate_blocks(services)
     return removed
 
 

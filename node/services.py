@@ -46,6 +46,8 @@ class Services:
     unavailable_hosts: set[str] = field(default_factory=set)
     #: Blocked domains and actors, kept in memory for the inbox (node/moderation.py).
     blocks: BlockList = field(default_factory=BlockList)
+    #: The reload of ``blocks`` in progress, shared by the requests waiting for it.
+    blocks_reload: asyncio.Future[BlockList] | None = None
     #: Inbound rate limits, per sending domain, per key and per API token.
     limits: dict[str, RateLimiter] = field(default_factory=dict)
     #: Names of local actors seen to exist (they are never deleted): inboxes skip the lookup.

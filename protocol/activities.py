@@ -97,7 +97,7 @@ def _recipients(doc: JsonObject, key: str) -> tuple[str, ...]:
 
 def parse_activity(doc: object, *, allow_http: bool = False) -> Activity:
     """Validate the envelope of a received activity (id, type, actor, object)."""
-    if not isinstance(doc, Mapping):
+    if not isinstance(doc, (dict, Mapping)):
         raise MalformedDocument("activity must be a JSON object")
     kind = doc.get("type")
     if not isinstance(kind, str) or not kind:
@@ -114,7 +114,7 @@ def parse_activity(doc: object, *, allow_http: bool = False) -> Activity:
     raw_object = doc.get("object")
     if isinstance(raw_object, list) and kind == "Flag" and raw_object:
         raw_object = raw_object[0]  # Mastodon flags [actor, statuses...]: the first names who
-    embedded: JsonObject | None = raw_object if isinstance(raw_object, Mapping) else None
+    embedded: JsonObject | None = raw_object if isinstance(raw_object, (dict, Mapping)) else None
     object_id: str | None = None
     ref = id_of(raw_object)
     if ref is not None:

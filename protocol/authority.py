@@ -37,7 +37,7 @@ def same_origin_claims(activity: Activity) -> None:
         raise AuthorityError(
             f"{activity.actor} does not own {activity.object_id} (it is on another origin)"
         )
-    if activity.type in {"Create", "Update"} and isinstance(activity.object, Mapping):
+    if activity.type in {"Create", "Update"} and isinstance(activity.object, (dict, Mapping)):
         obj_id = id_of(activity.object)
         if obj_id is not None and not same_origin(obj_id, activity.actor):
             raise AuthorityError(f"object {obj_id} is not on the origin of {activity.actor}")
@@ -53,7 +53,7 @@ ACTOR_TYPES = frozenset({"Person", "Group", "Organization", "Service", "Applicat
 
 def attribution_is_actor(activity: Activity) -> None:
     """Create/Update may only carry objects the actor itself is credited with (or itself)."""
-    if activity.type not in {"Create", "Update"} or not isinstance(activity.object, Mapping):
+    if activity.type not in {"Create", "Update"} or not isinstance(activity.object, (dict, Mapping)):
         return
     obj = activity.object
     if obj.get("type") in ACTOR_TYPES:

@@ -23,9 +23,8 @@ _LOCAL_NAME: Final = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,62}$")
 _CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 #: Whitespace (``str.isspace``: ``\s`` matches the same characters) or a control character.
 _SPACE_OR_CONTROL: Final = re.compile(r"[\s\x00-\x1f]")
-#: Parsed ids are memoised: the same actor and key ids arrive with every activity a peer sends,
-#: and each is parsed several times per request (key lookup, blocks, origin rules). Results are
-#: immutable; malformed ids raise and are not cached.
+#: Ids not in normal form are memoised once checked (those in normal form need one regular
+#: expression, see ``_canonical``). Results are immutable; malformed ids raise, uncached.
 _ID_CACHE_SIZE: Final = 4096
 #: An http(s) URL in normal form: lower-case scheme and ASCII host, no credentials, no default
 #: or zero-padded port, printable ASCII only, no empty query or fragment (normalising drops those).
@@ -101,23 +100,22 @@ def origin_of(value: str, *, allow_http: bool = True) -> Origin:
 
 
 def _parsed(value: str, allow_http: bool) -> tuple[Origin, str]:
-    """Origin and normalised form, checked once per id (memoised) under the laxer policy."""
-    try:
-        origin, normalised = _checked(value)
-    except MalformedDocument:
-        _split(value, allow_http=allow_http)  # raises with this policy's own message
-        raise
+    """Origin and normalised form: ids in normal form are recognised at once; others are
+    checked once (memoised) under the laxer policy."""
+    origin = _canonical(value)
+    normalised = value
+    if origin is None:
+        try:
+            origin, normalised = _normal_form(value)
+        except MalformedDocument:
+            _split(value, allow_http=allow_http)  # raises with this policy's own message
+            raise
     if origin.scheme != "https" and not allow_http:
         raise MalformedDocument(f"id {value!r} must use https")
     return origin, normalised
 
 
 @lru_cache(maxsize=_ID_CACHE_SIZE)
-def _checked(value: str) -> tuple[Origin, str]:
-    canonical = _canonical(value)
-    return (canonical, value) if canonical is not None else _normal_form(value)
-
-
 def _normal_form(value: str) -> tuple[Origin, str]:
     """Origin and normal form of any id (raises MalformedDocument for what is not one)."""
     parts, hostname, port = _split(value, allow_http=True)
@@ -133,10 +131,11 @@ def _normal_form(value: str) -> tuple[Origin, str]:
 def _canonical(value: str) -> Origin | None:
     """The origin of an id already in normal form, or None when the full check must decide.
 
-    Most ids (every new activity and object) are seen once, so the cache above does not help
-    them; one regular expression recognises the common shape, and anything it does not match
+    Most ids (every new activity and object) are seen once, so a cache would not help them
+    (and they would evict the ids that recur); one regular expression recognises the common
+    shape, and anything it does not match
     (other ports, upper case, IDNA, IPv6, credentials, empty query or fragment...) takes the
-    general path. ``tests/protocol/test_ids.py`` checks both agree.
+    general path (``_normal_form``); ``tests/protocol/test_ids.py`` checks both agree.
     """
     match = _CANONICAL.fullmatch(value)
     if match is None or len(value) > MAX_ID_LENGTH:
@@ -144,10 +143,16 @@ def _canonical(value: str) -> Origin | None:
     scheme, host, port_text = match.groups()
     default = _DEFAULT_PORTS[scheme]
     if port_text is None:
-        return Origin(scheme, host, default)
+        return _origin(scheme, host, default)
     port = int(port_text)
     if port == default or port > 65535:
         return None
+    return _origin(scheme, host, port)
+
+
+@lru_cache(maxsize=_ID_CACHE_SIZE)
+def _origin(scheme: str, host: str, port: int) -> Origin:
+    """Origins are few (one per peer) and immutable: each is built once."""
     return Origin(scheme, host, port)
 
 

@@ -78,7 +78,7 @@ def id_of(value: object) -> str | None:
     """The IRI of a value that is either an IRI string or an embedded object with ``id``."""
     if isinstance(value, str):
         return value
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):  # dict first: no ABC check for the usual case
         ident = value.get("id")
         if isinstance(ident, str):
             return ident
