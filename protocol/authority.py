@@ -53,7 +53,9 @@ ACTOR_TYPES = frozenset({"Person", "Group", "Organization", "Service", "Applicat
 
 def attribution_is_actor(activity: Activity) -> None:
     """Create/Update may only carry objects the actor itself is credited with (or itself)."""
-    if activity.type not in {"Create", "Update"} or not isinstance(activity.object, (dict, Mapping)):
+    if activity.type not in {"Create", "Update"} or not isinstance(
+        activity.object, (dict, Mapping)
+    ):
         return
     obj = activity.object
     if obj.get("type") in ACTOR_TYPES:
