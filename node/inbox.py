@@ -37,7 +37,7 @@ from storage.repositories import impact as impact_repo
 
 from .errors import HttpError
 from .group_commit import ActivityIdConflict, GroupCommitWriter
-from .moderation import current_blocks
+from .moderation import RELOAD_SECONDS, current_blocks
 from .object_proofs import check_object_proof
 from .resolver import ResolveError
 from .services import Services
@@ -130,7 +130,10 @@ def sender_key_id(view: HttpRequest) -> str:
 
 async def admit_sender(services: Services, key_id: str) -> None:
     """Rate limits and blocks, before the sender costs us a key fetch or a verification."""
-    blocks = await current_blocks(services, now=asyncio.get_running_loop().time())
+    now = asyncio.get_running_loop().time()
+    blocks = services.blocks
+    if now - blocks.loaded_at > RELOAD_SECONDS:
+        blocks = await current_blocks(services, now=now)
     try:
         host: str | None = authority_of(key_id)
     except MalformedDocument:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -74,6 +75,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.snapshot: _DatabaseSnapshot | None = None
+        self._accepted_by_type: dict[str, Any] = {}
         self.deliveries_total = Counter(
             "chapterhouse_deliveries",
             "Delivery attempts by outcome.",
@@ -112,7 +114,10 @@ class Metrics:
         """Count by type; names outside our vocabulary become "other", since the type comes
         from a remote peer and every distinct label value is a new series kept forever."""
         label = activity_type if activity_type in ACTIVITY_TYPES else "other"
-        self.inbox_accepted_total.labels(type=label).inc()
+        child = self._accepted_by_type.get(label)
+        if child is None:  # looking a child up costs more than counting: once per type
+            child = self._accepted_by_type[label] = self.inbox_accepted_total.labels(type=label)
+        child.inc()
 
     def inbox_refused(self, status: int) -> None:
         self.inbox_refused_total.labels(status=str(status)).inc()

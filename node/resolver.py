@@ -135,6 +135,11 @@ class ActorResolver:
     # -- keys ---------------------------------------------------------------------------
     async def key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey:
         """The public key behind a signature's key id, and the actor that owns it."""
+        if not refresh and key_id not in self._failures:
+            cached = self._keys.get(key_id)  # every signed request: the common case first
+            if cached is not None:
+                self._keys.move_to_end(key_id)
+                return cached
         try:
             parse_id(key_id, allow_http=self._settings.allow_http)
         except MalformedDocument as exc:
@@ -146,10 +151,6 @@ class ActorResolver:
                 raise ResolveError(f"{message} (cached failure; not fetching again yet)")
             del self._failures[key_id]
         if not refresh:
-            cached = self._keys.get(key_id)
-            if cached is not None:
-                self._keys.move_to_end(key_id)
-                return cached
             async with self._db.read() as session:
                 row = await actor_repo.remote_actor_by_key_id(session, key_id)
             if row is not None and row.public_key_pem and not self._stale(row):

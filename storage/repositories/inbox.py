@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,18 +51,22 @@ ARRIVAL_COLUMNS = (
 )
 
 
+_arrival_values = operator.itemgetter(*ARRIVAL_COLUMNS)
+
+
 @dataclass(frozen=True, slots=True)
 class _InlineInsert:
-    """The insert compiled for plain sqlite3 once, with each column's value conversion."""
+    """The insert compiled for plain sqlite3 once, with the value conversions it needs."""
 
     sql: str
-    converters: tuple[Callable[[Any], Any] | None, ...]
+    #: (parameter position, conversion) for the columns whose type converts values.
+    conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
 
-    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            row[name] if convert is None else convert(row[name])
-            for name, convert in zip(ARRIVAL_COLUMNS, self.converters, strict=True)
-        )
+    def parameters(self, row: dict[str, Any]) -> list[Any]:
+        values = list(_arrival_values(row))
+        for position, convert in self.conversions:
+            values[position] = convert(values[position])
+        return values
 
 
 @cache
@@ -74,10 +79,12 @@ def _inline_insert() -> _InlineInsert:
     )
     compiled = stmt.compile(dialect=dialect, column_keys=list(ARRIVAL_COLUMNS))
     assert tuple(compiled.positiontup or ()) == ARRIVAL_COLUMNS
-    converters = tuple(
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in ARRIVAL_COLUMNS
-    )
-    return _InlineInsert(compiled.string, converters)
+    processors = [
+        (position, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for position, name in enumerate(ARRIVAL_COLUMNS)
+    ]
+    conversions = tuple((at, convert) for at, convert in processors if convert is not None)
+    return _InlineInsert(compiled.string, conversions)
 
 
 def insert_many_inline(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> int:
