@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 #: Repeated 401s are tolerated this many times (a receiver may still hold a rotated key).
 MAX_UNAUTHORIZED = 3
 MAX_RETRY_AFTER = timedelta(days=1)
-CLAIM_FACTOR = 16  # rows leased per claim at most, as a multiple of the concurrency...
-REFILL_FACTOR = 4  # ...when no more than this multiple is waiting
-READY_PER_HOST = 4  # rows leased per host at most, as a multiple of its concurrency cap
+CLAIM_FACTOR = 64  # rows leased per claim at most, as a multiple of the concurrency...
+REFILL_FACTOR = 8  # ...when no more than this multiple is waiting
+READY_PER_HOST = 16  # rows leased per host at most, as a multiple of its concurrency cap
 SET_ASIDE_AFTER = 0.05  # seconds after which a delivery still in flight stops taking a slot
 FLUSH_BATCH = 500  # outcomes recorded per transaction at most...
 FLUSH_SECONDS = 0.2  # ...or after this long
@@ -223,6 +223,7 @@ class DeliveryWorker:
                 wakeup.clear()
                 refill.clear()
                 claimed = 0
+                exhausted = False  # a claim found fewer due rows than it asked for
                 try:
                     if loop.time() - last_expiry > 60:
                         await self._expire()
@@ -231,20 +232,22 @@ class DeliveryWorker:
                         ready.stale(loop.time() - settings.delivery_lease_seconds / 2)
                     )
                     if len(ready) <= low_water:
+                        wanted = CLAIM_FACTOR * concurrency - len(ready)
                         fresh = await self._claim(
-                            CLAIM_FACTOR * concurrency - len(ready),
-                            per_host * READY_PER_HOST,
-                            ready.per_host(),
+                            wanted, per_host * READY_PER_HOST, ready.per_host()
                         )
                         ready.add(fresh, loop.time())
                         claimed = len(fresh)
+                        exhausted = claimed < wanted
                 except Exception:  # the database may be briefly busy: keep the loop alive
                     log.exception("delivery.loop_failed")
                 launch()
-                if claimed and len(ready) <= low_water:
+                if claimed and not exhausted and len(ready) <= low_water:
                     continue  # more may be due right away
                 waiters = [asyncio.ensure_future(wakeup.wait())]
-                if claimed or ready:  # rows may still be due: top up when the queue runs low
+                if not exhausted and (claimed or ready):
+                    # Rows may still be due: top up when the queue runs low. (When the last
+                    # claim found all there was, new rows come with a wakeup or the next poll.)
                     waiters.append(asyncio.ensure_future(refill.wait()))
                 try:
                     await asyncio.wait(
