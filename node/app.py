@@ -111,7 +111,7 @@ def create_app(services: Services) -> web.Application:
         middlewares=[error_middleware], client_max_size=services.settings.max_body_bytes
     )
     app[SERVICES] = services
-    app[INBOX_WRITER] = GroupCommitWriter(services.db, services.wakeups.inbox)
+    app[INBOX_WRITER] = GroupCommitWriter(services.db, services.wakeups.inbox, services.clock)
     app.add_routes(wellknown.routes)
     app.add_routes(actors.routes)
     app.add_routes(health.routes)

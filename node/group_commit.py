@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
+from node.clock import Clock, SystemClock
 from storage.engine import Database
 from storage.inline import InlineBusy, InlineWriter, inline_capable
 from storage.repositories import inbox as inbox_repo
@@ -29,9 +30,14 @@ class ActivityIdConflict(Exception):
 
 class GroupCommitWriter:
     def __init__(
-        self, db: Database, on_commit: asyncio.Event, checkpoint_seconds: float = 1.0
+        self,
+        db: Database,
+        on_commit: asyncio.Event,
+        clock: Clock | None = None,
+        checkpoint_seconds: float = 1.0,
     ) -> None:
         self._db = db
+        self._clock = clock or SystemClock()
         self._on_commit = on_commit
         self._checkpoint_seconds = checkpoint_seconds
         self._checkpointing: asyncio.Task[None] | None = None
@@ -45,8 +51,9 @@ class GroupCommitWriter:
         self._arrived: asyncio.Future[None] | None = None
 
     def submit(self, row: dict[str, Any]) -> asyncio.Future[None]:
-        """Queue one inbox row; await the result to learn it is durably committed (or that the
-        write failed). A plain function returning a future: one coroutine less per request."""
+        """Queue one inbox row (its ``received_at`` is the batch's); await the result to learn
+        it is durably committed (or that the write failed). A plain function returning a
+        future: one coroutine less per request."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
         arrived = self._arrived
@@ -89,7 +96,9 @@ class GroupCommitWriter:
         # One row per activity id: a repeat within the batch is a duplicate (same fingerprint)
         # or a conflict (another body under the same id), decided here without the database.
         rows: dict[str, dict[str, Any]] = {}
+        received_at = self._clock.now()  # the batch's rows arrive together
         for row, future in batch:
+            row["received_at"] = received_at
             first = rows.setdefault(row["activity_id"], row)
             if first["body_sha256"] != row["body_sha256"]:
                 self._conflict(row, future)

@@ -253,7 +253,6 @@ async def accept_incoming(
                 "body_sha256": fingerprint,
                 "state": RECEIVED,
                 "attempts": 0,
-                "received_at": services.clock.now(),
             }
         )
     except ActivityIdConflict as exc:

@@ -62,11 +62,24 @@ class _InlineInsert:
     #: (parameter position, conversion) for the columns whose type converts values.
     conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
 
-    def parameters(self, row: dict[str, Any]) -> list[Any]:
-        values = list(_arrival_values(row))
-        for position, convert in self.conversions:
-            values[position] = convert(values[position])
-        return values
+    def parameters(self, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+        out: list[list[Any]] = []
+        # A batch's rows usually share one timestamp (see node.group_commit): each distinct
+        # value is converted once.
+        converted: dict[tuple[int, object], Any] = {}
+        for row in rows:
+            values = list(_arrival_values(row))
+            for position, convert in self.conversions:
+                value = values[position]
+                if isinstance(value, datetime):
+                    key = (position, value)
+                    if key not in converted:
+                        converted[key] = convert(value)
+                    values[position] = converted[key]
+                else:
+                    values[position] = convert(value)
+            out.append(values)
+        return out
 
 
 @cache
@@ -93,7 +106,7 @@ def insert_many_inline(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]])
     if not rows:
         return 0
     insert = _inline_insert()
-    return conn.executemany(insert.sql, [insert.parameters(row) for row in rows]).rowcount
+    return conn.executemany(insert.sql, insert.parameters(rows)).rowcount
 
 
 def known_bodies_inline(conn: sqlite3.Connection, activity_ids: Sequence[str]) -> dict[str, str]:
