@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
@@ -49,7 +50,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     await services.transport.start()
     await ensure_instance_actor(services)
     await services.load_unavailable_hosts()
-    services.blocks = await load_blocks(services, now=asyncio.get_running_loop().time())
+    services.blocks = await load_blocks(services, now=time.monotonic())
     return services
 
 

@@ -7,10 +7,10 @@ the group-commit writer. Handling happens later, in the inbox worker.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import math
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -130,7 +130,7 @@ def sender_key_id(view: HttpRequest) -> str:
 
 async def admit_sender(services: Services, key_id: str) -> None:
     """Rate limits and blocks, before the sender costs us a key fetch or a verification."""
-    now = asyncio.get_running_loop().time()
+    now = time.monotonic()  # the event loop's clock
     blocks = services.blocks
     if now - blocks.loaded_at > RELOAD_SECONDS:
         blocks = await current_blocks(services, now=now)

@@ -27,7 +27,7 @@ RELOAD_SECONDS = 5.0
 
 
 async def load_blocks(services: Services, *, now: float) -> BlockList:
-    """The blocks as stored now (``now``: the event loop's clock, for their age)."""
+    """The blocks as stored now (``now``: ``time.monotonic()``, for their age)."""
     async with services.db.read() as session:
         domains = await moderation_repo.domain_blocks(session)
         actors = await moderation_repo.actor_blocks(session)

@@ -23,8 +23,9 @@ _LOCAL_NAME: Final = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,62}$")
 _CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 #: Whitespace (``str.isspace``: ``\s`` matches the same characters) or a control character.
 _SPACE_OR_CONTROL: Final = re.compile(r"[\s\x00-\x1f]")
-#: Ids not in normal form are memoised once checked (those in normal form need one regular
-#: expression, see ``_canonical``). Results are immutable; malformed ids raise, uncached.
+#: Parsed ids are memoised: actor and key ids recur with every activity a peer sends, and an
+#: activity's own ids are checked again by the origin rules. Results are immutable; malformed
+#: ids raise and are not cached.
 _ID_CACHE_SIZE: Final = 4096
 #: An http(s) URL in normal form: lower-case scheme and ASCII host, no credentials, no default
 #: or zero-padded port, printable ASCII only, no empty query or fragment (normalising drops those).
@@ -128,12 +129,13 @@ def _normal_form(value: str) -> tuple[Origin, str]:
     return origin, value if normalised == value else normalised
 
 
+@lru_cache(maxsize=_ID_CACHE_SIZE)
 def _canonical(value: str) -> Origin | None:
     """The origin of an id already in normal form, or None when the full check must decide.
 
-    Most ids (every new activity and object) are seen once, so a cache would not help them
-    (and they would evict the ids that recur); one regular expression recognises the common
-    shape, and anything it does not match
+    One regular expression recognises the common shape (memoised: an activity's ids are
+    checked again by the origin rules, and actor and key ids recur), and anything it does not
+    match
     (other ports, upper case, IDNA, IPv6, credentials, empty query or fragment...) takes the
     general path (``_normal_form``); ``tests/protocol/test_ids.py`` checks both agree.
     """
