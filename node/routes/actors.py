@@ -195,26 +195,21 @@ async def activity(request: web.Request) -> web.Response:
     return activity_json(row.body)
 
 
-async def _receive(request: web.Request) -> web.Response:
-    metrics = request.app[METRICS]
+@routes.post("/actors/{name}/inbox")
+@routes.post("/inbox")
+async def inbox(request: web.Request) -> web.Response:
+    """An actor's inbox or the shared one: both take the same activities the same way."""
+    app = request.app
+    services = app[SERVICES]
+    name = request.match_info.get("name")
+    if name is not None and name not in services.local_names:
+        # Local actors are never deleted: a name once found needs no database read again.
+        services.local_names.add((await _actor(request)).name)
+    metrics = app[METRICS]
     try:
-        activity = await accept_incoming(request.app[SERVICES], request.app[INBOX_WRITER], request)
+        activity = await accept_incoming(services, app[INBOX_WRITER], request)
     except (HttpError, web.HTTPException) as exc:
         metrics.inbox_refused(exc.status)
         raise
     metrics.inbox_accepted(activity.type)
     return web.Response(status=202)
-
-
-@routes.post("/actors/{name}/inbox")
-async def actor_inbox(request: web.Request) -> web.Response:
-    # Local actors are never deleted, so a name once found needs no database read per activity.
-    known = request.app[SERVICES].local_names
-    if request.match_info["name"] not in known:
-        known.add((await _actor(request)).name)
-    return await _receive(request)
-
-
-@routes.post("/inbox")
-async def shared_inbox(request: web.Request) -> web.Response:
-    return await _receive(request)
