@@ -718,6 +718,13 @@ def row(outcome: Outcome) -> Row:
     )
 
 
+def _verdict(o: Outcome) -> str:
+    """The goal is SQLite's; PostgreSQL is reported (it must still lose nothing)."""
+    if o.database != "sqlite":
+        return "reported" if o.lost == 0 and o.errors == 0 else "**no** (errors or losses)"
+    return "yes" if o.goal_met else "**no**"
+
+
 def table(outcomes: list[Outcome]) -> str:
     lines = [
         "| database | accepted/s | ceiling/s | ratio | CPU ratio | p50 | p99 | errors | lost "
@@ -728,7 +735,7 @@ def table(outcomes: list[Outcome]) -> str:
         f"| {o.database} | {o.node.rate:,.0f} | {o.ceiling_rate:,.0f} | {o.ratio:.0%} | "
         f"{o.cpu_ratio:.0%} | "
         f"{o.node.p50_ms:.1f} ms | {o.node.p99_ms:.1f} ms | {o.errors} | {o.lost} | "
-        + ("yes" if o.goal_met else "**no**")
+        + _verdict(o)
         + " |"
         for o in outcomes
     )
