@@ -45,11 +45,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 from bench.results import Row, record
+
+if TYPE_CHECKING:  # the node's modules load lazily: this process's own memory is measured
+    from sqlalchemy import Table
+
+    from storage.base import Base
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "climate"
@@ -75,6 +80,11 @@ app = web.Application()
 app.router.add_get("/", page)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's table, typed as one (``__table__`` is declared as a FromClause)."""
+    return cast("Table", model.__table__)
 
 
 def say(text: str) -> None:
@@ -296,13 +306,13 @@ def fill(data: Path, members: int, calls: int, activities: int) -> None:
         cursor.execute("PRAGMA cache_size=-400000")
         cursor.close()
 
-    actors = LocalActor.__table__
+    actors = _table(LocalActor)
     now = datetime.now(UTC).replace(microsecond=0)
     with engine.begin() as conn:
         chapter = conn.execute(select(actors).where(actors.c.name == CHAPTER)).one()
         template = conn.execute(select(actors).where(actors.c.name == ORGANISER)).one()
-        call = conn.execute(select(ActionCall.__table__)).one()
-        create = conn.execute(select(OutboxActivity.__table__)).one()
+        call = conn.execute(select(_table(ActionCall))).one()
+        create = conn.execute(select(_table(OutboxActivity))).one()
     base = chapter.ap_id.rsplit("/actors/", 1)[0]
 
     def member_rows() -> Iterator[dict[str, Any]]:
@@ -336,7 +346,7 @@ def fill(data: Path, members: int, calls: int, activities: int) -> None:
                 ).all()
             )
             conn.execute(
-                insert(Membership.__table__),
+                insert(_table(Membership)),
                 [
                     {
                         "member_id": ids[r["name"]],
@@ -349,7 +359,7 @@ def fill(data: Path, members: int, calls: int, activities: int) -> None:
                 ],
             )
             conn.execute(
-                insert(Follow.__table__),
+                insert(_table(Follow)),
                 [
                     {
                         "activity_id": f"{base}/activities/follow-{r['name']}",
@@ -418,11 +428,11 @@ def fill(data: Path, members: int, calls: int, activities: int) -> None:
     rows = call_rows()
     while chunk := [r for _, r in zip(range(BATCH), rows, strict=False)]:
         with engine.begin() as conn:
-            conn.execute(insert(ActionCall.__table__), [c for c, _ in chunk])
-            conn.execute(insert(OutboxActivity.__table__), [o for _, o in chunk])
+            conn.execute(insert(_table(ActionCall)), [c for c, _ in chunk])
+            conn.execute(insert(_table(OutboxActivity)), [o for _, o in chunk])
         progress.add(len(chunk))
     # The template call (made first by the CLI) becomes the newest, as if published now.
-    outbox = OutboxActivity.__table__
+    outbox = _table(OutboxActivity)
     with engine.begin() as conn:
         newest = conn.scalar(select(func.max(outbox.c.id)))
         conn.execute(outbox.update().where(outbox.c.id == create.id).values(id=newest + 1))
@@ -469,7 +479,7 @@ def fill(data: Path, members: int, calls: int, activities: int) -> None:
     progress = Progress("received activities", activities)
     for batch in batches(inbox_rows()):
         with engine.begin() as conn:
-            conn.execute(insert(InboxItem.__table__), batch)
+            conn.execute(insert(_table(InboxItem)), batch)
         progress.add(len(batch))
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

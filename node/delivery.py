@@ -3,8 +3,9 @@
 A dispatcher keeps up to ``delivery_concurrency`` deliveries in flight, at most
 ``delivery_per_host`` per host, and starts the next leased row as soon as any finishes. A
 delivery still unanswered after ``SET_ASIDE_AFTER`` gives its slot up (up to as many again wait
-that way), so one slow or dead host never holds back the others. Rows are signed when sent, so every retry carries a fresh
-Date and the actor's current key.
+that way), so one slow or dead host never holds back the others. Rows are leased in large
+claims (each costs several event-loop turns under load) and topped up well before they run out.
+Rows are signed when sent, so every retry carries a fresh Date and the actor's current key.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ async def drop_database(server: str, database_url: str) -> None:
 
 async def _administer(server: str, statement: str) -> None:
     """Run a statement on the server's maintenance database (outside any transaction)."""
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     url = make_url(server)
     conn = await asyncpg.connect(
