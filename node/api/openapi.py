@@ -89,6 +89,10 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "chapter": {"type": "string", "format": "uri"},
             "local": {"type": "boolean"},
             "title": {"type": "string"},
+            "summary": {
+                "type": "string",
+                "description": "one plain line: when (in the call's time zone) · where · goal",
+            },
             "description": {"type": "string"},
             "start": {"type": "string", "format": "date-time"},
             "end": {"type": "string", "format": "date-time"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol.events import ActionCall
+from protocol.events import ActionCall, summary_line
 from protocol.timefmt import format_xsd_datetime
 from storage.models import Commitment
 
@@ -22,6 +22,7 @@ def call_json(call: ActionCall, *, local: bool) -> dict[str, object]:
         "chapter": call.chapter,
         "local": local,
         "title": call.title,
+        "summary": summary_line(call),
         "description": call.content,
         "start": call.start.isoformat(timespec="seconds"),
         "end": call.end.isoformat(timespec="seconds"),

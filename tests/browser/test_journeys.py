@@ -6,6 +6,8 @@ the browser only does what a person does: sign in, type, click, reload.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -62,6 +64,10 @@ async def test_member_follows_a_remote_chapter_by_handle_and_rsvps_from_the_feed
         return await item.count() == 1
 
     await reload_until(alice, f"{a.base_url}/me", in_feed, what="the chapter's call in the feed")
+    # When, where and the goal, in words and the call's own time zone (not raw ISO timestamps).
+    line = item.locator(".muted")
+    await expect(line).to_contain_text("10:00–13:00 (Europe/London) · Green Park gates")
+    await expect(line).not_to_have_text(re.compile(r"\d{4}-\d{2}-\d{2}T"))
     await expect(alice.locator("#follow-h + form + ul")).to_contain_text("(accepted)")
     await item.get_by_role("button", name="RSVP: I'll be there").click()
     await alice.wait_for_url(f"{a.base_url}/me")
