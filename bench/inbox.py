@@ -25,7 +25,7 @@ date digest``) and handed out by wrk's Lua script exactly once: duplicates would
 no-ops. After each run the stored inbox items are counted: every ``2xx`` answer must be there.
 
     python -m bench.inbox [--seconds 10] [--connections 64] [--database sqlite|postgresql|both]
-                          [--rounds 3] [--postgres-url URL] [--requests N] [--keep] [--profile DIR]
+                          [--rounds 5] [--postgres-url URL] [--requests N] [--keep] [--profile DIR]
 
 PostgreSQL: ``--postgres-url`` or ``CHAPTERHOUSE_BENCH_DATABASE_URL`` (for instance
 ``postgresql+asyncpg://chapterhouse@127.0.0.1:5433/postgres``) names a server where the
@@ -856,8 +856,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
-        help="ceiling/node pairs per database, interleaved; medians are reported (default 3)",
+        default=5,
+        help="ceiling/node pairs per database, interleaved; medians are reported (default 5: a shared host makes single rounds swing by ±10 points)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument(
