@@ -87,6 +87,8 @@ class DeliveryWorker:
         self._in_flight: Counter[str] = Counter()
         self._schemes: dict[str, str] | None = None
         self._schemes_loaded = 0.0
+        self._schemes_loading: asyncio.Future[None] | None = None
+        self._signers_loading: dict[tuple[int, str], asyncio.Future[Signer]] = {}
         self._outcomes: list[Outcome] = []
         self._flush_now = asyncio.Event()
         self._failing_hosts: set[str] = set()
@@ -277,23 +279,44 @@ class DeliveryWorker:
         """RFC 9421 for hosts known to take it (learned by the resolver), else draft-cavage."""
         now = asyncio.get_running_loop().time()
         if self._schemes is None or now - self._schemes_loaded > SCHEMES_TTL:
+            # The first deliveries of a burst all get here at once: they share one read.
+            if self._schemes_loading is None:
+                self._schemes_loading = asyncio.ensure_future(self._load_schemes(now))
+            await asyncio.shield(self._schemes_loading)
+        assert self._schemes is not None
+        return RFC9421 if self._schemes.get(host) == YES else CAVAGE
+
+    async def _load_schemes(self, now: float) -> None:
+        try:
             async with self._services.db.read() as session:
                 self._schemes = await domain_repo.rfc9421_hosts(session)
             self._schemes_loaded = now
-        return RFC9421 if self._schemes.get(host) == YES else CAVAGE
+        finally:
+            self._schemes_loading = None
 
     async def _signer(self, row: ClaimedDelivery) -> Signer:
         """The sending actor's signer, reloaded when the claimed row shows its key rotated."""
         cached = self._signers.get(row.actor_id)
         if cached is not None and cached[0] == row.actor_public_pem:
             return cached[1]
-        async with self._services.db.read() as session:
-            actor = await session.get(LocalActor, row.actor_id)
-        if actor is None:
-            raise LookupError(f"local actor {row.actor_id} is gone")
-        signer = self._services.keys.rsa_signer(actor)
-        self._signers[row.actor_id] = (actor.rsa_public_pem, signer)
-        return signer
+        key = (row.actor_id, row.actor_public_pem)
+        loading = self._signers_loading.get(key)
+        if loading is None:  # concurrent deliveries of one actor share one load
+            loading = self._signers_loading[key] = asyncio.ensure_future(self._load_signer(key))
+        return await asyncio.shield(loading)
+
+    async def _load_signer(self, key: tuple[int, str]) -> Signer:
+        actor_id = key[0]
+        try:
+            async with self._services.db.read() as session:
+                actor = await session.get(LocalActor, actor_id)
+            if actor is None:
+                raise LookupError(f"local actor {actor_id} is gone")
+            signer = self._services.keys.rsa_signer(actor)
+            self._signers[actor_id] = (actor.rsa_public_pem, signer)
+            return signer
+        finally:
+            self._signers_loading.pop(key, None)
 
     async def _post(self, row: ClaimedDelivery) -> PostResult:
         signer = await self._signer(row)
