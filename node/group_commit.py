@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500
 #: At most this many turns of the event loop are spent gathering a batch (see ``_gather``).
 LINGER_TURNS = 8
+#: Seconds a checkpoint in progress may take to finish when the writer stops.
+CHECKPOINT_GRACE = 5.0
 
 
 class ActivityIdConflict(Exception):
@@ -72,7 +74,10 @@ class GroupCommitWriter:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 await self._commit(batch)
         finally:
-            if self._checkpointing is not None:
+            if self._checkpointing is not None and not self._checkpointing.done():
+                # Let it finish (it is short): cancelled, its statement would still complete on
+                # the driver's thread and report to an event loop that may be closed by then.
+                await asyncio.wait({self._checkpointing}, timeout=CHECKPOINT_GRACE)
                 self._checkpointing.cancel()
             if self._inline is not None:
                 self._inline.dispose()
