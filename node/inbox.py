@@ -132,6 +132,7 @@ async def admit_sender(services: Services, key_id: str) -> None:
     """Rate limits and blocks, before the sender costs us a key fetch or a verification."""
     now = time.monotonic()  # the event loop's clock
     blocks = services.blocks
+    # current_blocks checks the age too; asking first spares every request a coroutine.
     if now - blocks.loaded_at > RELOAD_SECONDS:
         blocks = await current_blocks(services, now=now)
     try:
