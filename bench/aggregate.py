@@ -1,6 +1,6 @@
 """Aggregation benchmark: the cost of one more report update as a campaign grows.
 
-A campaign's totals are running sums (``node.aggregation.count_report``): a newer version of a
+A campaign's totals are running sums (``node.features.impact.aggregation.count_report``): a newer version of a
 report adjusts O(metrics) total rows, whatever the number of reports the campaign already counts.
 This measures exactly that: one update of an existing report (``count_report`` with a later
 ``version``, in its own write unit of work like the inbox handler) when the campaign already
@@ -37,7 +37,7 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from bench.results import Row, record
-from node.aggregation import count_report
+from node.features.impact.aggregation import count_report
 from protocol.impact import ImpactReport, Measure
 from storage.engine import Database, open_database, sqlite_url
 from storage.migrate import migrate

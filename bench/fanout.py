@@ -42,14 +42,14 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sqlalchemy import delete, func, insert, select
 
 from bench.results import Row, record
-from node.actions import create_action
-from node.app import close_services, open_services, settle_heap
-from node.authz import Principal
-from node.clock import SystemClock
-from node.config import Settings
-from node.delivery import DeliveryWorker
-from node.local_actors import create_actor
-from node.services import Services
+from node.features.actors.authz import Principal
+from node.features.actors.local import create_actor
+from node.features.calls.lifecycle import create_action
+from node.federation.delivery.dispatcher import DeliveryWorker
+from node.runtime.app import close_services, open_services, settle_heap
+from node.runtime.clock import SystemClock
+from node.runtime.config import Settings
+from node.runtime.services import Services
 from protocol.httpsig import HttpRequest, sign_request_cavage
 from protocol.keys import generate_rsa_key
 from storage.models import Delivery, Follow

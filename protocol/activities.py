@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import MalformedDocument, UnsupportedType
-from .ids import parse_id
-from .jsonld import CONTEXT, PUBLIC, as_list, id_of
+from protocol.errors import MalformedDocument, UnsupportedType
+from protocol.ids import parse_id
+from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
 
 JsonObject = Mapping[str, object]
 

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import MalformedDocument, UnsupportedType
-from .ids import parse_id, same_origin
-from .jsonld import CONTEXT, as_list
+from protocol.errors import MalformedDocument, UnsupportedType
+from protocol.ids import parse_id, same_origin
+from protocol.jsonld import CONTEXT, as_list
 
 ACTOR_TYPES: Final = frozenset({"Person", "Group", "Organization", "Service", "Application"})
 KIND_TERM: Final = "chapterhouse:kind"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .activities import Activity
-from .errors import AuthorityError, MalformedDocument
-from .ids import Origin, origin_of
-from .jsonld import id_of
+from protocol.activities import Activity
+from protocol.errors import AuthorityError, MalformedDocument
+from protocol.ids import Origin, origin_of
+from protocol.jsonld import id_of
 
 
 def key_owner_is_actor(key_owner: str, activity: Activity) -> None:

@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Callable
 from typing import Final
 
-from .errors import DigestMismatch, SignatureError, SignatureFailure
+from protocol.errors import DigestMismatch, SignatureError, SignatureFailure
 
 _HASHES: Final[dict[str, Callable[[bytes], bytes]]] = {
     "sha-256": lambda body: hashlib.sha256(body).digest(),

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from .errors import MalformedDocument, UnsupportedType
-from .ids import parse_id, same_origin
-from .jsonld import CONTEXT, PUBLIC, as_list, id_of
-from .timefmt import format_xsd_datetime, parse_xsd_datetime
+from protocol.errors import MalformedDocument, UnsupportedType
+from protocol.ids import parse_id, same_origin
+from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
+from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
 
 CONFIRMED: Final = "CONFIRMED"
 CANCELLED: Final = "CANCELLED"

@@ -38,10 +38,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from .digest import make_content_digest, make_digest, verify_content_digest, verify_digest
-from .errors import MalformedDocument, SignatureError, SignatureFailure
-from .keys import PrivateKey, PublicKey
-from .timefmt import ensure_aware_utc, format_http_date, parse_http_date
+from protocol.digest import make_content_digest, make_digest, verify_content_digest, verify_digest
+from protocol.errors import MalformedDocument, SignatureError, SignatureFailure
+from protocol.keys import PrivateKey, PublicKey
+from protocol.timefmt import ensure_aware_utc, format_http_date, parse_http_date
 
 Scheme = Literal["draft-cavage-12", "rfc9421"]
 CAVAGE: Final[Scheme] = "draft-cavage-12"

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Final, NewType
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
-from .errors import MalformedDocument
+from protocol.errors import MalformedDocument
 
 ObjectId = NewType("ObjectId", str)
 

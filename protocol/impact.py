@@ -14,11 +14,11 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
-from .errors import MalformedDocument, UnsupportedType
-from .events import validate_metric
-from .ids import parse_id, same_origin
-from .jsonld import CONTEXT, PUBLIC, as_list, id_of
-from .timefmt import format_xsd_datetime, parse_xsd_datetime
+from protocol.errors import MalformedDocument, UnsupportedType
+from protocol.events import validate_metric
+from protocol.ids import parse_id, same_origin
+from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
+from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
 
 METHODS: Final = frozenset({"counted", "estimated", "self_reported"})
 MAX_METRICS: Final = 64

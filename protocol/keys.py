@@ -13,7 +13,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from .errors import MalformedDocument
+from protocol.errors import MalformedDocument
 
 PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey

@@ -37,9 +37,9 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .errors import MalformedDocument, ProofError
-from .keys import bytes_to_multibase, multibase_to_bytes
-from .timefmt import format_xsd_datetime, parse_xsd_datetime
+from protocol.errors import MalformedDocument, ProofError
+from protocol.keys import bytes_to_multibase, multibase_to_bytes
+from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
 
 PROOF_TYPE: Final = "DataIntegrityProof"
 CRYPTOSUITE: Final = "eddsa-jcs-2022"

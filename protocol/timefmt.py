@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Final
 
-from .errors import MalformedDocument
+from protocol.errors import MalformedDocument
 
 # xsd:dateTime with a mandatory zone: 'Z' or ±hh:mm. Dates alone and other ISO 8601 variants
 # that datetime.fromisoformat would also take are deliberately refused.

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote
 
-from .errors import MalformedDocument
-from .jsonld import ACTIVITY_JSON, as_list
+from protocol.errors import MalformedDocument
+from protocol.jsonld import ACTIVITY_JSON, as_list
 
 JRD_JSON: Final = "application/jrd+json"
 AP_LINK_TYPES: Final = frozenset(

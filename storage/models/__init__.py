@@ -1,13 +1,19 @@
 """All tables; importing this package registers them on ``Base.metadata``."""
 
-from .action import ActionCall, Commitment, Membership, Participant
-from .activity import InboxItem, OutboxActivity
-from .actor import ApiToken, Invitation, LocalActor, RemoteActor
-from .delivery import Delivery
-from .domain import Domain
-from .follow import Follow
-from .impact import CampaignState, CampaignTotal, Contribution, ImpactReport, TotalsSnapshot
-from .moderation import ActorBlock, DomainBlock, Flag, RsvpBan
+from storage.models.action import ActionCall, Commitment, Membership, Participant
+from storage.models.activity import InboxItem, OutboxActivity
+from storage.models.actor import ApiToken, Invitation, LocalActor, RemoteActor
+from storage.models.delivery import Delivery
+from storage.models.domain import Domain
+from storage.models.follow import Follow
+from storage.models.impact import (
+    CampaignState,
+    CampaignTotal,
+    Contribution,
+    ImpactReport,
+    TotalsSnapshot,
+)
+from storage.models.moderation import ActorBlock, DomainBlock, Flag, RsvpBan
 
 __all__ = [
     "ActionCall",

@@ -64,7 +64,7 @@ class _InlineInsert:
 
     def parameters(self, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
         out: list[list[Any]] = []
-        # A batch's rows usually share one timestamp (see node.group_commit): each distinct
+        # A batch's rows usually share one timestamp (see node.federation.inbox.group_commit): each distinct
         # value is converted once.
         converted: dict[tuple[int, object], Any] = {}
         for row in rows:

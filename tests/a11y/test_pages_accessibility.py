@@ -22,11 +22,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from node.actions import row_values
-from node.campaigns import campaign_totals
-from node.following import follow
-from node.reports import create_report, parse_metric_args, update_report
-from node.web import charts
+from node.features.calls.lifecycle import row_values
+from node.features.following.follow import follow
+from node.features.impact.campaigns import campaign_totals
+from node.features.impact.reports import create_report, parse_metric_args, update_report
+from node.interfaces.web import charts
 from protocol.events import ActionCall, Place, Target, build_event
 from storage.models import ActionCall as CallRow
 from tests.browser.world import PASSWORD, campaign_world
@@ -35,12 +35,12 @@ from tests.rig.nodes import REPO, Node, eventually, start_node
 HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 
 NEW_CALL_ROUTE_BUG = (
-    "node/routes/calls.py:call_document (GET /actors/{name}/actions/{ulid}) is registered before "
-    "node/web/pages.py:new_call_form (GET /actors/{name}/actions/new): the new-call form answers "
+    "node/interfaces/activitypub/calls.py:call_document (GET /actors/{name}/actions/{ulid}) is registered before "
+    "node/interfaces/web/pages.py:new_call_form (GET /actors/{name}/actions/new): the new-call form answers "
     "404 'no such action call on this node'"
 )
 CARD_HEADING_BUG = (
-    "node/templates/calls_list.html gives each call card an <h4>, but chapter.html and "
+    "node/interfaces/web/templates/calls_list.html gives each call card an <h4>, but chapter.html and "
     "campaign.html include it under an <h2> section heading (h2 → h4 skips a level); "
     "it should be <h3>"
 )
@@ -424,7 +424,7 @@ def test_the_checks_see_what_they_must(pages: dict[str, Page]) -> None:
 
 
 # -- contrast ---------------------------------------------------------------------------------------
-STYLESHEET = REPO / "node" / "static" / "style.css"
+STYLESHEET = REPO / "node" / "interfaces" / "web" / "static" / "style.css"
 
 
 def css_rules(css: str) -> dict[str, dict[str, str]]:

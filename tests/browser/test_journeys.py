@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from node.actions import create_action
+from node.features.calls.lifecycle import create_action
 from storage.models import Follow
 from tests.browser.conftest import SCREENSHOTS, reload_until, sign_in, skip_reason
 from tests.browser.world import call_data, campaign_world, principal, set_password
@@ -23,8 +23,8 @@ if _reason:
 from playwright.async_api import expect  # noqa: E402
 
 NEW_CALL_ROUTE_BUG = (
-    "node/routes/calls.py:call_document (GET /actors/{name}/actions/{ulid}) is registered before "
-    "node/web/pages.py:new_call_form (GET /actors/{name}/actions/new), so the new-call form "
+    "node/interfaces/activitypub/calls.py:call_document (GET /actors/{name}/actions/{ulid}) is registered before "
+    "node/interfaces/web/pages.py:new_call_form (GET /actors/{name}/actions/new), so the new-call form "
     "answers 404 'no such action call on this node' instead of the form"
 )
 
@@ -338,7 +338,7 @@ async def test_forms_without_the_right_csrf_token_are_refused(nodes, new_page, t
 
 # -- 4. screenshots of the main pages ------------------------------------------------------------------
 async def test_screenshots_of_the_main_pages(nodes, new_page):
-    from node.reports import create_report, parse_metric_args
+    from node.features.impact.reports import create_report, parse_metric_args
 
     w = await campaign_world(await nodes(rollup_interval_seconds=0.2), await nodes())
     node = w.chapter_node

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from node.actions import adopt_action, create_action
-from node.authz import Principal, principal_by_name
-from node.following import follow
-from node.local_actors import create_actor
-from node.web.passwords import hash_password
+from node.features.actors.authz import Principal, principal_by_name
+from node.features.actors.local import create_actor
+from node.features.actors.passwords import hash_password
+from node.features.calls.lifecycle import adopt_action, create_action
+from node.features.following.follow import follow
 from storage.models import ActionCall as CallRow
 from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from node.cli import build_parser
+from node.interfaces.cli.main import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from node.following import follow
+from node.features.following.follow import follow
 from storage.repositories import follows as follow_repo
 from tests.rig.nodes import Node, eventually
 

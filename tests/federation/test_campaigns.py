@@ -10,11 +10,16 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from node.actions import adopt_action
-from node.authz import Principal
-from node.campaigns import campaign_totals
-from node.object_proofs import sign_object
-from node.reports import create_report, parse_metric_args, retract_own_report, update_report
+from node.features.actors.authz import Principal
+from node.features.calls.lifecycle import adopt_action
+from node.features.impact.campaigns import campaign_totals
+from node.features.impact.reports import (
+    create_report,
+    parse_metric_args,
+    retract_own_report,
+    update_report,
+)
+from node.federation.proofs import sign_object
 from protocol.activities import build_announce, build_create, build_update
 from storage.models import ActionCall, CampaignState, ImpactReport
 from tests.federation.conftest import follow_and_wait
@@ -44,7 +49,7 @@ class Campaign:
 
 
 async def principal(node: Node, name: str) -> Principal:
-    from node.authz import principal_by_name
+    from node.features.actors.authz import principal_by_name
 
     async with node.services.db.read() as session:
         return await principal_by_name(session, name)
@@ -70,7 +75,7 @@ async def wait_totals(hub: Node, expected: dict, what: str) -> None:
 @pytest.fixture
 async def campaign(nodes) -> Campaign:
     hub = await nodes(rollup_interval_seconds=0.2)
-    from node.local_actors import create_actor
+    from node.features.actors.local import create_actor
 
     campaign_actor = (
         await create_actor(hub.services, "climate", "campaign", title="Climate Day")

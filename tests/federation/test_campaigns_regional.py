@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from node.actions import adopt_action, create_action
-from node.campaigns import campaign_totals
-from node.local_actors import create_actor
-from node.reports import create_report, parse_metric_args
+from node.features.actors.local import create_actor
+from node.features.calls.lifecycle import adopt_action, create_action
+from node.features.impact.campaigns import campaign_totals
+from node.features.impact.reports import create_report, parse_metric_args
 from storage.models import ActionCall, Contribution
 from tests.federation.conftest import follow_and_wait
 from tests.federation.test_campaigns import principal

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from sqlalchemy import select
 
-from node.clock import FrozenClock
-from node.delivery import DeliveryWorker
-from node.following import follow
-from node.local_actors import rotate_keys
+from node.features.actors.local import rotate_keys
+from node.features.following.follow import follow
+from node.federation.delivery.dispatcher import DeliveryWorker
+from node.runtime.clock import FrozenClock
 from storage.models import ActionCall, Delivery, Domain, Follow, InboxItem
 from tests.rig.api import call_api
 from tests.rig.bulk import add_followers

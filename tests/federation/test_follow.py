@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.following import follow, following, unfollow
+from node.features.following.follow import follow, following, unfollow
 from storage.repositories import follows as follow_repo
 from tests.rig.http import collection_items
 from tests.rig.nodes import Node, eventually

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from node.following import follow, unfollow
-from node.local_actors import rotate_keys
+from node.features.actors.local import rotate_keys
+from node.features.following.follow import follow, unfollow
 from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 from tests.rig.nodes import Node, eventually

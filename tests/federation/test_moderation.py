@@ -6,7 +6,7 @@ import json
 
 import orjson
 
-from node.local_actors import issue_token
+from node.features.actors.local import issue_token
 from protocol.activities import build_join
 from tests.rig.api import call_api
 from tests.rig.nodes import acli, eventually
@@ -21,7 +21,9 @@ CALL = {
 
 
 async def _admin_token(node) -> str:
-    return await issue_token(node.services, await node.services.instance_actor(), "admin")
+    return await issue_token(
+        node.services, await node.services.instance_actor(), "admin"
+    )
 
 
 async def _send(node, actor, inbox: str, activity: dict) -> tuple[int, dict]:

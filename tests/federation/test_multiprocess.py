@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from node.following import follow
+from node.features.following.follow import follow
 from storage.engine import open_database
 from storage.models import Delivery, OutboxActivity
 from tests.rig.api import call_api

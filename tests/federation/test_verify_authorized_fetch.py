@@ -11,9 +11,9 @@ import json
 import aiohttp
 from sqlalchemy import select
 
-from node.actions import adopt_action
-from node.local_actors import create_actor
-from node.reports import create_report, parse_metric_args
+from node.features.actors.local import create_actor
+from node.features.calls.lifecycle import adopt_action
+from node.features.impact.reports import create_report, parse_metric_args
 from storage.models import ActionCall, CampaignState
 from tests.federation.conftest import follow_and_wait
 from tests.federation.test_campaigns import CALL, principal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from node.following import follow
+from node.features.following.follow import follow
 from storage.repositories import follows as follow_repo
 from tests.rig.nodes import eventually
 

@@ -16,8 +16,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from node.authz import principal_by_name
-from node.backup import (
+from node.features.actors.authz import principal_by_name
+from node.features.following.feed import feed_page
+from node.features.following.follow import follow
+from node.ops.backup.archive import (
     HEADER_LEN,
     PASSPHRASE_ENV,
     TAG_LEN,
@@ -28,8 +30,6 @@ from node.backup import (
     KdfParams,
     read_passphrase,
 )
-from node.feed import feed_page
-from node.following import follow
 from storage.repositories import follows as follow_repo
 from tests.rig.http import AP, collection_items, get_json
 from tests.rig.nodes import Node, NodeProcess, acli, cli, eventually, free_port

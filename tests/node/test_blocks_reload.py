@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from node.moderation import block_domain, current_blocks
+from node.features.moderation.blocks import block_domain, current_blocks
 
 
 async def test_requests_in_flight_share_one_reload(nodes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from node.web.call_cache import ParsedCalls
+from node.interfaces.web.call_cache import ParsedCalls
 
 CALL = "https://c.example/actors/river/actions/1"
 

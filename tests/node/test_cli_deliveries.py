@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from node.config import load_settings
-from node.services import INSTANCE_ACTOR
+from node.runtime.config import load_settings
+from node.runtime.services import INSTANCE_ACTOR
 from storage.engine import open_database
 from storage.repositories import actors as actor_repo
 from storage.repositories import deliveries as delivery_repo

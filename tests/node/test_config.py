@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from node.config import ConfigError, load_settings, write_config
+from node.runtime.config import ConfigError, load_settings, write_config
 
 
 def test_file_then_environment_precedence(tmp_path: Path):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from node.delivery import DeliveryWorker
-from node.local_actors import create_actor
-from node.transport import CAVAGE
+from node.features.actors.local import create_actor
+from node.federation.delivery.dispatcher import DeliveryWorker
+from node.federation.transport import CAVAGE
 from storage.repositories.deliveries import ClaimedDelivery
 
 

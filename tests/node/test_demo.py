@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from node.demo import MARKER, Demo, DemoError, prepare_directory
+from node.ops.demo.script import MARKER, Demo, DemoError, prepare_directory
 from tests.rig.nodes import REPO
 
 NODES = 4  # the campaign's node and three chapters' nodes, on consecutive ports

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.config import ConfigError, load_settings
+from node.runtime.config import ConfigError, load_settings
 
 
 def test_asyncio_by_default_uvloop_on_request_and_nothing_else(tmp_path):

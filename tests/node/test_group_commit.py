@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from node.group_commit import ActivityIdConflict, GroupCommitWriter
+from node.federation.inbox.group_commit import ActivityIdConflict, GroupCommitWriter
 from storage.engine import Database, open_database
 from storage.inline import inline_capable
 from storage.migrate import migrate

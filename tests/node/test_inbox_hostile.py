@@ -9,7 +9,7 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from node.clock import SystemClock
+from node.runtime.clock import SystemClock
 from protocol.activities import build_follow
 from storage.models import Follow, InboxItem
 from tests.rig.nodes import Node

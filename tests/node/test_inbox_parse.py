@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from node.errors import HttpError
-from node.inbox import MAX_JSON_DEPTH, _depth, parse_json_body
+from node.federation.inbox.acceptance import MAX_JSON_DEPTH, _depth, parse_json_body
+from node.runtime.errors import HttpError
 
 
 def nested(levels: int) -> object:

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from node.metrics import METRICS, Metrics
+from node.runtime.metrics import METRICS, Metrics
 from storage.engine import open_database, sqlite_url
 from storage.migrate import migrate
 from storage.repositories import deliveries as delivery_repo
@@ -178,7 +178,7 @@ async def test_a_failed_refresh_drops_the_gauges_instead_of_reporting_stale_ones
 
 async def test_real_deliveries_and_inbox_traffic_move_the_counters(nodes):
     """Wired for real: a follow between two nodes counts on both sides."""
-    from node.following import follow
+    from node.features.following.follow import follow
     from tests.rig.nodes import eventually
 
     a, b = await nodes(), await nodes()

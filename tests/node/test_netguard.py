@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from node.clock import SystemClock
-from node.config import Settings
-from node.netguard import (
+from node.federation.netguard import (
     BlockedDestination,
     GuardedResolver,
     NetworkPolicy,
     address_allowed,
     check_url,
 )
-from node.transport import FetchError, Transport
+from node.federation.transport import FetchError, Transport
+from node.runtime.clock import SystemClock
+from node.runtime.config import Settings
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import re
 
 import aiohttp
 
-from node.web.passwords import hash_password
+from node.features.actors.passwords import hash_password
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from node.ready_rows import ReadyRows
+from node.federation.delivery.ready_rows import ReadyRows
 from storage.repositories.deliveries import ClaimedDelivery
 
 

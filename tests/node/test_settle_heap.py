@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 CHECK = """
 import gc
-from node.app import GC_YOUNG_THRESHOLD, settle_heap
+from node.runtime.app import GC_YOUNG_THRESHOLD, settle_heap
 middle, old = gc.get_threshold()[1:]
 settle_heap()
 assert gc.get_freeze_count() > 1000, gc.get_freeze_count()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from node.delivery import DeliveryWorker
-from node.inbox_worker import InboxWorker
+from node.federation.delivery.dispatcher import DeliveryWorker
+from node.interfaces.activitypub.inbox_worker import InboxWorker
 
 
 async def test_the_delivery_flusher_stops_when_cancelled_as_it_is_woken(nodes):

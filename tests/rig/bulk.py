@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from node.local_actors import create_actor
+from node.features.actors.local import create_actor
 from storage.models import LocalActor
 from storage.repositories import follows as follow_repo
 from tests.rig.nodes import Node

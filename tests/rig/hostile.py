@@ -24,7 +24,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from node.clock import SystemClock
+from node.runtime.clock import SystemClock
 from protocol.httpsig import HttpRequest, sign_request_cavage, sign_request_rfc9421
 from protocol.ids import origin_of
 from protocol.jsonld import CONTEXT

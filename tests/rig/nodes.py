@@ -15,11 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from node.app import create_app, open_services
-from node.clock import Clock
-from node.config import Settings
-from node.local_actors import Created, create_actor
-from node.services import Services
+from node.features.actors.local import Created, create_actor
+from node.runtime.app import create_app, open_services
+from node.runtime.clock import Clock
+from node.runtime.config import Settings
+from node.runtime.services import Services
 from tests.rig.database import fresh_database_url, on_postgresql
 
 REPO = Path(__file__).resolve().parents[2]

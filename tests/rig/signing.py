@@ -7,7 +7,7 @@ from datetime import datetime
 import aiohttp
 import orjson
 
-from node.clock import SystemClock
+from node.runtime.clock import SystemClock
 from protocol.httpsig import HttpRequest, sign_request_cavage
 from protocol.keys import PrivateKey
 

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from node.object_proofs import sign_object
+from node.federation.proofs import sign_object
 from protocol.activities import (
     build_announce,
     build_create,

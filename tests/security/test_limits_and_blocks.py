@@ -142,7 +142,7 @@ async def test_the_same_activity_id_with_a_different_body_is_409(
 async def test_a_suspended_domain_is_refused_before_any_fetch(
     nodes, target: Target, hostile: HostileServer, honest: Honest
 ):
-    from node.moderation import block_domain
+    from node.features.moderation.blocks import block_domain
 
     await block_domain(target.node.services, hostile.authority, reason="spam")
     before = await rows(target.node)
@@ -163,7 +163,7 @@ async def test_a_suspended_domain_is_refused_before_any_fetch(
 async def test_a_blocked_actor_is_refused_before_any_fetch_and_others_are_not(
     target: Target, hostile: HostileServer, honest: Honest
 ):
-    from node.moderation import block_actor
+    from node.features.moderation.blocks import block_actor
 
     await block_actor(target.node.services, hostile.actor_id("mallory"), reason="harassment")
     before = await rows(target.node)

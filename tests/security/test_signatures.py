@@ -11,7 +11,7 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from node.clock import SystemClock
+from node.runtime.clock import SystemClock
 from protocol.activities import build_follow
 from tests.rig.hostile import HostileServer, send, standalone_key_document
 from tests.rig.signing import signed_post_headers

@@ -1,0 +1,1 @@
+"""Local actors: chapters, campaigns, members, the instance actor; who may do what; passwords and tokens."""

@@ -1,0 +1,166 @@
+"""Creating local actors (chapters, campaigns, members, the instance actor) and their tokens,
+and rendering their ActivityPub documents."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from node.federation.outbox.audience import follower_inboxes
+from node.federation.outbox.publish import publish
+from node.runtime.services import INSTANCE_ACTOR, Services
+from protocol.activities import build_update
+from protocol.actors import ActorSpec, Multikey, build_actor
+from protocol.ids import IdFactory, validate_local_name
+from protocol.keys import (
+    ed25519_public_to_multibase,
+    generate_ed25519_key,
+    generate_rsa_key,
+    private_key_to_pem,
+    public_key_to_pem,
+)
+from protocol.timefmt import format_xsd_datetime
+from storage.models import LocalActor
+from storage.repositories import actions as action_repo
+from storage.repositories import actors as actor_repo
+
+ROLES = ("member", "organiser", "admin")
+KINDS = {"chapter": "Group", "campaign": "Group", "member": "Person", "instance": "Application"}
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    actor: LocalActor
+    token: str | None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return "chp_" + secrets.token_urlsafe(32)
+
+
+async def create_actor(
+    services: Services,
+    name: str,
+    kind: str,
+    *,
+    title: str | None = None,
+    summary: str | None = None,
+    approve_followers: bool = False,
+    role: str | None = None,
+    chapter: str | None = None,
+) -> Created:
+    """Create a local actor with fresh RSA-2048 and Ed25519 keys, and a token if a role is given."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown actor kind {kind!r}")
+    validate_local_name(name)
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    rsa_key = generate_rsa_key(2048)
+    ed_key = generate_ed25519_key()
+    now = services.clock.now()
+    actor = LocalActor(
+        name=name,
+        ap_id=services.ids.actor(name),
+        actor_type=KINDS[kind],
+        kind=kind,
+        title=title,
+        summary=summary,
+        manually_approves_followers=approve_followers,
+        rsa_private_pem=private_key_to_pem(rsa_key),
+        rsa_public_pem=public_key_to_pem(rsa_key.public_key()),
+        ed25519_private_pem=private_key_to_pem(ed_key),
+        ed25519_public_multibase=ed25519_public_to_multibase(ed_key.public_key()),
+        created_at=now,
+    )
+    token = None
+    async with services.db.write() as session:
+        await actor_repo.add_local_actor(session, actor)
+        if role is not None:
+            token = new_token()
+            await actor_repo.add_token(session, actor.id, role, hash_token(token), now)
+        if chapter is not None:
+            home = await actor_repo.local_actor_by_name(session, chapter)
+            if home is None or home.kind not in {"chapter", "campaign"}:
+                raise ValueError(f"no chapter named {chapter!r} on this node")
+            await action_repo.set_membership(session, actor.id, home.id, role or "member", now)
+    return Created(actor, token)
+
+
+async def issue_token(services: Services, actor: LocalActor, role: str) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    token = new_token()
+    async with services.db.write() as session:
+        await actor_repo.add_token(session, actor.id, role, hash_token(token), services.clock.now())
+    return token
+
+
+async def ensure_instance_actor(services: Services) -> LocalActor:
+    async with services.db.read() as session:
+        existing = await actor_repo.local_actor_by_name(session, INSTANCE_ACTOR)
+    if existing is not None:
+        return existing
+    return (
+        await create_actor(services, INSTANCE_ACTOR, "instance", title=services.settings.node_name)
+    ).actor
+
+
+def actor_document(ids: IdFactory, actor: LocalActor) -> dict[str, object]:
+    """The published JSON-LD document of a local actor."""
+    actor_id = ids.actor(actor.name)
+    spec = ActorSpec(
+        id=actor_id,
+        type=actor.actor_type,
+        preferred_username=actor.name,
+        name=actor.title or actor.name,
+        summary=actor.summary,
+        url=actor_id,
+        inbox=ids.actor_part(actor.name, "inbox"),
+        outbox=ids.actor_part(actor.name, "outbox"),
+        followers=ids.actor_part(actor.name, "followers"),
+        following=ids.actor_part(actor.name, "following"),
+        shared_inbox=ids.shared_inbox(),
+        public_key_id=ids.main_key(actor.name),
+        public_key_pem=actor.rsa_public_pem,
+        assertion_method=Multikey(
+            ids.ed25519_key(actor.name), actor_id, actor.ed25519_public_multibase
+        ),
+        manually_approves_followers=actor.manually_approves_followers,
+        kind=actor.kind if actor.kind in {"chapter", "campaign"} else None,
+        published=format_xsd_datetime(actor.created_at),
+    )
+    return build_actor(spec)
+
+
+async def rotate_keys(services: Services, name: str, *, assertion: bool = False) -> LocalActor:
+    """A new RSA (HTTP signature) key for a local actor; its followers get an Update of the actor.
+
+    Deliveries already queued are signed at send time, so they go out with the new key;
+    receivers whose cached key then fails refetch it (and the Update refreshes it anyway).
+    The Ed25519 assertion key signs objects that must stay verifiable for years (reports a
+    rollup counts), so it changes only when asked (``assertion=True``), e.g. after a leak:
+    proofs made with the old key stop verifying.
+    """
+    rsa_key = generate_rsa_key(2048)
+    ed_key = generate_ed25519_key() if assertion else None
+    async with services.db.write() as session:
+        actor = await actor_repo.local_actor_by_name(session, name)
+        if actor is None:
+            raise ValueError(f"no local actor named {name!r}")
+        actor.rsa_private_pem = private_key_to_pem(rsa_key)
+        actor.rsa_public_pem = public_key_to_pem(rsa_key.public_key())
+        if ed_key is not None:
+            actor.ed25519_private_pem = private_key_to_pem(ed_key)
+            actor.ed25519_public_multibase = ed25519_public_to_multibase(ed_key.public_key())
+        await session.flush()
+        doc = actor_document(services.ids, actor)
+        update = build_update(services.activity_id(), actor.ap_id, doc)
+        inboxes = await follower_inboxes(session, services, actor)
+        await publish(session, services, actor, update, inboxes)
+    services.wakeups.deliveries.set()
+    return actor

@@ -1,0 +1,1 @@
+"""Action calls: create, edit, cancel, what organisers type, participation and RSVP."""

@@ -1,0 +1,147 @@
+"""A member commits to an action call, here or on another node, or withdraws."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.features.actors.authz import NotFoundError, Principal
+from node.features.calls.participation import join_local_call, leave_local_call
+from node.federation.outbox.publish import publish
+from node.federation.resolver import ResolveError
+from node.federation.transport import FetchError
+from node.runtime.services import Services
+from protocol.activities import build_join, build_leave
+from protocol.errors import MalformedDocument, ProtocolError
+from protocol.events import parse_event
+from protocol.ids import parse_id, same_origin
+from storage.models import Commitment
+from storage.repositories import actions as action_repo
+
+
+class RsvpError(Exception):
+    """The RSVP cannot be made; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RsvpResult:
+    call: str
+    state: str
+    reason: str | None = None
+
+
+async def _call_chapter(services: Services, call_id: str) -> str:
+    """The chapter hosting a call, from our copy or else fetched from the call's origin."""
+    async with services.db.read() as session:
+        row = await action_repo.call_by_ap_id(session, call_id)
+    if row is not None:
+        return row.chapter
+    signer = await services.fetch_signer()
+    try:
+        fetched = await services.transport.get_json(call_id, signer=signer)
+        call = parse_event(fetched.document, allow_http=services.settings.allow_http)
+    except (FetchError, ProtocolError) as exc:
+        raise RsvpError(f"cannot load action call {call_id}: {exc}") from exc
+    if call.id != call_id:
+        raise RsvpError(f"{call_id} serves a different call ({call.id})")
+    return call.chapter
+
+
+async def rsvp(services: Services, who: Principal, call_url: str) -> RsvpResult:
+    """Join a call: decided at once for calls here, by the hosting chapter otherwise."""
+    try:
+        call_id = parse_id(call_url.strip(), allow_http=services.settings.allow_http)
+    except MalformedDocument as exc:
+        raise RsvpError(f"call: {exc}") from exc
+    member = who.actor
+    now = services.clock.now()
+    join_id = services.activity_id()
+    if same_origin(call_id, services.settings.base_url):
+        async with services.db.write() as session:
+            decision, row, _chapter = await join_local_call(
+                session, services, call_id, member.ap_id, join_id
+            )
+            if row is None:
+                raise NotFoundError(f"no action call {call_id} on this node")
+            state = "accepted" if decision.accepted else "rejected"
+            await _record(
+                session, member.id, call_id, row.chapter, join_id, state, decision.reason, now
+            )
+        services.wakeups.deliveries.set()
+        return RsvpResult(call_id, state, decision.reason)
+    chapter_id = await _call_chapter(services, call_id)
+    try:
+        chapter = await services.resolver.actor(chapter_id)
+    except ResolveError as exc:
+        raise RsvpError(str(exc)) from exc
+    async with services.db.write() as session:
+        existing = await action_repo.commitment(session, member.id, call_id)
+        if existing is not None and existing.state == "accepted":
+            return RsvpResult(call_id, "accepted")
+        await _record(session, member.id, call_id, chapter.id, join_id, "pending", None, now)
+        join = build_join(join_id, member.ap_id, call_id, chapter.id)
+        await publish(session, services, member, join, [chapter.inbox])
+    services.wakeups.deliveries.set()
+    return RsvpResult(call_id, "pending")
+
+
+async def _record(
+    session: AsyncSession,
+    member_id: int,
+    call: str,
+    chapter: str,
+    join_id: str,
+    state: str,
+    reason: str | None,
+    now: datetime,
+) -> Commitment:
+    row = await action_repo.commitment(session, member_id, call)
+    if row is None:
+        row = Commitment(
+            member_id=member_id,
+            call=call,
+            chapter=chapter,
+            join_activity_id=join_id,
+            state=state,
+            reason=reason,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+    else:
+        row.join_activity_id = join_id
+        row.state = state
+        row.reason = reason
+        row.updated_at = now
+    await session.flush()
+    return row
+
+
+async def leave(services: Services, who: Principal, call_url: str) -> RsvpResult:
+    """Withdraw: frees the place (Leave to the hosting chapter when it is elsewhere)."""
+    try:
+        call_id = parse_id(call_url.strip(), allow_http=services.settings.allow_http)
+    except MalformedDocument as exc:
+        raise RsvpError(f"call: {exc}") from exc
+    member = who.actor
+    async with services.db.write() as session:
+        row = await action_repo.commitment(session, member.id, call_id)
+        if row is None:
+            raise RsvpError(f"{member.name} has no RSVP for {call_id}")
+        await session.delete(row)
+        if same_origin(call_id, services.settings.base_url):
+            await leave_local_call(session, services, call_id, member.ap_id)
+        else:
+            chapter = await services.resolver.cached_actor(row.chapter)
+            if chapter is not None:
+                activity = build_leave(services.activity_id(), member.ap_id, call_id, row.chapter)
+                await publish(session, services, member, activity, [chapter.inbox])
+    services.wakeups.deliveries.set()
+    return RsvpResult(call_id, "left")
+
+
+async def commitments(services: Services, who: Principal) -> list[Commitment]:
+    async with services.db.read() as session:
+        return await action_repo.commitments_of(session, who.actor.id)

@@ -1,0 +1,1 @@
+"""Following chapters: follow, unfollow, the member's feed, follower approval."""

@@ -1,0 +1,1 @@
+"""Impact: reports, their intake, aggregation into campaign totals, rollups, campaigns and verification."""

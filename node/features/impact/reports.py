@@ -1,0 +1,223 @@
+"""Organisers report what an action achieved; corrections and retractions follow the report.
+
+Each version is signed (FEP-8b32) with the chapter's key, sent to the chapter's followers and
+to the campaign the call belongs to, and counted here too when the campaign lives on this node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.features.actors.authz import NotFoundError, Principal, require_organiser
+from node.features.calls.input import TARGET_TEXT as METRIC_TEXT
+from node.features.calls.input import FieldError
+from node.features.calls.lifecycle import call_from_row
+from node.features.impact.aggregation import campaigns_for_call, count_report, retract_report
+from node.federation.outbox.audience import follower_inboxes
+from node.federation.outbox.publish import publish
+from node.federation.proofs import sign_object
+from node.runtime.services import Services
+from protocol.activities import build_create, build_delete, build_update
+from protocol.errors import MalformedDocument
+from protocol.impact import METHODS, ImpactReport, Measure, build_report, parse_measures
+from protocol.proofs import jcs_sha256
+from protocol.timefmt import format_xsd_datetime
+from storage.models import ImpactReport as ReportRow
+from storage.models import LocalActor
+from storage.repositories import actions as action_repo
+from storage.repositories import actors as actor_repo
+from storage.repositories import impact as impact_repo
+
+
+def parse_metric_args(values: Sequence[str], method: str) -> tuple[Measure, ...]:
+    """``participants=42:people`` (the CLI form) → validated measures, exact (no float detour)."""
+    if method not in METHODS:
+        raise FieldError("method", f"must be one of {', '.join(sorted(METHODS))}")
+    if not values:
+        raise FieldError("metrics", "give at least one metric, e.g. participants=42:people")
+    items: list[dict[str, object]] = []
+    for text in values:
+        match = METRIC_TEXT.match(text.strip())
+        if match is None:
+            raise FieldError(
+                "metrics", f"{text!r} must look like metric=value:unit, e.g. participants=42:people"
+            )
+        try:
+            value = Decimal(match["value"].strip())
+        except InvalidOperation as exc:
+            raise FieldError("metrics", f"value of {match['metric']} is not a number") from exc
+        items.append(
+            {
+                "metric": match["metric"].strip(),
+                "unit": match["unit"].strip(),
+                "value": value,
+                "method": method,
+            }
+        )
+    return metrics_from_json(items)
+
+
+def metrics_from_json(items: object) -> tuple[Measure, ...]:
+    try:
+        return parse_measures(items)
+    except MalformedDocument as exc:
+        raise FieldError("metrics", str(exc)) from exc
+
+
+async def _campaign_inboxes(
+    session: AsyncSession, services: Services, call_doc: dict[str, object]
+) -> set[str]:
+    """The inbox of the campaign a call was adopted from (reports go there as well)."""
+    link = call_doc.get("chapterhouse:campaign")
+    if not isinstance(link, str):
+        return set()
+    campaign_call = await action_repo.call_by_ap_id(session, link)
+    if campaign_call is None:
+        return set()
+    cached = await actor_repo.remote_actor(session, campaign_call.chapter)
+    return {cached.shared_inbox or cached.inbox} if cached is not None else set()
+
+
+async def _publish_version(
+    session: AsyncSession,
+    services: Services,
+    chapter: LocalActor,
+    report: ImpactReport,
+    call_doc: dict[str, object],
+    *,
+    creating: bool,
+) -> ReportRow:
+    campaign_inboxes = await _campaign_inboxes(session, services, call_doc)
+    campaign_ids = [c for c in [call_doc.get("chapterhouse:campaign")] if isinstance(c, str)]
+    cc = [services.ids.actor_part(chapter.name, "followers")]
+    doc = sign_object(services, chapter, build_report(report, cc=cc))
+    sha = jcs_sha256(doc)
+    row = await impact_repo.report(session, report.id)
+    now = services.clock.now()
+    if row is None:
+        row = ReportRow(
+            ap_id=report.id,
+            chapter=chapter.ap_id,
+            call=report.call,
+            local_actor_id=chapter.id,
+            document=doc,
+            version=report.version,
+            retracted=False,
+            sha256=sha,
+            received_at=now,
+        )
+        session.add(row)
+    else:
+        row.document, row.version, row.sha256 = doc, report.version, sha
+    build = build_create if creating else build_update
+    activity = build(services.activity_id(), chapter.ap_id, doc)
+    if campaign_ids:
+        activity["cc"] = [*cc, *campaign_ids]
+    inboxes = await follower_inboxes(session, services, chapter) | campaign_inboxes
+    await publish(session, services, chapter, activity, inboxes)
+    for campaign in await campaigns_for_call(session, report.call):
+        await count_report(session, campaign, report, sha, chapter.ap_id, now)
+    return row
+
+
+async def create_report(
+    services: Services,
+    who: Principal,
+    call_id: str,
+    measures: tuple[Measure, ...],
+    text: str | None,
+) -> ReportRow:
+    now = services.clock.now()
+    async with services.db.write() as session:
+        call_row = await action_repo.call_by_ap_id(session, call_id)
+        if call_row is None or call_row.local_actor_id is None:
+            raise NotFoundError(f"no action call {call_id} on this node")
+        chapter = await session.get(LocalActor, call_row.local_actor_id)
+        assert chapter is not None
+        await require_organiser(session, who, chapter)
+        call = call_from_row(call_row, services)
+        summary = ", ".join(f"{m.value} {m.unit} ({m.metric.replace('_', ' ')})" for m in measures)
+        report = ImpactReport(
+            id=services.ids.actor_part(chapter.name, f"reports/{services.new_id()}"),
+            chapter=chapter.ap_id,
+            call=call.id,
+            measures=measures,
+            published=now,
+            content=text or f"{call.title}: {summary}.",
+            period_start=call.start,
+            period_end=call.end,
+        )
+        row = await _publish_version(
+            session, services, chapter, report, call_row.document, creating=True
+        )
+    services.wakeups.deliveries.set()
+    return row
+
+
+async def _own_report(
+    session: AsyncSession, who: Principal, report_id: str
+) -> tuple[ReportRow, LocalActor]:
+    row = await impact_repo.report(session, report_id)
+    if row is None or row.local_actor_id is None:
+        raise NotFoundError(f"no report {report_id} on this node")
+    chapter = await session.get(LocalActor, row.local_actor_id)
+    assert chapter is not None
+    await require_organiser(session, who, chapter)
+    if row.retracted:
+        raise FieldError("report", "the report was retracted")
+    return row, chapter
+
+
+async def update_report(
+    services: Services,
+    who: Principal,
+    report_id: str,
+    measures: tuple[Measure, ...] | None,
+    text: str | None,
+) -> ReportRow:
+    from protocol.impact import parse_report
+
+    async with services.db.write() as session:
+        row, chapter = await _own_report(session, who, report_id)
+        current = parse_report(row.document, allow_http=services.settings.allow_http)
+        version = max(services.clock.now(), current.version)
+        report = dataclasses.replace(
+            current,
+            measures=measures or current.measures,
+            content=text if text is not None else current.content,
+            updated=version,
+        )
+        call_row = await action_repo.call_by_ap_id(session, current.call)
+        assert call_row is not None
+        row = await _publish_version(
+            session, services, chapter, report, call_row.document, creating=False
+        )
+    services.wakeups.deliveries.set()
+    return row
+
+
+async def retract_own_report(services: Services, who: Principal, report_id: str) -> ReportRow:
+    now = services.clock.now()
+    async with services.db.write() as session:
+        row, chapter = await _own_report(session, who, report_id)
+        row.retracted = True
+        call_row = await action_repo.call_by_ap_id(session, row.call)
+        inboxes = await follower_inboxes(session, services, chapter)
+        if call_row is not None:
+            inboxes |= await _campaign_inboxes(session, services, call_row.document)
+        delete = build_delete(
+            services.activity_id(),
+            chapter.ap_id,
+            row.ap_id,
+            "Note",
+            deleted=format_xsd_datetime(now),
+        )
+        await publish(session, services, chapter, delete, inboxes)
+        for campaign in await campaigns_for_call(session, row.call):
+            await retract_report(session, campaign, row.ap_id, chapter.ap_id, now)
+    services.wakeups.deliveries.set()
+    return row

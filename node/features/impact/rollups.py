@@ -1,0 +1,113 @@
+"""Publishing a campaign's rollup: signed totals and the exact reports they sum.
+
+At most once per ``rollup_interval_seconds`` while reports arrive: the first publication is a
+``Create``, later ones ``Update`` the same object, each with a fresh proof.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from node.federation.outbox.audience import follower_inboxes
+from node.federation.outbox.publish import publish
+from node.federation.proofs import sign_object
+from node.runtime.services import Services
+from protocol.activities import build_create, build_update
+from protocol.impact import Rollup, Source, Total, build_rollup, json_number
+from storage.models import LocalActor
+from storage.repositories import actions as action_repo
+from storage.repositories import impact as impact_repo
+
+log = logging.getLogger(__name__)
+
+
+def rollup_id(services: Services, campaign: LocalActor) -> str:
+    return services.ids.actor_part(campaign.name, "rollup")
+
+
+def describe(totals: dict[tuple[str, str], Decimal], chapters: int) -> str:
+    parts = [
+        f"{json_number(v)} {unit} {metric.replace('_', ' ')}"
+        for (metric, unit), v in sorted(totals.items())
+    ]
+    return (
+        f"Together, {chapters} chapters: "
+        + (", ".join(parts) if parts else "nothing reported yet")
+        + "."
+    )
+
+
+async def publish_rollup(services: Services, campaign_id: int) -> str | None:
+    """Build, sign and send the campaign's current rollup; returns its id."""
+    now = services.clock.now()
+    async with services.db.write() as session:
+        campaign = await session.get(LocalActor, campaign_id)
+        if campaign is None:
+            return None
+        state = await impact_repo.lock_state(session, campaign_id)
+        totals = {
+            k: v for k, v in (await impact_repo.totals(session, campaign_id)).items() if v != 0
+        }
+        counted = await impact_repo.counted(session, campaign_id)
+        chapters = len({c.chapter for c in counted})
+        calls = [c.ap_id for c in await action_repo.calls_of_chapter(session, campaign.ap_id)]
+        ident = rollup_id(services, campaign)
+        rollup = Rollup(
+            id=ident,
+            campaign=campaign.ap_id,
+            rollup_of=tuple(calls),
+            totals=tuple(Total(m, u, v) for (m, u), v in sorted(totals.items())),
+            sources=tuple(Source(c.report, c.chapter, c.sha256) for c in counted),
+            chapter_count=chapters,
+            updated=now,
+        )
+        cc = [services.ids.actor_part(campaign.name, "followers")]
+        doc = sign_object(
+            services, campaign, build_rollup(rollup, content=describe(totals, chapters), cc=cc)
+        )
+        build = build_create if state.rollup_ap_id is None else build_update
+        await publish(
+            session,
+            services,
+            campaign,
+            build(services.activity_id(), campaign.ap_id, doc),
+            await follower_inboxes(session, services, campaign),
+        )
+        state.rollup_ap_id = ident
+        state.rollup_document = doc
+        state.published_at = now
+        state.dirty = False
+        await impact_repo.add_snapshot(session, campaign_id, now, chapters, totals)
+    services.wakeups.deliveries.set()
+    log.info("rollup.published", extra={"campaign": campaign_id, "sources": len(rollup.sources)})
+    return ident
+
+
+async def publish_due(services: Services) -> int:
+    """Publish every campaign whose totals moved and whose last rollup is old enough."""
+    interval = timedelta(seconds=services.settings.rollup_interval_seconds)
+    now = services.clock.now()
+    published = 0
+    async with services.db.read() as session:
+        due = []
+        for campaign_id in await impact_repo.dirty_campaigns(session):
+            state = await impact_repo.state(session, campaign_id)
+            if state is None or state.published_at is None or now - state.published_at >= interval:
+                due.append(campaign_id)
+    for campaign_id in due:
+        if await publish_rollup(services, campaign_id):
+            published += 1
+    return published
+
+
+async def run_rollups(services: Services) -> None:
+    poll = min(1.0, max(0.05, services.settings.rollup_interval_seconds / 4))
+    while True:
+        try:
+            await publish_due(services)
+        except Exception:  # keep publishing later rather than stop for good
+            log.exception("rollup.loop_failed")
+        await asyncio.sleep(poll)

@@ -1,0 +1,1 @@
+"""Moderation: blocks of domains and actors, flags, bans."""

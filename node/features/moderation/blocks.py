@@ -1,0 +1,141 @@
+"""Admins block domains and actors; members flag abuse; chapters ban people from RSVPs.
+
+Blocks are consulted on the hot path (every inbox POST, before any key fetch), so the node
+keeps them in memory and reloads them when they change here or, every few seconds, when the
+CLI changed them from another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import functools
+import io
+import logging
+from urllib.parse import urlsplit
+
+from node.federation.admission.blocklist import BlockList
+from node.runtime.services import Services
+from protocol.errors import MalformedDocument
+from protocol.ids import parse_id
+from storage.models.moderation import SILENCE, SUSPEND
+from storage.repositories import moderation as moderation_repo
+
+log = logging.getLogger(__name__)
+
+RELOAD_SECONDS = 5.0
+
+
+async def load_blocks(services: Services, *, now: float) -> BlockList:
+    """The blocks as stored now (``now``: ``time.monotonic()``, for their age)."""
+    async with services.db.read() as session:
+        domains = await moderation_repo.domain_blocks(session)
+        actors = await moderation_repo.actor_blocks(session)
+    return BlockList(
+        suspended={d.host for d in domains if d.severity == SUSPEND},
+        silenced={d.host for d in domains if d.severity == SILENCE},
+        actors={a.actor for a in actors},
+        loaded_at=now,
+    )
+
+
+async def current_blocks(services: Services, *, now: float) -> BlockList:
+    """The blocks, reloaded once they are ``RELOAD_SECONDS`` old or changed by this process.
+
+    Requests in flight share one reload: under an inbox flood, each of them starting its own
+    would read the same rows dozens of times over."""
+    if now - services.blocks.loaded_at <= RELOAD_SECONDS:
+        return services.blocks
+    reload = services.blocks_reload
+    if reload is None:
+        reload = services.blocks_reload = asyncio.ensure_future(load_blocks(services, now=now))
+        reload.add_done_callback(functools.partial(_install_blocks, services))
+    return await asyncio.shield(reload)
+
+
+def _install_blocks(services: Services, reload: asyncio.Future[BlockList]) -> None:
+    failed = reload.cancelled() or reload.exception() is not None  # its waiters were told
+    if services.blocks_reload is not reload:
+        return  # the blocks changed while it was reading: a newer reload decides
+    services.blocks_reload = None
+    if not failed:
+        services.blocks = reload.result()
+
+
+def invalidate_blocks(services: Services) -> None:
+    """After a change here: the next request reloads (not joining a reload that began before)."""
+    services.blocks.loaded_at = -1e9
+    services.blocks_reload = None
+
+
+def normalise_domain(value: str) -> str:
+    text = value.strip().lower()
+    if "://" in text:
+        text = urlsplit(text).netloc
+    if not text or "/" in text or " " in text:
+        raise ValueError(f"{value!r} is not a domain")
+    return text.encode("idna").decode("ascii") if not text.isascii() else text
+
+
+async def block_domain(
+    services: Services, host: str, severity: str = SUSPEND, reason: str | None = None
+) -> str:
+    if severity not in {SUSPEND, SILENCE}:
+        raise ValueError("severity must be suspend or silence")
+    domain = normalise_domain(host)
+    async with services.db.write() as session:
+        await moderation_repo.put_domain_block(
+            session, domain, severity, reason, services.clock.now()
+        )
+    invalidate_blocks(services)
+    return domain
+
+
+async def block_actor(services: Services, actor: str, reason: str | None = None) -> str:
+    try:
+        actor_id = parse_id(actor.strip(), allow_http=services.settings.allow_http)
+    except MalformedDocument as exc:
+        raise ValueError(str(exc)) from exc
+    async with services.db.write() as session:
+        await moderation_repo.put_actor_block(session, actor_id, reason, services.clock.now())
+    invalidate_blocks(services)
+    return actor_id
+
+
+async def unblock(services: Services, target: str) -> bool:
+    value = target.strip()
+    key = value if "://" in value and "/" in urlsplit(value).path else normalise_domain(value)
+    async with services.db.write() as session:
+        removed = await moderation_repo.remove_block(session, key)
+    invalidate_blocks(services)
+    return removed
+
+
+MASTODON_SEVERITIES = {"suspend": SUSPEND, "silence": SILENCE, "limit": SILENCE}
+
+
+async def import_mastodon_csv(services: Services, text: str) -> int:
+    """Mastodon's shared block lists: ``#domain,#severity,...`` (or ``domain,severity,...``)."""
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None:
+        raise ValueError("the CSV is empty")
+    names = {n.lstrip("#").strip(): n for n in reader.fieldnames}
+    if "domain" not in names:
+        raise ValueError("the CSV has no #domain column")
+    count = 0
+    for line, row in enumerate(reader, start=2):
+        domain = (row.get(names["domain"]) or "").strip()
+        if not domain or domain.startswith("#"):
+            continue
+        severity = MASTODON_SEVERITIES.get(
+            (row.get(names.get("severity", "")) or "suspend").strip().lower()
+        )
+        if severity is None:
+            raise ValueError(f"line {line}: unknown severity {row.get(names['severity'])!r}")
+        comment = (row.get(names.get("public_comment", "")) or "").strip() or None
+        try:
+            await block_domain(services, domain, severity, comment)
+        except ValueError as exc:
+            raise ValueError(f"line {line}: {exc}") from exc
+        count += 1
+    return count

@@ -1,0 +1,1 @@
+"""How ActivityPub messages move, knowing nothing of action calls or campaigns: accepting signed inbox POSTs, admission (blocks, rate limits), publishing and audiences, the durable delivery worker, transport, the SSRF guard, the actor resolver and keystore, and object proofs."""

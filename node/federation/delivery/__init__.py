@@ -1,0 +1,1 @@
+"""The delivery worker: claim due rows, sign at send time, POST, and record each outcome."""

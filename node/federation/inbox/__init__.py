@@ -1,0 +1,1 @@
+"""The inbox acceptance pipeline, up to the 202: authenticate, check, and persist through group commit."""

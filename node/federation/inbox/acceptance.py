@@ -1,0 +1,266 @@
+"""The inbox pipeline: authenticate before any side effect, then persist and answer 202.
+
+size cap → content type → JSON parse → signature (key fetched and cached; refetched once
+when a cached key fails) → key owner = actor → origin rules → de-duplicated insert through
+the group-commit writer. Handling happens later, in the inbox worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from node.features.moderation.blocks import RELOAD_SECONDS, current_blocks
+from node.federation.inbox.group_commit import ActivityIdConflict, GroupCommitWriter
+from node.federation.proofs import check_object_proof
+from node.federation.resolver import ResolveError
+from node.runtime.errors import HttpError
+from node.runtime.services import Services
+from protocol.activities import Activity, parse_activity
+from protocol.authority import attribution_is_actor, key_owner_is_actor, same_origin_claims
+from protocol.errors import (
+    AuthorityError,
+    MalformedDocument,
+    ProofError,
+    ProtocolError,
+    SignatureError,
+    UnsupportedType,
+)
+from protocol.httpsig import HttpRequest, signature_key_id, verify_request
+from protocol.ids import authority_of
+from protocol.impact import is_report, parse_report
+from protocol.jsonld import id_of
+from storage.models.activity import RECEIVED
+from storage.repositories import actions as action_repo
+from storage.repositories import impact as impact_repo
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_MEDIA = frozenset({"application/activity+json", "application/ld+json", "application/json"})
+MAX_JSON_DEPTH = 32
+
+
+def _unauthorized(detail: str) -> HttpError:
+    return HttpError(
+        401,
+        detail,
+        title="Signature verification failed",
+        headers={
+            "WWW-Authenticate": 'Signature realm="chapterhouse", '
+            'headers="(request-target) host date digest"'
+        },
+    )
+
+
+async def read_body(request: web.Request, cap: int) -> bytes:
+    """The request body, refusing more than ``cap`` bytes without reading them all."""
+    if request.content_length is not None and request.content_length > cap:
+        raise HttpError(413, f"body of {request.content_length} bytes exceeds the {cap}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(65536)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > cap:
+            raise HttpError(413, f"body exceeds the {cap}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _depth(value: object, limit: int) -> int:
+    """Nesting depth (a scalar inside the top-level object is at depth 2); stops past ``limit``."""
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = []
+    deepest = 1
+    if isinstance(value, dict | list):
+        stack.append((value, 1))
+    while stack:
+        node, depth = stack.pop()
+        below = depth + 1
+        for child in node.values() if isinstance(node, dict) else node:
+            if below > deepest:
+                deepest = below
+                if deepest > limit:
+                    return deepest
+            if isinstance(child, dict | list) and child:
+                stack.append((child, below))
+    return deepest
+
+
+def parse_json_body(body: bytes) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, f"body is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise HttpError(400, "body must be a JSON object")
+    # Each level of nesting opens with a { or [, so a body with fewer of them needs no walk.
+    brackets = body.count(b"{") + body.count(b"[")
+    if brackets >= MAX_JSON_DEPTH and _depth(doc, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise HttpError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return doc
+
+
+def request_view(services: Services, request: web.Request, body: bytes) -> HttpRequest:
+    """The request as it must have been signed: for this node's own origin and the raw target.
+
+    Using our base URL (not the client's Host header) means a request signed for another host
+    and replayed here verbatim fails verification: the signed host no longer matches.
+    """
+    url = f"{services.settings.base_url}{request.raw_path}"
+    return HttpRequest.from_mapping(request.method, url, list(request.headers.items()), body)
+
+
+def sender_key_id(view: HttpRequest) -> str:
+    """The signature's key id, read from the headers alone (nothing fetched yet)."""
+    try:
+        return signature_key_id(view)
+    except SignatureError as exc:
+        raise _unauthorized(str(exc)) from exc
+
+
+async def admit_sender(services: Services, key_id: str) -> None:
+    """Rate limits and blocks, before the sender costs us a key fetch or a verification."""
+    now = time.monotonic()  # the event loop's clock
+    blocks = services.blocks
+    # current_blocks checks the age too; asking first spares every request a coroutine.
+    if now - blocks.loaded_at > RELOAD_SECONDS:
+        blocks = await current_blocks(services, now=now)
+    try:
+        host: str | None = authority_of(key_id)
+    except MalformedDocument:
+        host = None  # the signature check refuses it; until then it is rate-limited as such
+    domain = host or "invalid"
+    limits = services.limits
+    for limiter, key in ((limits.get("domain"), domain), (limits.get("key"), key_id)):
+        wait = limiter.take(key) if limiter is not None else None
+        if wait is not None:
+            raise HttpError(
+                429,
+                f"too many requests from {domain}; slow down",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+    refusal = blocks.refusal(key_id, host)
+    if refusal is not None:
+        raise HttpError(403, f"blocked: {refusal}")
+
+
+async def verify_signature(services: Services, view: HttpRequest, key_id: str) -> str:
+    """Verify the HTTP signature; returns the owner of the signing key."""
+    window = timedelta(seconds=services.settings.signature_window_seconds)
+    for attempt in (1, 2):
+        try:
+            key = await services.resolver.key(key_id, refresh=attempt == 2)
+        except ResolveError as exc:
+            raise _unauthorized(f"key_fetch_failed: {exc}") from exc
+        try:
+            verify_request(view, key.public_key, now=services.clock.now(), window=window)
+        except SignatureError as exc:
+            retryable = exc.reason.value in {"invalid_signature", "key_type_mismatch"}
+            if attempt == 1 and retryable and not key.fetched:
+                log.info("inbox.key_refetch", extra={"key_id": key_id})
+                continue
+            raise _unauthorized(str(exc)) from exc
+        return key.owner
+    raise AssertionError("unreachable")
+
+
+async def check_ownership(services: Services, activity: Activity) -> None:
+    """Update and Delete need ownership of the stored target, not just the same origin."""
+    if activity.type not in {"Update", "Delete"} or activity.object_id is None:
+        return
+    async with services.db.read() as session:
+        call = await action_repo.call_by_ap_id(session, activity.object_id)
+        report = await impact_repo.report(session, activity.object_id)
+    owner = call.chapter if call is not None else report.chapter if report is not None else None
+    if owner is not None and owner != activity.actor:
+        raise HttpError(403, f"{activity.actor} does not own {activity.object_id}")
+
+
+async def check_object(services: Services, activity: Activity) -> None:
+    """Reports must hold valid numbers; any object with a proof must carry its owner's."""
+    if activity.type not in {"Create", "Update"} or activity.object is None:
+        return
+    obj = activity.object
+    if is_report(obj):
+        try:
+            parse_report(obj, allow_http=services.settings.allow_http)
+        except ProtocolError as exc:
+            raise HttpError(422, f"invalid impact report: {exc}") from exc
+    if "proof" in obj:
+        try:
+            await check_object_proof(
+                services, obj, id_of(obj.get("attributedTo")) or activity.actor
+            )
+        except ProofError as exc:
+            raise HttpError(403, f"the object's proof does not verify: {exc}") from exc
+
+
+async def accept_incoming(
+    services: Services, writer: GroupCommitWriter, request: web.Request
+) -> Activity:
+    """Run the whole acceptance pipeline; returns the stored (or already known) activity."""
+    settings = services.settings
+    body = await read_body(request, settings.max_body_bytes)
+    media = request.headers.get("Content-Type", "")
+    if media not in ACCEPTED_MEDIA:  # the usual bare media type needs no parsing
+        media = (request.content_type or "").lower()
+    if media not in ACCEPTED_MEDIA:
+        raise HttpError(
+            415,
+            f"content type {media or 'none'} is not ActivityPub JSON "
+            "(use application/activity+json)",
+        )
+    view = request_view(services, request, body)
+    key_id = sender_key_id(view)
+    await admit_sender(services, key_id)
+    doc = parse_json_body(body)
+    key_owner = await verify_signature(services, view, key_id)
+    if services.blocks.refusal(key_owner) is not None:
+        raise HttpError(403, f"blocked: {key_owner} is blocked on this node")
+    try:
+        activity = parse_activity(doc, allow_http=settings.allow_http)
+    except UnsupportedType as exc:
+        raise HttpError(422, str(exc)) from exc
+    except MalformedDocument as exc:
+        raise HttpError(400, f"malformed activity: {exc}") from exc
+    try:
+        key_owner_is_actor(key_owner, activity)
+        same_origin_claims(activity)
+        attribution_is_actor(activity)
+    except AuthorityError as exc:
+        raise HttpError(403, str(exc)) from exc
+    await check_ownership(services, activity)
+    await check_object(services, activity)
+    # The fingerprint ignores key order and whitespace, so an honest re-serialisation of the
+    # same activity is a duplicate, while any change of content is a conflict.
+    fingerprint = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        await writer.submit(
+            {
+                "activity_id": activity.id,
+                "activity_type": activity.type,
+                "actor": activity.actor,
+                "body": body,
+                "body_sha256": fingerprint,
+                "state": RECEIVED,
+                "attempts": 0,
+            }
+        )
+    except ActivityIdConflict as exc:
+        raise HttpError(
+            409, f"a different activity is already known under the id {activity.id}"
+        ) from exc
+    if services.unavailable_hosts:
+        await services.note_alive(authority_of(activity.actor))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("inbox.accepted", extra={"activity_id": activity.id, "type": activity.type})
+    return activity

@@ -1,0 +1,1 @@
+"""Publishing: an activity and its delivery rows written in the caller's transaction, and who receives it."""

@@ -1,0 +1,90 @@
+"""Action call documents (JSON for ActivityPub clients, HTML for browsers) and the
+chapter's iCalendar feed."""
+
+from __future__ import annotations
+
+import html
+
+from aiohttp import web
+
+from node.features.calls.lifecycle import call_from_row
+from node.interfaces.activitypub.negotiation import activity_json, require_signed_fetch, wants_html
+from node.interfaces.feeds.icalendar import calendar_ics
+from node.runtime.appkeys import SERVICES
+from node.runtime.errors import HttpError
+from storage.repositories import actions as action_repo
+from storage.repositories import actors as actor_repo
+from storage.repositories import impact as impact_repo
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/actors/{name}/actions/{ulid:[0-9A-Z]{26}}")
+async def call_document(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await require_signed_fetch(request)
+    call_id = services.ids.actor_part(
+        request.match_info["name"], f"actions/{request.match_info['ulid']}"
+    )
+    async with services.db.read() as session:
+        row = await action_repo.call_by_ap_id(session, call_id)
+    if row is None or row.local_actor_id is None:
+        raise HttpError(404, "no such action call on this node")
+    if wants_html(request):
+        from node.interfaces.web.pages import call_page
+
+        return await call_page(request, row)
+    return activity_json(row.document)
+
+
+@routes.get("/actors/{name}/calendar.ics")
+async def calendar(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.read() as session:
+        chapter = await actor_repo.local_actor_by_name(session, request.match_info["name"])
+        if chapter is None or chapter.kind not in {"chapter", "campaign"}:
+            raise HttpError(404, "no such chapter on this node")
+        rows = await action_repo.calls_of_chapter(session, chapter.ap_id)
+    body = calendar_ics(
+        chapter.title or chapter.name,
+        (call_from_row(r, services) for r in rows),
+        now=services.clock.now(),
+    )
+    return web.Response(
+        body=body,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": f'inline; filename="{chapter.name}.ics"'},
+    )
+
+
+@routes.get("/actors/{name}/reports/{ulid:[0-9A-Z]{26}}")
+async def report_document(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await require_signed_fetch(request)
+    report_id = services.ids.actor_part(
+        request.match_info["name"], f"reports/{request.match_info['ulid']}"
+    )
+    async with services.db.read() as session:
+        row = await impact_repo.report(session, report_id)
+    if row is None or row.local_actor_id is None:
+        raise HttpError(404, "no such report on this node")
+    if row.retracted:
+        raise HttpError(410, "this report was retracted")
+    if wants_html(request):
+        content = html.escape(str(row.document.get("content", "")))
+        page = f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Impact report</title></head><body><main><h1>Impact report</h1><p>{content}</p></main></body></html>'
+        return web.Response(text=page, content_type="text/html", headers={"Vary": "Accept"})
+    return activity_json(row.document)
+
+
+@routes.get("/actors/{name}/rollup")
+async def rollup_document(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await require_signed_fetch(request)
+    async with services.db.read() as session:
+        campaign = await actor_repo.local_actor_by_name(session, request.match_info["name"])
+        state = await impact_repo.state(session, campaign.id) if campaign is not None else None
+    if state is None or state.rollup_document is None:
+        raise HttpError(404, "this campaign has not published a rollup yet")
+    return activity_json(state.rollup_document)

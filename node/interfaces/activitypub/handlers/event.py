@@ -1,0 +1,167 @@
+"""Create/Update/Delete of action calls from the chapters our members follow."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import exists, select
+
+from node.features.calls.input import sanitized
+from node.features.calls.lifecycle import row_values
+from node.features.impact.intake import (
+    apply_report,
+    ingest,
+    relayed_object,
+    retract,
+    rollup_sources,
+)
+from node.federation.resolver import actor_row_values
+from node.interfaces.activitypub.handlers.context import HandlerContext
+from protocol.activities import Activity
+from protocol.actors import ACTOR_TYPES, parse_actor
+from protocol.errors import ProtocolError
+from protocol.events import CANCELLED, parse_event
+from protocol.impact import is_report, is_rollup, parse_report
+from storage.models import ActionCall as CallRow
+from storage.models import Follow, LocalActor
+from storage.models.follow import ACCEPTED
+from storage.repositories import actions as action_repo
+from storage.repositories import actors as actor_repo
+from storage.repositories import impact as impact_repo
+
+log = logging.getLogger(__name__)
+
+
+async def _followed_here(ctx: HandlerContext, chapter: str) -> bool:
+    """Calls are kept only from chapters that someone on this node follows."""
+    stmt = select(
+        exists().where(
+            Follow.target == chapter,
+            Follow.state == ACCEPTED,
+            Follow.follower.in_(select(LocalActor.ap_id)),
+        )
+    )
+    return bool(await ctx.session.scalar(stmt))
+
+
+async def handle_note(ctx: HandlerContext, activity: Activity) -> None:
+    """Impact reports from their chapter; rollups from other campaigns."""
+    obj = activity.object
+    assert obj is not None
+    services = ctx.services
+    if is_report(obj):
+        try:
+            report = parse_report(obj, allow_http=services.settings.allow_http)
+        except ProtocolError as exc:
+            log.info("report.malformed", extra={"activity_id": activity.id, "error": str(exc)})
+            return
+        outcome = await apply_report(ctx.session, services, report, obj, activity.actor)
+        if outcome == "unknown_call":
+            doc = dict(obj)
+
+            async def fetch_call_then_count() -> None:
+                await ingest(services, doc, via=activity.actor, relayed=False)
+
+            ctx.after_commit.append(fetch_call_then_count)
+        return
+    if is_rollup(obj):
+        doc = dict(obj)
+        ctx.after_commit.append(lambda: rollup_sources(services, doc))
+
+
+async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
+    """Create or Update of an Event: keep the newest version of calls we care about."""
+    if activity.object is not None and activity.object_type == "Note":
+        await handle_note(ctx, activity)
+        return
+    if activity.object is None or activity.object_type != "Event":
+        log.info("event.ignored", extra={"activity_id": activity.id, "type": activity.object_type})
+        return
+    try:
+        call = parse_event(activity.object, allow_http=ctx.services.settings.allow_http)
+    except ProtocolError as exc:
+        log.info("event.malformed", extra={"activity_id": activity.id, "error": str(exc)})
+        return
+    if call.chapter != activity.actor:  # also checked before storing; never trust one check
+        return
+    row = await action_repo.call_by_ap_id(ctx.session, call.id)
+    version = call.updated or call.published
+    if row is not None:
+        if row.local_actor_id is not None or row.chapter != activity.actor:
+            return
+        if version < row.updated_at:
+            return  # an older version arriving late changes nothing
+        if row.status == CANCELLED and call.status != CANCELLED:
+            return  # a cancellation is final
+        for key, value in row_values(call, sanitized(activity.object)).items():
+            setattr(row, key, value)
+        return
+    if not await _followed_here(ctx, call.chapter):
+        log.info("event.unsolicited", extra={"activity_id": activity.id})
+        return
+    now = ctx.services.clock.now()
+    ctx.session.add(
+        CallRow(
+            ap_id=call.id,
+            chapter=call.chapter,
+            local_actor_id=None,
+            published_at=call.published,
+            received_at=now,
+            **row_values(call, sanitized(activity.object)),
+        )
+    )
+
+
+async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
+    """Delete of a call: it shows as cancelled (members who planned to go need to know).
+    Delete of a report: it is retracted from every total that counted it."""
+    report = await impact_repo.report(ctx.session, activity.object_id or "")
+    if report is not None or (
+        activity.object_type == "Tombstone"
+        and (isinstance(activity.object, dict) and activity.object.get("formerType") == "Note")
+    ):
+        await retract(ctx.session, ctx.services, activity.object_id or "", activity.actor)
+        return
+    row = await action_repo.call_by_ap_id(ctx.session, activity.object_id or "")
+    if row is None or row.local_actor_id is not None or row.chapter != activity.actor:
+        return
+    doc = dict(row.document)
+    doc["ical:status"] = CANCELLED
+    row.document = doc
+    row.status = CANCELLED
+    row.updated_at = max(row.updated_at, ctx.services.clock.now())
+
+
+async def handle_actor_update(ctx: HandlerContext, activity: Activity) -> None:
+    """Update of the sender's own actor document (e.g. after a key rotation): keep it.
+
+    Attribution was checked on arrival (only the actor itself may update itself), and
+    ``parse_actor`` refuses inboxes, keys and collections moved to another origin.
+    """
+    assert activity.object is not None
+    try:
+        actor = parse_actor(activity.object, allow_http=ctx.services.settings.allow_http)
+    except ProtocolError as exc:
+        log.info("actor_update.malformed", extra={"activity_id": activity.id, "error": str(exc)})
+        return
+    if actor.id != activity.actor:
+        return
+    await actor_repo.upsert_remote_actor(
+        ctx.session, actor_row_values(actor, dict(activity.object), ctx.services.clock.now())
+    )
+    if actor.public_key_id:
+        ctx.services.resolver.forget_key(actor.public_key_id)
+
+
+async def handle_update(ctx: HandlerContext, activity: Activity) -> None:
+    if activity.object is not None and activity.object_type in ACTOR_TYPES:
+        await handle_actor_update(ctx, activity)
+    else:
+        await handle_event(ctx, activity)
+
+
+async def handle_announce(ctx: HandlerContext, activity: Activity) -> None:
+    """A relayed object: verified by its proof or refetched from its origin, after the commit."""
+    services = ctx.services
+    obj: object = dict(activity.object) if activity.object is not None else activity.object_id
+    ctx.after_commit.append(lambda: relayed_object(services, activity.actor, obj))

@@ -1,0 +1,169 @@
+"""Follow, Accept, Reject and Undo: the follow relationship from both sides."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from node.federation.outbox.publish import publish
+from node.interfaces.activitypub.handlers.backfill import backfill_calls
+from node.interfaces.activitypub.handlers.context import HandlerContext
+from node.interfaces.activitypub.handlers.join import (
+    answer_commitment,
+    commitment_answered,
+    handle_leave,
+)
+from protocol.activities import Activity, build_accept, build_follow
+from protocol.jsonld import id_of
+from storage.models import Follow, LocalActor
+from storage.models.follow import ACCEPTED, PENDING, REJECTED
+from storage.repositories import actors as actor_repo
+from storage.repositories import follows as follow_repo
+
+log = logging.getLogger(__name__)
+
+
+async def handle_follow(ctx: HandlerContext, activity: Activity) -> None:
+    """A remote actor asks to follow a local one: accept, or keep pending for approval."""
+    session, services = ctx.session, ctx.services
+    target = await actor_repo.local_actor_by_ap_id(session, activity.object_id or "")
+    if target is None:
+        log.info("follow.unknown_target", extra={"activity_id": activity.id})
+        return
+    follower = await actor_repo.remote_actor(session, activity.actor)
+    if follower is None:  # verified signatures always cache the signer; be defensive anyway
+        log.warning("follow.unknown_follower", extra={"actor": activity.actor})
+        return
+    existing = await follow_repo.follow_between(session, activity.actor, target.ap_id)
+    if existing is not None and existing.state == ACCEPTED:
+        state = ACCEPTED  # a repeated Follow is answered again, never downgraded
+    else:
+        state = PENDING if target.manually_approves_followers else ACCEPTED
+    await follow_repo.put_follow(
+        session,
+        activity_id=activity.id,
+        follower=activity.actor,
+        target=target.ap_id,
+        follower_inbox=follower.shared_inbox or follower.inbox,
+        state=state,
+        now=services.clock.now(),
+    )
+    if state == ACCEPTED:
+        await send_accept(
+            ctx, target_name=target.name, follow=dict(activity.raw), inbox=follower.inbox
+        )
+        if target.kind == "campaign" and follower.actor_type == "Group":
+            await follow_back(ctx, target, follower.ap_id, follower.inbox)
+
+
+async def follow_back(ctx: HandlerContext, campaign: LocalActor, chapter: str, inbox: str) -> None:
+    """A chapter joined the campaign: the campaign follows it so its reports reach us."""
+    existing = await follow_repo.follow_between(ctx.session, campaign.ap_id, chapter)
+    if existing is not None and existing.state == ACCEPTED:
+        return
+    follow_id = ctx.services.activity_id()
+    await follow_repo.put_follow(
+        ctx.session,
+        activity_id=follow_id,
+        follower=campaign.ap_id,
+        target=chapter,
+        follower_inbox=None,
+        state=PENDING,
+        now=ctx.services.clock.now(),
+    )
+    await publish(
+        ctx.session,
+        ctx.services,
+        campaign,
+        build_follow(follow_id, campaign.ap_id, chapter),
+        [inbox],
+    )
+    ctx.queued_deliveries = True
+
+
+async def send_accept(
+    ctx: HandlerContext, *, target_name: str, follow: Mapping[str, object], inbox: str
+) -> None:
+    target = await actor_repo.local_actor_by_name(ctx.session, target_name)
+    assert target is not None
+    accept = build_accept(ctx.services.activity_id(), target.ap_id, follow)
+    await publish(ctx.session, ctx.services, target, accept, [inbox])
+    ctx.queued_deliveries = True
+
+
+def _embedded_follow(activity: Activity) -> tuple[str | None, str | None, str | None]:
+    """(follow id, follower, followed) of the Follow that an Accept/Reject/Undo refers to."""
+    if activity.object is None:
+        return activity.object_id, None, None
+    obj = activity.object
+    if obj.get("type") != "Follow":
+        return None, None, None
+    return id_of(obj), id_of(obj.get("actor")), id_of(obj.get("object"))
+
+
+async def _our_follow_of(ctx: HandlerContext, activity: Activity) -> Follow | None:
+    """The follow by one of our actors that the remote ``activity.actor`` answers."""
+    follow_id, follower, followed = _embedded_follow(activity)
+    row = None
+    if follow_id is not None:
+        row = await follow_repo.follow_by_activity(ctx.session, follow_id)
+    if row is None and follower is not None:
+        row = await follow_repo.follow_between(ctx.session, follower, activity.actor)
+    # Only the followed actor may answer; the follower must be ours.
+    if row is None or row.target != activity.actor:
+        return None
+    if followed is not None and followed != activity.actor:
+        return None
+    if await actor_repo.local_actor_by_ap_id(ctx.session, row.follower) is None:
+        return None
+    return row
+
+
+async def handle_accept(ctx: HandlerContext, activity: Activity) -> None:
+    commitment = await commitment_answered(ctx, activity)
+    if commitment is not None:
+        await answer_commitment(ctx, activity, commitment)
+        return
+    row = await _our_follow_of(ctx, activity)
+    if row is None:
+        log.info("accept.unmatched", extra={"activity_id": activity.id})
+        return
+    row.state = ACCEPTED
+    row.updated_at = ctx.services.clock.now()
+    chapter = activity.actor
+    ctx.after_commit.append(lambda: backfill_calls(ctx.services, chapter))
+
+
+async def handle_reject(ctx: HandlerContext, activity: Activity) -> None:
+    commitment = await commitment_answered(ctx, activity)
+    if commitment is not None:
+        await answer_commitment(ctx, activity, commitment)
+        return
+    row = await _our_follow_of(ctx, activity)
+    if row is None:
+        log.info("reject.unmatched", extra={"activity_id": activity.id})
+        return
+    row.state = REJECTED
+    row.updated_at = ctx.services.clock.now()
+
+
+async def handle_undo(ctx: HandlerContext, activity: Activity) -> None:
+    """Undo{Follow}: the remote follower withdraws; only its own follow can be undone."""
+    if activity.object is not None and activity.object.get("type") == "Join":
+        await handle_leave(ctx, activity)
+        return
+    follow_id, follower, followed = _embedded_follow(activity)
+    if activity.object is not None and activity.object.get("type") != "Follow":
+        log.info("undo.ignored", extra={"activity_id": activity.id})
+        return
+    row = None
+    if follow_id is not None:
+        row = await follow_repo.follow_by_activity(ctx.session, follow_id)
+    if row is None and followed is not None:
+        row = await follow_repo.follow_between(ctx.session, activity.actor, followed)
+    if row is None or row.follower != activity.actor:
+        log.info("undo.unmatched", extra={"activity_id": activity.id})
+        return
+    if follower is not None and follower != activity.actor:
+        return
+    await follow_repo.remove_follow(ctx.session, row.follower, row.target)

@@ -1,0 +1,459 @@
+"""The OpenAPI 3.1 document of ``/api/v1`` (served at ``/api/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.runtime.version import node_version
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description}
+    if schema is not None:
+        response["content"] = {"application/json": {"schema": schema}}
+    return response
+
+
+PROBLEM = {"$ref": "#/components/responses/Problem"}
+ERRORS = {
+    "400": PROBLEM,
+    "401": PROBLEM,
+    "403": PROBLEM,
+    "404": PROBLEM,
+    "413": PROBLEM,
+    "415": PROBLEM,
+    "422": PROBLEM,
+}
+CHAPTER = {"name": "chapter", "in": "path", "required": True, "schema": {"type": "string"}}
+ULID = {"name": "ulid", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"summary": summary, "responses": {**responses, **ERRORS}, **extra}
+
+
+def openapi_document(base_url: str) -> dict[str, Any]:
+    place = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "maxLength": 300},
+            "address": {"type": ["string", "null"]},
+            "latitude": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+            "longitude": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+        },
+    }
+    target = {
+        "type": "object",
+        "required": ["metric", "unit", "target"],
+        "properties": {
+            "metric": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+            "unit": {"type": "string", "minLength": 1, "maxLength": 32},
+            "target": {"type": "number", "minimum": 0},
+        },
+    }
+    call_input = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 300},
+            "description": {"type": "string", "description": "HTML; sanitised on input"},
+            "start": {
+                "type": "string",
+                "format": "date-time",
+                "description": "RFC 3339 with offset",
+            },
+            "end": {"type": "string", "format": "date-time", "description": "after start"},
+            "timezone": {"type": "string", "description": "IANA time zone, e.g. Europe/London"},
+            "place": {"oneOf": [{"type": "string"}, place]},
+            "online_url": {"type": "string", "format": "uri"},
+            "capacity": {"type": ["integer", "null"], "minimum": 1},
+            "goal": {"type": "string", "maxLength": 1000},
+            "targets": {"type": "array", "maxItems": 32, "items": target},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    call = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "format": "uri"},
+            "url": {"type": "string", "format": "uri"},
+            "chapter": {"type": "string", "format": "uri"},
+            "local": {"type": "boolean"},
+            "title": {"type": "string"},
+            "summary": {
+                "type": "string",
+                "description": "one plain line: when (in the call's time zone) · where · goal",
+            },
+            "description": {"type": "string"},
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "timezone": {"type": ["string", "null"]},
+            "place": {"oneOf": [{"type": "null"}, place]},
+            "online_url": {"type": ["string", "null"]},
+            "capacity": {"type": ["integer", "null"]},
+            "participant_count": {"type": "integer"},
+            "remaining": {"type": ["integer", "null"]},
+            "status": {"type": "string", "enum": ["confirmed", "cancelled", "tentative"]},
+            "goal": {"type": ["string", "null"]},
+            "targets": {"type": "array", "items": target},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "published": {"type": "string", "format": "date-time"},
+            "updated": {"type": ["string", "null"], "format": "date-time"},
+        },
+    }
+    commitment = {
+        "type": "object",
+        "properties": {
+            "call": {"type": "string", "format": "uri"},
+            "chapter": {"type": "string", "format": "uri"},
+            "state": {"type": "string", "enum": ["pending", "accepted", "rejected"]},
+            "reason": {"type": ["string", "null"]},
+            "created": {"type": "string", "format": "date-time"},
+            "updated": {"type": "string", "format": "date-time"},
+        },
+    }
+    follow = {
+        "type": "object",
+        "properties": {"target": {"type": "string"}, "state": {"type": "string"}},
+    }
+
+    def items(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "properties": {"items": {"type": "array", "items": schema}}}
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Chapterhouse node API",
+            "version": node_version(),
+            "description": "Members, organisers and admins of a Chapterhouse node.",
+        },
+        "servers": [{"url": base_url}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/me": {
+                "get": _op(
+                    "Who the token belongs to", {"200": _ok("The actor", {"type": "object"})}
+                )
+            },
+            "/api/v1/chapters/{chapter}/actions": {
+                "parameters": [CHAPTER],
+                "get": _op(
+                    "The chapter's action calls", {"200": _ok("Calls", items(_ref("ActionCall")))}
+                ),
+                "post": _op(
+                    "Publish an action call (organisers)",
+                    {"201": _ok("The new call", _ref("ActionCall"))},
+                    requestBody=_json_body({**_ref("ActionCallInput")}),
+                ),
+            },
+            "/api/v1/chapters/{chapter}/actions/{ulid}": {
+                "parameters": [CHAPTER, ULID],
+                "get": _op("One action call", {"200": _ok("The call", _ref("ActionCall"))}),
+                "patch": _op(
+                    "Edit an action call (organisers); followers get an Update",
+                    {"200": _ok("The call", _ref("ActionCall"))},
+                    requestBody=_json_body(_ref("ActionCallInput")),
+                ),
+            },
+            "/api/v1/chapters/{chapter}/actions/{ulid}/cancel": {
+                "parameters": [CHAPTER, ULID],
+                "post": _op(
+                    "Cancel an action call (organisers); followers get a Delete",
+                    {"200": _ok("The cancelled call", _ref("ActionCall"))},
+                ),
+            },
+            "/api/v1/chapters/{chapter}/actions/{ulid}/participants": {
+                "parameters": [CHAPTER, ULID],
+                "delete": _op(
+                    "Remove a participant (organisers); followers get the new count",
+                    {"200": _ok("Removed", {"type": "object"})},
+                    parameters=[
+                        {
+                            "name": "actor",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                ),
+                "get": _op(
+                    "Who is coming (organisers)",
+                    {
+                        "200": _ok(
+                            "Participants",
+                            items(
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "actor": {"type": "string", "format": "uri"},
+                                        "joined": {"type": "string", "format": "date-time"},
+                                    },
+                                }
+                            ),
+                        )
+                    },
+                ),
+            },
+            "/api/v1/campaigns/{campaign}/totals": {
+                "parameters": [
+                    {
+                        "name": "campaign",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "get": _op(
+                    "A campaign's totals: now, per chapter and over time",
+                    {"200": _ok("Totals", _ref("CampaignTotals"))},
+                ),
+            },
+            "/api/v1/flags": {
+                "post": _op(
+                    "Report an action call, a report or an actor to the moderators",
+                    {"201": _ok("The flag", _ref("Flag"))},
+                    requestBody=_json_body(
+                        {
+                            "type": "object",
+                            "required": ["target"],
+                            "properties": {
+                                "target": {"type": "string", "format": "uri"},
+                                "comment": {"type": "string", "maxLength": 5000},
+                            },
+                        }
+                    ),
+                ),
+            },
+            "/api/v1/admin/flags": {
+                "get": _op(
+                    "The moderation queue (admins)",
+                    {"200": _ok("Flags", items(_ref("Flag")))},
+                    parameters=[{"name": "all", "in": "query", "schema": {"type": "string"}}],
+                ),
+            },
+            "/api/v1/admin/blocks": {
+                "get": _op(
+                    "Blocked domains and actors (admins)",
+                    {"200": _ok("Blocks", {"type": "object"})},
+                ),
+                "post": _op(
+                    "Block a domain (suspend or silence) or an actor (admins)",
+                    {"201": _ok("Blocked", {"type": "object"})},
+                    requestBody=_json_body(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "domain": {"type": "string"},
+                                "severity": {"type": "string", "enum": ["suspend", "silence"]},
+                                "actor": {"type": "string", "format": "uri"},
+                                "reason": {"type": "string"},
+                            },
+                        }
+                    ),
+                ),
+                "delete": _op(
+                    "Lift a block (admins)",
+                    {"200": _ok("Lifted", {"type": "object"})},
+                    parameters=[
+                        {
+                            "name": "target",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                ),
+            },
+            "/api/v1/chapters/{chapter}/bans": {
+                "parameters": [CHAPTER],
+                "post": _op(
+                    "Ban an actor from the chapter's RSVPs (organisers)",
+                    {"201": _ok("Banned", {"type": "object"})},
+                    requestBody=_json_body(
+                        {
+                            "type": "object",
+                            "required": ["actor"],
+                            "properties": {
+                                "actor": {"type": "string", "format": "uri"},
+                                "reason": {"type": "string"},
+                            },
+                        }
+                    ),
+                ),
+            },
+            "/api/v1/feed": {
+                "get": _op(
+                    "Calls of the chapters the member follows, newest first",
+                    {
+                        "200": _ok(
+                            "A page",
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "items": {"type": "array", "items": _ref("ActionCall")},
+                                    "page": {"type": "integer"},
+                                    "next": {"type": "string"},
+                                },
+                            },
+                        )
+                    },
+                    parameters=[
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                        {
+                            "name": "per_page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
+                    ],
+                ),
+            },
+            "/api/v1/follows": {
+                "get": _op("Whom the member follows", {"200": _ok("Follows", items(follow))}),
+                "post": _op(
+                    "Follow a chapter by handle or URL",
+                    {"202": _ok("Requested", follow)},
+                    requestBody=_json_body(
+                        {
+                            "type": "object",
+                            "required": ["target"],
+                            "properties": {"target": {"type": "string"}},
+                        }
+                    ),
+                ),
+                "delete": _op(
+                    "Unfollow",
+                    {"200": _ok("Removed", follow)},
+                    parameters=[
+                        {
+                            "name": "target",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                ),
+            },
+            "/api/v1/commitments": {
+                "get": _op(
+                    "The member's RSVPs", {"200": _ok("Commitments", items(_ref("Commitment")))}
+                ),
+            },
+            "/api/v1/rsvps": {
+                "post": _op(
+                    "RSVP to an action call (here or on another node)",
+                    {
+                        "200": _ok("Decided", _ref("Rsvp")),
+                        "202": _ok("Sent to the chapter", _ref("Rsvp")),
+                    },
+                    requestBody=_json_body(
+                        {
+                            "type": "object",
+                            "required": ["call"],
+                            "properties": {"call": {"type": "string", "format": "uri"}},
+                        }
+                    ),
+                ),
+                "delete": _op(
+                    "Withdraw an RSVP",
+                    {"200": _ok("Withdrawn", _ref("Rsvp"))},
+                    parameters=[
+                        {
+                            "name": "call",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                ),
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "ActionCall": call,
+                "ActionCallInput": call_input,
+                "Commitment": commitment,
+                "Flag": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "reporter": {"type": "string"},
+                        "targets": {"type": "array", "items": {"type": "string"}},
+                        "comment": {"type": ["string", "null"]},
+                        "source": {"type": "string"},
+                        "state": {"type": "string"},
+                        "created": {"type": "string"},
+                    },
+                },
+                "Total": {
+                    "type": "object",
+                    "required": ["metric", "unit", "value"],
+                    "properties": {
+                        "metric": {"type": "string"},
+                        "unit": {"type": "string"},
+                        "value": {"type": "number"},
+                    },
+                },
+                "CampaignTotals": {
+                    "type": "object",
+                    "properties": {
+                        "campaign": {"type": "string", "format": "uri"},
+                        "rollup": {"type": ["string", "null"]},
+                        "chapterCount": {"type": "integer"},
+                        "totals": {"type": "array", "items": _ref("Total")},
+                        "chapters": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array", "items": _ref("Total")},
+                        },
+                        "history": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "at": {"type": "string", "format": "date-time"},
+                                    "chapterCount": {"type": "integer"},
+                                    "totals": {"type": "array", "items": _ref("Total")},
+                                },
+                            },
+                        },
+                    },
+                },
+                "Rsvp": {
+                    "type": "object",
+                    "properties": {
+                        "call": {"type": "string"},
+                        "state": {"type": "string"},
+                        "reason": {"type": ["string", "null"]},
+                    },
+                },
+                "Problem": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                    },
+                },
+            },
+            "responses": {
+                "Problem": {
+                    "description": "An error, as RFC 9457 problem details",
+                    "content": {"application/problem+json": {"schema": _ref("Problem")}},
+                },
+            },
+        },
+    }

@@ -1,0 +1,1 @@
+"""Feeds of a chapter's action calls: iCalendar and Atom."""

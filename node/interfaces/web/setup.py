@@ -1,0 +1,32 @@
+"""Wiring the pages into the app: templates, encrypted-cookie sessions, static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from node.interfaces.feeds import atom
+from node.interfaces.web import pages
+from node.interfaces.web.call_cache import PARSED_CALLS, ParsedCalls
+from node.interfaces.web.session import setup_sessions
+from node.runtime.services import Services
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def setup_web(app: web.Application, services: Services) -> None:
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("node.interfaces.web", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    setup_sessions(
+        app, services.settings.data_dir, secure=services.settings.base_url.startswith("https://")
+    )
+    app[PARSED_CALLS] = ParsedCalls()
+    app.router.add_static("/static", STATIC)
+    app.add_routes(pages.routes)
+    app.add_routes(atom.routes)

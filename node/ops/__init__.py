@@ -1,0 +1,1 @@
+"""Operator tools that are not the running node: encrypted backups and the demo."""

@@ -1,0 +1,1 @@
+"""Encrypted backups of a node and their restore."""

@@ -1,0 +1,1 @@
+"""What wires the node together: settings, the services container, the clock, typed app keys, logs, metrics and version (a kernel every room may use), and the app factory with its lifecycle (which imports every room and is imported by none but the CLI's serve and worker commands)."""

@@ -1,0 +1,126 @@
+"""The aiohttp application factory and the node's lifecycle (database, client, workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import time
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from node.features.actors.local import ensure_instance_actor
+from node.features.impact.rollups import run_rollups
+from node.features.moderation.blocks import load_blocks
+from node.federation.delivery.dispatcher import DeliveryWorker
+from node.federation.inbox.group_commit import GroupCommitWriter
+from node.interfaces import health
+from node.interfaces import metrics as metrics_routes
+from node.interfaces.activitypub import actors, calls, wellknown
+from node.interfaces.activitypub.inbox_worker import InboxWorker
+from node.interfaces.api import moderation_routes
+from node.interfaces.api import routes as api_routes
+from node.interfaces.middlewares import error_middleware
+from node.interfaces.web.setup import setup_web
+from node.runtime.appkeys import INBOX_WRITER, SERVICES
+from node.runtime.clock import Clock, SystemClock
+from node.runtime.config import Settings
+from node.runtime.metrics import METRICS, Metrics
+from node.runtime.services import Services, build_services
+from node.runtime.version import node_version
+from storage.engine import open_database
+from storage.migrate import migrate
+
+log = logging.getLogger(__name__)
+
+TASKS = web.AppKey("tasks", list[asyncio.Task[None]])
+#: Allocations between collections of the youngest generation in serve/worker (see settle_heap).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """Open the database (migrating it), the HTTP client and the instance actor."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.database_url)
+    await migrate(db.engine)
+    services = build_services(settings, db, clock or SystemClock(), node_version())
+    await services.transport.start()
+    await ensure_instance_actor(services)
+    await services.load_unavailable_hosts()
+    services.blocks = await load_blocks(services, now=time.monotonic())
+    return services
+
+
+async def close_services(services: Services) -> None:
+    await services.transport.close()
+    await services.db.dispose()
+
+
+def settle_heap() -> None:
+    """Once a long-running process (``serve``, ``worker``) has started: collect the start-up
+    garbage, then move every surviving object (modules, routes, mappers, templates) out of the
+    cyclic garbage collector's reach. Full collections then scan only what requests allocate,
+    instead of pausing every request in flight for tens of milliseconds on a large heap.
+
+    The youngest generation is then collected every ``GC_YOUNG_THRESHOLD`` allocations instead
+    of every 700: under an inbox flood each young collection also walks the requests in flight,
+    and fewer of them cut the node's CPU per request by about 6% (bench/inbox.py)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+def _spawn(tasks: list[asyncio.Task[None]], coro: Coroutine[Any, Any, None], name: str) -> None:
+    tasks.append(asyncio.create_task(coro, name=name))
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    tasks: list[asyncio.Task[None]] = []
+    _spawn(tasks, app[INBOX_WRITER].run(), "inbox-writer")
+    if services.settings.run_workers:
+        for name, coro in worker_tasks(services, app[METRICS].observe_delivery):
+            _spawn(tasks, coro, name)
+    app[TASKS] = tasks
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await close_services(services)
+
+
+def worker_tasks(
+    services: Services, observe: Any = None
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    """The background loops: inbox handling, delivery, rollups (in ``serve`` or ``worker``)."""
+    return [
+        ("inbox-worker", InboxWorker(services).run()),
+        ("delivery-worker", DeliveryWorker(services, observe).run()),
+        ("rollups", run_rollups(services)),
+    ]
+
+
+def create_app(services: Services) -> web.Application:
+    """The web app around already-opened services; closing the app closes them."""
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=services.settings.max_body_bytes
+    )
+    app[SERVICES] = services
+    app[INBOX_WRITER] = GroupCommitWriter(services.db, services.wakeups.inbox, services.clock)
+    app.add_routes(wellknown.routes)
+    app.add_routes(actors.routes)
+    app.add_routes(health.routes)
+    app.add_routes(calls.routes)
+    app.add_routes(api_routes.routes)
+    app.add_routes(moderation_routes.routes)
+    app[METRICS] = Metrics()
+    app.add_routes(metrics_routes.routes)
+    setup_web(app, services)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
