@@ -13,8 +13,7 @@ import logging
 from aiohttp import hdrs, web
 from prometheus_client import generate_latest
 
-from node.runtime.appkeys import SERVICES
-from node.runtime.metrics import METRICS
+from node.runtime.appkeys import METRICS, SERVICES
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,14 @@ from aiohttp import web
 
 from node.features.actors.local import ensure_instance_actor
 from node.features.impact.rollups import run_rollups
-from node.features.moderation.blocks import load_blocks
+from node.federation.admission.blocklist import BlockList
+from node.federation.admission.blocks import load_blocks
+from node.federation.admission.ratelimit import RateLimiter
 from node.federation.delivery.dispatcher import DeliveryWorker
 from node.federation.inbox.group_commit import GroupCommitWriter
+from node.federation.keystore import KeyStore
+from node.federation.resolver import ActorResolver
+from node.federation.transport import Signer, Transport
 from node.interfaces import health
 from node.interfaces import metrics as metrics_routes
 from node.interfaces.activitypub import actors, calls, wellknown
@@ -25,20 +30,52 @@ from node.interfaces.api import moderation_routes
 from node.interfaces.api import routes as api_routes
 from node.interfaces.middlewares import error_middleware
 from node.interfaces.web.setup import setup_web
-from node.runtime.appkeys import INBOX_WRITER, SERVICES
+from node.runtime.appkeys import INBOX_WRITER, METRICS, SERVICES, TASKS
 from node.runtime.clock import Clock, SystemClock
 from node.runtime.config import Settings
-from node.runtime.metrics import METRICS, Metrics
-from node.runtime.services import Services, build_services
+from node.runtime.metrics import Metrics
+from node.runtime.services import Services, Wakeups
 from node.runtime.version import node_version
-from storage.engine import open_database
+from protocol.ids import IdFactory
+from storage.engine import Database, open_database
 from storage.migrate import migrate
 
 log = logging.getLogger(__name__)
 
-TASKS = web.AppKey("tasks", list[asyncio.Task[None]])
 #: Allocations between collections of the youngest generation in serve/worker (see settle_heap).
 GC_YOUNG_THRESHOLD = 20_000
+
+
+def build_services(settings: Settings, db: Database, clock: Clock, version: str) -> Services:
+    ids = IdFactory(settings.base_url)
+    transport = Transport(settings, clock, version=version)
+    holder: dict[str, Services] = {}
+
+    async def fetch_signer() -> Signer:
+        return await holder["services"].fetch_signer()
+
+    resolver = ActorResolver(
+        settings=settings, db=db, transport=transport, clock=clock, fetch_signer=fetch_signer
+    )
+    services = Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        ids=ids,
+        keys=KeyStore.empty(ids),
+        transport=transport,
+        resolver=resolver,
+        wakeups=Wakeups(),
+        version=version,
+        blocks=BlockList(),
+    )
+    holder["services"] = services
+    services.limits = {
+        "domain": RateLimiter(settings.inbox_rate_per_domain, settings.inbox_burst_per_domain),
+        "key": RateLimiter(settings.inbox_rate_per_key, settings.inbox_burst_per_key),
+        "token": RateLimiter(settings.api_rate_per_token, settings.api_burst_per_token),
+    }
+    return services
 
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -129,6 +128,3 @@ class Metrics:
             queue = await delivery_admin.queue_counts(session)
             unavailable = await delivery_admin.unavailable_domains(session)
         self.snapshot = _DatabaseSnapshot(queue, unavailable)
-
-
-METRICS = web.AppKey("metrics", Metrics)

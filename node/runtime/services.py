@@ -1,16 +1,16 @@
-"""The explicit dependency container of a running node (no module-level state)."""
+"""The explicit dependency container of a running node (no module-level state).
+
+The container names the federation objects it holds for the type checker only: it is built by
+the wiring (``node.runtime.app.build_services``), so this kernel module imports no room.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from node.federation.admission.blocklist import BlockList
-from node.federation.admission.ratelimit import RateLimiter
-from node.federation.keystore import KeyStore
-from node.federation.resolver import ActorResolver
-from node.federation.transport import Signer, Transport
 from node.runtime.clock import Clock
 from node.runtime.config import Settings
 from protocol.ids import IdFactory, make_ulid
@@ -18,6 +18,13 @@ from storage.engine import Database
 from storage.models import LocalActor
 from storage.repositories import actors as actor_repo
 from storage.repositories import domains as domain_repo
+
+if TYPE_CHECKING:
+    from node.federation.admission.blocklist import BlockList
+    from node.federation.admission.ratelimit import RateLimiter
+    from node.federation.keystore import KeyStore
+    from node.federation.resolver import ActorResolver
+    from node.federation.transport import Signer, Transport
 
 INSTANCE_ACTOR = "relay"
 
@@ -41,10 +48,10 @@ class Services:
     resolver: ActorResolver
     wakeups: Wakeups
     version: str
+    #: Blocked domains and actors, kept in memory for the inbox (node/federation/admission).
+    blocks: BlockList
     #: Hosts marked unavailable; a request from one of them revives it (see note_alive).
     unavailable_hosts: set[str] = field(default_factory=set)
-    #: Blocked domains and actors, kept in memory for the inbox (node/features/moderation/blocks.py).
-    blocks: BlockList = field(default_factory=BlockList)
     #: The reload of ``blocks`` in progress, shared by the requests waiting for it.
     blocks_reload: asyncio.Future[BlockList] | None = None
     #: Inbound rate limits, per sending domain, per key and per API token.
@@ -82,34 +89,3 @@ class Services:
     async def fetch_signer(self) -> Signer:
         """Signed GETs are made by the instance actor (servers with authorized fetch need one)."""
         return self.keys.rsa_signer(await self.instance_actor())
-
-
-def build_services(settings: Settings, db: Database, clock: Clock, version: str) -> Services:
-    ids = IdFactory(settings.base_url)
-    transport = Transport(settings, clock, version=version)
-    holder: dict[str, Services] = {}
-
-    async def fetch_signer() -> Signer:
-        return await holder["services"].fetch_signer()
-
-    resolver = ActorResolver(
-        settings=settings, db=db, transport=transport, clock=clock, fetch_signer=fetch_signer
-    )
-    services = Services(
-        settings=settings,
-        db=db,
-        clock=clock,
-        ids=ids,
-        keys=KeyStore.empty(ids),
-        transport=transport,
-        resolver=resolver,
-        wakeups=Wakeups(),
-        version=version,
-    )
-    holder["services"] = services
-    services.limits = {
-        "domain": RateLimiter(settings.inbox_rate_per_domain, settings.inbox_burst_per_domain),
-        "key": RateLimiter(settings.inbox_rate_per_key, settings.inbox_burst_per_key),
-        "token": RateLimiter(settings.api_rate_per_token, settings.api_burst_per_token),
-    }
-    return services

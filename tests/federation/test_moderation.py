@@ -21,9 +21,7 @@ CALL = {
 
 
 async def _admin_token(node) -> str:
-    return await issue_token(
-        node.services, await node.services.instance_actor(), "admin"
-    )
+    return await issue_token(node.services, await node.services.instance_actor(), "admin")
 
 
 async def _send(node, actor, inbox: str, activity: dict) -> tuple[int, dict]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from node.features.moderation.blocks import block_domain, current_blocks
+from node.features.moderation.blocks import block_domain
+from node.federation.admission.blocks import current_blocks
 
 
 async def test_requests_in_flight_share_one_reload(nodes):

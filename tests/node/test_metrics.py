@@ -13,7 +13,8 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from node.runtime.metrics import METRICS, Metrics
+from node.runtime.appkeys import METRICS
+from node.runtime.metrics import Metrics
 from storage.engine import open_database, sqlite_url
 from storage.migrate import migrate
 from storage.repositories import deliveries as delivery_repo

@@ -15,6 +15,7 @@ from node.features.actors.authz import NotFoundError, Principal, local_chapter, 
 from node.features.calls.input import ActionInput, FieldError, check_times, parse_action_input
 from node.federation.outbox.audience import follower_inboxes
 from node.federation.outbox.publish import publish
+from node.federation.proofs import sign_object
 from node.runtime.services import Services
 from protocol.activities import build_announce, build_create, build_delete, build_update
 from protocol.events import CANCELLED, ActionCall, build_event, parse_event
@@ -51,8 +52,6 @@ def _apply(call: ActionCall, data: ActionInput) -> ActionCall:
 
 def _signed(services: Services, chapter: LocalActor, doc: dict[str, object]) -> dict[str, object]:
     """Calls carry the chapter's proof, so relayed copies can be checked without trust."""
-    from node.federation.proofs import sign_object
-
     return sign_object(services, chapter, doc)
 
 

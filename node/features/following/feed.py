@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from node.features.actors.authz import Principal
 from node.features.calls.lifecycle import call_from_row
-from node.interfaces.api.representation import call_json
+from node.features.calls.views import call_json
 from node.runtime.services import Services
 from storage.repositories import actions as action_repo
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from node.features.actors.authz import local_chapter
+from node.features.actors.authz import NotFoundError, local_chapter
 from node.runtime.services import Services
 from protocol.impact import json_number
 from protocol.timefmt import format_xsd_datetime
@@ -46,8 +46,6 @@ async def campaign_totals(services: Services, name: str) -> CampaignTotals:
     async with services.db.read() as session:
         campaign = await local_chapter(session, name)
         if campaign.kind != "campaign":
-            from node.features.actors.authz import NotFoundError
-
             raise NotFoundError(f"{name} is a chapter, not a campaign")
         totals = await impact_repo.totals(session, campaign.id)
         by_chapter = await impact_repo.totals_by_chapter(session, campaign.id)

@@ -23,7 +23,14 @@ from node.federation.proofs import sign_object
 from node.runtime.services import Services
 from protocol.activities import build_create, build_delete, build_update
 from protocol.errors import MalformedDocument
-from protocol.impact import METHODS, ImpactReport, Measure, build_report, parse_measures
+from protocol.impact import (
+    METHODS,
+    ImpactReport,
+    Measure,
+    build_report,
+    parse_measures,
+    parse_report,
+)
 from protocol.proofs import jcs_sha256
 from protocol.timefmt import format_xsd_datetime
 from storage.models import ImpactReport as ReportRow
@@ -179,8 +186,6 @@ async def update_report(
     measures: tuple[Measure, ...] | None,
     text: str | None,
 ) -> ReportRow:
-    from protocol.impact import parse_report
-
     async with services.db.write() as session:
         row, chapter = await _own_report(session, who, report_id)
         current = parse_report(row.document, allow_http=services.settings.allow_http)

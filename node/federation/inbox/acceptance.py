@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from node.features.moderation.blocks import RELOAD_SECONDS, current_blocks
+from node.federation.admission.blocks import RELOAD_SECONDS, current_blocks
 from node.federation.inbox.group_commit import ActivityIdConflict, GroupCommitWriter
 from node.federation.proofs import check_object_proof
 from node.federation.resolver import ResolveError

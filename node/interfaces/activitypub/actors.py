@@ -16,9 +16,8 @@ from node.interfaces.activitypub.negotiation import (
     require_signed_fetch,
     wants_html,
 )
-from node.runtime.appkeys import INBOX_WRITER, SERVICES
+from node.runtime.appkeys import INBOX_WRITER, METRICS, SERVICES
 from node.runtime.errors import HttpError
-from node.runtime.metrics import METRICS
 from node.runtime.services import INSTANCE_ACTOR
 from protocol.jsonld import AS_CONTEXT
 from storage.models import LocalActor

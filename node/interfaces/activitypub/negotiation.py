@@ -5,6 +5,13 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
+from node.federation.inbox.acceptance import (
+    admit_sender,
+    request_view,
+    sender_key_id,
+    verify_signature,
+)
+from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from protocol.jsonld import ACTIVITY_JSON
 
@@ -40,14 +47,6 @@ def page_number(request: web.Request) -> int | None:
 async def require_signed_fetch(request: web.Request) -> None:
     """With ``authorized_fetch`` on, ActivityPub documents are served only to signed GETs
     (browsers still get HTML, and the instance actor stays public so peers can verify us)."""
-    from node.federation.inbox.acceptance import (
-        admit_sender,
-        request_view,
-        sender_key_id,
-        verify_signature,
-    )
-    from node.runtime.appkeys import SERVICES
-
     services = request.app[SERVICES]
     if not services.settings.authorized_fetch or wants_html(request):
         return

@@ -24,12 +24,12 @@ from node.features.calls.lifecycle import (
     update_action,
 )
 from node.features.calls.rsvp import RsvpError, commitments, leave, rsvp
+from node.features.calls.views import call_json, commitment_json
 from node.features.following.feed import feed_page
 from node.features.following.follow import FollowError, follow, following, unfollow
 from node.features.impact.campaigns import campaign_totals
 from node.interfaces.api.auth import authenticate
 from node.interfaces.api.openapi import openapi_document
-from node.interfaces.api.representation import call_json, commitment_json
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from protocol.timefmt import format_xsd_datetime

@@ -32,6 +32,7 @@ from node.features.calls.lifecycle import (
     update_action,
 )
 from node.features.calls.rsvp import RsvpError, commitments, leave, rsvp
+from node.features.calls.views import call_json, commitment_json
 from node.features.following.feed import feed_page
 from node.features.following.follow import FollowError, follow, following, unfollow
 from node.features.impact.campaigns import campaign_totals
@@ -43,7 +44,6 @@ from node.features.impact.reports import (
 )
 from node.features.impact.verify import Verdict, verify_rollup
 from node.features.moderation.blocks import block_actor, block_domain, import_mastodon_csv, unblock
-from node.interfaces.api.representation import call_json, commitment_json
 from node.runtime.app import close_services, create_app, open_services, settle_heap, worker_tasks
 from node.runtime.config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config
 from node.runtime.logs import configure_logging

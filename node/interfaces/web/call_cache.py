@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import orjson
-from aiohttp import web
 
 from protocol.events import ActionCall, parse_event, summary_line
 
@@ -40,6 +39,3 @@ class ParsedCalls:
         while len(self._items) > self.size:
             self._items.popitem(last=False)
         return call, line
-
-
-PARSED_CALLS = web.AppKey("parsed_calls", ParsedCalls)

@@ -30,10 +30,9 @@ from node.features.following.follow import FollowError, follow, following, unfol
 from node.features.impact.campaigns import campaign_totals
 from node.features.impact.reports import create_report, parse_metric_args, update_report
 from node.features.moderation.blocks import block_domain
-from node.interfaces.web.call_cache import PARSED_CALLS
 from node.interfaces.web.charts import line_chart, progress_bars
 from node.interfaces.web.session import check_csrf, csrf_token
-from node.runtime.appkeys import SERVICES
+from node.runtime.appkeys import PARSED_CALLS, SERVICES
 from node.runtime.errors import HttpError
 from node.runtime.services import INSTANCE_ACTOR, Services
 from protocol.errors import MalformedDocument

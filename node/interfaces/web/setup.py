@@ -10,8 +10,9 @@ from aiohttp import web
 
 from node.interfaces.feeds import atom
 from node.interfaces.web import pages
-from node.interfaces.web.call_cache import PARSED_CALLS, ParsedCalls
+from node.interfaces.web.call_cache import ParsedCalls
 from node.interfaces.web.session import setup_sessions
+from node.runtime.appkeys import PARSED_CALLS
 from node.runtime.services import Services
 
 STATIC = Path(__file__).resolve().parent / "static"

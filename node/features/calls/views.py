@@ -1,4 +1,4 @@
-"""How API responses show rows: plain JSON, stable field names (documented in OpenAPI)."""
+"""Action calls and commitments as plain data: the one view the API, the CLI, pages and feed share."""
 
 from __future__ import annotations
 
