@@ -49,10 +49,13 @@ bench: $(VENV)/.installed-test
 	-$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.results
 
+# Style, types and the layers (import-linter contracts in pyproject.toml); CI runs it too.
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict protocol
-	$(BIN)/mypy storage node bench
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict protocol storage node/federation
+	$(BIN)/mypy node bench
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

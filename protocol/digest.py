@@ -3,6 +3,8 @@
 
 A signature only covers the digest header, so the header must also match the body for the
 signature to say anything about the body; these functions make that second check.
+``Content-Digest`` is an RFC 9651 dictionary and goes through http-sf; the legacy ``Digest``
+(``alg=base64`` pairs, whose base64 is not a structured-field value) is split by hand.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from typing import Final
+
+import http_sf
+from http_sf.types import DictionaryType
 
 from protocol.errors import DigestMismatch, SignatureError, SignatureFailure
 
@@ -75,21 +80,41 @@ def make_content_digest(body: bytes, algorithm: str = "sha-256") -> str:
     name = algorithm.lower()
     if name not in _HASHES:
         raise ValueError(f"unsupported digest algorithm {algorithm!r}")
-    return f"{name}=:" + base64.b64encode(_HASHES[name](body)).decode("ascii") + ":"
+    digest: DictionaryType = {name: _HASHES[name](body)}
+    return http_sf.ser(digest)
+
+
+def _refuse_repeated_algorithm(key: str, context: str) -> None:
+    # RFC 9651 lets the last member win; a repeated algorithm would hide one of two values.
+    # Repeated parameters are let through: digests give parameters no meaning.
+    if context == "dictionary":
+        raise SignatureError(SignatureFailure.MALFORMED, f"Content-Digest repeats {key!r}")
+
+
+def _content_digest_entries(header: str) -> list[tuple[str, bytes]]:
+    if not header.isascii():
+        raise SignatureError(SignatureFailure.MALFORMED, "Content-Digest is not ASCII")
+    try:
+        members = http_sf.parse(
+            header.encode("ascii"), tltype="dictionary", on_duplicate_key=_refuse_repeated_algorithm
+        )
+    except ValueError as exc:  # http_sf.StructuredFieldError is a ValueError
+        raise SignatureError(
+            SignatureFailure.MALFORMED, f"Content-Digest is not a structured dictionary: {exc}"
+        ) from exc
+    if not isinstance(members, dict) or not members:
+        raise SignatureError(SignatureFailure.MALFORMED, "Content-Digest is empty")
+    entries: list[tuple[str, bytes]] = []
+    for key, member in members.items():
+        value = member[0] if isinstance(member, tuple) else member  # parameters carry no meaning
+        if not isinstance(value, bytes):
+            raise SignatureError(
+                SignatureFailure.MALFORMED, "Content-Digest member is not 'alg=:base64:'"
+            )
+        entries.append((key, value))
+    return entries
 
 
 def verify_content_digest(header: str, body: bytes) -> None:
     """Check a ``Content-Digest`` dictionary of byte sequences against the body."""
-    entries: list[tuple[str, bytes]] = []
-    for part in header.split(","):
-        item = part.strip(" \t")
-        if not item:
-            raise SignatureError(SignatureFailure.MALFORMED, "Content-Digest has an empty member")
-        key, sep, rest = item.partition("=")
-        value = rest.split(";", 1)[0]  # parameters carry no meaning for digests
-        if not sep or not key or len(value) < 2 or value[0] != ":" or value[-1] != ":":
-            raise SignatureError(
-                SignatureFailure.MALFORMED, "Content-Digest member is not 'alg=:base64:'"
-            )
-        entries.append((key.lower(), _b64decode(value[1:-1], "Content-Digest")))
-    _check(entries, body, "Content-Digest")
+    _check(_content_digest_entries(header), body, "Content-Digest")

@@ -9,7 +9,15 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class ProtocolError(Exception):
+class ChapterhouseError(Exception):
+    """Root of every error Chapterhouse raises on purpose (``node`` and ``protocol``).
+
+    It lives here, in the lowest layer that the node may import, so that every family can
+    derive from it. Anything that is not a ``ChapterhouseError`` is a programming error: the CLI
+    lets those show a traceback, and the HTTP middleware answers them with a bare 500."""
+
+
+class ProtocolError(ChapterhouseError):
     """Root of every error the protocol layer raises."""
 
 

@@ -18,7 +18,6 @@ PUBLIC: Final = "https://www.w3.org/ns/activitystreams#Public"
 PUBLIC_ALIASES: Final = frozenset({PUBLIC, "as:Public", "Public"})
 
 ACTIVITY_JSON: Final = "application/activity+json"
-LD_JSON_PROFILE: Final = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
 #: Terms we reuse from Mobilizon, schema.org, iCal, FEP-8a8e and our own namespace.
 INLINE_TERMS: Final[Mapping[str, object]] = {

@@ -20,12 +20,14 @@ from urllib.parse import urlsplit
 from aiohttp import ThreadedResolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from protocol.errors import ChapterhouseError
+
 # Hosts that some resolvers read as IPv4 although they are not dotted quads:
 # 2130706433, 0x7f000001, 017700000001, 127.1, 0177.0.0.1 ...
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}\.?$", re.IGNORECASE)
 
 
-class BlockedDestination(Exception):
+class BlockedDestination(ChapterhouseError):
     """The URL points at an address this node may not contact."""
 
 

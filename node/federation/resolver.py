@@ -19,7 +19,7 @@ from node.federation.transport import JRD_TYPES, FetchError, Signer, Transport
 from node.runtime.clock import Clock
 from node.runtime.config import Settings
 from protocol.actors import RFC9421_HREF, Actor, parse_actor
-from protocol.errors import MalformedDocument, ProtocolError
+from protocol.errors import ChapterhouseError, MalformedDocument, ProtocolError
 from protocol.ids import authority_of, origin_of, parse_id, same_origin
 from protocol.keys import PublicKey, public_key_from_pem
 from protocol.webfinger import JRD_JSON, actor_id_from_jrd, parse_handle, webfinger_url
@@ -35,7 +35,7 @@ KEY_CACHE_SIZE = 10_000
 NEGATIVE_CACHE = timedelta(minutes=5)
 
 
-class ResolveError(Exception):
+class ResolveError(ChapterhouseError):
     """An actor or key could not be obtained or did not check out."""
 
 

@@ -17,6 +17,7 @@ import orjson
 from node.federation.netguard import BlockedDestination, GuardedResolver, NetworkPolicy, check_url
 from node.runtime.clock import Clock
 from node.runtime.config import Settings
+from protocol.errors import ChapterhouseError
 from protocol.httpsig import HttpRequest, sign_request_cavage, sign_request_rfc9421
 from protocol.ids import same_origin
 from protocol.keys import PrivateKey
@@ -29,7 +30,7 @@ CAVAGE: Final = "draft-cavage-12"
 RFC9421: Final = "rfc9421"
 
 
-class FetchError(Exception):
+class FetchError(ChapterhouseError):
     """A fetch failed; ``status`` is the HTTP status when there was an answer."""
 
     def __init__(self, url: str, message: str, status: int | None = None) -> None:

@@ -10,6 +10,7 @@ from http import HTTPStatus
 import orjson
 from aiohttp import web
 
+from node.features.actors.authz import Forbidden, NotFoundError
 from node.runtime.errors import HttpError
 
 log = logging.getLogger(__name__)
@@ -26,12 +27,8 @@ def problem(
         "status": status,
         "detail": detail,
     }
-    try:
-        from http import HTTPStatus
-
-        body["title"] = title or HTTPStatus(status).phrase
-    except ValueError:
-        pass
+    if title is None and status in HTTPStatus._value2member_map_:
+        body["title"] = HTTPStatus(status).phrase
     return web.Response(
         status=status,
         body=orjson.dumps(body),
@@ -61,6 +58,13 @@ def _html_error(status: int, detail: str, headers: dict[str, str] | None = None)
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except (Forbidden, NotFoundError) as exc:
+        # A handler that did not expect the refusal still answers it as what it is.
+        status = 403 if isinstance(exc, Forbidden) else 404
+        log.info("http.refused", extra={"path": request.path, "status": status, "detail": str(exc)})
+        if _browser(request):
+            return _html_error(status, str(exc))
+        return problem(status, str(exc))
     except HttpError as exc:
         log.info(
             "http.refused", extra={"path": request.path, "status": exc.status, "detail": exc.detail}

@@ -9,11 +9,11 @@ import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from protocol.errors import MalformedDocument
+from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.ids import origin_of
 
 EVENT_LOOPS = frozenset({"asyncio", "uvloop"})
@@ -21,7 +21,7 @@ CONFIG_FILE = "chapterhouse.toml"
 ENV_PREFIX = "CHAPTERHOUSE_"
 
 
-class ConfigError(Exception):
+class ConfigError(ChapterhouseError):
     """The configuration cannot be used; the message says which setting and why."""
 
 
@@ -63,7 +63,6 @@ class Settings:
     log_level: str = "INFO"
     # "uvloop" (installed with the node): a faster event loop for serve/worker, ~2 MB more memory.
     event_loop: str = "asyncio"
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -130,9 +129,7 @@ def load_settings(
             values.update(tomllib.loads(path.read_text("utf-8")))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
-    fields = {
-        f.name: f for f in dataclasses.fields(Settings) if f.name not in {"data_dir", "extra"}
-    }
+    fields = {f.name: f for f in dataclasses.fields(Settings) if f.name != "data_dir"}
     for name in fields:
         env_value = env.get(ENV_PREFIX + name.upper())
         if env_value is not None:

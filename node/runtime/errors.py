@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from protocol.errors import ChapterhouseError
 
-class HttpError(Exception):
+
+class HttpError(ChapterhouseError):
     def __init__(
         self,
         status: int,

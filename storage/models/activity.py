@@ -9,11 +9,12 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
+from storage.models.states import InboxState
 from storage.types import JSONDocument, UTCDateTime
 
-RECEIVED = "received"
-PROCESSED = "processed"
-FAILED = "failed"
+RECEIVED = InboxState.RECEIVED
+PROCESSED = InboxState.PROCESSED
+FAILED = InboxState.FAILED
 
 
 class InboxItem(Base):

@@ -8,11 +8,12 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
+from storage.models.states import DeliveryState
 from storage.types import UTCDateTime
 
-PENDING = "pending"
-SENT = "sent"
-DEAD = "dead"
+PENDING = DeliveryState.PENDING
+SENT = DeliveryState.SENT
+DEAD = DeliveryState.DEAD
 
 
 class Delivery(Base):

@@ -8,11 +8,12 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
+from storage.models.states import Support
 from storage.types import UTCDateTime
 
-UNKNOWN = "unknown"
-YES = "yes"
-NO = "no"
+UNKNOWN = Support.UNKNOWN
+YES = Support.YES
+NO = Support.NO
 
 
 class Domain(Base):

@@ -9,11 +9,12 @@ from sqlalchemy import Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
+from storage.models.states import FollowState
 from storage.types import UTCDateTime
 
-PENDING = "pending"
-ACCEPTED = "accepted"
-REJECTED = "rejected"
+PENDING = FollowState.PENDING
+ACCEPTED = FollowState.ACCEPTED
+REJECTED = FollowState.REJECTED
 
 
 class Follow(Base):

@@ -9,10 +9,11 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
+from storage.models.states import Severity
 from storage.types import JSONDocument, UTCDateTime
 
-SUSPEND = "suspend"  # refuse everything from and to the domain
-SILENCE = "silence"  # accept, but keep out of feeds
+SUSPEND = Severity.SUSPEND
+SILENCE = Severity.SILENCE
 
 
 class DomainBlock(Base):

@@ -63,20 +63,6 @@ def _past(chapter: str, now: datetime, limit: int) -> Select[ActionCall]:
     )
 
 
-async def upcoming_calls(
-    session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
-) -> list[ActionCall]:
-    """The next calls of a chapter, soonest first."""
-    return list(await session.scalars(_upcoming(chapter, now, limit)))
-
-
-async def past_calls(
-    session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
-) -> list[ActionCall]:
-    """The latest past calls of a chapter, most recent first."""
-    return list(await session.scalars(_past(chapter, now, limit)))
-
-
 async def _stored_documents(
     session: AsyncSession, stmt: Select[ActionCall]
 ) -> list[tuple[str, str]]:
@@ -89,14 +75,15 @@ async def _stored_documents(
 async def upcoming_call_documents(
     session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
 ) -> list[tuple[str, str]]:
-    """``upcoming_calls`` as (id, stored JSON text) pairs, for readers that cache the parse."""
+    """The next calls of a chapter, soonest first, as (id, stored JSON text) pairs: readers
+    cache the parse by text."""
     return await _stored_documents(session, _upcoming(chapter, now, limit))
 
 
 async def past_call_documents(
     session: AsyncSession, chapter: str, now: datetime, *, limit: int = 50
 ) -> list[tuple[str, str]]:
-    """``past_calls`` as (id, stored JSON text) pairs, for readers that cache the parse."""
+    """The latest past calls of a chapter, most recent first, as (id, stored JSON text) pairs."""
     return await _stored_documents(session, _past(chapter, now, limit))
 
 

@@ -91,6 +91,20 @@ async def following_page(
     return list(await session.scalars(stmt.order_by(Follow.id).offset(offset).limit(limit)))
 
 
+async def following_ids_page(
+    session: AsyncSession, follower: str, *, offset: int, limit: int
+) -> list[str]:
+    """The ids an actor follows (accepted follows), in the order they were made."""
+    rows = await session.scalars(
+        select(Follow.target)
+        .where(Follow.follower == follower, Follow.state == ACCEPTED)
+        .order_by(Follow.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows)
+
+
 async def count_following(session: AsyncSession, follower: str) -> int:
     return int(
         await session.scalar(

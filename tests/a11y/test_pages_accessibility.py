@@ -34,16 +34,6 @@ from tests.rig.nodes import REPO, Node, eventually, start_node
 
 HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 
-NEW_CALL_ROUTE_BUG = (
-    "node/interfaces/activitypub/calls.py:call_document (GET /actors/{name}/actions/{ulid}) is registered before "
-    "node/interfaces/web/pages.py:new_call_form (GET /actors/{name}/actions/new): the new-call form answers "
-    "404 'no such action call on this node'"
-)
-CARD_HEADING_BUG = (
-    "node/interfaces/web/templates/calls_list.html gives each call card an <h4>, but chapter.html and "
-    "campaign.html include it under an <h2> section heading (h2 → h4 skips a level); "
-    "it should be <h3>"
-)
 
 
 # -- a small DOM from html.parser --------------------------------------------------------------

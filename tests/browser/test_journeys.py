@@ -22,11 +22,6 @@ if _reason:
 
 from playwright.async_api import expect  # noqa: E402
 
-NEW_CALL_ROUTE_BUG = (
-    "node/interfaces/activitypub/calls.py:call_document (GET /actors/{name}/actions/{ulid}) is registered before "
-    "node/interfaces/web/pages.py:new_call_form (GET /actors/{name}/actions/new), so the new-call form "
-    "answers 404 'no such action call on this node' instead of the form"
-)
 
 
 async def count_text(page, selector: str) -> str:

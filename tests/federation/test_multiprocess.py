@@ -3,24 +3,22 @@ sent once, none is lost, and every inbound activity is handled once."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from node.features.following.follow import follow
+from node.ops.cluster import NodeProcess, spawn, stop_processes
 from storage.engine import open_database
 from storage.models import Delivery, OutboxActivity
 from tests.rig.api import call_api
 from tests.rig.bulk import add_followers
 from tests.rig.database import fresh_database_url, on_postgresql
-from tests.rig.nodes import REPO, acli, eventually, free_port
+from tests.rig.nodes import acli, eventually, free_port
 from tests.rig.sink import Sink
 
 pytestmark = pytest.mark.skipif(
@@ -28,28 +26,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 SINKS, PER_SINK = 20, 10  # 200 follower inboxes
-
-
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "node", *args],
-        cwd=REPO,
-        env={**os.environ, **env},
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _wait_port(port: int) -> None:
-    import socket
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 async def test_two_web_and_two_worker_processes_share_one_database(tmp_path, nodes):
@@ -87,19 +63,25 @@ async def test_two_web_and_two_worker_processes_share_one_database(tmp_path, nod
     db = open_database(database_url)
     await add_followers(db, chapter, [(inbox.removesuffix("/inbox"), inbox) for inbox in inboxes])
 
-    processes = [
-        _spawn(
-            ["serve", "--data", str(data), "--port", str(port), "--workers", "0"],
-            env,
-            tmp_path / f"web{port}.log",
+    webs = [
+        NodeProcess(
+            data, port, env=env, serve_args=("--workers", "0"), log_file=tmp_path / f"web{port}.log"
         )
         for port in web_ports
-    ] + [
-        _spawn(["worker", "--data", str(data)], env, tmp_path / f"worker{i}.log") for i in range(2)
+    ]
+    for web in webs:
+        web.spawn()
+    workers = [
+        spawn(
+            ["worker", "--data", str(data)],
+            env={**os.environ, **env},
+            log=tmp_path / f"worker{i}.log",
+        )
+        for i in range(2)
     ]
     try:
-        for port in web_ports:
-            _wait_port(port)
+        for web in webs:
+            web.wait_listening()
         # Publish through the second web process; the workers (not the web processes) deliver.
         status, call = await call_api(
             f"http://127.0.0.1:{web_ports[1]}",
@@ -151,15 +133,9 @@ async def test_two_web_and_two_worker_processes_share_one_database(tmp_path, nod
         time_before = time.monotonic()
         while time.monotonic() - time_before < 1.0:  # and never a second one
             assert await accepted_once()
-            await __import__("asyncio").sleep(0.1)
+            await asyncio.sleep(0.1)
     finally:
-        for proc in processes:
-            proc.send_signal(signal.SIGTERM)
-        for proc in processes:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes([*(web.process for web in webs), *workers])
         for sink in sinks:
             await sink.stop()
         await db.dispose()

@@ -41,17 +41,17 @@ async def test_concurrent_deliveries_share_one_signer_and_one_scheme_load(nodes)
         for i in range(16)
     ]
     scheme_loads: list[float] = []
-    load_schemes = worker._load_schemes
+    load_schemes = worker.schemes.load
 
     async def counted_schemes(now: float) -> None:
         scheme_loads.append(now)
         await load_schemes(now)
 
-    worker._load_schemes = counted_schemes  # type: ignore[method-assign]
-    signers = await asyncio.gather(*(worker._signer(row) for row in rows))
-    schemes = await asyncio.gather(*(worker._scheme(row.host) for row in rows))
+    worker.schemes.load = counted_schemes  # type: ignore[method-assign]
+    signers = await asyncio.gather(*(worker.signers.signer(row) for row in rows))
+    schemes = await asyncio.gather(*(worker.schemes.scheme(row.host) for row in rows))
     assert loads == [chapter.id]  # one load for sixteen deliveries
     assert len(scheme_loads) == 1
     assert all(s is signers[0] for s in signers)
     assert set(schemes) == {CAVAGE}
-    assert worker._signers_loading == {} and worker._schemes_loading is None
+    assert worker.signers.loading == {} and worker.schemes.loading is None

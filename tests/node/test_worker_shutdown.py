@@ -16,9 +16,9 @@ from node.interfaces.activitypub.inbox_worker import InboxWorker
 async def test_the_delivery_flusher_stops_when_cancelled_as_it_is_woken(nodes):
     node = await nodes(run_workers=False)
     worker = DeliveryWorker(node.services)
-    flusher = asyncio.create_task(worker._flusher())
+    flusher = asyncio.create_task(worker.outcomes.run())
     await asyncio.sleep(0.01)  # waiting for a wake-up
-    worker._flush_now.set()
+    worker.outcomes.flush_now.set()
     flusher.cancel()
     done, _ = await asyncio.wait({flusher}, timeout=2)
     assert flusher in done and flusher.cancelled()

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from node.features.actors.local import Created, create_actor
+from node.ops import cluster
+from node.ops.cluster import free_port as free_port
+from node.ops.cluster import free_socket, node_argv
 from node.runtime.app import create_app, open_services
 from node.runtime.clock import Clock
 from node.runtime.config import Settings
@@ -25,13 +25,6 @@ from tests.rig.database import fresh_database_url, on_postgresql
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_socket(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    return sock
-
-
 @dataclass(frozen=True)
 class Hit:
     """One request a node answered (recorded for fault tests)."""
@@ -39,11 +32,6 @@ class Hit:
     method: str
     path: str
     status: int
-
-
-def free_port() -> int:
-    with free_socket() as sock:
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -157,7 +145,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run the real ``chapterhouse`` command line in a subprocess."""
     result = subprocess.run(
-        [sys.executable, "-m", "node", *args],
+        node_argv(*args),
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -173,71 +161,12 @@ def cli(
     return result
 
 
-@dataclass
-class NodeProcess:
-    """A node served by ``chapterhouse serve`` in its own process."""
-
-    data_dir: Path
-    port: int
-    process: subprocess.Popen[str] | None = None
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def authority(self) -> str:
-        return f"127.0.0.1:{self.port}"
+class NodeProcess(cluster.NodeProcess):
+    """A node served by ``chapterhouse serve`` in its own process (``node.ops.cluster``: the same
+    helper as ``chapterhouse demo``), set up by the real ``chapterhouse init``."""
 
     def init(self) -> None:
-        cli(
-            "init",
-            "--data",
-            str(self.data_dir),
-            "--base-url",
-            self.base_url,
-            "--allow-private-network",
-        )
-
-    def start(self) -> None:
-        log = open(self.data_dir / "serve.log", "a")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "node",
-                "serve",
-                "--data",
-                str(self.data_dir),
-                "--port",
-                str(self.port),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=REPO,
-            env={**os.environ, "CHAPTERHOUSE_DELIVERY_POLL_SECONDS": "0.1", **self.env},
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"node exited: {(self.data_dir / 'serve.log').read_text()}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("node did not start listening within 30 s")
-
-    def stop(self, sig: int = 15) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        cli(*self.init_args())
 
 
 async def acli(
@@ -245,10 +174,7 @@ async def acli(
 ) -> subprocess.CompletedProcess[str]:
     """The CLI without blocking the event loop (in-process nodes keep serving meanwhile)."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "node",
-        *args,
+        *node_argv(*args),
         cwd=REPO,
         env={**os.environ, **(env or {})},
         stdout=asyncio.subprocess.PIPE,

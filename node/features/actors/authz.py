@@ -6,16 +6,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol.errors import ChapterhouseError
 from storage.models import LocalActor
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 
 
-class Forbidden(Exception):
+class Forbidden(ChapterhouseError):
     """The actor is known but lacks the role for this."""
 
 
-class NotFoundError(Exception):
+class NotFoundError(ChapterhouseError):
     """The named thing does not exist on this node."""
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from protocol.errors import MalformedDocument
+from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.events import MAX_TITLE, Place, Target, validate_metric
 from protocol.ids import parse_id
 
@@ -36,7 +36,7 @@ TAG = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 MAX_DESCRIPTION = 50_000
 
 
-class FieldError(Exception):
+class FieldError(ChapterhouseError):
     """One input field is invalid; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -14,14 +14,14 @@ from node.federation.resolver import ResolveError
 from node.federation.transport import FetchError
 from node.runtime.services import Services
 from protocol.activities import build_join, build_leave
-from protocol.errors import MalformedDocument, ProtocolError
+from protocol.errors import ChapterhouseError, MalformedDocument, ProtocolError
 from protocol.events import parse_event
 from protocol.ids import parse_id, same_origin
 from storage.models import Commitment
 from storage.repositories import actions as action_repo
 
 
-class RsvpError(Exception):
+class RsvpError(ChapterhouseError):
     """The RSVP cannot be made; the message says why."""
 
 

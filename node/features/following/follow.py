@@ -8,7 +8,7 @@ from node.federation.outbox.publish import publish
 from node.federation.resolver import ResolveError
 from node.runtime.services import Services
 from protocol.activities import build_follow, build_undo
-from protocol.errors import MalformedDocument
+from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.ids import parse_id, same_origin
 from storage.models import Follow, LocalActor
 from storage.models.follow import ACCEPTED, PENDING
@@ -16,7 +16,7 @@ from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 
 
-class FollowError(Exception):
+class FollowError(ChapterhouseError):
     """The follow cannot be made; the message is meant for the person who asked."""
 
 
@@ -67,7 +67,7 @@ async def follow(services: Services, follower_name: str, handle_or_url: str) -> 
             target = await actor_repo.local_actor_by_ap_id(session, target_id)
             if target is None:
                 raise FollowError(f"no local actor {target_id}")
-            state = PENDING if target.manually_approves_followers else ACCEPTED
+            state: str = PENDING if target.manually_approves_followers else ACCEPTED
             await follow_repo.put_follow(
                 session,
                 activity_id=activity_id,

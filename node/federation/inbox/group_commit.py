@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from node.runtime.clock import Clock, SystemClock
+from protocol.errors import ChapterhouseError
 from storage.engine import Database
 from storage.inline import InlineBusy, InlineWriter, inline_capable
 from storage.repositories import inbox as inbox_repo
@@ -26,7 +27,7 @@ LINGER_TURNS = 8
 CHECKPOINT_GRACE = 5.0
 
 
-class ActivityIdConflict(Exception):
+class ActivityIdConflict(ChapterhouseError):
     """An activity id we already hold arrived with a different body."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -9,6 +10,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.actors.local import actor_document
+from node.features.inbound import INBOUND_CHECKS
 from node.federation.inbox.acceptance import accept_incoming
 from node.interfaces.activitypub.negotiation import (
     activity_json,
@@ -16,6 +18,7 @@ from node.interfaces.activitypub.negotiation import (
     require_signed_fetch,
     wants_html,
 )
+from node.interfaces.web.public import actor_page
 from node.runtime.appkeys import INBOX_WRITER, METRICS, SERVICES
 from node.runtime.errors import HttpError
 from node.runtime.services import INSTANCE_ACTOR
@@ -47,8 +50,6 @@ async def actor(request: web.Request) -> web.Response:
     if local.name != INSTANCE_ACTOR:
         await require_signed_fetch(request)
     if wants_html(request):
-        from node.interfaces.web.pages import actor_page
-
         return await actor_page(request, local)
     return activity_json(actor_document(services.ids, local))
 
@@ -63,7 +64,7 @@ def _collection(collection_id: str, total: int) -> dict[str, object]:
     }
 
 
-def _page(collection_id: str, page: int, items: list[object], total: int) -> dict[str, object]:
+def _page(collection_id: str, page: int, items: Sequence[object], total: int) -> dict[str, object]:
     doc: dict[str, object] = {
         "@context": AS_CONTEXT,
         "id": f"{collection_id}?page={page}",
@@ -79,38 +80,29 @@ def _page(collection_id: str, page: int, items: list[object], total: int) -> dic
     return doc
 
 
-@routes.get("/actors/{name}/followers")
-async def followers(request: web.Request) -> web.Response:
+#: The two sides of the follow relation, each as its count and a page of actor ids.
+_RELATIONS = {
+    "followers": (follow_repo.count_followers, follow_repo.followers_page),
+    "following": (follow_repo.count_following, follow_repo.following_ids_page),
+}
+
+
+@routes.get("/actors/{name}/{relation:followers|following}")
+async def follow_collection(request: web.Request) -> web.Response:
+    """Who follows a local actor, or whom it follows: a paged ``OrderedCollection``."""
     services = request.app[SERVICES]
     local = await _actor(request)
     await require_signed_fetch(request)
-    collection_id = services.ids.actor_part(local.name, "followers")
+    relation = request.match_info["relation"]
+    count, page_of = _RELATIONS[relation]
+    collection_id = services.ids.actor_part(local.name, relation)
     page = page_number(request)
     async with services.db.read() as session:
-        total = await follow_repo.count_followers(session, local.ap_id)
+        total = await count(session, local.ap_id)
         if page is None:
             return activity_json(_collection(collection_id, total))
-        items = await follow_repo.followers_page(
-            session, local.ap_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-    return activity_json(_page(collection_id, page, list(items), total))
-
-
-@routes.get("/actors/{name}/following")
-async def following(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    local = await _actor(request)
-    await require_signed_fetch(request)
-    collection_id = services.ids.actor_part(local.name, "following")
-    page = page_number(request)
-    async with services.db.read() as session:
-        total = await follow_repo.count_following(session, local.ap_id)
-        if page is None:
-            return activity_json(_collection(collection_id, total))
-        rows = await follow_repo.following_page(
-            session, local.ap_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-    return activity_json(_page(collection_id, page, [r.target for r in rows], total))
+        items = await page_of(session, local.ap_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return activity_json(_page(collection_id, page, items, total))
 
 
 @routes.get("/actors/{name}/outbox")
@@ -210,7 +202,7 @@ async def inbox(request: web.Request) -> web.Response:
         services.local_names.add((await _actor(request)).name)
     metrics = app[METRICS]
     try:
-        activity = await accept_incoming(services, app[INBOX_WRITER], request)
+        activity = await accept_incoming(services, app[INBOX_WRITER], request, INBOUND_CHECKS)
     except (HttpError, web.HTTPException) as exc:
         metrics.inbox_refused(exc.status)
         raise

@@ -10,6 +10,7 @@ from aiohttp import web
 from node.features.calls.lifecycle import call_from_row
 from node.interfaces.activitypub.negotiation import activity_json, require_signed_fetch, wants_html
 from node.interfaces.feeds.icalendar import calendar_ics
+from node.interfaces.web.public import call_page
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from storage.repositories import actions as action_repo
@@ -31,8 +32,6 @@ async def call_document(request: web.Request) -> web.Response:
     if row is None or row.local_actor_id is None:
         raise HttpError(404, "no such action call on this node")
     if wants_html(request):
-        from node.interfaces.web.pages import call_page
-
         return await call_page(request, row)
     return activity_json(row.document)
 

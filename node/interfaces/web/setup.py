@@ -9,7 +9,7 @@ import jinja2
 from aiohttp import web
 
 from node.interfaces.feeds import atom
-from node.interfaces.web import pages
+from node.interfaces.web import admin, auth, member, organiser, public
 from node.interfaces.web.call_cache import ParsedCalls
 from node.interfaces.web.session import setup_sessions
 from node.runtime.appkeys import PARSED_CALLS
@@ -29,5 +29,14 @@ def setup_web(app: web.Application, services: Services) -> None:
     )
     app[PARSED_CALLS] = ParsedCalls()
     app.router.add_static("/static", STATIC)
-    app.add_routes(pages.routes)
+    # The page modules' routes never overlap (each path's literal parts differ), so their order
+    # decides no match; within each module they keep the order they had in the one pages module.
+    for page_routes in (
+        public.routes,
+        auth.routes,
+        member.routes,
+        organiser.routes,
+        admin.routes,
+    ):
+        app.add_routes(page_routes)
     app.add_routes(atom.routes)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
+from node.features.following.approval import send_accept
 from node.federation.outbox.publish import publish
 from node.interfaces.activitypub.handlers.backfill import backfill_calls
 from node.interfaces.activitypub.handlers.context import HandlerContext
@@ -13,7 +13,7 @@ from node.interfaces.activitypub.handlers.join import (
     commitment_answered,
     handle_leave,
 )
-from protocol.activities import Activity, build_accept, build_follow
+from protocol.activities import Activity, build_follow
 from protocol.jsonld import id_of
 from storage.models import Follow, LocalActor
 from storage.models.follow import ACCEPTED, PENDING, REJECTED
@@ -49,9 +49,8 @@ async def handle_follow(ctx: HandlerContext, activity: Activity) -> None:
         now=services.clock.now(),
     )
     if state == ACCEPTED:
-        await send_accept(
-            ctx, target_name=target.name, follow=dict(activity.raw), inbox=follower.inbox
-        )
+        await send_accept(session, services, target, dict(activity.raw), follower.inbox)
+        ctx.queued_deliveries = True
         if target.kind == "campaign" and follower.actor_type == "Group":
             await follow_back(ctx, target, follower.ap_id, follower.inbox)
 
@@ -78,16 +77,6 @@ async def follow_back(ctx: HandlerContext, campaign: LocalActor, chapter: str, i
         build_follow(follow_id, campaign.ap_id, chapter),
         [inbox],
     )
-    ctx.queued_deliveries = True
-
-
-async def send_accept(
-    ctx: HandlerContext, *, target_name: str, follow: Mapping[str, object], inbox: str
-) -> None:
-    target = await actor_repo.local_actor_by_name(ctx.session, target_name)
-    assert target is not None
-    accept = build_accept(ctx.services.activity_id(), target.ap_id, follow)
-    await publish(ctx.session, ctx.services, target, accept, [inbox])
     ctx.queued_deliveries = True
 
 
@@ -120,31 +109,28 @@ async def _our_follow_of(ctx: HandlerContext, activity: Activity) -> Follow | No
 
 
 async def handle_accept(ctx: HandlerContext, activity: Activity) -> None:
-    commitment = await commitment_answered(ctx, activity)
-    if commitment is not None:
-        await answer_commitment(ctx, activity, commitment)
-        return
-    row = await _our_follow_of(ctx, activity)
-    if row is None:
-        log.info("accept.unmatched", extra={"activity_id": activity.id})
-        return
-    row.state = ACCEPTED
-    row.updated_at = ctx.services.clock.now()
-    chapter = activity.actor
-    ctx.after_commit.append(lambda: backfill_calls(ctx.services, chapter))
+    await _answer(ctx, activity, ACCEPTED)
 
 
 async def handle_reject(ctx: HandlerContext, activity: Activity) -> None:
+    await _answer(ctx, activity, REJECTED)
+
+
+async def _answer(ctx: HandlerContext, activity: Activity, state: str) -> None:
+    """Accept or Reject: of one of our members' RSVPs, or of one of our actors' follows."""
     commitment = await commitment_answered(ctx, activity)
     if commitment is not None:
         await answer_commitment(ctx, activity, commitment)
         return
     row = await _our_follow_of(ctx, activity)
     if row is None:
-        log.info("reject.unmatched", extra={"activity_id": activity.id})
+        log.info("%s.unmatched", activity.type.lower(), extra={"activity_id": activity.id})
         return
-    row.state = REJECTED
+    row.state = state
     row.updated_at = ctx.services.clock.now()
+    if state == ACCEPTED:
+        chapter = activity.actor
+        ctx.after_commit.append(lambda: backfill_calls(ctx.services, chapter))
 
 
 async def handle_undo(ctx: HandlerContext, activity: Activity) -> None:

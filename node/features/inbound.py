@@ -1,0 +1,56 @@
+"""What the domain requires of an inbound activity before the inbox stores it.
+
+The federation pipeline authenticates and checks origins; these rules know what calls and
+reports are: only a call's or a report's own chapter may change it, a report must hold valid
+numbers, and an object carrying a proof must carry its owner's. The inbox route passes
+``INBOUND_CHECKS`` to the pipeline.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from node.federation.inbox.acceptance import InboundCheck
+from node.federation.proofs import check_object_proof
+from node.runtime.errors import HttpError
+from node.runtime.services import Services
+from protocol.activities import Activity
+from protocol.errors import ProofError, ProtocolError
+from protocol.impact import is_report, parse_report
+from protocol.jsonld import id_of
+from storage.repositories import actions as action_repo
+from storage.repositories import impact as impact_repo
+
+
+async def check_ownership(services: Services, activity: Activity) -> None:
+    """Update and Delete need ownership of the stored target, not just the same origin."""
+    if activity.type not in {"Update", "Delete"} or activity.object_id is None:
+        return
+    async with services.db.read() as session:
+        call = await action_repo.call_by_ap_id(session, activity.object_id)
+        report = await impact_repo.report(session, activity.object_id)
+    owner = call.chapter if call is not None else report.chapter if report is not None else None
+    if owner is not None and owner != activity.actor:
+        raise HttpError(403, f"{activity.actor} does not own {activity.object_id}")
+
+
+async def check_object(services: Services, activity: Activity) -> None:
+    """Reports must hold valid numbers; any object with a proof must carry its owner's."""
+    if activity.type not in {"Create", "Update"} or activity.object is None:
+        return
+    obj = activity.object
+    if is_report(obj):
+        try:
+            parse_report(obj, allow_http=services.settings.allow_http)
+        except ProtocolError as exc:
+            raise HttpError(422, f"invalid impact report: {exc}") from exc
+    if "proof" in obj:
+        try:
+            await check_object_proof(
+                services, obj, id_of(obj.get("attributedTo")) or activity.actor
+            )
+        except ProofError as exc:
+            raise HttpError(403, f"the object's proof does not verify: {exc}") from exc
+
+
+INBOUND_CHECKS: Final[tuple[InboundCheck, ...]] = (check_ownership, check_object)

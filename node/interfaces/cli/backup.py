@@ -1,0 +1,51 @@
+"""``backup`` and ``restore``: the node's whole state (keys included) in one encrypted file, so
+a node can move or recover without losing its identity. The work is in ``node.ops.backup``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from node.interfaces.cli.base import Subparsers, data_arg, err, out, settings_for
+from node.ops.backup import create_backup, read_passphrase, restore_backup
+
+
+async def cmd_backup(args: argparse.Namespace) -> int:
+    """Progress on stderr; the one-line summary on stdout. A ``BackupError`` is a
+    ``ChapterhouseError``: ``main`` reports it and exits 1."""
+    passphrase = read_passphrase(args.passphrase_file)
+    result = await create_backup(settings_for(args), Path(args.out), passphrase, progress=err)
+    out(result.summary())
+    return 0
+
+
+async def cmd_restore(args: argparse.Namespace) -> int:
+    """Into a new data directory only (never over a node); warnings go to stderr."""
+    passphrase = read_passphrase(args.passphrase_file)
+    result = await restore_backup(Path(args.backup), Path(args.data), passphrase, progress=err)
+    for warning in result.warnings:
+        err(f"warning: {warning}")
+    out(result.summary())
+    return 0
+
+
+def _passphrase_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--passphrase-file",
+        metavar="F",
+        help="file whose first line is the passphrase (else CHAPTERHOUSE_BACKUP_PASSPHRASE)",
+    )
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("backup", help="write an encrypted backup of the node (keys included)")
+    data_arg(p)
+    p.add_argument("out", metavar="OUT", help="the backup file to write")
+    _passphrase_option(p)
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup into a new data directory")
+    p.add_argument("backup", metavar="OUT", help="the backup file to read")
+    data_arg(p)
+    _passphrase_option(p)
+    p.set_defaults(func=cmd_restore)

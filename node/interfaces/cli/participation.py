@@ -1,0 +1,70 @@
+"""``rsvp``, ``feed`` and ``commitments``: a member's side of action calls."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from node.features.calls.rsvp import commitments, leave, rsvp
+from node.features.calls.views import commitment_json
+from node.features.following.feed import feed_page
+from node.interfaces.cli.base import Subparsers, data_arg, out, principal, with_services
+from node.runtime.services import Services
+
+
+@with_services
+async def cmd_rsvp(args: argparse.Namespace, services: Services) -> int:
+    """Exit 1 when the organiser's node refuses the RSVP (full, cancelled ...), so scripts see it."""
+    who = await principal(services, args.as_name)
+    result = await (
+        leave(services, who, args.call) if args.leave else rsvp(services, who, args.call)
+    )
+    out(f"{result.call} {result.state}" + (f" ({result.reason})" if result.reason else ""))
+    return 0 if result.state != "rejected" else 1
+
+
+@with_services
+async def cmd_feed(args: argparse.Namespace, services: Services) -> int:
+    who = await principal(services, args.as_name)
+    items, _more = await feed_page(services, who, page=args.page, per_page=args.per_page)
+    if args.json:
+        out(json.dumps(items))
+    else:
+        for item in items:
+            out(f"{item['id']}\t{item['start']}\t{item['status']}\t{item['title']}")
+    return 0
+
+
+@with_services
+async def cmd_commitments(args: argparse.Namespace, services: Services) -> int:
+    who = await principal(services, args.as_name)
+    rows = await commitments(services, who)
+    if args.json:
+        out(json.dumps([commitment_json(r) for r in rows]))
+    else:
+        for r in rows:
+            out(f"{r.call} {r.state}")
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("rsvp", help="take part in an action call (or --leave it)")
+    p.add_argument("call", metavar="CALL_URL")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
+    p.add_argument("--leave", action="store_true", help="withdraw instead")
+    p.set_defaults(func=cmd_rsvp)
+
+    p = sub.add_parser("feed", help="action calls of the chapters a member follows")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--per-page", dest="per_page", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=cmd_feed)
+
+    p = sub.add_parser("commitments", help="a member's RSVPs and their answers")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=cmd_commitments)

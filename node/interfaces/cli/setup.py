@@ -1,0 +1,146 @@
+"""Making a node and running it: ``init``, ``serve`` and ``worker``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from node.features.actors.local import issue_token
+from node.interfaces.cli.base import (
+    CommandError,
+    Subparsers,
+    data_arg,
+    err,
+    out,
+    settings_for,
+    with_services,
+)
+from node.ops.backup.layout import ADMIN_TOKEN_FILE  # where backup looks for it
+from node.runtime.app import close_services, create_app, open_services, settle_heap, worker_tasks
+from node.runtime.config import CONFIG_FILE, ConfigError, Settings, write_config
+from node.runtime.logs import configure_logging
+from node.runtime.services import INSTANCE_ACTOR, Services
+from storage.repositories import actors as actor_repo
+
+
+async def cmd_init(args: argparse.Namespace) -> int:
+    """Refuse an existing node and bad settings before anything is written."""
+    data = Path(args.data)
+    if (data / CONFIG_FILE).exists():
+        raise CommandError(f"{data} is already initialised ({data / CONFIG_FILE} exists)")
+    data.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
+    values: dict[str, object] = {"base_url": args.base_url}
+    if args.allow_private_network:
+        values["allow_private_network"] = True
+    try:
+        Settings(data_dir=data, **values)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from exc
+    write_config(data, values)
+    return await _issue_admin_token(args, data)
+
+
+@with_services
+async def _issue_admin_token(args: argparse.Namespace, services: Services, data: Path) -> int:
+    """Opening the services creates the database and the instance actor; the admin token is
+    the instance actor's, kept in the data directory (owner-only) and printed once."""
+    async with services.db.read() as session:
+        relay = await actor_repo.local_actor_by_name(session, INSTANCE_ACTOR)
+    assert relay is not None
+    token = await issue_token(services, relay, "admin")
+    token_path = data / ADMIN_TOKEN_FILE
+    token_path.touch(mode=0o600)
+    token_path.write_text(token + "\n", "utf-8")
+    out(f"initialised node {services.settings.base_url} in {data}")
+    out(f"admin token: {token}")
+    return 0
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """Set on SIGINT or SIGTERM, so a long-running command can shut down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def cmd_worker(args: argparse.Namespace) -> int:
+    """Delivery, inbox handling and rollups without HTTP (beside ``serve --workers 0``)."""
+    settings = settings_for(args)
+    configure_logging(settings.log_level)
+    services = await open_services(settings)
+    tasks = [asyncio.create_task(coro, name=name) for name, coro in worker_tasks(services)]
+    stop = _stop_on_signals()
+    out(f"worker running for {settings.base_url}")
+    settle_heap()
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await close_services(services)
+    return 0
+
+
+async def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve until signalled; the app's cleanup closes the services."""
+    settings = settings_for(
+        args,
+        host=args.host,
+        port=args.port,
+        run_workers=None if args.workers is None else args.workers > 0,
+    )
+    configure_logging(settings.log_level)
+    services = await open_services(settings)
+    app = create_app(services)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise CommandError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
+    async with services.db.read() as session:
+        local = await actor_repo.local_actors(session, ["chapter", "campaign"])
+    out(f"serving {settings.base_url} on http://{settings.host}:{settings.port}")
+    for actor in local:
+        out(f"{actor.kind} {actor.ap_id} acct:{actor.name}@{services.ids.authority}")
+    settle_heap()
+    stop = _stop_on_signals()
+    await stop.wait()
+    err("shutting down")
+    await runner.cleanup()
+    return 0
+
+
+def register_init(sub: Subparsers) -> None:
+    p = sub.add_parser("init", help="create a node's data directory, database and admin token")
+    data_arg(p)
+    p.add_argument(
+        "--base-url", required=True, help="public URL of the node, e.g. https://chapter.example"
+    )
+    p.add_argument(
+        "--allow-private-network",
+        action="store_true",
+        help="allow http:// and loopback/private addresses (local testing and demos only)",
+    )
+    p.set_defaults(func=cmd_init)
+
+
+def register_serve(sub: Subparsers) -> None:
+    """``serve`` and ``worker``: registered apart from ``init`` to keep the ``--help`` order."""
+    p = sub.add_parser("serve", help="serve the node over HTTP (and run its workers)")
+    data_arg(p)
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, help="0: HTTP only (run `chapterhouse worker` beside it)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run delivery, inbox handling and rollups (no HTTP)")
+    data_arg(p)
+    p.set_defaults(func=cmd_worker)

@@ -1,0 +1,243 @@
+"""Organisers' pages: publish, edit and cancel action calls, report impact, manage a chapter.
+
+Managing covers the roster of each call, approving followers (for chapters that approve them by
+hand) and making invitation links. The features check the organiser's role again on every
+change; the checks here decide only which form to show.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_session import get_session
+
+from node.features.actors.authz import Forbidden, NotFoundError
+from node.features.actors.directory import is_organiser
+from node.features.actors.invitations import InvitationRefused, create_invitation
+from node.features.calls.input import FieldError
+from node.features.calls.lifecycle import call_from_row, cancel_action, create_action, update_action
+from node.features.calls.lookup import calls_with_participants
+from node.features.following.approval import approve_follower, pending_requests
+from node.features.impact.chapter_impact import live_report
+from node.features.impact.reports import create_report, parse_metric_args, update_report
+from node.interfaces.web.common import back, flash, local_call, named_actor, page, require_member
+from node.interfaces.web.session import check_csrf
+from node.runtime.appkeys import SERVICES
+from node.runtime.errors import HttpError
+
+routes = web.RouteTableDef()
+
+
+def _call_data(form: dict[str, str]) -> dict[str, object]:
+    """The call form's fields as the call features take them; blank fields are left out."""
+    data: dict[str, object] = {
+        k: form[k].strip()
+        for k in ("title", "start", "end", "timezone", "goal", "description")
+        if form.get(k, "").strip()
+    }
+    if form.get("place", "").strip():
+        data["place"] = form["place"].strip()
+    if form.get("capacity", "").strip():
+        try:
+            data["capacity"] = int(form["capacity"])
+        except ValueError:
+            raise FieldError("capacity", "must be a whole number") from None
+    lines = [t.strip() for t in form.get("targets", "").splitlines() if t.strip()]
+    if lines:
+        data["targets"] = lines
+    return data
+
+
+# GET /actors/{name}/actions/new must reach this form: the call document route
+# (node/interfaces/activitypub/calls.py) takes only 26-character ULIDs, so "new" never matches it.
+@routes.get("/actors/{name}/actions/new")
+async def new_call_form(request: web.Request) -> web.Response:
+    who = await require_member(request)
+    actor = await named_actor(request)
+    if not await is_organiser(request.app[SERVICES], who, actor):
+        raise HttpError(403, "only organisers can create action calls")
+    return await page(
+        request,
+        "call_form.html",
+        heading=f"New action call for {actor.title or actor.name}",
+        action=f"{actor.ap_id}/actions/new",
+        button="Publish",
+        values={},
+    )
+
+
+@routes.post("/actors/{name}/actions/new")
+async def new_call(request: web.Request) -> web.Response:
+    form = await check_csrf(request)
+    who = await require_member(request)
+    actor = await named_actor(request)
+    try:
+        row = await create_action(request.app[SERVICES], who, actor.name, _call_data(form))
+    except FieldError as exc:
+        return await page(
+            request,
+            "call_form.html",
+            heading="New action call",
+            action=f"{actor.ap_id}/actions/new",
+            button="Publish",
+            values=form,
+            error=str(exc),
+        )
+    except Forbidden as exc:
+        raise HttpError(403, str(exc)) from exc
+    await flash(request, "Published to every follower.")
+    raise back(row.ap_id)
+
+
+@routes.get("/actors/{name}/actions/{ulid}/edit")
+async def edit_call_form(request: web.Request) -> web.Response:
+    who = await require_member(request)
+    row, chapter = await local_call(request)
+    if not await is_organiser(request.app[SERVICES], who, chapter):
+        raise HttpError(403, "only organisers can edit action calls")
+    call = call_from_row(row, request.app[SERVICES])
+    values = {
+        "title": call.title,
+        "start": call.start.isoformat(),
+        "end": call.end.isoformat(),
+        "timezone": call.timezone,
+        "place": call.place.name if call.place else "",
+        "goal": call.goal,
+        "capacity": call.capacity or "",
+        "description": call.content,
+    }
+    return await page(
+        request,
+        "call_form.html",
+        heading=f"Edit {call.title}",
+        action=f"{row.ap_id}/edit",
+        button="Save and notify followers",
+        values=values,
+    )
+
+
+@routes.post("/actors/{name}/actions/{ulid}/edit")
+async def edit_call(request: web.Request) -> web.Response:
+    form = await check_csrf(request)
+    who = await require_member(request)
+    row, _ = await local_call(request)
+    try:
+        await update_action(request.app[SERVICES], who, row.ap_id, _call_data(form))
+    except FieldError as exc:
+        return await page(
+            request,
+            "call_form.html",
+            heading="Edit",
+            action=f"{row.ap_id}/edit",
+            button="Save",
+            values=form,
+            error=str(exc),
+        )
+    except Forbidden as exc:
+        raise HttpError(403, str(exc)) from exc
+    await flash(request, "Saved; followers get the update.")
+    raise back(row.ap_id)
+
+
+@routes.post("/actors/{name}/actions/{ulid}/cancel")
+async def cancel_call(request: web.Request) -> web.Response:
+    await check_csrf(request)
+    who = await require_member(request)
+    row, _ = await local_call(request)
+    try:
+        await cancel_action(request.app[SERVICES], who, row.ap_id)
+    except Forbidden as exc:
+        raise HttpError(403, str(exc)) from exc
+    await flash(request, "Cancelled; followers are told.")
+    raise back(row.ap_id)
+
+
+@routes.get("/actors/{name}/actions/{ulid}/report")
+async def report_form(request: web.Request) -> web.Response:
+    who = await require_member(request)
+    row, chapter = await local_call(request)
+    services = request.app[SERVICES]
+    if not await is_organiser(services, who, chapter):
+        raise HttpError(403, "only organisers can report impact")
+    existing = await live_report(services, row.ap_id)
+    return await page(
+        request,
+        "report_form.html",
+        call=call_from_row(row, services),
+        report=existing.document if existing else None,
+        values={},
+    )
+
+
+@routes.post("/actors/{name}/actions/{ulid}/report")
+async def report_post(request: web.Request) -> web.Response:
+    form = await check_csrf(request)
+    who = await require_member(request)
+    row, _ = await local_call(request)
+    services = request.app[SERVICES]
+    existing = await live_report(services, row.ap_id)
+    try:
+        measures = parse_metric_args(
+            [m for m in form.get("metrics", "").splitlines() if m.strip()],
+            form.get("method", "counted"),
+        )
+        text = form.get("text", "").strip() or None
+        if existing is None:
+            await create_report(services, who, row.ap_id, measures, text)
+        else:
+            await update_report(services, who, existing.ap_id, measures, text)
+    except FieldError as exc:
+        return await page(
+            request,
+            "report_form.html",
+            call=call_from_row(row, services),
+            report=existing.document if existing else None,
+            values=form,
+            error=str(exc),
+        )
+    except Forbidden as exc:
+        raise HttpError(403, str(exc)) from exc
+    await flash(request, "Report published and sent to the campaign.")
+    raise back(row.ap_id)
+
+
+@routes.get("/actors/{name}/manage")
+async def manage(request: web.Request) -> web.Response:
+    who = await require_member(request)
+    actor = await named_actor(request)
+    services = request.app[SERVICES]
+    if not await is_organiser(services, who, actor):
+        raise HttpError(403, "only organisers can manage a chapter")
+    pending = await pending_requests(services, actor)
+    calls = await calls_with_participants(services, actor)
+    session = await get_session(request)
+    invite_url = session.pop("invite_url", None)
+    return await page(
+        request, "manage.html", actor=actor, pending=pending, calls=calls, invite_url=invite_url
+    )
+
+
+@routes.post("/actors/{name}/approve")
+async def approve(request: web.Request) -> web.Response:
+    form = await check_csrf(request)
+    who = await require_member(request)
+    actor = await named_actor(request)
+    try:
+        await approve_follower(request.app[SERVICES], who, actor, form.get("follower", ""))
+    except NotFoundError as exc:
+        raise HttpError(404, str(exc)) from exc
+    await flash(request, f"Approved {form.get('follower')}.")
+    raise back(f"{actor.ap_id}/manage")
+
+
+@routes.post("/actors/{name}/invites")
+async def invite(request: web.Request) -> web.Response:
+    form = await check_csrf(request)
+    who = await require_member(request)
+    actor = await named_actor(request)
+    services = request.app[SERVICES]
+    try:
+        token = await create_invitation(services, who, actor, form.get("role", "member"))
+    except InvitationRefused as exc:
+        raise HttpError(422, str(exc)) from exc
+    (await get_session(request))["invite_url"] = services.ids.url(f"invite/{token}")
+    raise back(f"{actor.ap_id}/manage")

@@ -1,0 +1,195 @@
+"""Pages anyone may see: the front page, chapters and campaigns, action calls, verification.
+
+``actor_page`` and ``call_page`` are the HTML faces of ``/actors/{name}`` and of an action call;
+the ActivityPub routes (node/interfaces/activitypub) call them when a browser asks, so they are
+plain functions here rather than routes. Every page escapes what it shows (Jinja autoescape);
+the only HTML passed through is content already cleaned by the allow-list on the way in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from node.features.actors.directory import is_organiser, local_actors_of_kind
+from node.features.actors.profile import actor_overview
+from node.features.calls.lifecycle import call_from_row
+from node.features.calls.lookup import call_viewer
+from node.features.following.remote import RemoteFollowUnavailable, remote_follow_url
+from node.features.impact.campaigns import campaign_totals
+from node.features.impact.chapter_impact import chapter_impact
+from node.features.impact.verify import verify_rollup
+from node.interfaces.web.charts import line_chart, progress_bars
+from node.interfaces.web.common import back, current, flash, named_actor, page
+from node.interfaces.web.session import check_csrf
+from node.runtime.appkeys import PARSED_CALLS, SERVICES
+from node.runtime.errors import HttpError
+from protocol.errors import MalformedDocument
+from protocol.events import summary_line
+from storage.models import ActionCall as CallRow
+from storage.models import LocalActor
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/")
+async def front(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    chapters = await local_actors_of_kind(services, ["chapter"])
+    campaigns = await local_actors_of_kind(services, ["campaign"])
+    return await page(request, "front.html", chapters=chapters, campaigns=campaigns)
+
+
+async def actor_page(request: web.Request, actor: LocalActor) -> web.Response:
+    """The HTML face of /actors/{name} (chapter, campaign or member)."""
+    services = request.app[SERVICES]
+    who = await current(request)
+    now = services.clock.now()
+    overview = await actor_overview(services, actor, who, now)
+    parsed = request.app[PARSED_CALLS]
+    allow_http = services.settings.allow_http
+    calls = [parsed.get(ap_id, stored, allow_http=allow_http) for ap_id, stored in overview.calls]
+    upcoming = [_view(c, s) for c, s in calls if c.end >= now]
+    past = [_view(c, s) for c, s in calls if c.end < now]
+    organiser = await is_organiser(services, who, actor)
+    if actor.kind == "campaign":
+        totals = await campaign_totals(services, actor.name)
+        targets = {(t.metric, t.unit): t.target for c, _ in calls for t in c.targets}
+        measured: list[tuple[str, str, float]] = [
+            (str(t["metric"]), str(t["unit"]), float(str(t["value"]))) for t in totals.totals
+        ]
+        bars = progress_bars(
+            [(f"{m} ({u})", amount, targets.get((m, u))) for m, u, amount in measured]
+        )
+        history = ""
+        if measured:
+            metric, unit = measured[0][0], measured[0][1]
+            points = []
+            for snapshot in totals.history:
+                values = [
+                    t for t in snapshot["totals"] if t["metric"] == metric and t["unit"] == unit
+                ]
+                points.append(
+                    (str(snapshot["at"]), float(str(values[0]["value"])) if values else 0.0)
+                )
+            history = line_chart(points, f"{metric} ({unit})")
+        shown_targets = {k: json_number_text(v) for k, v in targets.items()}
+        return await page(
+            request,
+            "campaign.html",
+            actor=actor,
+            upcoming=upcoming,
+            past=past,
+            totals=totals,
+            targets=shown_targets,
+            bars=bars,
+            history_chart=history,
+            organiser=organiser,
+        )
+    impact = await chapter_impact(services, actor.ap_id)
+    return await page(
+        request,
+        "chapter.html",
+        actor=actor,
+        followers=overview.followers,
+        following_state=overview.following_state,
+        upcoming=upcoming,
+        past=past,
+        impact=impact,
+        organiser=organiser,
+    )
+
+
+def json_number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _view(call: Any, summary: str) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "title": call.title,
+        "summary": summary,
+        "cancelled": call.cancelled,
+        "participant_count": call.participant_count,
+        "capacity": call.capacity,
+    }
+
+
+async def call_page(request: web.Request, row: CallRow) -> web.Response:
+    """The HTML face of a local action call (/actors/{name}/actions/{ulid})."""
+    services = request.app[SERVICES]
+    call = call_from_row(row, services)
+    who = await current(request)
+    commitment = None
+    organiser = False
+    if who is not None:
+        viewer = await call_viewer(services, who, row, call.id)
+        commitment, organiser = viewer.commitment, viewer.organiser
+    map_url = None
+    if (
+        call.place is not None
+        and call.place.latitude is not None
+        and call.place.longitude is not None
+    ):
+        map_url = (
+            f"https://www.openstreetmap.org/?mlat={call.place.latitude}&mlon={call.place.longitude}"
+            f"#map=17/{call.place.latitude}/{call.place.longitude}"
+        )
+    return await page(
+        request,
+        "call.html",
+        call=call,
+        summary=summary_line(call),
+        map_url=map_url,
+        commitment=commitment,
+        organiser=organiser,
+    )
+
+
+@routes.post("/actors/{name}/remote-follow")
+async def remote_follow(request: web.Request) -> web.Response:
+    """Remote interaction: send a fediverse user to their own server's follow page."""
+    form = await check_csrf(request)
+    actor = await named_actor(request)
+    services = request.app[SERVICES]
+    try:
+        url = await remote_follow_url(services, form.get("handle", ""), actor.name)
+    except MalformedDocument as exc:
+        await flash(request, str(exc))
+        raise back(actor.ap_id) from exc
+    except RemoteFollowUnavailable as exc:  # we cannot send them there; say so
+        await flash(
+            request,
+            f"{exc.host} does not offer remote following; search for "
+            f"@{actor.name}@{services.ids.authority} in your app instead.",
+        )
+        raise back(actor.ap_id) from None
+    raise web.HTTPFound(url)
+
+
+@routes.get("/actors/{name}/verify")
+async def verify_page(request: web.Request) -> web.Response:
+    """Run the same check as ``chapterhouse verify`` on this campaign's own rollup."""
+    actor = await named_actor(request)
+    services = request.app[SERVICES]
+    totals = await campaign_totals(services, actor.name)
+    if totals.rollup is None:
+        raise HttpError(404, "this campaign has not published a rollup yet")
+    verdict = await verify_rollup(
+        totals.rollup,
+        allow_private_network=services.settings.allow_private_network,
+        transport=services.transport,
+        signer=await services.fetch_signer(),
+    )
+    heading = "Verified: every number checks out" if verdict.ok else "Mismatch found"
+    return await page(
+        request,
+        "message.html",
+        heading=heading,
+        text=f"{verdict.verified} of {verdict.sources} signed reports check out; the totals "
+        f"{'match' if verdict.ok else 'do not match'} the rollup.",
+        problems=verdict.problems,
+        link=actor.ap_id,
+        link_text="Back to the campaign",
+    )

@@ -1,0 +1,136 @@
+"""The demo's cast and story: one campaign, three chapters with their organisers and members, the
+call they act on, the reports they file and the correction one of them makes.
+
+Only data and the arithmetic on it live here, so the steps (``day``) read as what happens and
+the checks compare with numbers derived from the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+CAMPAIGN = "climate-day"
+CAMPAIGN_ORGANISER = "maya"
+
+
+@dataclass(frozen=True)
+class ChapterPlan:
+    """One chapter of the story: who runs it, who is in it and what it reports."""
+
+    name: str
+    title: str
+    organiser: str
+    members: tuple[str, ...]
+    report: tuple[str, ...]  # ``--metric`` values of its impact report
+    text: str
+
+
+CHAPTERS = (
+    ChapterPlan(
+        "greenpark",
+        "Green Park Clean-up Crew",
+        "olga",
+        ("ada", "ben"),
+        ("participants=42:people", "kg_litter=120.5:kg"),
+        "42 of us cleared 120.5 kg of litter from the Green Park brook.",
+    ),
+    ChapterPlan(
+        "riverside",
+        "Riverside Friends",
+        "rui",
+        ("cleo", "dev"),
+        ("participants=35:people", "kg_litter=88:kg"),
+        "35 neighbours pulled 88 kg of rubbish out of the river.",
+    ),
+    ChapterPlan(
+        "oldtown",
+        "Old Town Volunteers",
+        "otto",
+        ("eli", "fay"),
+        ("participants=27:people", "kg_litter=64.25:kg"),
+        "27 volunteers collected 64.25 kg along the old canal.",
+    ),
+)
+#: The chapter that corrects its report, and the corrected numbers (a correction replaces them all).
+CORRECTION = (
+    "oldtown",
+    ("participants=29:people", "kg_litter=70.25:kg"),
+    "Recounted: 29 volunteers collected 70.25 kg along the old canal.",
+)
+#: A member of the first chapter who also follows, and joins the action of, the second chapter.
+VISITOR = ("greenpark", "ada", "riverside")
+
+CALL_OPTIONS = (
+    "--title",
+    "Climate Day river clean-up",
+    "--start",
+    "2027-04-12T10:00:00+01:00",
+    "--end",
+    "2027-04-12T13:00:00+01:00",
+    "--timezone",
+    "Europe/London",
+    "--place",
+    "Your nearest river bank",
+    "--goal",
+    "Clear the litter from every river bank in town",
+    "--target",
+    "participants=100:people",
+    "--target",
+    "kg_litter=300:kg",
+)
+
+STEPS = (
+    "set up four nodes through the command line",
+    "start the nodes (one `chapterhouse serve` each)",
+    "chapters join the campaign",
+    "members follow their chapters",
+    "the campaign publishes a call",
+    "chapters adopt the call",
+    "members RSVP",
+    "chapters report their impact",
+    "a chapter corrects its report",
+    "the campaign publishes its rollup",
+    "anyone can verify the rollup",
+)
+
+
+def progress_bar(done: int, total: int) -> str:
+    """``[###--------] 3/11``: how far the script is."""
+    return "[" + "#" * done + "-" * (total - done) + f"] {done}/{total}"
+
+
+def metric_values(metrics: Iterable[str]) -> dict[tuple[str, str], Decimal]:
+    """``participants=42:people`` → {("participants", "people"): 42}."""
+    values: dict[tuple[str, str], Decimal] = {}
+    for item in metrics:
+        name, _, rest = item.partition("=")
+        amount, _, unit = rest.partition(":")
+        values[(name, unit)] = Decimal(amount)
+    return values
+
+
+def totals_of(items: object) -> dict[tuple[str, str], Decimal]:
+    """The totals of ``totals --json`` or of a rollup document, keyed like ``metric_values``."""
+    out: dict[tuple[str, str], Decimal] = {}
+    if isinstance(items, list):
+        for t in items:
+            if isinstance(t, dict) and t.get("value") is not None:
+                out[(str(t.get("metric")), str(t.get("unit")))] = Decimal(str(t["value"]))
+    return {k: v for k, v in out.items() if v != 0}
+
+
+def describe_totals(values: Mapping[tuple[str, str], Decimal]) -> str:
+    """``120.5 kg kg_litter, 42 people participants``: totals as the script prints them."""
+    return ", ".join(f"{v} {unit} {metric}" for (metric, unit), v in sorted(values.items()))
+
+
+def expected_totals(*, corrected: bool) -> dict[tuple[str, str], Decimal]:
+    """The campaign's totals once every chapter's report counts (with the correction or not)."""
+    totals: dict[tuple[str, str], Decimal] = {}
+    for plan in CHAPTERS:
+        metrics = CORRECTION[1] if corrected and plan.name == CORRECTION[0] else plan.report
+        for key, value in metric_values(metrics).items():
+            totals[key] = totals.get(key, Decimal(0)) + value
+    return {k: v for k, v in totals.items() if v != 0}
