@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
 from storage.errors import AlreadyExists
-from storage.models import ApiToken, LocalActor, RemoteActor
+from storage.models import ApiToken, Invitation, LocalActor, RemoteActor
 
 
 async def add_local_actor(session: AsyncSession, actor: LocalActor) -> LocalActor:
@@ -92,3 +92,7 @@ async def strongest_role(session: AsyncSession, actor_id: int) -> str | None:
     """The highest role any of the actor's tokens grants."""
     roles = list(await session.scalars(select(ApiToken.role).where(ApiToken.actor_id == actor_id)))
     return max(roles, key=lambda r: ROLE_ORDER.get(r, -1)) if roles else None
+
+
+async def invitation_by_token_hash(session: AsyncSession, token_sha256: str) -> Invitation | None:
+    return await session.scalar(select(Invitation).where(Invitation.token_sha256 == token_sha256))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Follow, RemoteActor
-from storage.models.follow import ACCEPTED
+from storage.models import Follow, LocalActor, RemoteActor
+from storage.models.follow import ACCEPTED, PENDING
 
 
 async def follow_between(session: AsyncSession, follower: str, target: str) -> Follow | None:
@@ -133,3 +133,21 @@ async def remove_followers_at(session: AsyncSession, inbox: str) -> int:
         delete(Follow).where(or_(Follow.follower_inbox == inbox, Follow.follower.in_(owners)))
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def pending_follows_of(session: AsyncSession, target: str) -> list[Follow]:
+    """Follow requests waiting for ``target`` (an actor that approves its followers)."""
+    stmt = select(Follow).where(Follow.target == target, Follow.state == PENDING)
+    return list(await session.scalars(stmt.order_by(Follow.id)))
+
+
+async def followed_by_a_local_actor(session: AsyncSession, target: str) -> bool:
+    """Whether any actor of this node follows ``target`` (accepted)."""
+    stmt = select(
+        exists().where(
+            Follow.target == target,
+            Follow.state == ACCEPTED,
+            Follow.follower.in_(select(LocalActor.ap_id)),
+        )
+    )
+    return bool(await session.scalar(stmt))

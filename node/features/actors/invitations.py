@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from node.features.actors.authz import NotFoundError, Principal, require_organiser
@@ -66,9 +65,7 @@ async def create_invitation(
 async def open_invitation(services: Services, token: str) -> OpenInvitation:
     """The unused invitation behind ``token``; unknown and used links are refused alike."""
     async with services.db.read() as session:
-        invitation = await session.scalar(
-            select(Invitation).where(Invitation.token_sha256 == hash_token(token))
-        )
+        invitation = await actor_repo.invitation_by_token_hash(session, hash_token(token))
         chapter = await session.get(LocalActor, invitation.chapter_id) if invitation else None
     if invitation is None or chapter is None or invitation.used_at is not None:
         raise NotFoundError("this invitation link is not valid (or was already used)")

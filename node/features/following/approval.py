@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.actors.authz import NotFoundError, Principal, require_organiser
@@ -41,11 +40,7 @@ async def send_accept(
 async def pending_requests(services: Services, chapter: LocalActor) -> list[Follow]:
     """The follow requests waiting for an organiser of ``chapter`` to approve them."""
     async with services.db.read() as session:
-        return list(
-            await session.scalars(
-                select(Follow).where(Follow.target == chapter.ap_id, Follow.state == PENDING)
-            )
-        )
+        return await follow_repo.pending_follows_of(session, chapter.ap_id)
 
 
 async def approve_follower(

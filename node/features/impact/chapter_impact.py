@@ -10,24 +10,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from node.runtime.services import Services
 from protocol.errors import MalformedDocument
 from protocol.impact import MetricKey, json_number, parse_report
 from storage.models import ImpactReport
+from storage.repositories import impact as impact_repo
 
 
 async def chapter_impact(services: Services, chapter: str) -> list[dict[str, object]]:
     """The totals of the chapter's live (not retracted) reports, by metric and unit."""
     async with services.db.read() as session:
-        reports = list(
-            await session.scalars(
-                select(ImpactReport).where(
-                    ImpactReport.chapter == chapter, ImpactReport.retracted.is_(False)
-                )
-            )
-        )
+        reports = await impact_repo.live_reports_of_chapter(session, chapter)
     sums: dict[MetricKey, Decimal] = {}
     for report in reports:
         try:
@@ -42,13 +35,5 @@ async def chapter_impact(services: Services, chapter: str) -> list[dict[str, obj
 async def live_report(services: Services, call_id: str) -> ImpactReport | None:
     """The live report this node published for one of its calls, if any."""
     async with services.db.read() as session:
-        rows = list(
-            await session.scalars(
-                select(ImpactReport).where(
-                    ImpactReport.call == call_id,
-                    ImpactReport.local_actor_id.is_not(None),
-                    ImpactReport.retracted.is_(False),
-                )
-            )
-        )
+        rows = await impact_repo.local_live_reports_of_call(session, call_id)
     return rows[-1] if rows else None

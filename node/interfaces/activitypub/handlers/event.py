@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import exists, select
-
 from node.features.calls.input import sanitized
 from node.features.calls.lifecycle import row_values
 from node.features.impact.intake import (
@@ -23,10 +21,9 @@ from protocol.errors import ProtocolError
 from protocol.events import CANCELLED, parse_event
 from protocol.impact import is_report, is_rollup, parse_report
 from storage.models import ActionCall as CallRow
-from storage.models import Follow, LocalActor
-from storage.models.follow import ACCEPTED
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
+from storage.repositories import follows as follow_repo
 from storage.repositories import impact as impact_repo
 
 log = logging.getLogger(__name__)
@@ -34,14 +31,7 @@ log = logging.getLogger(__name__)
 
 async def _followed_here(ctx: HandlerContext, chapter: str) -> bool:
     """Calls are kept only from chapters that someone on this node follows."""
-    stmt = select(
-        exists().where(
-            Follow.target == chapter,
-            Follow.state == ACCEPTED,
-            Follow.follower.in_(select(LocalActor.ap_id)),
-        )
-    )
-    return bool(await ctx.session.scalar(stmt))
+    return await follow_repo.followed_by_a_local_actor(ctx.session, chapter)
 
 
 async def handle_note(ctx: HandlerContext, activity: Activity) -> None:
