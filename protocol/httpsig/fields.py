@@ -2,9 +2,9 @@
 
 http-sf does the parsing and serialising. This module only adapts it to the signature code:
 its tuples become typed frozen values, its ``ValueError``s become ``MALFORMED`` refusals,
-repeated keys are refused (RFC 9651 lets the last one win, which for a signature would let a
-proxy-appended member silently replace the signed one), and each dictionary member keeps the
-text it was received as, which is what the ``@signature-params`` line reproduces.
+repeated keys are refused (RFC 9651 lets the last one win; two ``sig1`` members or two
+``keyid`` parameters are an ambiguity a signature must not have), and each dictionary member
+keeps the text it was received as, which is what the ``@signature-params`` line reproduces.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.errors import ChapterhouseError
 from storage.models import LocalActor
+from storage.models.states import GROUP_KINDS, Role
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 
@@ -29,7 +30,7 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
 
 async def principal_by_name(session: AsyncSession, name: str) -> Principal:
@@ -38,12 +39,12 @@ async def principal_by_name(session: AsyncSession, name: str) -> Principal:
     if actor is None:
         raise NotFoundError(f"no local actor named {name!r}")
     role = await actor_repo.strongest_role(session, actor.id)
-    return Principal(actor, role or "member")
+    return Principal(actor, role or Role.MEMBER)
 
 
 async def local_chapter(session: AsyncSession, name: str) -> LocalActor:
     chapter = await actor_repo.local_actor_by_name(session, name)
-    if chapter is None or chapter.kind not in {"chapter", "campaign"}:
+    if chapter is None or chapter.kind not in GROUP_KINDS:
         raise NotFoundError(f"no chapter named {name!r} on this node")
     return chapter
 
@@ -53,6 +54,10 @@ async def require_organiser(session: AsyncSession, who: Principal, chapter: Loca
     if who.is_admin:
         return
     membership = await action_repo.membership(session, who.actor.id, chapter.id)
-    if membership is not None and membership.active and membership.role in {"organiser", "admin"}:
+    if (
+        membership is not None
+        and membership.active
+        and membership.role in {Role.ORGANISER, Role.ADMIN}
+    ):
         return
     raise Forbidden(f"{who.actor.name} is not an organiser of {chapter.name}")

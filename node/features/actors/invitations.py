@@ -20,9 +20,10 @@ from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.ids import validate_local_name
 from storage.errors import StorageError
 from storage.models import Invitation, LocalActor
+from storage.models.states import ActorKind, Role
 from storage.repositories import actors as actor_repo
 
-INVITABLE_ROLES = frozenset({"member", "organiser"})
+INVITABLE_ROLES = frozenset({Role.MEMBER, Role.ORGANISER})
 MIN_PASSWORD = 10
 
 
@@ -88,7 +89,11 @@ async def redeem_invitation(
         raise SignupRefused(f"the password must have at least {MIN_PASSWORD} characters")
     try:
         created = await create_actor(
-            services, name, "member", role=opened.invitation.role, chapter=opened.chapter.name
+            services,
+            name,
+            ActorKind.MEMBER,
+            role=opened.invitation.role,
+            chapter=opened.chapter.name,
         )
     except (ChapterhouseError, ValueError, StorageError) as exc:
         raise SignupRefused(str(exc)) from exc

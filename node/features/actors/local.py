@@ -22,10 +22,11 @@ from protocol.keys import (
 )
 from protocol.timefmt import format_xsd_datetime
 from storage.models import LocalActor
+from storage.models.states import GROUP_KINDS, ActorKind, Role
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 
-ROLES = ("member", "organiser", "admin")
+ROLES = tuple(Role)
 KINDS = {"chapter": "Group", "campaign": "Group", "member": "Person", "instance": "Application"}
 
 
@@ -85,9 +86,9 @@ async def create_actor(
             await actor_repo.add_token(session, actor.id, role, hash_token(token), now)
         if chapter is not None:
             home = await actor_repo.local_actor_by_name(session, chapter)
-            if home is None or home.kind not in {"chapter", "campaign"}:
+            if home is None or home.kind not in GROUP_KINDS:
                 raise ValueError(f"no chapter named {chapter!r} on this node")
-            await action_repo.set_membership(session, actor.id, home.id, role or "member", now)
+            await action_repo.set_membership(session, actor.id, home.id, role or Role.MEMBER, now)
     return Created(actor, token)
 
 
@@ -106,7 +107,9 @@ async def ensure_instance_actor(services: Services) -> LocalActor:
     if existing is not None:
         return existing
     return (
-        await create_actor(services, INSTANCE_ACTOR, "instance", title=services.settings.node_name)
+        await create_actor(
+            services, INSTANCE_ACTOR, ActorKind.INSTANCE, title=services.settings.node_name
+        )
     ).actor
 
 
@@ -131,7 +134,7 @@ def actor_document(ids: IdFactory, actor: LocalActor) -> dict[str, object]:
             ids.ed25519_key(actor.name), actor_id, actor.ed25519_public_multibase
         ),
         manually_approves_followers=actor.manually_approves_followers,
-        kind=actor.kind if actor.kind in {"chapter", "campaign"} else None,
+        kind=actor.kind if actor.kind in GROUP_KINDS else None,
         published=format_xsd_datetime(actor.created_at),
     )
     return build_actor(spec)

@@ -18,6 +18,7 @@ from protocol.errors import ChapterhouseError, MalformedDocument, ProtocolError
 from protocol.events import parse_event
 from protocol.ids import parse_id, same_origin
 from storage.models import Commitment
+from storage.models.states import CommitmentState
 from storage.repositories import actions as action_repo
 
 
@@ -65,7 +66,7 @@ async def rsvp(services: Services, who: Principal, call_url: str) -> RsvpResult:
             )
             if row is None:
                 raise NotFoundError(f"no action call {call_id} on this node")
-            state = "accepted" if decision.accepted else "rejected"
+            state = CommitmentState.ACCEPTED if decision.accepted else CommitmentState.REJECTED
             await _record(
                 session, member.id, call_id, row.chapter, join_id, state, decision.reason, now
             )
@@ -78,13 +79,15 @@ async def rsvp(services: Services, who: Principal, call_url: str) -> RsvpResult:
         raise RsvpError(str(exc)) from exc
     async with services.db.write() as session:
         existing = await action_repo.commitment(session, member.id, call_id)
-        if existing is not None and existing.state == "accepted":
-            return RsvpResult(call_id, "accepted")
-        await _record(session, member.id, call_id, chapter.id, join_id, "pending", None, now)
+        if existing is not None and existing.state == CommitmentState.ACCEPTED:
+            return RsvpResult(call_id, CommitmentState.ACCEPTED)
+        await _record(
+            session, member.id, call_id, chapter.id, join_id, CommitmentState.PENDING, None, now
+        )
         join = build_join(join_id, member.ap_id, call_id, chapter.id)
         await publish(session, services, member, join, [chapter.inbox])
     services.wakeups.deliveries.set()
-    return RsvpResult(call_id, "pending")
+    return RsvpResult(call_id, CommitmentState.PENDING)
 
 
 async def _record(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.impact import ImpactReport, delta
 from storage.models import Contribution, LocalActor
+from storage.models.states import ActorKind
 from storage.repositories import actions as action_repo
 from storage.repositories import impact as impact_repo
 from storage.repositories.impact import decode_values, encode_values
@@ -35,7 +36,7 @@ async def campaigns_for_call(session: AsyncSession, call_id: str) -> list[LocalA
             break
         if row.local_actor_id is not None:
             owner = await session.get(LocalActor, row.local_actor_id)
-            if owner is not None and owner.kind == "campaign":
+            if owner is not None and owner.kind == ActorKind.CAMPAIGN:
                 found.append(owner)
         link = row.document.get("chapterhouse:campaign") if isinstance(row.document, dict) else None
         current = link if isinstance(link, str) else None

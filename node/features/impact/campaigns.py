@@ -10,6 +10,7 @@ from node.features.actors.authz import NotFoundError, local_chapter
 from node.runtime.services import Services
 from protocol.impact import json_number
 from protocol.timefmt import format_xsd_datetime
+from storage.models.states import ActorKind
 from storage.repositories import impact as impact_repo
 from storage.repositories.impact import decode_values
 
@@ -45,7 +46,7 @@ class CampaignTotals:
 async def campaign_totals(services: Services, name: str) -> CampaignTotals:
     async with services.db.read() as session:
         campaign = await local_chapter(session, name)
-        if campaign.kind != "campaign":
+        if campaign.kind != ActorKind.CAMPAIGN:
             raise NotFoundError(f"{name} is a chapter, not a campaign")
         totals = await impact_repo.totals(session, campaign.id)
         by_chapter = await impact_repo.totals_by_chapter(session, campaign.id)

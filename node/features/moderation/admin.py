@@ -13,13 +13,14 @@ from node.features.actors.authz import NotFoundError
 from node.runtime.services import INSTANCE_ACTOR, Services
 from protocol.errors import ChapterhouseError
 from storage.models import DomainBlock, Flag, LocalActor
+from storage.models.states import GROUP_KINDS, ActorKind, Role
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from storage.repositories import delivery_admin
 from storage.repositories import moderation as moderation_repo
 from storage.repositories.delivery_admin import DeliveryView
 
-CHAPTER_ROLES = frozenset({"member", "organiser", "admin"})
+CHAPTER_ROLES = frozenset(Role)
 
 
 class RoleRefused(ChapterhouseError):
@@ -66,9 +67,9 @@ async def grant_role(
     async with services.db.write() as session:
         member = await actor_repo.local_actor_by_name(session, member_name.strip())
         chapter = await actor_repo.local_actor_by_name(session, chapter_name.strip())
-        if member is None or member.kind != "member":
+        if member is None or member.kind != ActorKind.MEMBER:
             raise NotFoundError("no such member on this node")
-        if chapter is None or chapter.kind not in {"chapter", "campaign"}:
+        if chapter is None or chapter.kind not in GROUP_KINDS:
             raise NotFoundError("no such chapter on this node")
         await action_repo.set_membership(session, member.id, chapter.id, role, services.clock.now())
     return member, chapter

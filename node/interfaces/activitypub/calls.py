@@ -13,6 +13,7 @@ from node.interfaces.feeds.icalendar import calendar_ics
 from node.interfaces.web.public import call_page
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
+from storage.models.states import GROUP_KINDS
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from storage.repositories import impact as impact_repo
@@ -41,7 +42,7 @@ async def calendar(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     async with services.db.read() as session:
         chapter = await actor_repo.local_actor_by_name(session, request.match_info["name"])
-        if chapter is None or chapter.kind not in {"chapter", "campaign"}:
+        if chapter is None or chapter.kind not in GROUP_KINDS:
             raise HttpError(404, "no such chapter on this node")
         rows = await action_repo.calls_of_chapter(session, chapter.ap_id)
     body = calendar_ics(

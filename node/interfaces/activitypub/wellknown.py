@@ -15,6 +15,7 @@ from protocol.nodeinfo import (
     build_nodeinfo_links,
 )
 from protocol.webfinger import JRD_JSON, build_jrd
+from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
 from storage.repositories import outbox as outbox_repo
 
@@ -69,9 +70,9 @@ async def nodeinfo_links(request: web.Request) -> web.Response:
 async def nodeinfo(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     async with services.db.read() as session:
-        members = await actor_repo.count_local_actors(session, "member")
-        chapters = await actor_repo.count_local_actors(session, "chapter")
-        campaigns = await actor_repo.count_local_actors(session, "campaign")
+        members = await actor_repo.count_local_actors(session, ActorKind.MEMBER)
+        chapters = await actor_repo.count_local_actors(session, ActorKind.CHAPTER)
+        campaigns = await actor_repo.count_local_actors(session, ActorKind.CAMPAIGN)
         posts = await outbox_repo.count_public(session)
     doc = build_nodeinfo(
         version=services.version,

@@ -20,6 +20,7 @@ from node.runtime.appkeys import SERVICES
 from protocol.errors import MalformedDocument
 from protocol.ids import parse_id
 from storage.models import LocalActor
+from storage.models.states import FlagState, Severity
 from storage.repositories import actions as action_repo
 from storage.repositories import moderation as moderation_repo
 
@@ -70,7 +71,9 @@ async def list_flags(request: web.Request, who: Principal) -> web.Response:
     _require_admin(who)
     services = request.app[SERVICES]
     async with services.db.read() as session:
-        rows = await moderation_repo.flags(session, None if request.query.get("all") else "open")
+        rows = await moderation_repo.flags(
+            session, None if request.query.get("all") else FlagState.OPEN
+        )
     return _json({"items": [moderation_repo.flag_json(r) for r in rows]})
 
 
@@ -101,7 +104,7 @@ async def add_block(request: web.Request, who: Principal) -> web.Response:
     reason = data.get("reason") if isinstance(data.get("reason"), str) else None
     try:
         if data.get("domain") is not None:
-            severity = data.get("severity", "suspend")
+            severity = data.get("severity", Severity.SUSPEND)
             domain = await block_domain(services, str(data["domain"]), str(severity), reason)
             return _json({"domain": domain, "severity": severity}, status=201)
         if data.get("actor") is not None:

@@ -33,6 +33,7 @@ from node.interfaces.api.openapi import openapi_document
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from protocol.timefmt import format_xsd_datetime
+from storage.models.states import CommitmentState
 from storage.repositories import actions as action_repo
 
 routes = web.RouteTableDef()
@@ -248,7 +249,7 @@ async def add_rsvp(request: web.Request, who: Principal) -> web.Response:
     result = await rsvp(request.app[SERVICES], who, call)
     return _json(
         {"call": result.call, "state": result.state, "reason": result.reason},
-        status=200 if result.state != "pending" else 202,
+        status=200 if result.state != CommitmentState.PENDING else 202,
     )
 
 

@@ -11,6 +11,7 @@ from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from protocol.events import summary_line
 from protocol.timefmt import format_xsd_datetime
+from storage.models.states import GROUP_KINDS
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 
@@ -22,7 +23,7 @@ async def feed(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     async with services.db.read() as db:
         chapter = await actor_repo.local_actor_by_name(db, request.match_info["name"])
-        if chapter is None or chapter.kind not in {"chapter", "campaign"}:
+        if chapter is None or chapter.kind not in GROUP_KINDS:
             raise HttpError(404, "no such chapter on this node")
         rows = await action_repo.recent_calls(db, chapter.ap_id, limit=200)
     calls = sorted(

@@ -20,6 +20,7 @@ from node.interfaces.web.common import back, flash, page, require_member
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
+from storage.models.states import Severity
 
 routes = web.RouteTableDef()
 
@@ -54,7 +55,7 @@ async def admin_block(request: web.Request) -> web.Response:
         domain = await block_domain(
             request.app[SERVICES],
             form.get("domain", ""),
-            form.get("severity", "suspend"),
+            form.get("severity", Severity.SUSPEND),
             form.get("reason") or None,
         )
         await flash(request, f"Blocked {domain}.")

@@ -23,6 +23,7 @@ from node.interfaces.web.common import back, flash, local_call, named_actor, pag
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
+from storage.models.states import Role
 
 routes = web.RouteTableDef()
 
@@ -236,7 +237,7 @@ async def invite(request: web.Request) -> web.Response:
     actor = await named_actor(request)
     services = request.app[SERVICES]
     try:
-        token = await create_invitation(services, who, actor, form.get("role", "member"))
+        token = await create_invitation(services, who, actor, form.get("role", Role.MEMBER))
     except InvitationRefused as exc:
         raise HttpError(422, str(exc)) from exc
     (await get_session(request))["invite_url"] = services.ids.url(f"invite/{token}")

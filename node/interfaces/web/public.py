@@ -29,6 +29,7 @@ from protocol.errors import MalformedDocument
 from protocol.events import summary_line
 from storage.models import ActionCall as CallRow
 from storage.models import LocalActor
+from storage.models.states import ActorKind
 
 routes = web.RouteTableDef()
 
@@ -36,8 +37,8 @@ routes = web.RouteTableDef()
 @routes.get("/")
 async def front(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    chapters = await local_actors_of_kind(services, ["chapter"])
-    campaigns = await local_actors_of_kind(services, ["campaign"])
+    chapters = await local_actors_of_kind(services, [ActorKind.CHAPTER])
+    campaigns = await local_actors_of_kind(services, [ActorKind.CAMPAIGN])
     return await page(request, "front.html", chapters=chapters, campaigns=campaigns)
 
 
@@ -53,7 +54,7 @@ async def actor_page(request: web.Request, actor: LocalActor) -> web.Response:
     upcoming = [_view(c, s) for c, s in calls if c.end >= now]
     past = [_view(c, s) for c, s in calls if c.end < now]
     organiser = await is_organiser(services, who, actor)
-    if actor.kind == "campaign":
+    if actor.kind == ActorKind.CAMPAIGN:
         totals = await campaign_totals(services, actor.name)
         targets = {(t.metric, t.unit): t.target for c, _ in calls for t in c.targets}
         measured: list[tuple[str, str, float]] = [

@@ -17,6 +17,7 @@ from protocol.activities import Activity, build_follow
 from protocol.jsonld import id_of
 from storage.models import Follow, LocalActor
 from storage.models.follow import ACCEPTED, PENDING, REJECTED
+from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 
@@ -51,7 +52,7 @@ async def handle_follow(ctx: HandlerContext, activity: Activity) -> None:
     if state == ACCEPTED:
         await send_accept(session, services, target, dict(activity.raw), follower.inbox)
         ctx.queued_deliveries = True
-        if target.kind == "campaign" and follower.actor_type == "Group":
+        if target.kind == ActorKind.CAMPAIGN and follower.actor_type == "Group":
             await follow_back(ctx, target, follower.ap_id, follower.inbox)
 
 

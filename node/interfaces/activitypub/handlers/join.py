@@ -11,6 +11,7 @@ from node.runtime.services import INSTANCE_ACTOR
 from protocol.activities import Activity, build_accept, build_reject
 from protocol.jsonld import id_of
 from storage.models import Commitment, LocalActor
+from storage.models.states import CommitmentState
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 
@@ -82,7 +83,7 @@ async def commitment_answered(ctx: HandlerContext, activity: Activity) -> Commit
 
 
 async def answer_commitment(ctx: HandlerContext, activity: Activity, row: Commitment) -> None:
-    row.state = "accepted" if activity.type == "Accept" else "rejected"
+    row.state = CommitmentState.ACCEPTED if activity.type == "Accept" else CommitmentState.REJECTED
     summary = activity.raw.get("summary")
     row.reason = summary[:500] if isinstance(summary, str) else None
     row.updated_at = ctx.services.clock.now()
