@@ -46,6 +46,7 @@ from node.features.actors.authz import Principal
 from node.features.actors.local import create_actor
 from node.features.calls.lifecycle import create_action
 from node.federation.delivery.dispatcher import DeliveryWorker
+from node.ops.cluster import free_port
 from node.runtime.app import close_services, open_services, settle_heap
 from node.runtime.clock import SystemClock
 from node.runtime.config import Settings
@@ -56,7 +57,6 @@ from storage.models import Delivery, Follow
 from storage.models.delivery import SENT
 from storage.models.follow import ACCEPTED
 from storage.repositories.deliveries import ClaimedDelivery
-from tests.rig.nodes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_SHARE = 0.75  # of the ceiling's throughput

@@ -60,6 +60,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bench.results import Row, record
+from bench.rig import create_database, drop_database
+from node.ops.cluster import free_port
 from protocol.httpsig import HttpRequest, sign_request_cavage
 from protocol.keys import (
     generate_rsa_key,
@@ -69,7 +71,6 @@ from protocol.keys import (
 )
 from storage.engine import open_database
 from storage.models import InboxItem
-from tests.rig.database import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -373,14 +374,6 @@ def presign(
 
 
 # ------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_cli(args: Sequence[str], env: dict[str, str]) -> str:

@@ -28,6 +28,7 @@ from node.interfaces.activitypub import actors, calls, wellknown
 from node.interfaces.activitypub.inbox_worker import InboxWorker
 from node.interfaces.api import moderation_routes
 from node.interfaces.api import routes as api_routes
+from node.interfaces.feeds import routes as feed_routes
 from node.interfaces.middlewares import error_middleware
 from node.interfaces.web.setup import setup_web
 from node.runtime.appkeys import INBOX_WRITER, METRICS, SERVICES, TASKS
@@ -154,6 +155,7 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(actors.routes)
     app.add_routes(health.routes)
     app.add_routes(calls.routes)
+    app.add_routes(feed_routes.routes)
     app.add_routes(api_routes.routes)
     app.add_routes(moderation_routes.routes)
     app[METRICS] = Metrics()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Follow, LocalActor, RemoteActor
 from storage.models.follow import ACCEPTED, PENDING
+
+Relation = Literal["followers", "following"]
 
 
 async def follow_between(session: AsyncSession, follower: str, target: str) -> Follow | None:
@@ -60,12 +63,22 @@ async def remove_follow(session: AsyncSession, follower: str, target: str) -> bo
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def followers_page(
-    session: AsyncSession, target: str, *, offset: int, limit: int
+#: The two sides of the follow relation: (the column naming the actor, the column listed).
+_SIDES = {
+    "followers": (Follow.target, Follow.follower),
+    "following": (Follow.follower, Follow.target),
+}
+
+
+async def related_ids_page(
+    session: AsyncSession, actor: str, side: Relation, *, offset: int, limit: int
 ) -> list[str]:
+    """Who follows ``actor`` (``followers``) or whom it follows (``following``), accepted
+    follows only, in the order they were made."""
+    mine, theirs = _SIDES[side]
     rows = await session.scalars(
-        select(Follow.follower)
-        .where(Follow.target == target, Follow.state == ACCEPTED)
+        select(theirs)
+        .where(mine == actor, Follow.state == ACCEPTED)
         .order_by(Follow.id)
         .offset(offset)
         .limit(limit)
@@ -73,13 +86,20 @@ async def followers_page(
     return list(rows)
 
 
+async def count_related(session: AsyncSession, actor: str, side: Relation) -> int:
+    mine, _ = _SIDES[side]
+    stmt = select(func.count()).where(mine == actor, Follow.state == ACCEPTED)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def followers_page(
+    session: AsyncSession, target: str, *, offset: int, limit: int
+) -> list[str]:
+    return await related_ids_page(session, target, "followers", offset=offset, limit=limit)
+
+
 async def count_followers(session: AsyncSession, target: str) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).where(Follow.target == target, Follow.state == ACCEPTED)
-        )
-        or 0
-    )
+    return await count_related(session, target, "followers")
 
 
 async def following_page(
@@ -89,29 +109,6 @@ async def following_page(
     if accepted_only:
         stmt = stmt.where(Follow.state == ACCEPTED)
     return list(await session.scalars(stmt.order_by(Follow.id).offset(offset).limit(limit)))
-
-
-async def following_ids_page(
-    session: AsyncSession, follower: str, *, offset: int, limit: int
-) -> list[str]:
-    """The ids an actor follows (accepted follows), in the order they were made."""
-    rows = await session.scalars(
-        select(Follow.target)
-        .where(Follow.follower == follower, Follow.state == ACCEPTED)
-        .order_by(Follow.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(rows)
-
-
-async def count_following(session: AsyncSession, follower: str) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).where(Follow.follower == follower, Follow.state == ACCEPTED)
-        )
-        or 0
-    )
 
 
 async def follower_inboxes(session: AsyncSession, target: str) -> list[str]:

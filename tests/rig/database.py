@@ -5,10 +5,9 @@
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from bench.rig import create_database
 
 ENV = "CHAPTERHOUSE_TEST_DATABASE_URL"
 
@@ -23,33 +22,3 @@ async def fresh_database_url(data_dir: Path) -> str:
     if not server:
         return f"sqlite+aiosqlite:///{data_dir / 'chapterhouse.db'}"
     return await create_database(server, "t_")
-
-
-async def create_database(server: str, prefix: str) -> str:
-    """Create an empty database on the PostgreSQL ``server``; returns its URL."""
-    name = f"{prefix}{uuid.uuid4().hex[:16]}"
-    await _administer(server, f'CREATE DATABASE "{name}"')
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_database(server: str, database_url: str) -> None:
-    name = make_url(database_url).database
-    await _administer(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _administer(server: str, statement: str) -> None:
-    """Run a statement on the server's maintenance database (outside any transaction)."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    url = make_url(server)
-    conn = await asyncpg.connect(
-        user=url.username,
-        password=url.password,
-        host=url.host,
-        port=url.port or 5432,
-        database=url.database or "postgres",
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()

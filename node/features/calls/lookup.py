@@ -13,9 +13,12 @@ from node.features.actors.authz import NotFoundError, Principal
 from node.features.actors.directory import is_organiser
 from node.features.calls.lifecycle import call_from_row
 from node.runtime.services import Services
+from protocol.events import ActionCall
 from storage.models import ActionCall as CallRow
 from storage.models import LocalActor
+from storage.models.states import GROUP_KINDS
 from storage.repositories import actions as action_repo
+from storage.repositories import actors as actor_repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +64,19 @@ async def calls_with_participants(
             }
             for row in await action_repo.calls_of_chapter(session, chapter.ap_id, limit=limit)
         ]
+
+
+async def chapter_calls(
+    services: Services, name: str, *, newest_first: bool = False
+) -> tuple[LocalActor, list[ActionCall]]:
+    """A local chapter's calls for its feeds: by start time (the calendar), or the most
+    recently published first (Atom)."""
+    async with services.db.read() as session:
+        chapter = await actor_repo.local_actor_by_name(session, name)
+        if chapter is None or chapter.kind not in GROUP_KINDS:
+            raise NotFoundError("no such chapter on this node")
+        if newest_first:
+            rows = await action_repo.recent_calls(session, chapter.ap_id, limit=200)
+        else:
+            rows = await action_repo.calls_of_chapter(session, chapter.ap_id)
+    return chapter, [call_from_row(r, services) for r in rows]

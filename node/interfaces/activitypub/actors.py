@@ -28,6 +28,7 @@ from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 from storage.repositories import outbox as outbox_repo
+from storage.repositories.follows import Relation
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -80,28 +81,24 @@ def _page(collection_id: str, page: int, items: Sequence[object], total: int) ->
     return doc
 
 
-#: The two sides of the follow relation, each as its count and a page of actor ids.
-_RELATIONS = {
-    "followers": (follow_repo.count_followers, follow_repo.followers_page),
-    "following": (follow_repo.count_following, follow_repo.following_ids_page),
-}
-
-
 @routes.get("/actors/{name}/{relation:followers|following}")
 async def follow_collection(request: web.Request) -> web.Response:
     """Who follows a local actor, or whom it follows: a paged ``OrderedCollection``."""
     services = request.app[SERVICES]
     local = await _actor(request)
     await require_signed_fetch(request)
-    relation = request.match_info["relation"]
-    count, page_of = _RELATIONS[relation]
+    relation: Relation = (
+        "followers" if request.match_info["relation"] == "followers" else "following"
+    )
     collection_id = services.ids.actor_part(local.name, relation)
     page = page_number(request)
     async with services.db.read() as session:
-        total = await count(session, local.ap_id)
+        total = await follow_repo.count_related(session, local.ap_id, relation)
         if page is None:
             return activity_json(_collection(collection_id, total))
-        items = await page_of(session, local.ap_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        items = await follow_repo.related_ids_page(
+            session, local.ap_id, relation, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
     return activity_json(_page(collection_id, page, items, total))
 
 

@@ -1,5 +1,4 @@
-"""Action call documents (JSON for ActivityPub clients, HTML for browsers) and the
-chapter's iCalendar feed."""
+"""Action call, report and rollup documents (JSON for ActivityPub clients, HTML for browsers)."""
 
 from __future__ import annotations
 
@@ -7,13 +6,10 @@ import html
 
 from aiohttp import web
 
-from node.features.calls.lifecycle import call_from_row
 from node.interfaces.activitypub.negotiation import activity_json, require_signed_fetch, wants_html
-from node.interfaces.feeds.icalendar import calendar_ics
 from node.interfaces.web.public import call_page
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
-from storage.models.states import GROUP_KINDS
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from storage.repositories import impact as impact_repo
@@ -35,27 +31,6 @@ async def call_document(request: web.Request) -> web.Response:
     if wants_html(request):
         return await call_page(request, row)
     return activity_json(row.document)
-
-
-@routes.get("/actors/{name}/calendar.ics")
-async def calendar(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    async with services.db.read() as session:
-        chapter = await actor_repo.local_actor_by_name(session, request.match_info["name"])
-        if chapter is None or chapter.kind not in GROUP_KINDS:
-            raise HttpError(404, "no such chapter on this node")
-        rows = await action_repo.calls_of_chapter(session, chapter.ap_id)
-    body = calendar_ics(
-        chapter.title or chapter.name,
-        (call_from_row(r, services) for r in rows),
-        now=services.clock.now(),
-    )
-    return web.Response(
-        body=body,
-        content_type="text/calendar",
-        charset="utf-8",
-        headers={"Content-Disposition": f'inline; filename="{chapter.name}.ics"'},
-    )
 
 
 @routes.get("/actors/{name}/reports/{ulid:[0-9A-Z]{26}}")

@@ -1,33 +1,19 @@
-"""Atom feed of a chapter's action calls (next to the iCalendar feed)."""
+"""Atom (RFC 4287) feed of a chapter's action calls, next to the iCalendar feed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
-from aiohttp import web
-
-from node.features.calls.lifecycle import call_from_row
-from node.runtime.appkeys import SERVICES
-from node.runtime.errors import HttpError
-from protocol.events import summary_line
+from protocol.events import ActionCall, summary_line
 from protocol.timefmt import format_xsd_datetime
-from storage.models.states import GROUP_KINDS
-from storage.repositories import actions as action_repo
-from storage.repositories import actors as actor_repo
-
-routes = web.RouteTableDef()
+from storage.models import LocalActor
 
 
-@routes.get("/actors/{name}/feed.atom")
-async def feed(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    async with services.db.read() as db:
-        chapter = await actor_repo.local_actor_by_name(db, request.match_info["name"])
-        if chapter is None or chapter.kind not in GROUP_KINDS:
-            raise HttpError(404, "no such chapter on this node")
-        rows = await action_repo.recent_calls(db, chapter.ap_id, limit=200)
+def atom_feed(chapter: LocalActor, found: Iterable[ActionCall]) -> str:
+    """The feed document: entries newest-updated first, each linking the call's page."""
     calls = sorted(
-        (call_from_row(r, services) for r in rows),
+        found,
         key=lambda c: c.updated or c.published,
         reverse=True,
     )
@@ -51,4 +37,4 @@ async def feed(request: web.Request) -> web.Response:
         f'<link rel="self" href="{escape(chapter.ap_id)}/feed.atom"/>'
         f'<link rel="alternate" type="text/html" href="{escape(chapter.ap_id)}"/>{entries}</feed>'
     )
-    return web.Response(text=body, content_type="application/atom+xml")
+    return body

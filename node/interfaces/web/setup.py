@@ -8,7 +8,6 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from node.interfaces.feeds import atom
 from node.interfaces.web import admin, auth, member, organiser, public
 from node.interfaces.web.call_cache import ParsedCalls
 from node.interfaces.web.session import setup_sessions
@@ -39,4 +38,3 @@ def setup_web(app: web.Application, services: Services) -> None:
         admin.routes,
     ):
         app.add_routes(page_routes)
-    app.add_routes(atom.routes)
