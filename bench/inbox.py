@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import orjson
 from aiohttp import web
 from sqlalchemy import func, select
@@ -465,8 +466,6 @@ async def run_wrk(
 
 async def warm_up(url: str, requests: list[tuple[str, list[tuple[str, str]], bytes]]) -> None:
     """Send each warm-up request once (fetching and caching every sender's key)."""
-    import aiohttp
-
     async with aiohttp.ClientSession() as session:
         for _, headers, body in requests:
             hdrs = [(k, v) for k, v in headers if k.lower() != "host"]

@@ -7,13 +7,14 @@ import argparse
 from node.features.actors.local import create_actor
 from node.interfaces.cli.base import Subparsers, data_arg, err, out, with_services
 from node.runtime.services import Services
+from storage.models.states import ActorKind
 
 
 @with_services
 async def cmd_campaign_create(args: argparse.Namespace, services: Services) -> int:
     """Prints the actor id (the result) and the handle chapters follow (a note)."""
     created = await create_actor(
-        services, args.name, "campaign", title=args.title, summary=args.summary
+        services, args.name, ActorKind.CAMPAIGN, title=args.title, summary=args.summary
     )
     out(created.actor.ap_id)
     err(f"handle: acct:{created.actor.name}@{services.ids.authority}")

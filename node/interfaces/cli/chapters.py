@@ -7,6 +7,7 @@ import argparse
 from node.features.actors.local import create_actor
 from node.interfaces.cli.base import Subparsers, data_arg, err, out, with_services
 from node.runtime.services import Services
+from storage.models.states import ActorKind
 
 
 @with_services
@@ -15,7 +16,7 @@ async def cmd_chapter_create(args: argparse.Namespace, services: Services) -> in
     created = await create_actor(
         services,
         args.name,
-        "campaign" if args.campaign else "chapter",
+        ActorKind.CAMPAIGN if args.campaign else ActorKind.CHAPTER,
         title=args.title,
         summary=args.summary,
         approve_followers=args.approve_followers,

@@ -12,9 +12,14 @@ from typing import Any
 
 from node.interfaces.cli.base import Command, CommandError, Subparsers, err, out, with_services
 from node.runtime.services import Services
+from storage.models.states import DeliveryState
 from storage.repositories import delivery_admin
 
-DELIVERY_LIST_STATES = ("pending", "failing", "dead")  # what `deliveries` shows by default
+DELIVERY_LIST_STATES = (
+    DeliveryState.PENDING,
+    delivery_admin.FAILING,
+    DeliveryState.DEAD,
+)  # what `deliveries` shows by default
 DELIVERY_LIST_LIMIT = 100
 
 
@@ -143,7 +148,7 @@ def _listing_options(p: argparse.ArgumentParser, default: Any) -> None:
     p.add_argument(
         "--state",
         action="append",
-        choices=["pending", "failing", "dead", "sent"],
+        choices=[*DELIVERY_LIST_STATES, DeliveryState.SENT],
         default=default,
         help="show rows in this state (repeatable; default: pending, failing, dead)",
     )

@@ -11,6 +11,7 @@ from node.features.actors.local import create_actor
 from node.features.actors.passwords import hash_password
 from node.interfaces.cli.base import CommandError, Subparsers, data_arg, out, with_services
 from node.runtime.services import Services
+from storage.models.states import ActorKind, Role
 from storage.repositories import actors as actor_repo
 
 MIN_PASSWORD_LENGTH = 10
@@ -22,7 +23,7 @@ async def cmd_member_add(args: argparse.Namespace, services: Services) -> int:
     created = await create_actor(
         services,
         args.name,
-        "member",
+        ActorKind.MEMBER,
         title=args.display_name,
         role=args.role,
         chapter=args.chapter,
@@ -49,7 +50,7 @@ async def cmd_member_password(args: argparse.Namespace) -> int:
 async def _set_password(args: argparse.Namespace, services: Services, password: str) -> int:
     async with services.db.write() as session:
         member = await actor_repo.local_actor_by_name(session, args.name)
-        if member is None or member.kind != "member":
+        if member is None or member.kind != ActorKind.MEMBER:
             raise CommandError(f"no member named {args.name!r}")
         member.password_hash = hash_password(password)
     out(f"password set for {args.name}")
@@ -67,8 +68,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--chapter", help="the local chapter the member belongs to")
     p.add_argument(
         "--role",
-        default="member",
-        choices=["member", "organiser", "admin"],
+        default=Role.MEMBER,
+        choices=list(Role),
         help="role in the chapter (admin: the whole node)",
     )
     p.set_defaults(func=cmd_member_add)

@@ -10,6 +10,7 @@ from node.features.calls.views import commitment_json
 from node.features.following.feed import feed_page
 from node.interfaces.cli.base import Subparsers, data_arg, out, principal, with_services
 from node.runtime.services import Services
+from storage.models.states import CommitmentState
 
 
 @with_services
@@ -20,7 +21,7 @@ async def cmd_rsvp(args: argparse.Namespace, services: Services) -> int:
         leave(services, who, args.call) if args.leave else rsvp(services, who, args.call)
     )
     out(f"{result.call} {result.state}" + (f" ({result.reason})" if result.reason else ""))
-    return 0 if result.state != "rejected" else 1
+    return 0 if result.state != CommitmentState.REJECTED else 1
 
 
 @with_services

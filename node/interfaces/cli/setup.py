@@ -24,6 +24,7 @@ from node.runtime.app import close_services, create_app, open_services, settle_h
 from node.runtime.config import CONFIG_FILE, ConfigError, Settings, write_config
 from node.runtime.logs import configure_logging
 from node.runtime.services import INSTANCE_ACTOR, Services
+from storage.models.states import GROUP_KINDS, Role
 from storage.repositories import actors as actor_repo
 
 
@@ -51,7 +52,7 @@ async def _issue_admin_token(args: argparse.Namespace, services: Services, data:
     async with services.db.read() as session:
         relay = await actor_repo.local_actor_by_name(session, INSTANCE_ACTOR)
     assert relay is not None
-    token = await issue_token(services, relay, "admin")
+    token = await issue_token(services, relay, Role.ADMIN)
     token_path = data / ADMIN_TOKEN_FILE
     token_path.touch(mode=0o600)
     token_path.write_text(token + "\n", "utf-8")
@@ -106,7 +107,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
         await runner.cleanup()
         raise CommandError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
     async with services.db.read() as session:
-        local = await actor_repo.local_actors(session, ["chapter", "campaign"])
+        local = await actor_repo.local_actors(session, sorted(GROUP_KINDS))
     out(f"serving {settings.base_url} on http://{settings.host}:{settings.port}")
     for actor in local:
         out(f"{actor.kind} {actor.ap_id} acct:{actor.name}@{services.ids.authority}")

@@ -126,20 +126,14 @@ class Demo(DemoClient):
 
     async def set_up_campaign(self) -> None:
         node = self.campaign
-        await self.cli(
-            "init", "--data", str(node.data_dir), "--base-url", node.base_url,
-            "--allow-private-network",
-        )  # fmt: skip
+        await self.cli(*node.server.init_args())
         lines = await self.run(node, "campaign", "create", CAMPAIGN, "--title", "Climate Day")
         node.actors[CAMPAIGN] = lines[0]
         await self.add_member(node, CAMPAIGN_ORGANISER, CAMPAIGN, "organiser")
 
     async def set_up_chapter(self, plan: ChapterPlan) -> None:
         node = self.chapters[plan.name]
-        await self.cli(
-            "init", "--data", str(node.data_dir), "--base-url", node.base_url,
-            "--allow-private-network",
-        )  # fmt: skip
+        await self.cli(*node.server.init_args())
         lines = await self.run(node, "chapter", "create", plan.name, "--title", plan.title)
         node.actors[plan.name] = lines[0]
         await self.add_member(node, plan.organiser, plan.name, "organiser")
