@@ -35,7 +35,6 @@ from tests.rig.nodes import REPO, Node, eventually, start_node
 HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 
 
-
 # -- a small DOM from html.parser --------------------------------------------------------------
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}  # fmt: skip

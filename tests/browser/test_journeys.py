@@ -23,7 +23,6 @@ if _reason:
 from playwright.async_api import expect  # noqa: E402
 
 
-
 async def count_text(page, selector: str) -> str:
     return (await page.locator(selector).first.inner_text()).strip()
 

@@ -19,12 +19,12 @@ import pytest
 from node.features.actors.authz import principal_by_name
 from node.features.following.feed import feed_page
 from node.features.following.follow import follow
-from node.ops.backup.archive import (
+from node.ops.backup import BackupError
+from node.ops.backup.container import (
     HEADER_LEN,
     PASSPHRASE_ENV,
     TAG_LEN,
     WRONG_PASSPHRASE,
-    BackupError,
     DecryptingReader,
     EncryptingWriter,
     KdfParams,

@@ -1,5 +1,4 @@
-"""Encrypted backups of a node: ``chapterhouse backup`` (and, re-exported here for callers that
-know this module, ``chapterhouse restore``'s ``restore_backup``).
+"""Encrypted backups of a node: ``chapterhouse backup`` (its reverse is ``restore``).
 
 A backup holds everything needed to bring a node back under the same domain: the database
 (where every actor's private keys live), ``chapterhouse.toml`` and the admin token. Because
@@ -29,14 +28,8 @@ from sqlalchemy.engine import make_url
 from node.ops.backup.container import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_KDF,
-    HEADER_LEN,
-    PASSPHRASE_ENV,
-    TAG_LEN,
-    WRONG_PASSPHRASE,
-    DecryptingReader,
     EncryptingWriter,
     KdfParams,
-    read_passphrase,
 )
 from node.ops.backup.errors import BackupError
 from node.ops.backup.layout import (
@@ -48,7 +41,6 @@ from node.ops.backup.layout import (
     Progress,
     no_progress,
 )
-from node.ops.backup.restore import RestoreResult, restore_backup
 from node.ops.backup.snapshot import (
     backend_of,
     pg_dump,
@@ -58,23 +50,6 @@ from node.ops.backup.snapshot import (
 )
 from node.runtime.config import CONFIG_FILE, Settings
 from node.runtime.version import node_version
-
-__all__ = [
-    "ADMIN_TOKEN_FILE",
-    "HEADER_LEN",
-    "PASSPHRASE_ENV",
-    "TAG_LEN",
-    "WRONG_PASSPHRASE",
-    "BackupError",
-    "BackupResult",
-    "DecryptingReader",
-    "EncryptingWriter",
-    "KdfParams",
-    "RestoreResult",
-    "create_backup",
-    "read_passphrase",
-    "restore_backup",
-]
 
 
 @dataclass(frozen=True)
