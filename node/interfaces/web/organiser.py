@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import get_session
 
-from node.features.actors.authz import Forbidden, NotFoundError
+from node.features.actors.authz import NotFoundError
 from node.features.actors.directory import is_organiser
 from node.features.actors.invitations import InvitationRefused, create_invitation
 from node.features.calls.input import FieldError
@@ -83,8 +83,6 @@ async def new_call(request: web.Request) -> web.Response:
             values=form,
             error=str(exc),
         )
-    except Forbidden as exc:
-        raise HttpError(403, str(exc)) from exc
     await flash(request, "Published to every follower.")
     raise back(row.ap_id)
 
@@ -133,8 +131,6 @@ async def edit_call(request: web.Request) -> web.Response:
             values=form,
             error=str(exc),
         )
-    except Forbidden as exc:
-        raise HttpError(403, str(exc)) from exc
     await flash(request, "Saved; followers get the update.")
     raise back(row.ap_id)
 
@@ -144,10 +140,7 @@ async def cancel_call(request: web.Request) -> web.Response:
     await check_csrf(request)
     who = await require_member(request)
     row, _ = await local_call(request)
-    try:
-        await cancel_action(request.app[SERVICES], who, row.ap_id)
-    except Forbidden as exc:
-        raise HttpError(403, str(exc)) from exc
+    await cancel_action(request.app[SERVICES], who, row.ap_id)
     await flash(request, "Cancelled; followers are told.")
     raise back(row.ap_id)
 
@@ -195,8 +188,6 @@ async def report_post(request: web.Request) -> web.Response:
             values=form,
             error=str(exc),
         )
-    except Forbidden as exc:
-        raise HttpError(403, str(exc)) from exc
     await flash(request, "Report published and sent to the campaign.")
     raise back(row.ap_id)
 
