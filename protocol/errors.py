@@ -67,3 +67,12 @@ class ProofError(ProtocolError):
 
 class AuthorityError(ProtocolError):
     """An identity claim is not backed by the authenticated actor (origin or ownership)."""
+
+
+class UnitMismatch(ProtocolError):
+    """Two units measure different things (or are different currencies): no conversion exists."""
+
+    def __init__(self, from_unit: str, to_unit: str) -> None:
+        super().__init__(f"cannot convert {from_unit!r} to {to_unit!r}")
+        self.from_unit = from_unit
+        self.to_unit = to_unit

@@ -71,6 +71,29 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Exclusion:
+    """A report the rollup leaves out, pinned by hash, and why: an organiser's reason, a block,
+    or ``unit`` (then only the named measure is out, the rest of the report counts)."""
+
+    report: str
+    chapter: str
+    sha256: str
+    reason: str
+    metric: str | None = None
+    unit: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        doc = {"report": self.report, "chapter": self.chapter, "sha256": self.sha256}
+        doc["reason"] = self.reason
+        if self.metric is not None and self.unit is not None:
+            doc["metric"], doc["unit"] = self.metric, self.unit
+        return doc
+
+
+UNIT_REASON: Final = "unit"
+
+
+@dataclass(frozen=True, slots=True)
 class Total:
     metric: str
     unit: str
@@ -86,6 +109,7 @@ class Rollup:
     sources: tuple[Source, ...]
     chapter_count: int
     updated: datetime | None
+    exclusions: tuple[Exclusion, ...] = ()
 
 
 def json_number(value: Decimal) -> int | float:
@@ -254,6 +278,7 @@ def build_rollup(rollup: Rollup, *, content: str, cc: Iterable[str] = ()) -> dic
         "chapterhouse:sources": [
             {"report": s.report, "chapter": s.chapter, "sha256": s.sha256} for s in rollup.sources
         ],
+        "chapterhouse:exclusions": [e.as_json() for e in rollup.exclusions],
     }
     if rollup.updated is not None:
         doc["updated"] = format_xsd_datetime(rollup.updated)
@@ -298,12 +323,42 @@ def parse_rollup(doc: object, *, allow_http: bool = False) -> Rollup:
                 sha,
             )
         )
+    exclusions = [
+        _parse_exclusion(item, allow_http)
+        for item in as_list(doc.get("chapterhouse:exclusions"))[:MAX_SOURCES]
+    ]
     count = doc.get("chapterhouse:chapterCount", 0)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise MalformedDocument("chapterCount must be a non-negative integer")
     rollup_of = tuple(r for r in (id_of(v) for v in as_list(doc.get("chapterhouse:rollupOf"))) if r)
     return Rollup(
-        rollup_id, campaign, rollup_of, tuple(totals), tuple(sources), count, _time(doc, "updated")
+        rollup_id,
+        campaign,
+        rollup_of,
+        tuple(totals),
+        tuple(sources),
+        count,
+        _time(doc, "updated"),
+        tuple(exclusions),
+    )
+
+
+def _parse_exclusion(item: object, allow_http: bool) -> Exclusion:
+    if not isinstance(item, Mapping):
+        raise MalformedDocument(
+            "each exclusion must be an object {report, chapter, sha256, reason}"
+        )
+    sha, reason = item.get("sha256"), item.get("reason")
+    if not isinstance(sha, str) or len(sha) != 64 or not isinstance(reason, str):
+        raise MalformedDocument("each exclusion needs the report's SHA-256 and a reason")
+    metric, unit = item.get("metric"), item.get("unit")
+    return Exclusion(
+        parse_id(item.get("report"), allow_http=allow_http),
+        parse_id(item.get("chapter"), allow_http=allow_http),
+        sha,
+        reason[:500],
+        metric if isinstance(metric, str) else None,
+        unit if isinstance(unit, str) else None,
     )
 
 

@@ -41,9 +41,10 @@ async def check_object(services: Services, activity: Activity) -> None:
     obj = activity.object
     if is_report(obj):
         try:
-            parse_report(obj, allow_http=services.settings.allow_http)
+            report = parse_report(obj, allow_http=services.settings.allow_http)
         except ProtocolError as exc:
             raise HttpError(422, f"invalid impact report: {exc}") from exc
+        await check_started(services, report.call)
     if "proof" in obj:
         try:
             await check_object_proof(
@@ -51,6 +52,17 @@ async def check_object(services: Services, activity: Activity) -> None:
             )
         except ProofError as exc:
             raise HttpError(403, f"the object's proof does not verify: {exc}") from exc
+
+
+async def check_started(services: Services, call_id: str) -> None:
+    """Impact is reported once a call has started (while it runs, or after): a report on a call
+    we know has not started is refused with a reason the sender can read."""
+    async with services.db.read() as session:
+        call = await action_repo.call_by_ap_id(session, call_id)
+    if call is not None and call.start_time > services.clock.now():
+        raise HttpError(
+            422, f"the call {call_id} starts {call.start_time.isoformat()}: report once it has"
+        )
 
 
 INBOUND_CHECKS: Final[tuple[InboundCheck, ...]] = (check_ownership, check_object)

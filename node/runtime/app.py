@@ -18,6 +18,7 @@ from node.federation.admission.blocklist import BlockList
 from node.federation.admission.blocks import load_blocks
 from node.federation.admission.ratelimit import RateLimiter
 from node.federation.delivery.dispatcher import DeliveryWorker
+from node.federation.followups.worker import FollowUpWorker
 from node.federation.inbox.group_commit import GroupCommitWriter
 from node.federation.keystore import KeyStore
 from node.federation.resolver import ActorResolver
@@ -25,8 +26,9 @@ from node.federation.transport import Signer, Transport
 from node.interfaces import health
 from node.interfaces import metrics as metrics_routes
 from node.interfaces.activitypub import actors, calls, wellknown
+from node.interfaces.activitypub.follow_ups import FOLLOW_UP_HANDLERS
 from node.interfaces.activitypub.inbox_worker import InboxWorker
-from node.interfaces.api import moderation_routes
+from node.interfaces.api import campaign_routes, moderation_routes, report_routes
 from node.interfaces.api import routes as api_routes
 from node.interfaces.feeds import routes as feed_routes
 from node.interfaces.middlewares import error_middleware
@@ -136,9 +138,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 def worker_tasks(
     services: Services, observe: Any = None
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
-    """The background loops: inbox handling, delivery, rollups (in ``serve`` or ``worker``)."""
+    """The background loops: inbox handling and its follow-ups, delivery, rollups (in ``serve``
+    or ``worker``)."""
     return [
         ("inbox-worker", InboxWorker(services).run()),
+        ("follow-up-worker", FollowUpWorker(services, FOLLOW_UP_HANDLERS).run()),
         ("delivery-worker", DeliveryWorker(services, observe).run()),
         ("rollups", run_rollups(services)),
     ]
@@ -158,6 +162,8 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(feed_routes.routes)
     app.add_routes(api_routes.routes)
     app.add_routes(moderation_routes.routes)
+    app.add_routes(report_routes.routes)
+    app.add_routes(campaign_routes.routes)
     app[METRICS] = Metrics()
     app.add_routes(metrics_routes.routes)
     setup_web(app, services)

@@ -51,6 +51,14 @@ class Settings:
     domain_unavailable_after_seconds: float = 3 * 24 * 3600.0
     domain_probe_seconds: float = 3600.0
     rollup_interval_seconds: float = 60.0
+    # Follow-ups of inbound activities (fetching an unknown call, a rollup's sources, ...).
+    follow_up_concurrency: int = 8
+    follow_up_per_host: int = 2
+    follow_up_timeout_seconds: float = 120.0  # one follow-up's run at most (then: retry)
+    follow_up_lease_seconds: float = 300.0  # must exceed the timeout
+    follow_up_retry_base_seconds: float = 30.0
+    follow_up_retry_cap_seconds: float = 6 * 3600.0
+    follow_up_max_attempts: int = 12  # with the defaults: about a day of retries
     inbox_rate_per_domain: float = 100.0  # requests a second a sending domain may sustain...
     inbox_burst_per_domain: int = 1000  # ...after a burst of this many
     inbox_rate_per_key: float = 50.0
@@ -81,6 +89,10 @@ class Settings:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         if not 0 < self.port < 65536:
             raise ConfigError("port must be between 1 and 65535")
+        if self.follow_up_concurrency < 1 or self.follow_up_per_host < 1:
+            raise ConfigError("follow_up_concurrency and follow_up_per_host must be at least 1")
+        if self.follow_up_lease_seconds <= self.follow_up_timeout_seconds:
+            raise ConfigError("follow_up_lease_seconds must exceed follow_up_timeout_seconds")
         if self.event_loop not in EVENT_LOOPS:
             raise ConfigError(f"event_loop must be one of {', '.join(sorted(EVENT_LOOPS))}")
 

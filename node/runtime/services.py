@@ -35,6 +35,7 @@ class Wakeups:
 
     deliveries: asyncio.Event = field(default_factory=asyncio.Event)
     inbox: asyncio.Event = field(default_factory=asyncio.Event)
+    follow_ups: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass

@@ -6,7 +6,9 @@ from storage.models.actor import ApiToken, Invitation, LocalActor, RemoteActor
 from storage.models.delivery import Delivery
 from storage.models.domain import Domain
 from storage.models.follow import Follow
+from storage.models.follow_up import FollowUp
 from storage.models.impact import (
+    CampaignExclusion,
     CampaignState,
     CampaignTotal,
     Contribution,
@@ -19,6 +21,7 @@ __all__ = [
     "ActionCall",
     "ActorBlock",
     "ApiToken",
+    "CampaignExclusion",
     "CampaignState",
     "CampaignTotal",
     "Commitment",
@@ -28,6 +31,7 @@ __all__ = [
     "DomainBlock",
     "Flag",
     "Follow",
+    "FollowUp",
     "ImpactReport",
     "InboxItem",
     "Invitation",

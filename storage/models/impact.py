@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -42,6 +42,7 @@ class Contribution(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "report"),
         Index("ix_contributions_campaign_counted", "campaign_id", "retracted"),
+        Index("ix_contributions_campaign_chapter_call", "campaign_id", "chapter", "call"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -49,7 +50,14 @@ class Contribution(Base):
     report: Mapped[str] = mapped_column(String(2048))
     chapter: Mapped[str] = mapped_column(String(2048))
     call: Mapped[str] = mapped_column(String(2048))
-    values: Mapped[Any] = mapped_column(JSONDocument)  # {"metric|unit": "decimal"}
+    values: Mapped[Any] = mapped_column(JSONDocument)  # counted, in the campaign's units
+    #: The report's own values, as received ({"metric|unit": "decimal"}): an exclusion lifted or
+    #: a unit settled counts them again without the report.
+    raw_values: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    #: Measures left out because their unit does not convert: [["metric", "unit"], ...].
+    unit_excluded: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    #: Why the whole report is out of the totals (an organiser's exclusion, a block), or None.
+    excluded: Mapped[str | None] = mapped_column(Text, nullable=True)
     version: Mapped[datetime] = mapped_column(UTCDateTime)
     sha256: Mapped[str] = mapped_column(String(64))
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -81,6 +89,8 @@ class CampaignState(Base):
     rollup_ap_id: Mapped[str | None] = mapped_column(String(2048))
     rollup_document: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The unit each metric's totals are kept in: {"metric": "unit"}.
+    units: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
 
 
 class TotalsSnapshot(Base):
@@ -95,3 +105,17 @@ class TotalsSnapshot(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     chapter_count: Mapped[int] = mapped_column(Integer)
     totals: Mapped[Any] = mapped_column(JSONDocument)
+
+
+class CampaignExclusion(Base):
+    """A report or a whole chapter a campaign leaves out of its totals, and why (published in
+    the signed rollup, so the exclusion is visible, never silent)."""
+
+    __tablename__ = "campaign_exclusions"
+    __table_args__ = (UniqueConstraint("campaign_id", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(2048))  # a report or a chapter IRI
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

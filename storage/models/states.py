@@ -55,6 +55,15 @@ class DeliveryState(StrEnum):
     DEAD = "dead"
 
 
+class FollowUpState(StrEnum):
+    """A follow-up of an inbound activity (storage/models/follow_up.py): waiting or retrying,
+    done, or given up (its last error says why)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    DEAD = "dead"
+
+
 class Support(StrEnum):
     """Whether a host takes something (RFC 9421 signatures): learned, never assumed."""
 

@@ -45,6 +45,26 @@ async def calls_of_chapter(
     )
 
 
+async def adoptions_of(
+    session: AsyncSession, local_actor_id: int, campaign_call: str
+) -> list[ActionCall]:
+    """The calls a local chapter made from a campaign's call (their ``chapterhouse:campaign``
+    link names it), oldest first. The stored text narrows the search; the document decides."""
+    rows = await session.scalars(
+        select(ActionCall)
+        .where(
+            ActionCall.local_actor_id == local_actor_id,
+            type_coerce(ActionCall.document, Text).contains(campaign_call, autoescape=True),
+        )
+        .order_by(ActionCall.id)
+    )
+    return [
+        r
+        for r in rows
+        if isinstance(r.document, dict) and r.document.get("chapterhouse:campaign") == campaign_call
+    ]
+
+
 def _upcoming(chapter: str, now: datetime, limit: int) -> Select[ActionCall]:
     return (
         select(ActionCall)

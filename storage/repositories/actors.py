@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.dialect import insert_ignore
 from storage.errors import AlreadyExists
 from storage.models import ApiToken, Invitation, LocalActor, RemoteActor
+from storage.models.states import GROUP_KINDS
 
 
 async def add_local_actor(session: AsyncSession, actor: LocalActor) -> LocalActor:
@@ -96,3 +97,21 @@ async def strongest_role(session: AsyncSession, actor_id: int) -> str | None:
 
 async def invitation_by_token_hash(session: AsyncSession, token_sha256: str) -> Invitation | None:
     return await session.scalar(select(Invitation).where(Invitation.token_sha256 == token_sha256))
+
+
+async def group_actor_ids(session: AsyncSession, ids: Sequence[str]) -> list[str]:
+    """Which of ``ids`` are groups (chapters, campaigns): local ones by kind, remote ones by
+    the type their actor document gave."""
+    if not ids:
+        return []
+    local = await session.scalars(
+        select(LocalActor.ap_id).where(
+            LocalActor.ap_id.in_(ids), LocalActor.kind.in_(sorted(GROUP_KINDS))
+        )
+    )
+    remote = await session.scalars(
+        select(RemoteActor.ap_id).where(
+            RemoteActor.ap_id.in_(ids), RemoteActor.actor_type == "Group"
+        )
+    )
+    return [*local, *remote]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Follow, LocalActor, RemoteActor
 from storage.models.follow import ACCEPTED, PENDING
+from storage.models.states import ActorKind
 
 Relation = Literal["followers", "following"]
 
@@ -145,6 +146,37 @@ async def followed_by_a_local_actor(session: AsyncSession, target: str) -> bool:
             Follow.target == target,
             Follow.state == ACCEPTED,
             Follow.follower.in_(select(LocalActor.ap_id)),
+        )
+    )
+    return bool(await session.scalar(stmt))
+
+
+async def accepted_targets(session: AsyncSession, follower: str) -> list[str]:
+    """Whom ``follower`` follows, accepted."""
+    stmt = select(Follow.target).where(Follow.follower == follower, Follow.state == ACCEPTED)
+    return list(await session.scalars(stmt))
+
+
+async def follower_ids(session: AsyncSession, target: str) -> list[str]:
+    """Everyone whose follow of ``target`` is accepted."""
+    stmt = select(Follow.follower).where(Follow.target == target, Follow.state == ACCEPTED)
+    return list(await session.scalars(stmt))
+
+
+async def followers_with_state(session: AsyncSession, target: str) -> list[tuple[str, str]]:
+    """Every follower of ``target`` with the state of its follow, in the order they asked."""
+    rows = await session.execute(
+        select(Follow.follower, Follow.state).where(Follow.target == target).order_by(Follow.id)
+    )
+    return [(str(f), str(s)) for f, s in rows]
+
+
+async def followed_by_a_local_campaign(session: AsyncSession, target: str) -> bool:
+    """Whether one of this node's campaigns follows ``target`` (accepted): whose rollups count."""
+    campaigns = select(LocalActor.ap_id).where(LocalActor.kind == ActorKind.CAMPAIGN)
+    stmt = select(
+        exists().where(
+            Follow.target == target, Follow.state == ACCEPTED, Follow.follower.in_(campaigns)
         )
     )
     return bool(await session.scalar(stmt))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -133,17 +133,58 @@ async def counted(session: AsyncSession, campaign_id: int) -> list[Contribution]
     return list(
         await session.scalars(
             select(Contribution)
-            .where(Contribution.campaign_id == campaign_id, Contribution.retracted.is_(False))
+            .where(
+                Contribution.campaign_id == campaign_id,
+                Contribution.retracted.is_(False),
+                Contribution.excluded.is_(None),
+            )
             .order_by(Contribution.id)
         )
     )
+
+
+async def live_contributions(session: AsyncSession, campaign_id: int) -> list[Contribution]:
+    """Every contribution not retracted, counted or excluded (the rollup lists both)."""
+    stmt = select(Contribution).where(
+        Contribution.campaign_id == campaign_id, Contribution.retracted.is_(False)
+    )
+    return list(await session.scalars(stmt.order_by(Contribution.id)))
+
+
+async def live_contribution_for_call(
+    session: AsyncSession, campaign_id: int, chapter: str, call: str
+) -> Contribution | None:
+    """The chapter's live contribution for one of its calls: one per (chapter, call)."""
+    stmt = select(Contribution).where(
+        Contribution.campaign_id == campaign_id,
+        Contribution.chapter == chapter,
+        Contribution.call == call,
+        Contribution.retracted.is_(False),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt.order_by(Contribution.id.desc()).limit(1))
+
+
+async def contributions_matching(
+    session: AsyncSession, campaign_id: int, target: str
+) -> list[Contribution]:
+    """Live contributions of a report or of a whole chapter."""
+    stmt = select(Contribution).where(
+        Contribution.campaign_id == campaign_id,
+        Contribution.retracted.is_(False),
+        (Contribution.report == target) | (Contribution.chapter == target),
+    )
+    return list(await session.scalars(stmt.order_by(Contribution.id)))
 
 
 async def chapter_count(session: AsyncSession, campaign_id: int) -> int:
     return int(
         await session.scalar(
             select(func.count(func.distinct(Contribution.chapter))).where(
-                Contribution.campaign_id == campaign_id, Contribution.retracted.is_(False)
+                Contribution.campaign_id == campaign_id,
+                Contribution.retracted.is_(False),
+                Contribution.excluded.is_(None),
             )
         )
         or 0
@@ -205,3 +246,20 @@ async def local_live_reports_of_call(session: AsyncSession, call: str) -> list[I
         ImpactReport.retracted.is_(False),
     )
     return list(await session.scalars(stmt.order_by(ImpactReport.id)))
+
+
+async def held_versions(
+    session: AsyncSession, ap_ids: Collection[str], chunk: int = 500
+) -> dict[str, tuple[str, bool]]:
+    """(SHA-256, retracted) of the reports we hold among ``ap_ids``, in a few queries."""
+    ids = list(ap_ids)
+    held: dict[str, tuple[str, bool]] = {}
+    for start in range(0, len(ids), chunk):
+        rows = await session.execute(
+            select(ImpactReport.ap_id, ImpactReport.sha256, ImpactReport.retracted).where(
+                ImpactReport.ap_id.in_(ids[start : start + chunk])
+            )
+        )
+        for ap_id, sha256, retracted in rows:
+            held[ap_id] = (sha256, bool(retracted))
+    return held

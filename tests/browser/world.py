@@ -99,6 +99,7 @@ class CampaignWorld:
 
 
 async def campaign_world(hub: Node, chapter_node: Node) -> CampaignWorld:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     campaign = (await create_actor(hub.services, "climate", "campaign", title="Climate Day")).actor
     await hub.member("cora", role="organiser", chapter="climate")
     chapter = (
@@ -119,8 +120,10 @@ async def campaign_world(hub: Node, chapter_node: Node) -> CampaignWorld:
         "climate",
         call_data(
             "Global day of action",
-            days=40,
             targets=["participants=100:people", "kg_litter=500:kg"],
+            # under way (impact is reported once a call has started), so still listed
+            start=(now - timedelta(hours=1)).isoformat(),
+            end=(now + timedelta(hours=2)).isoformat(),
         ),
     )
     await eventually(knows(chapter_node, call.ap_id), what="the campaign's call at the chapter")

@@ -30,8 +30,8 @@ from tests.rig.signing import post, signed_post_headers
 CHAPTERS = 5
 CALL = {
     "title": "Global day of action",
-    "start": "2027-04-12T10:00:00+00:00",
-    "end": "2027-04-12T16:00:00+00:00",
+    "start": "2026-11-14T10:00:00+00:00",
+    "end": "2026-11-14T16:00:00+00:00",
     "goal": "Clean every river bank",
     "targets": [{"metric": "kg_litter", "unit": "kg", "target": 1000}],
 }
@@ -248,7 +248,7 @@ async def test_verify_passes_on_an_honest_rollup_and_names_what_is_wrong(campaig
     await eventually(rollup_counts_three, what="a rollup counting all three reports")
     honest = await acli("verify", rollup_url, "--allow-private-network", "--json", check=False)
     assert honest.returncode == 0, honest.stdout + honest.stderr
-    assert json.loads(honest.stdout)["verified"] == 3
+    assert json.loads(honest.stdout)["checked"] == 3
 
     # 1. One report's numbers changed at its origin without a valid proof.
     forged_node = c.chapters[1]
@@ -262,13 +262,24 @@ async def test_verify_passes_on_an_honest_rollup_and_names_what_is_wrong(campaig
     problems = json.loads(result.stdout)["problems"]
     assert any(p["source"] == ids[1] and "proof" in p["problem"] for p in problems)
 
-    # 2. A source that has disappeared.
+    # 2. A source that has disappeared: listed as not checked, never called wrong.
     async with c.chapters[2].services.db.write() as session:
         row = await session.scalar(select(ImpactReport).where(ImpactReport.ap_id == ids[2]))
+        saved = {col.key: getattr(row, col.key) for col in ImpactReport.__table__.columns}
         await session.delete(row)
     result = await acli("verify", rollup_url, "--allow-private-network", check=False)
-    assert result.returncode == 1
-    assert f"- {ids[2]}: missing" in result.stdout
+    assert result.returncode == 1  # the forged report of case 1 is still wrong
+    assert f"- not checked: {ids[2]}:" in result.stdout
+    async with c.chapters[1].services.db.write() as session:  # case 1 undone
+        row = await session.scalar(select(ImpactReport).where(ImpactReport.ap_id == ids[1]))
+        doc = json.loads(json.dumps(row.document))
+        doc["chapterhouse:metrics"][0]["value"] = 2
+        row.document = doc
+    result = await acli("verify", rollup_url, "--allow-private-network", "--json", check=False)
+    assert result.returncode == 3, result.stdout  # only unreachable: could not check
+    assert json.loads(result.stdout)["unreachable"][0]["source"] == ids[2]
+    async with c.chapters[2].services.db.write() as session:
+        session.add(ImpactReport(**saved))
 
     # 3. A campaign that inflates a total (and signs it): the sum of the reports disagrees.
     async with c.hub.services.db.write() as session:

@@ -16,8 +16,8 @@ from tests.rig.nodes import Node, eventually
 
 CALL = {
     "title": "Global day of action",
-    "start": "2027-04-12T10:00:00+00:00",
-    "end": "2027-04-12T16:00:00+00:00",
+    "start": "2026-11-14T10:00:00+00:00",
+    "end": "2026-11-14T16:00:00+00:00",
 }
 
 

@@ -76,12 +76,14 @@ async def test_verify_signs_its_fetches_when_run_as_a_node(nodes):
     rollup = f"{campaign.ap_id}/rollup"
 
     anonymous = await acli("verify", rollup, "--allow-private-network", "--json", check=False)
-    assert anonymous.returncode == 1, anonymous.stdout + anonymous.stderr
-    assert "401" in anonymous.stdout  # the chapters refuse unsigned fetches
+    # The chapters refuse unsigned fetches: that is "could not check" (3), never a mismatch.
+    assert anonymous.returncode == 3, anonymous.stdout + anonymous.stderr
+    assert json.loads(anonymous.stdout)["verdict"] == "unverifiable"
+    assert "401" in anonymous.stdout
 
     as_node = await acli("verify", rollup, "--data", str(hub.data_dir), "--json", env=hub.cli_env)
     verdict = json.loads(as_node.stdout)
-    assert verdict["ok"] and verdict["verified"] == 2, verdict
+    assert verdict["verdict"] == "verified" and verdict["checked"] == 2, verdict
 
     async with (
         aiohttp.ClientSession() as session,

@@ -40,8 +40,8 @@ from tests.security.helpers import (
 
 CALL = {
     "title": "Canal clean-up",
-    "start": "2027-04-12T10:00:00+01:00",
-    "end": "2027-04-12T13:00:00+01:00",
+    "start": "2026-11-14T10:00:00+00:00",  # past: reports are taken once a call starts
+    "end": "2026-11-14T13:00:00+00:00",
     "timezone": "Europe/London",
     "place": "Lock 7",
 }

@@ -93,6 +93,12 @@ async def create_action(
     async with services.db.write() as session:
         chapter = await local_chapter(session, chapter_name)
         await require_organiser(session, who, chapter)
+        if campaign is not None:
+            # Lock the campaign's call, so two adoptions at once still make one local call.
+            await action_repo.call_by_ap_id(session, campaign, for_update=True)
+            existing = await _live_adoption(session, chapter, campaign)
+            if existing is not None:
+                return existing
         call_id = services.ids.actor_part(chapter.name, f"actions/{services.new_id()}")
         call = _apply(
             ActionCall(
@@ -135,16 +141,35 @@ async def create_action(
     return row
 
 
+async def _live_adoption(
+    session: AsyncSession, chapter: LocalActor, campaign_call: str
+) -> CallRow | None:
+    """The chapter's call made from ``campaign_call`` that is not cancelled, if any."""
+    for row in await action_repo.adoptions_of(session, chapter.id, campaign_call):
+        if row.status != CANCELLED:
+            return row
+    return None
+
+
 async def adopt_action(
     services: Services, who: Principal, call_url: str, chapter_name: str
 ) -> CallRow:
-    """A chapter takes up a campaign's call: a local call linked to it, announced to members."""
+    """A chapter takes up a campaign's call: a local call linked to it, announced to members.
+
+    Taking up the same call again gives the chapter's call made the first time (one local call
+    per chapter and campaign call); only once that one is cancelled can it be taken up anew.
+    """
     async with services.db.read() as session:
         source = await action_repo.call_by_ap_id(session, call_url)
-    if source is None:
-        raise NotFoundError(
-            f"{call_url} is not a call this node has received (follow the campaign first)"
-        )
+        if source is None:
+            raise NotFoundError(
+                f"{call_url} is not a call this node has received (follow the campaign first)"
+            )
+        chapter = await local_chapter(session, chapter_name)
+        await require_organiser(session, who, chapter)
+        existing = await _live_adoption(session, chapter, source.ap_id)
+    if existing is not None:
+        return existing
     call = call_from_row(source, services)
     if call.cancelled:
         raise FieldError("call", "the campaign's call is cancelled")

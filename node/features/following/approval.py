@@ -18,6 +18,8 @@ from node.runtime.services import Services
 from protocol.activities import build_accept, build_follow
 from storage.models import Follow, LocalActor
 from storage.models.follow import ACCEPTED, PENDING
+from storage.models.states import ActorKind
+from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 
 
@@ -35,6 +37,29 @@ async def send_accept(
     """
     accept = build_accept(services.activity_id(), target.ap_id, follow)
     await publish(session, services, target, accept, [inbox])
+
+
+async def follow_back(
+    session: AsyncSession, services: Services, campaign: LocalActor, chapter: str, inbox: str
+) -> None:
+    """A chapter joined the campaign: the campaign follows it, so its adopted calls (which the
+    membership rule needs) and its reports reach us."""
+    existing = await follow_repo.follow_between(session, campaign.ap_id, chapter)
+    if existing is not None and existing.state == ACCEPTED:
+        return
+    follow_id = services.activity_id()
+    await follow_repo.put_follow(
+        session,
+        activity_id=follow_id,
+        follower=campaign.ap_id,
+        target=chapter,
+        follower_inbox=None,
+        state=PENDING,
+        now=services.clock.now(),
+    )
+    await publish(
+        session, services, campaign, build_follow(follow_id, campaign.ap_id, chapter), [inbox]
+    )
 
 
 async def pending_requests(services: Services, chapter: LocalActor) -> list[Follow]:
@@ -60,4 +85,7 @@ async def approve_follower(
         if row.follower_inbox:
             follow = build_follow(row.activity_id, row.follower, chapter.ap_id)
             await send_accept(session, services, chapter, follow, row.follower_inbox)
+            remote = await actor_repo.remote_actor(session, row.follower)
+            if chapter.kind == ActorKind.CAMPAIGN and remote and remote.actor_type == "Group":
+                await follow_back(session, services, chapter, remote.ap_id, remote.inbox)
     services.wakeups.deliveries.set()

@@ -1,46 +1,86 @@
 """Counting impact reports into campaigns' running totals, exactly and in O(1) per report.
 
-A report counts once per campaign whatever path it came by (directly from its chapter, relayed
-in an Announce, or named in another campaign's rollup): contributions are unique per
-(campaign, report), and only a newer version of a report changes what it contributes.
+- A report counts once per campaign whatever path it came by (directly, relayed, or named in a
+  member campaign's rollup): only a newer version changes what it contributes.
+- One live report per (chapter, call): a second report on the same call replaces the first in
+  the totals, never adds to it.
+- Values are converted into the campaign's unit for each metric (``protocol.units``, decimal
+  arithmetic); a measure whose unit does not convert is left out and listed (reason ``unit``).
+- An excluded report (an organiser's exclusion, a blocked chapter) is kept, uncounted, so the
+  rollup can list it and lifting the exclusion counts it again.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.impact import ImpactReport, delta
+from node.features.impact.membership import campaigns_reached
+from protocol.errors import ProtocolError
+from protocol.events import parse_targets
+from protocol.impact import ImpactReport, MetricKey, delta
+from protocol.units import canonical_unit, convert, convertible
 from storage.models import Contribution, LocalActor
-from storage.models.states import ActorKind
 from storage.repositories import actions as action_repo
+from storage.repositories import exclusions as exclusion_repo
 from storage.repositories import impact as impact_repo
 from storage.repositories.impact import decode_values, encode_values
 
 log = logging.getLogger(__name__)
 
-MAX_CHAIN = 4  # chapter call → regional campaign call → global campaign call → ...
+#: Kept for callers that look campaigns up by call alone (retractions reach every campaign).
+campaigns_for_call = campaigns_reached
 
 
-async def campaigns_for_call(session: AsyncSession, call_id: str) -> list[LocalActor]:
-    """Our campaigns that a call belongs to, following ``chapterhouse:campaign`` links upwards."""
-    found: list[LocalActor] = []
-    seen: set[str] = set()
-    current: str | None = call_id
-    while current is not None and current not in seen and len(seen) < MAX_CHAIN:
-        seen.add(current)
-        row = await action_repo.call_by_ap_id(session, current)
-        if row is None:
-            break
-        if row.local_actor_id is not None:
-            owner = await session.get(LocalActor, row.local_actor_id)
-            if owner is not None and owner.kind == ActorKind.CAMPAIGN:
-                found.append(owner)
-        link = row.document.get("chapterhouse:campaign") if isinstance(row.document, dict) else None
-        current = link if isinstance(link, str) else None
-    return found
+async def campaign_target_units(session: AsyncSession, campaign: LocalActor) -> dict[str, str]:
+    """The unit of each metric the campaign's own calls set a target for."""
+    units: dict[str, str] = {}
+    for call in await action_repo.calls_of_chapter(session, campaign.ap_id):
+        raw = call.document.get("chapterhouse:targets") if isinstance(call.document, dict) else None
+        try:
+            targets = parse_targets(raw)
+        except ProtocolError:  # a stored call we cannot read sets no unit
+            continue
+        for target in targets:
+            units.setdefault(target.metric, canonical_unit(target.unit))
+    return units
+
+
+async def in_campaign_units(
+    session: AsyncSession,
+    campaign: LocalActor,
+    units: dict[str, str],
+    raw: dict[MetricKey, Decimal],
+) -> tuple[dict[MetricKey, Decimal], list[list[str]]]:
+    """``raw`` converted into the campaign's units, and the measures that do not convert.
+
+    A metric new to the campaign takes its target's unit, or else this report's (recorded in
+    ``units``, which the caller stores)."""
+    converted: dict[MetricKey, Decimal] = {}
+    left_out: list[list[str]] = []
+    targets: dict[str, str] | None = None
+    for (metric, unit), value in sorted(raw.items()):
+        if metric not in units:
+            if targets is None:
+                targets = await campaign_target_units(session, campaign)
+            units[metric] = targets.get(metric, canonical_unit(unit))
+        wanted = units[metric]
+        if not convertible(unit, wanted):
+            left_out.append([metric, unit])
+            continue
+        key = (metric, wanted)
+        converted[key] = converted.get(key, Decimal(0)) + convert(value, unit, wanted)
+    return converted, left_out
+
+
+def _counted(row: Contribution | None) -> dict[MetricKey, Decimal]:
+    """What a contribution adds to the totals now."""
+    if row is None or row.retracted or row.excluded is not None:
+        return {}
+    return decode_values(row.values)
 
 
 async def count_report(
@@ -51,38 +91,37 @@ async def count_report(
     via: str,
     now: datetime,
 ) -> bool:
-    """Count (or re-count, for a newer version) one report; True when totals moved."""
-    await impact_repo.lock_state(session, campaign.id)
-    row = await impact_repo.contribution(session, campaign.id, report.id)
-    new = report.values()
+    """Count (or re-count, for a newer version) one report; True when anything changed."""
+    state = await impact_repo.lock_state(session, campaign.id)
+    own = await impact_repo.contribution(session, campaign.id, report.id)
+    if own is not None and (
+        own.retracted or report.version <= own.version or own.chapter != report.chapter
+    ):
+        return False  # a replay, a duplicate by another path, an older version, a tombstone
+    row = own or await impact_repo.live_contribution_for_call(
+        session, campaign.id, report.chapter, report.call
+    )
+    if row is not None and row is not own and report.version <= row.version:
+        log.info("report.superseded", extra={"report": report.id, "live": row.report})
+        return False  # an older report on a call that has a newer live one
+    units = dict(state.units or {})
+    raw = report.values()
+    converted, left_out = await in_campaign_units(session, campaign, units, raw)
+    if units != (state.units or {}):
+        state.units = units
+    excluded = await exclusion_repo.reason_for(session, campaign.id, report.id, report.chapter)
+    before = _counted(row)
     if row is None:
-        session.add(
-            Contribution(
-                campaign_id=campaign.id,
-                report=report.id,
-                chapter=report.chapter,
-                call=report.call,
-                values=encode_values(new),
-                version=report.version,
-                sha256=sha256,
-                retracted=False,
-                via=via,
-                counted_at=now,
-            )
-        )
-        await session.flush()
-        await impact_repo.adjust_totals(session, campaign.id, report.chapter, new)
-    else:
-        if row.retracted or report.version <= row.version:
-            return False  # a replay, a duplicate by another path, or an older version
-        if row.chapter != report.chapter:
-            return False
-        change = delta(decode_values(row.values), new)
+        row = Contribution(campaign_id=campaign.id, retracted=False)
+        session.add(row)
+    row.report, row.chapter, row.call = report.id, report.chapter, report.call
+    row.values, row.raw_values = encode_values(converted), encode_values(raw)
+    row.unit_excluded, row.excluded = left_out or None, excluded
+    row.version, row.sha256, row.via, row.counted_at = report.version, sha256, via, now
+    await session.flush()
+    change = delta(before, _counted(row))
+    if change:
         await impact_repo.adjust_totals(session, campaign.id, report.chapter, change)
-        row.values = encode_values(new)
-        row.version = report.version
-        row.sha256 = sha256
-        row.counted_at = now
     await impact_repo.mark_dirty(session, campaign.id)
     return True
 
@@ -111,11 +150,36 @@ async def retract_report(
         return False
     if row.retracted or row.chapter != chapter:
         return False
-    old = decode_values(row.values)
-    await impact_repo.adjust_totals(
-        session, campaign.id, row.chapter, {k: -v for k, v in old.items()}
-    )
+    old = _counted(row)
+    if old:
+        await impact_repo.adjust_totals(
+            session, campaign.id, row.chapter, {k: -v for k, v in old.items()}
+        )
     row.retracted = True
     row.counted_at = now
     await impact_repo.mark_dirty(session, campaign.id)
     return True
+
+
+async def set_excluded(
+    session: AsyncSession, campaign: LocalActor, rows: list[Contribution], reason: str | None
+) -> int:
+    """Exclude (``reason``) or count again (None) these contributions; returns how many moved."""
+    moved = 0
+    for row in rows:
+        if reason is None:
+            reason_left = await exclusion_repo.reason_for(
+                session, campaign.id, row.report, row.chapter
+            )
+            if reason_left is not None:
+                row.excluded = reason_left  # still excluded by another exclusion
+                continue
+        before = _counted(row)
+        row.excluded = reason if reason is None or row.excluded is None else row.excluded
+        change = delta(before, _counted(row))
+        if change:
+            await impact_repo.adjust_totals(session, campaign.id, row.chapter, change)
+            moved += 1
+    if moved:
+        await impact_repo.mark_dirty(session, campaign.id)
+    return moved

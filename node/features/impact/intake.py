@@ -16,23 +16,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.features.calls.input import sanitized
 from node.features.calls.lifecycle import row_values
 from node.features.impact.aggregation import campaigns_for_call, count_report, retract_report
+from node.features.impact.membership import counting_campaigns, member_of_any_campaign
 from node.federation.proofs import check_object_proof
 from node.federation.transport import FetchError
 from node.runtime.services import Services
 from protocol.errors import ProofError, ProtocolError
 from protocol.events import parse_event
 from protocol.ids import same_origin
-from protocol.impact import ImpactReport, is_report, parse_report, parse_rollup
+from protocol.impact import ImpactReport, is_report, parse_report
 from protocol.jsonld import id_of
 from protocol.proofs import jcs_sha256
 from storage.models import ActionCall as CallRow
 from storage.models import ImpactReport as ReportRow
 from storage.repositories import actions as action_repo
+from storage.repositories import follows as follow_repo
 from storage.repositories import impact as impact_repo
 
 log = logging.getLogger(__name__)
-
-MAX_ROLLUP_FETCHES = 10_000
 
 
 async def apply_report(
@@ -41,15 +41,26 @@ async def apply_report(
     report: ImpactReport,
     doc: Mapping[str, Any],
     via: str,
+    via_campaign: str | None = None,
 ) -> str:
-    """Store the newest version and count it in our campaigns; returns what happened."""
+    """Store the newest version and count it in the campaigns it belongs to (membership rule:
+    ``membership.py``); returns what happened. ``via_campaign``: the campaign whose rollup
+    named the report."""
     now = services.clock.now()
     call = await action_repo.call_by_ap_id(session, report.call)
     if call is None:
         return "unknown_call"
+    if call.start_time > now:
+        log.info("report.before_start", extra={"report": report.id, "call": report.call})
+        return "not_started"  # impact is reported once the call has started
     if call.chapter != report.chapter:
         log.warning("report.foreign_call", extra={"report": report.id, "call": report.call})
         return "foreign_call"
+    campaigns = await counting_campaigns(session, report.chapter, report.call, via_campaign)
+    if not campaigns and not await follow_repo.followed_by_a_local_actor(session, report.chapter):
+        # Not a member of any campaign here, and nobody here follows the chapter: not kept.
+        log.info("report.not_a_member", extra={"report": report.id, "chapter": report.chapter})
+        return "not_a_member"
     sha = jcs_sha256(doc)
     stored = await impact_repo.report(session, report.id)
     if stored is not None and stored.chapter != report.chapter:
@@ -73,7 +84,7 @@ async def apply_report(
     elif report.version > stored.version:
         stored.document, stored.version, stored.sha256 = sanitized(doc), report.version, sha
     moved = False
-    for campaign in await campaigns_for_call(session, report.call):
+    for campaign in campaigns:
         moved |= await count_report(session, campaign, report, sha, via, now)
     return "counted" if moved else "unchanged"
 
@@ -104,12 +115,18 @@ async def retract(session: AsyncSession, services: Services, report_id: str, act
 
 
 async def fetch_call(services: Services, call_id: str, chapter: str) -> bool:
-    """Fetch a call a report is about from its origin and keep it (it must be the chapter's)."""
+    """Fetch a call a report is about from its origin and keep it (it must be the chapter's).
+
+    Raises ``FetchError`` when the origin cannot be reached (worth another try later)."""
     try:
         fetched = await services.transport.get_json(call_id, signer=await services.fetch_signer())
-        call = parse_event(fetched.document, allow_http=services.settings.allow_http)
-    except (FetchError, ProtocolError) as exc:
+    except FetchError as exc:  # raised: the follow-up that asked for the call tries again later
         log.info("report.call_unavailable", extra={"call": call_id, "error": str(exc)})
+        raise
+    try:
+        call = parse_event(fetched.document, allow_http=services.settings.allow_http)
+    except ProtocolError as exc:
+        log.info("report.call_malformed", extra={"call": call_id, "error": str(exc)})
         return False
     if call.id != call_id or call.chapter != chapter:
         log.warning("report.call_mismatch", extra={"call": call_id})
@@ -132,27 +149,41 @@ async def fetch_call(services: Services, call_id: str, chapter: str) -> bool:
     return True
 
 
-async def ingest(services: Services, doc: Mapping[str, Any], *, via: str, relayed: bool) -> str:
+async def ingest(
+    services: Services,
+    doc: Mapping[str, Any],
+    *,
+    via: str,
+    relayed: bool,
+    via_campaign: str | None = None,
+) -> str:
     """Take in one report document; a relayed copy must carry the chapter's proof."""
     report = parse_report(doc, allow_http=services.settings.allow_http)
     if relayed:
         await check_object_proof(services, doc, report.chapter)
     async with services.db.write() as session:
-        outcome = await apply_report(session, services, report, doc, via)
-    if outcome == "unknown_call" and await fetch_call(services, report.call, report.chapter):
+        outcome = await apply_report(session, services, report, doc, via, via_campaign)
+        # Calls are fetched only for members: a stranger's report costs us no request.
+        member = via_campaign is not None or await member_of_any_campaign(session, report.chapter)
+    if (
+        outcome == "unknown_call"
+        and member
+        and await fetch_call(services, report.call, report.chapter)
+    ):
         async with services.db.write() as session:
-            outcome = await apply_report(session, services, report, doc, via)
+            outcome = await apply_report(session, services, report, doc, via, via_campaign)
     log.info("report.ingested", extra={"report": report.id, "outcome": outcome, "via": via})
     return outcome
 
 
 async def fetch_from_origin(services: Services, object_id: str) -> dict[str, Any] | None:
-    """A document fetched from its own id (the origin vouches for it)."""
+    """A document fetched from its own id (the origin vouches for it); ``None`` when the origin
+    serves something else. Raises ``FetchError`` when it cannot be reached (try again later)."""
     try:
         fetched = await services.transport.get_json(object_id, signer=await services.fetch_signer())
     except FetchError as exc:
         log.info("relay.fetch_failed", extra={"object": object_id, "error": str(exc)})
-        return None
+        raise
     doc = fetched.document
     if (
         not isinstance(doc, dict)
@@ -164,7 +195,8 @@ async def fetch_from_origin(services: Services, object_id: str) -> dict[str, Any
 
 
 async def relayed_object(services: Services, announcer: str, obj: object) -> None:
-    """An Announce: accept the object if its proof checks out, else refetch it from origin."""
+    """An Announce: accept the object if its proof checks out, else refetch it from origin.
+    Raises ``FetchError`` when an origin cannot be reached (the follow-up tries again)."""
     if isinstance(obj, Mapping) and obj.get("type") == "Create":
         obj = obj.get("object")
     if isinstance(obj, Mapping) and is_report(obj) and "proof" in obj:
@@ -184,24 +216,19 @@ async def relayed_object(services: Services, announcer: str, obj: object) -> Non
             log.info("relay.rejected", extra={"object": object_id, "error": str(exc)})
 
 
-async def rollup_sources(services: Services, doc: Mapping[str, Any]) -> None:
-    """Another campaign's rollup: count the reports it names that we have not counted yet."""
-    rollup = parse_rollup(doc, allow_http=services.settings.allow_http)
+async def rollup_source(
+    services: Services, *, rollup: str, campaign: str, report: str, sha256: str
+) -> str:
+    """One report another campaign's rollup names, pinned to ``sha256``: fetched from its
+    origin and counted unless we already hold that version. (Expanding a rollup into these,
+    one follow-up each, is ``follow_ups.expand_rollup``.) Raises ``FetchError`` when the origin
+    cannot be reached, ``ProtocolError`` when the document is refused; returns what happened."""
     async with services.db.read() as session:
-        known = {}
-        for source in rollup.sources:
-            row = await impact_repo.report(session, source.report)
-            known[source.report] = row.sha256 if row is not None else None
-    fetched = 0
-    for source in rollup.sources:
-        if known.get(source.report) == source.sha256 or fetched >= MAX_ROLLUP_FETCHES:
-            continue
-        fetched += 1
-        report_doc = await fetch_from_origin(services, source.report)
-        if report_doc is None or jcs_sha256(report_doc) != source.sha256:
-            log.info("rollup.source_mismatch", extra={"rollup": rollup.id, "report": source.report})
-            continue
-        try:
-            await ingest(services, report_doc, via=rollup.id, relayed=True)
-        except (ProofError, ProtocolError) as exc:
-            log.info("rollup.source_rejected", extra={"report": source.report, "error": str(exc)})
+        held = await impact_repo.report(session, report)
+    if held is not None and held.sha256 == sha256:
+        return "held"
+    report_doc = await fetch_from_origin(services, report)
+    if report_doc is None or jcs_sha256(report_doc) != sha256:
+        log.info("rollup.source_mismatch", extra={"rollup": rollup, "report": report})
+        return "mismatch"
+    return await ingest(services, report_doc, via=rollup, relayed=True, via_campaign=campaign)

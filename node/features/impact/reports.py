@@ -7,7 +7,8 @@ to the campaign the call belongs to, and counted here too when the campaign live
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,17 +18,21 @@ from node.features.calls.input import TARGET_TEXT as METRIC_TEXT
 from node.features.calls.input import FieldError
 from node.features.calls.lifecycle import call_from_row
 from node.features.impact.aggregation import campaigns_for_call, count_report, retract_report
+from node.features.impact.membership import counting_campaigns
 from node.federation.outbox.audience import follower_inboxes
 from node.federation.outbox.publish import publish
 from node.federation.proofs import sign_object
 from node.runtime.services import Services
 from protocol.activities import build_create, build_delete, build_update
-from protocol.errors import MalformedDocument
+from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.impact import (
+    MAX_METRICS,
     METHODS,
     ImpactReport,
     Measure,
+    MetricKey,
     build_report,
+    json_number,
     parse_measures,
     parse_report,
 )
@@ -68,11 +73,144 @@ def parse_metric_args(values: Sequence[str], method: str) -> tuple[Measure, ...]
     return metrics_from_json(items)
 
 
-def metrics_from_json(items: object) -> tuple[Measure, ...]:
+def metrics_from_json(items: object, field: str = "metrics") -> tuple[Measure, ...]:
     try:
         return parse_measures(items)
     except MalformedDocument as exc:
-        raise FieldError("metrics", str(exc)) from exc
+        raise FieldError(field, str(exc)) from exc
+
+
+def metric_lines(measures: Sequence[Measure]) -> str:
+    """The measures as ``metric=value:unit`` lines, the form parse_metric_args reads back."""
+    return "\n".join(f"{m.metric}={format(m.value, 'f')}:{m.unit}" for m in measures)
+
+
+def _key_text(key: MetricKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def parse_metric_keys(values: Sequence[str], field: str = "remove") -> tuple[MetricKey, ...]:
+    """``participants:people`` (the CLI form of a metric to remove) → (metric, unit) keys."""
+    keys: list[MetricKey] = []
+    for text in values:
+        metric, sep, unit = text.strip().partition(":")
+        if not sep or not metric.strip() or not unit.strip():
+            raise FieldError(
+                field, f"{text!r} must look like metric:unit, e.g. participants:people"
+            )
+        key = (metric.strip(), unit.strip())
+        if key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurePatch:
+    """A correction of a report's numbers: ``set`` changes or adds metrics and keeps the others,
+    ``remove`` takes metrics out, ``replace`` makes ``set`` the whole list instead."""
+
+    set: tuple[Measure, ...] = ()
+    remove: tuple[MetricKey, ...] = ()
+    replace: bool = False
+
+    def apply(self, current: Sequence[Measure]) -> tuple[Measure, ...]:
+        if self.replace:
+            if self.remove:
+                raise FieldError("remove", "cannot be combined with replace (set is the new list)")
+            if not self.set:
+                raise FieldError("set", "replace needs at least one metric to replace with")
+            return self.set
+        measures = {m.key: m for m in current}
+        setting = {m.key for m in self.set}
+        for key in self.remove:
+            if key in setting:
+                raise FieldError("remove", f"{_key_text(key)} is both set and removed")
+            if key not in measures:
+                held = ", ".join(_key_text(k) for k in measures)
+                raise FieldError(
+                    "remove", f"the report has no metric {_key_text(key)} (it has {held})"
+                )
+            del measures[key]
+        measures.update((m.key, m) for m in self.set)
+        if not measures:
+            raise FieldError(
+                "remove", "a report keeps at least one metric (retract the report to withdraw it)"
+            )
+        if len(measures) > MAX_METRICS:
+            raise FieldError("set", f"a report may carry at most {MAX_METRICS} metrics")
+        return tuple(measures.values())
+
+
+def _text_field(data: Mapping[str, object]) -> str | None:
+    text = data.get("text")
+    if text is not None and not isinstance(text, str):
+        raise FieldError("text", "must be a string")
+    return (text.strip() or None) if text is not None else None
+
+
+def _known_fields(data: Mapping[str, object], fields: tuple[str, ...]) -> None:
+    for name in data:
+        if name not in fields:
+            raise FieldError(name, f"is not a field here (the fields are {', '.join(fields)})")
+
+
+def report_input_from_json(data: Mapping[str, object]) -> tuple[tuple[Measure, ...], str | None]:
+    """The JSON API's new report, ``{"metrics": [{metric, unit, value, method}], "text"}``."""
+    _known_fields(data, ("metrics", "text"))
+    if "metrics" not in data:
+        raise FieldError("metrics", "give at least one metric {metric, unit, value, method}")
+    return metrics_from_json(data["metrics"]), _text_field(data)
+
+
+def patch_from_json(data: Mapping[str, object]) -> tuple[MeasurePatch, str | None]:
+    """The JSON API's correction: ``{"set": [measures], "remove": [{metric, unit}], "replace":
+    bool, "text"}``; set and remove patch the numbers, replace makes set the whole list."""
+    _known_fields(data, ("set", "remove", "replace", "text"))
+    items = data.get("set")
+    measures = metrics_from_json(items, "set") if items not in (None, []) else ()
+    removing = data.get("remove") or []
+    if not isinstance(removing, list):
+        raise FieldError("remove", "must be a list of {metric, unit}")
+    keys: list[MetricKey] = []
+    for item in removing:
+        if (
+            not isinstance(item, Mapping)
+            or not isinstance(item.get("metric"), str)
+            or not isinstance(item.get("unit"), str)
+        ):
+            raise FieldError("remove", "each item must be an object {metric, unit}")
+        keys.append((item["metric"], item["unit"]))
+    replace = data.get("replace", False)
+    if not isinstance(replace, bool):
+        raise FieldError("replace", "must be true or false")
+    return MeasurePatch(measures, tuple(dict.fromkeys(keys)), replace), _text_field(data)
+
+
+def report_json(row: ReportRow, *, allow_http: bool) -> dict[str, object]:
+    """A report as the JSON API shows it (its newest version)."""
+    report = parse_report(row.document, allow_http=allow_http)
+    return {
+        "id": row.ap_id,
+        "chapter": report.chapter,
+        "call": report.call,
+        "metrics": [
+            {"metric": m.metric, "unit": m.unit, "value": json_number(m.value), "method": m.method}
+            for m in report.measures
+        ],
+        "text": report.content,
+        "published": format_xsd_datetime(report.published),
+        "updated": format_xsd_datetime(report.updated) if report.updated else None,
+        "retracted": row.retracted,
+    }
+
+
+class ReportExists(ChapterhouseError):
+    """The call already has a live report of this node: that one is to be corrected instead."""
+
+    def __init__(self, call: str, report: str) -> None:
+        super().__init__(f"{call} already has a live report, {report}: correct that one instead")
+        self.call = call
+        self.report = report
 
 
 async def _campaign_inboxes(
@@ -126,7 +264,7 @@ async def _publish_version(
         activity["cc"] = [*cc, *campaign_ids]
     inboxes = await follower_inboxes(session, services, chapter) | campaign_inboxes
     await publish(session, services, chapter, activity, inboxes)
-    for campaign in await campaigns_for_call(session, report.call):
+    for campaign in await counting_campaigns(session, report.chapter, report.call):
         await count_report(session, campaign, report, sha, chapter.ap_id, now)
     return row
 
@@ -138,14 +276,24 @@ async def create_report(
     measures: tuple[Measure, ...],
     text: str | None,
 ) -> ReportRow:
+    """One live report per call: while one stands, it is corrected, not reported again."""
     now = services.clock.now()
     async with services.db.write() as session:
-        call_row = await action_repo.call_by_ap_id(session, call_id)
+        # The call's row is locked, so two reports at once still leave one live report.
+        call_row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
         if call_row is None or call_row.local_actor_id is None:
             raise NotFoundError(f"no action call {call_id} on this node")
         chapter = await session.get(LocalActor, call_row.local_actor_id)
         assert chapter is not None
         await require_organiser(session, who, chapter)
+        if call_row.start_time > now:
+            raise FieldError(
+                "call",
+                f"starts {call_row.start_time.isoformat()}: report its impact once it has started",
+            )
+        live = await impact_repo.local_live_reports_of_call(session, call_row.ap_id)
+        if live:
+            raise ReportExists(call_row.ap_id, live[-1].ap_id)
         call = call_from_row(call_row, services)
         summary = ", ".join(f"{m.value} {m.unit} ({m.metric.replace('_', ' ')})" for m in measures)
         report = ImpactReport(
@@ -183,16 +331,20 @@ async def update_report(
     services: Services,
     who: Principal,
     report_id: str,
-    measures: tuple[Measure, ...] | None,
+    change: MeasurePatch | tuple[Measure, ...] | None,
     text: str | None,
 ) -> ReportRow:
+    """A new version of the report; ``change`` patches its numbers (a plain tuple of measures
+    replaces them all, None keeps them) and ``text``, when given, replaces the sentence."""
+    if not isinstance(change, MeasurePatch):
+        change = MeasurePatch(set=change, replace=True) if change else MeasurePatch()
     async with services.db.write() as session:
         row, chapter = await _own_report(session, who, report_id)
         current = parse_report(row.document, allow_http=services.settings.allow_http)
         version = max(services.clock.now(), current.version)
         report = dataclasses.replace(
             current,
-            measures=measures or current.measures,
+            measures=change.apply(current.measures),
             content=text if text is not None else current.content,
             updated=version,
         )

@@ -16,8 +16,16 @@ from node.federation.outbox.publish import publish
 from node.federation.proofs import sign_object
 from node.runtime.services import Services
 from protocol.activities import build_create, build_update
-from protocol.impact import Rollup, Source, Total, build_rollup, json_number
-from storage.models import LocalActor
+from protocol.impact import (
+    UNIT_REASON,
+    Exclusion,
+    Rollup,
+    Source,
+    Total,
+    build_rollup,
+    json_number,
+)
+from storage.models import Contribution, LocalActor
 from storage.repositories import actions as action_repo
 from storage.repositories import impact as impact_repo
 
@@ -40,6 +48,19 @@ def describe(totals: dict[tuple[str, str], Decimal], chapters: int) -> str:
     )
 
 
+def exclusions_of(live: list[Contribution]) -> tuple[Exclusion, ...]:
+    """What the rollup leaves out, each pinned to the report version it saw: whole reports
+    (excluded by an organiser or a block) and single measures in units that do not convert."""
+    out: list[Exclusion] = []
+    for c in live:
+        if c.excluded is not None:
+            out.append(Exclusion(c.report, c.chapter, c.sha256, c.excluded))
+            continue
+        for metric, unit in c.unit_excluded or ():
+            out.append(Exclusion(c.report, c.chapter, c.sha256, UNIT_REASON, metric, unit))
+    return tuple(out)
+
+
 async def publish_rollup(services: Services, campaign_id: int) -> str | None:
     """Build, sign and send the campaign's current rollup; returns its id."""
     now = services.clock.now()
@@ -51,7 +72,8 @@ async def publish_rollup(services: Services, campaign_id: int) -> str | None:
         totals = {
             k: v for k, v in (await impact_repo.totals(session, campaign_id)).items() if v != 0
         }
-        counted = await impact_repo.counted(session, campaign_id)
+        live = await impact_repo.live_contributions(session, campaign_id)
+        counted = [c for c in live if c.excluded is None]
         chapters = len({c.chapter for c in counted})
         calls = [c.ap_id for c in await action_repo.calls_of_chapter(session, campaign.ap_id)]
         ident = rollup_id(services, campaign)
@@ -63,6 +85,7 @@ async def publish_rollup(services: Services, campaign_id: int) -> str | None:
             sources=tuple(Source(c.report, c.chapter, c.sha256) for c in counted),
             chapter_count=chapters,
             updated=now,
+            exclusions=exclusions_of(live),
         )
         cc = [services.ids.actor_part(campaign.name, "followers")]
         doc = sign_object(

@@ -1,5 +1,8 @@
 """``chapterhouse verify URL``: check a campaign's rollup against the chapters' own reports.
 
+It tells "wrong" (a proof, hash or total that does not match, named) from "could not check" (a
+document that could not be fetched: listed, never called a mismatch).
+
 Fetches the rollup and every report it names from their origins, verifies every proof against
 the keys the signers publish, checks each report is the exact version the rollup pinned
 (SHA-256 of its JCS form), recomputes the totals, and lists every discrepancy. Needs no node
@@ -20,33 +23,88 @@ from node.runtime.clock import SystemClock
 from node.runtime.config import Settings
 from protocol.actors import Actor, parse_actor
 from protocol.errors import MalformedDocument, ProofError, ProtocolError
-from protocol.impact import ImpactReport, json_number, parse_report, parse_rollup, sum_reports
+from protocol.impact import (
+    UNIT_REASON,
+    ImpactReport,
+    Rollup,
+    Source,
+    json_number,
+    parse_report,
+    parse_rollup,
+)
 from protocol.keys import ed25519_public_from_multibase
 from protocol.proofs import controller_of, jcs_sha256, proof_verification_method, verify_proof
+from protocol.units import canonical_unit, convert, convertible
+
+VERIFIED, MISMATCH, UNVERIFIABLE = "verified", "mismatch", "unverifiable"
 
 
 @dataclass
 class Verdict:
+    """What checking a rollup found. ``problems``: what is wrong, named; ``unreachable``: what
+    could not be checked (never called a mismatch); ``excluded``: what the rollup leaves out,
+    with its reasons, shown so that an exclusion is never silent."""
+
     rollup: str
-    ok: bool = True
     sources: int = 0
-    verified: int = 0
+    checked: int = 0
     problems: list[dict[str, str]] = field(default_factory=list)
+    unreachable: list[dict[str, str]] = field(default_factory=list)
+    excluded: list[dict[str, str]] = field(default_factory=list)
     totals: list[dict[str, object]] = field(default_factory=list)
 
+    @property
+    def verdict(self) -> str:
+        if self.problems:
+            return MISMATCH
+        return UNVERIFIABLE if self.unreachable else VERIFIED
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == VERIFIED
+
     def problem(self, where: str, what: str) -> None:
-        self.ok = False
         self.problems.append({"source": where, "problem": what})
+
+    def unchecked(self, where: str, why: str) -> None:
+        self.unreachable.append({"source": where, "error": why})
 
     def as_json(self) -> dict[str, object]:
         return {
+            "verdict": self.verdict,
             "rollup": self.rollup,
-            "ok": self.ok,
             "sources": self.sources,
-            "verified": self.verified,
+            "checked": self.checked,
             "problems": self.problems,
+            "unreachable": self.unreachable,
+            "excluded": self.excluded,
             "recomputedTotals": self.totals,
         }
+
+
+def recompute(
+    reports: list[ImpactReport], rollup: Rollup, verdict: Verdict
+) -> dict[tuple[str, str], Decimal]:
+    """The totals the reports make in the rollup's units, leaving out the measures the rollup
+    lists as excluded for their unit; a measure neither counted nor listed is a problem."""
+    units = {t.metric: t.unit for t in rollup.totals}
+    skipped = {(e.report, e.metric, e.unit) for e in rollup.exclusions if e.reason == UNIT_REASON}
+    totals: dict[tuple[str, str], Decimal] = {}
+    for report in reports:
+        for measure in report.measures:
+            if (report.id, measure.metric, measure.unit) in skipped:
+                continue
+            unit = units.get(measure.metric, canonical_unit(measure.unit))
+            if not convertible(measure.unit, unit):
+                verdict.problem(
+                    report.id,
+                    f"{measure.metric} in {measure.unit} is neither counted (in {unit}) nor "
+                    "listed as excluded",
+                )
+                continue
+            key = (measure.metric, unit)
+            totals[key] = totals.get(key, Decimal(0)) + convert(measure.value, measure.unit, unit)
+    return totals
 
 
 class Verifier:
@@ -83,44 +141,40 @@ class Verifier:
         verdict = Verdict(url)
         try:
             doc = await self.fetch(url)
+        except (FetchError, ProtocolError) as exc:
+            verdict.unchecked(url, f"rollup: {exc}")
+            return verdict
+        try:
             rollup = parse_rollup(doc, allow_http=self._allow_http)
             await self.check_proof(doc, rollup.campaign)
-        except (FetchError, ProtocolError) as exc:
+        except FetchError as exc:
+            verdict.unchecked(url, f"the campaign's key: {exc}")
+            return verdict
+        except ProtocolError as exc:
             verdict.problem(url, f"rollup: {exc}")
             return verdict
         verdict.sources = len(rollup.sources)
+        verdict.excluded = [e.as_json() for e in rollup.exclusions]
+        whole = {e.report for e in rollup.exclusions if e.reason != UNIT_REASON}
         reports: list[ImpactReport] = []
         for index, source in enumerate(rollup.sources, 1):
             if progress is not None:
                 progress(index, len(rollup.sources))
-            try:
-                report_doc = await self.fetch(source.report)
-            except (FetchError, ProtocolError) as exc:
-                verdict.problem(source.report, f"missing: {exc}")
+            if source.report in whole:
+                verdict.problem(source.report, "both counted and listed as excluded")
                 continue
-            try:
-                report = parse_report(report_doc, allow_http=self._allow_http)
-                if report.chapter != source.chapter:
-                    raise ProofError(
-                        f"the rollup credits {source.chapter}, the report is by {report.chapter}"
-                    )
-                await self.check_proof(report_doc, report.chapter)
-            except (FetchError, ProtocolError) as exc:
-                verdict.problem(source.report, f"proof: {exc}")
-                continue
-            if jcs_sha256(report_doc) != source.sha256:
-                verdict.problem(
-                    source.report, "the report differs from the version the rollup counted"
-                )
-                continue
-            verdict.verified += 1
-            reports.append(report)
-        recomputed = {(t.metric, t.unit): t.value for t in sum_reports(reports)}
-        claimed = {(t.metric, t.unit): t.value for t in rollup.totals}
+            report = await self._source(source, verdict)
+            if report is not None:
+                verdict.checked += 1
+                reports.append(report)
+        recomputed = recompute(reports, rollup, verdict)
         verdict.totals = [
             {"metric": m, "unit": u, "value": json_number(v)}
             for (m, u), v in sorted(recomputed.items())
         ]
+        if verdict.unreachable:
+            return verdict  # totals over the reports we could not read are not checked
+        claimed = {(t.metric, t.unit): t.value for t in rollup.totals}
         for key in sorted(set(recomputed) | set(claimed)):
             got, want = recomputed.get(key, Decimal(0)), claimed.get(key, Decimal(0))
             if got != want:
@@ -129,11 +183,39 @@ class Verifier:
                     f"total {key[0]} ({key[1]}): the rollup says {want}, the reports sum to {got}",
                 )
         chapters = len({r.chapter for r in reports})
-        if verdict.ok and chapters != rollup.chapter_count:
+        if not verdict.problems and chapters != rollup.chapter_count:
             verdict.problem(
                 url, f"chapterCount is {rollup.chapter_count}, the reports come from {chapters}"
             )
         return verdict
+
+    async def _source(self, source: Source, verdict: Verdict) -> ImpactReport | None:
+        """One counted report, checked; None when it is wrong or could not be read."""
+        try:
+            report_doc = await self.fetch(source.report)
+        except FetchError as exc:
+            verdict.unchecked(source.report, str(exc))
+            return None
+        except ProtocolError as exc:
+            verdict.problem(source.report, f"not the report counted: {exc}")
+            return None
+        try:
+            report = parse_report(report_doc, allow_http=self._allow_http)
+            if report.chapter != source.chapter:
+                raise ProofError(
+                    f"the rollup credits {source.chapter}, the report is by {report.chapter}"
+                )
+            await self.check_proof(report_doc, report.chapter)
+        except FetchError as exc:
+            verdict.unchecked(source.report, f"the chapter's key: {exc}")
+            return None
+        except ProtocolError as exc:
+            verdict.problem(source.report, f"proof: {exc}")
+            return None
+        if jcs_sha256(report_doc) != source.sha256:
+            verdict.problem(source.report, "the report differs from the version the rollup counted")
+            return None
+        return report
 
 
 async def verify_rollup(

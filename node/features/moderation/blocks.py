@@ -11,6 +11,7 @@ import io
 import logging
 from urllib.parse import urlsplit
 
+from node.features.impact.exclusions import exclude_blocked, include_unblocked
 from node.federation.admission.blocks import invalidate_blocks
 from node.runtime.services import Services
 from protocol.errors import MalformedDocument
@@ -40,6 +41,8 @@ async def block_domain(
         await moderation_repo.put_domain_block(
             session, domain, severity, reason, services.clock.now()
         )
+        if severity == SUSPEND:  # our campaigns stop counting the domain's chapters
+            await exclude_blocked(session, domain, services.clock.now())
     invalidate_blocks(services)
     return domain
 
@@ -51,6 +54,7 @@ async def block_actor(services: Services, actor: str, reason: str | None = None)
         raise ValueError(str(exc)) from exc
     async with services.db.write() as session:
         await moderation_repo.put_actor_block(session, actor_id, reason, services.clock.now())
+        await exclude_blocked(session, actor_id, services.clock.now())
     invalidate_blocks(services)
     return actor_id
 
@@ -60,6 +64,8 @@ async def unblock(services: Services, target: str) -> bool:
     key = value if "://" in value and "/" in urlsplit(value).path else normalise_domain(value)
     async with services.db.write() as session:
         removed = await moderation_repo.remove_block(session, key)
+        if removed:
+            await include_unblocked(session, key)
     invalidate_blocks(services)
     return removed
 

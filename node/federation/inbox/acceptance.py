@@ -3,6 +3,9 @@
 size cap → content type → JSON parse → signature (key fetched and cached; refetched once
 when a cached key fails) → key owner = actor → origin rules → de-duplicated insert through
 the group-commit writer. Handling happens later, in the inbox worker.
+
+A blocked sender is refused (403) except for a signed ``Delete``: a retraction only ever takes
+something away, and refusing it would keep a blocked chapter's numbers in place for good.
 """
 
 from __future__ import annotations
@@ -193,10 +196,18 @@ async def accept_incoming(
         )
     view = request_view(services, request, body)
     key_id = sender_key_id(view)
-    await admit_sender(services, key_id)
+    try:
+        await admit_sender(services, key_id)
+        refused: HttpError | None = None
+    except HttpError as exc:
+        if exc.status != 403:
+            raise
+        refused = exc  # blocked: only a Delete, which can only take something away, gets in
     doc = parse_json_body(body)
+    if refused is not None and doc.get("type") != "Delete":
+        raise refused
     key_owner = await verify_signature(services, view, key_id)
-    if services.blocks.refusal(key_owner) is not None:
+    if services.blocks.refusal(key_owner) is not None and doc.get("type") != "Delete":
         raise HttpError(403, f"blocked: {key_owner} is blocked on this node")
     try:
         activity = parse_activity(doc, allow_http=settings.allow_http)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
 from node.interfaces.activitypub.handlers import dispatch
 from node.interfaces.activitypub.handlers.context import HandlerContext
@@ -31,18 +30,17 @@ class InboxWorker:
         async with services.db.read() as session:
             items = await inbox_repo.next_received(session, BATCH)
         for item in items:
-            woke_delivery = False
-            follow_ups: list[Callable[[], Awaitable[None]]] = []
+            committed: HandlerContext | None = None
             try:
                 activity = parse_activity(item.body, allow_http=services.settings.allow_http)
                 async with services.db.write() as session:
                     if not await inbox_repo.lock_received(session, item.id):
                         continue  # another worker process is handling (or handled) it
-                    ctx = HandlerContext(services, session)
-                    await dispatch(ctx, activity)
+                    handling = HandlerContext(services, session)
+                    await dispatch(handling, activity)
+                    # Done in the same transaction that recorded its follow-ups, never before.
                     await inbox_repo.mark_processed(session, item.id, services.clock.now())
-                    woke_delivery = ctx.queued_deliveries
-                    follow_ups = ctx.after_commit
+                committed = handling
             except ProtocolError as exc:
                 async with services.db.write() as session:
                     await inbox_repo.mark_failed(
@@ -58,13 +56,8 @@ class InboxWorker:
                         f"{exc.__class__.__name__}: {exc}",
                         final=item.attempts + 1 >= MAX_ATTEMPTS,
                     )
-            for follow_up in follow_ups:
-                try:
-                    await follow_up()
-                except Exception:  # best effort: the activity itself is already applied
-                    log.exception("inbox.follow_up_failed", extra={"activity_id": item.activity_id})
-            if woke_delivery:
-                services.wakeups.deliveries.set()
+            if committed is not None:  # wake the workers for what it queued
+                committed.wake()
         return len(items)
 
     async def run(self) -> None:

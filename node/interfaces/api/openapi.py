@@ -4,40 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from node.interfaces.api.openapi_campaigns import CAMPAIGN_PATHS, CAMPAIGN_SCHEMAS
+from node.interfaces.api.openapi_parts import CHAPTER, ULID
+from node.interfaces.api.openapi_parts import json_body as _json_body
+from node.interfaces.api.openapi_parts import ok as _ok
+from node.interfaces.api.openapi_parts import op as _op
+from node.interfaces.api.openapi_parts import ref as _ref
+from node.interfaces.api.openapi_reports import REPORT_PATHS, REPORT_SCHEMAS
 from node.runtime.version import node_version
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description}
-    if schema is not None:
-        response["content"] = {"application/json": {"schema": schema}}
-    return response
-
-
-PROBLEM = {"$ref": "#/components/responses/Problem"}
-ERRORS = {
-    "400": PROBLEM,
-    "401": PROBLEM,
-    "403": PROBLEM,
-    "404": PROBLEM,
-    "413": PROBLEM,
-    "415": PROBLEM,
-    "422": PROBLEM,
-}
-CHAPTER = {"name": "chapter", "in": "path", "required": True, "schema": {"type": "string"}}
-ULID = {"name": "ulid", "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"summary": summary, "responses": {**responses, **ERRORS}, **extra}
 
 
 def openapi_document(base_url: str) -> dict[str, Any]:
@@ -203,6 +177,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     },
                 ),
             },
+            **REPORT_PATHS,
+            **CAMPAIGN_PATHS,
             "/api/v1/campaigns/{campaign}/totals": {
                 "parameters": [
                     {
@@ -439,6 +415,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "reason": {"type": ["string", "null"]},
                     },
                 },
+                **REPORT_SCHEMAS,
+                **CAMPAIGN_SCHEMAS,
                 "Problem": {
                     "type": "object",
                     "properties": {

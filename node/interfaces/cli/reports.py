@@ -8,12 +8,23 @@ import json
 
 from node.features.impact.campaigns import campaign_totals
 from node.features.impact.reports import (
+    MeasurePatch,
+    ReportExists,
     create_report,
     parse_metric_args,
+    parse_metric_keys,
     retract_own_report,
     update_report,
 )
-from node.interfaces.cli.base import Command, Subparsers, data_arg, out, principal, with_services
+from node.interfaces.cli.base import (
+    Command,
+    CommandError,
+    Subparsers,
+    data_arg,
+    out,
+    principal,
+    with_services,
+)
 from node.runtime.services import Services
 
 
@@ -21,17 +32,33 @@ from node.runtime.services import Services
 async def cmd_report_create(args: argparse.Namespace, services: Services) -> int:
     who = await principal(services, args.as_name)
     measures = parse_metric_args(args.metric or [], args.method)
-    row = await create_report(services, who, args.call, measures, args.text)
+    try:
+        row = await create_report(services, who, args.call, measures, args.text)
+    except ReportExists as exc:
+        raise CommandError(
+            f"{exc.call} already has a live report: {exc.report}; correct it with "
+            f"`chapterhouse report update {exc.report}` (one live report per call)"
+        ) from exc
     out(row.ap_id)
     return 0
 
 
 @with_services
 async def cmd_report_update(args: argparse.Namespace, services: Services) -> int:
-    """Without ``--metric`` the measures stay as they were (only the text changes)."""
+    """A patch: ``--metric`` changes or adds those metrics and keeps the others,
+    ``--remove-metric`` takes one out, ``--replace`` makes the ``--metric``s the whole list.
+    With none of them the numbers stay as they were (only the text changes)."""
     who = await principal(services, args.as_name)
-    measures = parse_metric_args(args.metric, args.method) if args.metric else None
-    row = await update_report(services, who, args.report_id, measures, args.text)
+    if args.replace and not args.metric:
+        raise CommandError("--replace needs the new list: one or more --metric METRIC=VALUE:UNIT")
+    if args.replace and args.remove_metric:
+        raise CommandError("--remove-metric cannot be combined with --replace")
+    patch = MeasurePatch(
+        set=parse_metric_args(args.metric, args.method) if args.metric else (),
+        remove=parse_metric_keys(args.remove_metric or []),
+        replace=args.replace,
+    )
+    row = await update_report(services, who, args.report_id, patch, args.text)
     out(row.ap_id)
     return 0
 
@@ -79,12 +106,25 @@ def register(sub: Subparsers) -> None:
                 "--metric",
                 action="append",
                 metavar="METRIC=VALUE:UNIT",
-                help="e.g. participants=42:people (repeatable)",
+                help="e.g. participants=42:people (repeatable); an update keeps the others",
             )
             p.add_argument(
                 "--method", default="counted", help="counted, estimated or self_reported"
             )
             p.add_argument("--text", help="the human sentence followers see")
+        if name == "update":
+            p.add_argument(
+                "--remove-metric",
+                dest="remove_metric",
+                action="append",
+                metavar="METRIC:UNIT",
+                help="take a metric out of the report, e.g. kg_litter:kg (repeatable)",
+            )
+            p.add_argument(
+                "--replace",
+                action="store_true",
+                help="the --metric options are the whole new list (others are dropped)",
+            )
         p.set_defaults(func=func)
 
     p = sub.add_parser("totals", help="a campaign's totals")

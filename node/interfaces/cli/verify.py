@@ -7,13 +7,23 @@ import argparse
 import json
 from collections.abc import Callable
 
-from node.features.impact.verify import Verdict, verify_rollup
+from node.features.impact.verify import (
+    MISMATCH,
+    UNVERIFIABLE,
+    VERIFIED,
+    Verdict,
+    verify_rollup,
+)
 from node.interfaces.cli.base import Subparsers, err, out, with_services
 from node.runtime.services import Services
 
+#: The verdicts as exit codes: scripts tell "wrong" (1) from "could not check" (3).
+EXIT_BY_VERDICT = {VERIFIED: 0, MISMATCH: 1, UNVERIFIABLE: 3}
+
 
 async def cmd_verify(args: argparse.Namespace) -> int:
-    """Exit 0 only if every report checks out; 1 on any mismatch (the problems are listed)."""
+    """Exit 0 verified; 1 a proof, hash or total is wrong (named); 3 some document could not be
+    fetched (listed, and nothing unchecked is called a mismatch); 2 usage."""
 
     def progress(done: int, total: int) -> None:
         if not args.json and (done == total or done % 50 == 0):
@@ -28,13 +38,17 @@ async def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         out(json.dumps(verdict.as_json()))
     else:
-        out(
-            ("VERIFIED" if verdict.ok else "MISMATCH")
-            + f": {verdict.verified}/{verdict.sources} reports check out"
-        )
+        out(f"{verdict.verdict.upper()}: {verdict.checked}/{verdict.sources} reports check out")
         for problem in verdict.problems:
-            out(f"- {problem['source']}: {problem['problem']}")
-    return 0 if verdict.ok else 1
+            out(f"- wrong: {problem['source']}: {problem['problem']}")
+        for missing in verdict.unreachable:
+            out(f"- not checked: {missing['source']}: {missing['error']}")
+        for excluded in verdict.excluded:
+            what = excluded["report"]
+            if "metric" in excluded:
+                what += f" ({excluded['metric']} in {excluded['unit']})"
+            out(f"- excluded: {what}: {excluded['reason']}")
+    return EXIT_BY_VERDICT[verdict.verdict]
 
 
 @with_services
@@ -53,7 +67,8 @@ async def _verify_as_node(
 def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "verify",
-        help="check a rollup against every report it counts (exit 0 only if all check out)",
+        help="check a rollup against every report it counts: exit 0 verified, 1 mismatch, "
+        "3 could not check (unreachable), 2 usage",
     )
     p.add_argument("url", metavar="URL")
     p.add_argument(

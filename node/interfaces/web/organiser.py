@@ -1,16 +1,19 @@
 """Organisers' pages: publish, edit and cancel action calls, report impact, manage a chapter.
 
 Managing covers the roster of each call, approving followers (for chapters that approve them by
-hand) and making invitation links. The features check the organiser's role again on every
-change; the checks here decide only which form to show.
+hand) and making invitation links; from a campaign's page, approving member chapters and leaving
+reports or chapters out of the totals (and counting them again). The features check the
+organiser's role again on every change; the checks here decide only which form to show.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 from aiohttp import web
 from aiohttp_session import get_session
 
-from node.features.actors.authz import NotFoundError
+from node.features.actors.authz import NotFoundError, Principal
 from node.features.actors.directory import is_organiser
 from node.features.actors.invitations import InvitationRefused, create_invitation
 from node.features.calls.input import FieldError
@@ -18,12 +21,30 @@ from node.features.calls.lifecycle import call_from_row, cancel_action, create_a
 from node.features.calls.lookup import calls_with_participants
 from node.features.following.approval import approve_follower, pending_requests
 from node.features.impact.chapter_impact import live_report
-from node.features.impact.reports import create_report, parse_metric_args, update_report
+from node.features.impact.exclusions import (
+    ExclusionRefused,
+    exclude,
+    include,
+    known_names,
+    list_exclusions,
+)
+from node.features.impact.reports import (
+    MeasurePatch,
+    ReportExists,
+    create_report,
+    metric_lines,
+    parse_metric_args,
+    update_report,
+)
 from node.interfaces.web.common import back, flash, local_call, named_actor, page, require_member
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
-from storage.models.states import Role
+from protocol.errors import MalformedDocument
+from protocol.ids import parse_id
+from protocol.impact import parse_report
+from storage.models import LocalActor
+from storage.models.states import ActorKind, Role
 
 routes = web.RouteTableDef()
 
@@ -153,12 +174,22 @@ async def report_form(request: web.Request) -> web.Response:
     if not await is_organiser(services, who, chapter):
         raise HttpError(403, "only organisers can report impact")
     existing = await live_report(services, row.ap_id)
+    values: dict[str, str] = {}
+    if existing is not None:
+        # A correction starts from the numbers as they stand; saving replaces them all.
+        current = parse_report(existing.document, allow_http=services.settings.allow_http)
+        methods = Counter(m.method for m in current.measures)
+        values = {
+            "metrics": metric_lines(current.measures),
+            "method": methods.most_common(1)[0][0],
+            "text": current.content,
+        }
     return await page(
         request,
         "report_form.html",
         call=call_from_row(row, services),
         report=existing.document if existing else None,
-        values={},
+        values=values,
     )
 
 
@@ -178,8 +209,10 @@ async def report_post(request: web.Request) -> web.Response:
         if existing is None:
             await create_report(services, who, row.ap_id, measures, text)
         else:
-            await update_report(services, who, existing.ap_id, measures, text)
-    except FieldError as exc:
+            # The box holds every metric, so what it holds is the whole new list.
+            patch = MeasurePatch(set=measures, replace=True)
+            await update_report(services, who, existing.ap_id, patch, text)
+    except (FieldError, ReportExists) as exc:
         return await page(
             request,
             "report_form.html",
@@ -233,3 +266,84 @@ async def invite(request: web.Request) -> web.Response:
         raise HttpError(422, str(exc)) from exc
     (await get_session(request))["invite_url"] = services.ids.url(f"invite/{token}")
     raise back(f"{actor.ap_id}/manage")
+
+
+async def _organised_campaign(request: web.Request) -> tuple[Principal, LocalActor]:
+    """The signed-in member and the campaign named in the URL, which they must organise."""
+    who = await require_member(request)
+    actor = await named_actor(request)
+    if actor.kind != ActorKind.CAMPAIGN:
+        raise HttpError(404, f"{actor.name} is a chapter, not a campaign")
+    if not await is_organiser(request.app[SERVICES], who, actor):
+        raise HttpError(403, f"only organisers of {actor.name} manage its members and totals")
+    return who, actor
+
+
+def _reports(count: int) -> str:
+    return f"{count} report{'' if count == 1 else 's'}"
+
+
+@routes.post("/actors/{name}/members/approve")
+async def approve_member(request: web.Request) -> web.Response:
+    form = await check_csrf(request)
+    who, campaign = await _organised_campaign(request)
+    services = request.app[SERVICES]
+    chapter = form.get("chapter", "").strip()
+    try:
+        await approve_follower(services, who, campaign, chapter)
+    except NotFoundError as exc:
+        raise HttpError(404, f"{chapter or 'that chapter'} has no pending request") from exc
+    name = (await known_names(services, [chapter])).get(chapter, chapter)
+    await flash(request, f"Approved: {name} is now a member of the campaign.")
+    raise back(campaign.ap_id)
+
+
+@routes.post("/actors/{name}/exclusions")
+async def exclude_post(request: web.Request) -> web.Response:
+    form = await check_csrf(request)
+    who, campaign = await _organised_campaign(request)
+    services = request.app[SERVICES]
+    try:
+        target = str(
+            parse_id(form.get("target", "").strip(), allow_http=services.settings.allow_http)
+        )
+    except MalformedDocument as exc:
+        raise HttpError(
+            422, "give the address (IRI) of the report or chapter to leave out, https://..."
+        ) from exc
+    already = {e.target: e for e in await list_exclusions(services, campaign.name)}
+    if target in already:
+        shown = already[target]
+        await flash(request, f"Already left out: {shown.name or target}, because: {shown.reason}")
+        raise back(campaign.ap_id)
+    try:
+        moved = await exclude(services, who, campaign.name, target, form.get("reason", ""))
+    except ExclusionRefused as exc:
+        raise HttpError(422, str(exc)) from exc
+    listed = {e.target: e.name for e in await list_exclusions(services, campaign.name)}
+    await flash(
+        request,
+        f"Left {listed.get(target) or target} out of the totals ({_reports(moved)} taken out); "
+        "the next rollup lists it with its reason.",
+    )
+    raise back(campaign.ap_id)
+
+
+@routes.post("/actors/{name}/exclusions/include")
+async def include_post(request: web.Request) -> web.Response:
+    form = await check_csrf(request)
+    who, campaign = await _organised_campaign(request)
+    services = request.app[SERVICES]
+    target = form.get("target", "").strip()
+    if not target:
+        raise HttpError(422, "name the excluded report or chapter to count again")
+    listed = {e.target: e.name for e in await list_exclusions(services, campaign.name)}
+    try:
+        moved = await include(services, who, campaign.name, target)
+    except ExclusionRefused as exc:
+        raise HttpError(404, str(exc)) from exc
+    await flash(
+        request,
+        f"Counting {listed.get(target) or target} again ({_reports(moved)} back in the totals).",
+    )
+    raise back(campaign.ap_id)

@@ -19,7 +19,8 @@ from node.features.calls.lookup import call_viewer
 from node.features.following.remote import RemoteFollowUnavailable, remote_follow_url
 from node.features.impact.campaigns import campaign_totals
 from node.features.impact.chapter_impact import chapter_impact
-from node.features.impact.verify import verify_rollup
+from node.features.impact.exclusions import known_names, list_exclusions, members
+from node.features.impact.verify import MISMATCH, UNVERIFIABLE, VERIFIED, verify_rollup
 from node.interfaces.web.charts import line_chart, progress_bars
 from node.interfaces.web.common import back, current, flash, named_actor, page
 from node.interfaces.web.session import check_csrf
@@ -76,6 +77,16 @@ async def actor_page(request: web.Request, actor: LocalActor) -> web.Response:
                 )
             history = line_chart(points, f"{metric} ({unit})")
         shown_targets = {k: json_number_text(v) for k, v in targets.items()}
+        # What the totals leave out is public (the signed rollup lists it); members and the
+        # forms are for the campaign's organisers.
+        member_rows: list[dict[str, str]] = []
+        if organiser:
+            found = await members(services, actor.name)
+            names = await known_names(services, [m.chapter for m in found])
+            member_rows = [
+                {"chapter": m.chapter, "state": m.state, "name": names.get(m.chapter, m.chapter)}
+                for m in found
+            ]
         return await page(
             request,
             "campaign.html",
@@ -87,6 +98,8 @@ async def actor_page(request: web.Request, actor: LocalActor) -> web.Response:
             bars=bars,
             history_chart=history,
             organiser=organiser,
+            members=member_rows,
+            exclusions=await list_exclusions(services, actor.name),
         )
     impact = await chapter_impact(services, actor.ap_id)
     return await page(
@@ -183,14 +196,25 @@ async def verify_page(request: web.Request) -> web.Response:
         transport=services.transport,
         signer=await services.fetch_signer(),
     )
-    heading = "Verified: every number checks out" if verdict.ok else "Mismatch found"
+    heading = {
+        VERIFIED: "Verified: every number checks out",
+        MISMATCH: "Mismatch found",
+        UNVERIFIABLE: "Could not check everything",
+    }[verdict.verdict]
+    left_out = [
+        {"source": e["report"], "problem": f"excluded: {e['reason']}"} for e in verdict.excluded
+    ]
+    unchecked = [
+        {"source": u["source"], "problem": f"could not be fetched: {u['error']}"}
+        for u in verdict.unreachable
+    ]
     return await page(
         request,
         "message.html",
         heading=heading,
-        text=f"{verdict.verified} of {verdict.sources} signed reports check out; the totals "
-        f"{'match' if verdict.ok else 'do not match'} the rollup.",
-        problems=verdict.problems,
+        text=f"{verdict.checked} of {verdict.sources} signed reports check out; "
+        f"{len(verdict.excluded)} left out, each listed with its reason.",
+        problems=verdict.problems + unchecked + left_out,
         link=actor.ap_id,
         link_text="Back to the campaign",
     )

@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,16 @@ from node.ops.demo.client import DemoClient, concurrently
 from node.ops.demo.errors import DemoError
 from node.ops.demo.nodes import DemoCluster, DemoNode
 from node.ops.demo.plan import (
-    CALL_OPTIONS,
     CAMPAIGN,
     CAMPAIGN_ORGANISER,
     CHAPTERS,
     CORRECTION,
+    EXCLUSION,
     STEPS,
     VISITOR,
     ChapterPlan,
+    call_options,
+    counted_chapters,
     describe_totals,
     expected_totals,
     progress_bar,
@@ -120,8 +123,10 @@ class Demo(DemoClient):
         self.begin(STEPS[8])
         await self.correct()
         self.begin(STEPS[9])
-        await self.wait_rollup()
+        await self.exclude()
         self.begin(STEPS[10])
+        await self.wait_rollup()
+        self.begin(STEPS[11])
         await self.verify()
 
     async def set_up_campaign(self) -> None:
@@ -223,7 +228,7 @@ class Demo(DemoClient):
     async def publish_call(self) -> None:
         lines = await self.run(
             self.campaign,
-            "action", "create", "--as", CAMPAIGN_ORGANISER, "--chapter", CAMPAIGN, *CALL_OPTIONS,
+            "action", "create", "--as", CAMPAIGN_ORGANISER, "--chapter", CAMPAIGN, *call_options(datetime.now(UTC)),
         )  # fmt: skip
         self.call = lines[0]
         self.detail(f"{CAMPAIGN_ORGANISER} published {self.call}")
@@ -307,7 +312,12 @@ class Demo(DemoClient):
             raise DemoError("`chapterhouse totals --json` printed no JSON object")
         return summary
 
-    async def wait_totals(self, expected: Mapping[tuple[str, str], Decimal], what: str) -> None:
+    async def wait_totals(
+        self,
+        expected: Mapping[tuple[str, str], Decimal],
+        what: str,
+        chapters_counted: int = len(CHAPTERS),
+    ) -> None:
         """Poll the campaign's running totals (the JSON API, as its organiser)."""
         path = f"/api/v1/campaigns/{CAMPAIGN}/totals"
 
@@ -320,7 +330,7 @@ class Demo(DemoClient):
             got = totals_of(data.get("totals"))
             chapters = data.get("chapterCount")
             seen = f"{chapters} chapters: {describe_totals(got) or 'nothing'}"
-            return got == expected and chapters == len(CHAPTERS), seen
+            return got == expected and chapters == chapters_counted, seen
 
         await self.until(what, counted)
         self.detail(f"campaign totals: {describe_totals(expected)}  (GET {path})")
@@ -356,8 +366,22 @@ class Demo(DemoClient):
             expected_totals(corrected=True), "the campaign to count the correction"
         )
 
+    async def exclude(self) -> None:
+        name, reason = EXCLUSION
+        await self.run(
+            self.campaign,
+            "campaign", "exclude", CAMPAIGN, self.reports[name], "--as", CAMPAIGN_ORGANISER,
+            "--reason", reason,
+        )  # fmt: skip
+        self.detail(f"{name:<12} left out: {reason} (the signed rollup will say so)")
+        await self.wait_totals(
+            expected_totals(corrected=True, excluded=True),
+            "the campaign to leave the report out",
+            counted_chapters(excluded=True),
+        )
+
     async def wait_rollup(self) -> None:
-        expected = expected_totals(corrected=True)
+        expected = expected_totals(corrected=True, excluded=True)
 
         async def totals_ready() -> tuple[bool, str]:
             summary = await self.campaign_totals()
@@ -383,7 +407,10 @@ class Demo(DemoClient):
             sources = doc.get("chapterhouse:sources")
             n = len(sources) if isinstance(sources, list) else 0
             seen = f"the rollup counts {n} reports: {describe_totals(got) or 'nothing'}"
-            return got == expected and n == len(CHAPTERS), seen
+            left_out = doc.get("chapterhouse:exclusions")
+            listed = len(left_out) if isinstance(left_out, list) else 0
+            seen += f", {listed} left out"
+            return got == expected and n == counted_chapters(excluded=True) and listed == 1, seen
 
         await self.until("the rollup to show the corrected totals", published)
         _status, doc = await self.get(self.rollup)

@@ -27,7 +27,7 @@ from node.ops.demo.script import MARKER, Demo, DemoError, prepare_directory
 from tests.rig.nodes import REPO
 
 NODES = 4  # the campaign's node and three chapters' nodes, on consecutive ports
-STEPS = 11
+STEPS = 12
 CHAPTERS = ("greenpark", "riverside", "oldtown")
 READY = "Press Ctrl-C to stop the nodes."
 
@@ -95,6 +95,7 @@ def assert_all_steps(out: str) -> None:
         "members RSVP",
         "chapters report their impact",
         "a chapter corrects its report",
+        "the campaign leaves out a report it cannot confirm yet",
         "the campaign publishes its rollup",
         "anyone can verify the rollup",
     ):
@@ -136,7 +137,9 @@ def test_the_demo_plays_the_whole_day_and_exits_after_the_script(tmp_path):
     assert elapsed < 120, f"the demo took {elapsed:.0f} s"
     assert "Traceback" not in result.stderr, result.stderr
     assert_all_steps(out)
-    assert "VERIFIED: 3/3 reports check out" in out
+    # Two reports counted (one in grams, one corrected), one left out and listed with its reason.
+    assert "VERIFIED: 2/2 reports check out" in out
+    assert "- excluded: " in out and "photos of the haul still to come" in out
     printed_urls(out, base)
     assert "All nodes stopped." in out
     assert not any(listening(base + i) for i in range(NODES))
@@ -171,7 +174,7 @@ def test_the_demo_serves_until_sigint_then_stops_every_node(tmp_path):
     try:
         assert ready.wait(150), "the demo never got to serving:\n" + "".join(lines)
         out = "".join(lines)
-        assert "VERIFIED: 3/3 reports check out" in out
+        assert "VERIFIED: 2/2 reports check out" in out
         urls = printed_urls(out, base)
         assert all(listening(base + i) for i in range(NODES))
 
@@ -180,11 +183,14 @@ def test_the_demo_serves_until_sigint_then_stops_every_node(tmp_path):
         status, body = http_get(urls["rollup"], "application/activity+json")
         assert status == 200
         rollup = json.loads(body)
-        assert rollup["chapterhouse:chapterCount"] == 3
-        assert {(t["metric"], t["value"]) for t in rollup["chapterhouse:totals"]} == {
-            ("participants", 106),
-            ("kg_litter", 278.75),
+        assert rollup["chapterhouse:chapterCount"] == 2
+        assert {(t["metric"], t["unit"], t["value"]) for t in rollup["chapterhouse:totals"]} == {
+            ("participants", "people", 71),  # 42 + 29 (corrected); riverside's 35 left out
+            ("kg_litter", "kg", 190.75),  # 120500 g + 70.25 kg, exactly
         }
+        assert [e["reason"] for e in rollup["chapterhouse:exclusions"]] == [
+            "photos of the haul still to come"
+        ]
         status, body = http_get(urls["call"], "application/activity+json")
         assert status == 200 and json.loads(body)["type"] == "Event"
 

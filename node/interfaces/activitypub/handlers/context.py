@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.federation.followups.queue import enqueue
 from node.runtime.services import Services
+from storage.repositories.follow_ups import NewFollowUp
 
 
 @dataclass
@@ -16,5 +17,18 @@ class HandlerContext:
     session: AsyncSession
     #: Set by a handler that queued deliveries, so the worker is woken after the commit.
     queued_deliveries: bool = False
-    #: Best-effort follow-ups that need the network, run after the commit (never inside it).
-    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: Set by a handler that recorded follow-ups, so their worker is woken after the commit.
+    queued_follow_ups: bool = False
+
+    async def follow_up(self, *items: NewFollowUp) -> None:
+        """Record work that needs the network (never done inside the unit of work) as durable
+        follow-ups, in this unit of work: the activity is handled only with them recorded."""
+        await enqueue(self.session, self.services, *items)
+        self.queued_follow_ups = True
+
+    def wake(self) -> None:
+        """After the commit: wake the workers for what this unit of work queued."""
+        if self.queued_deliveries:
+            self.services.wakeups.deliveries.set()
+        if self.queued_follow_ups:
+            self.services.wakeups.follow_ups.set()

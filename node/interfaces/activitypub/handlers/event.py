@@ -6,13 +6,8 @@ import logging
 
 from node.features.calls.input import sanitized
 from node.features.calls.lifecycle import row_values
-from node.features.impact.intake import (
-    apply_report,
-    ingest,
-    relayed_object,
-    retract,
-    rollup_sources,
-)
+from node.features.impact import follow_ups
+from node.features.impact.intake import apply_report, retract
 from node.federation.resolver import actor_row_values
 from node.interfaces.activitypub.handlers.context import HandlerContext
 from protocol.activities import Activity
@@ -46,17 +41,13 @@ async def handle_note(ctx: HandlerContext, activity: Activity) -> None:
             log.info("report.malformed", extra={"activity_id": activity.id, "error": str(exc)})
             return
         outcome = await apply_report(ctx.session, services, report, obj, activity.actor)
-        if outcome == "unknown_call":
-            doc = dict(obj)
-
-            async def fetch_call_then_count() -> None:
-                await ingest(services, doc, via=activity.actor, relayed=False)
-
-            ctx.after_commit.append(fetch_call_then_count)
+        if outcome == "unknown_call":  # fetch the call, then count: a durable follow-up
+            await ctx.follow_up(follow_ups.report_call(obj, report, activity.actor))
         return
-    if is_rollup(obj):
-        doc = dict(obj)
-        ctx.after_commit.append(lambda: rollup_sources(services, doc))
+    if is_rollup(obj):  # its sources are fetched by follow-ups, never on the inbox worker
+        item = await follow_ups.rollup(ctx.session, services, obj, activity.actor)
+        if item is not None:
+            await ctx.follow_up(item)
 
 
 async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
@@ -151,7 +142,7 @@ async def handle_update(ctx: HandlerContext, activity: Activity) -> None:
 
 
 async def handle_announce(ctx: HandlerContext, activity: Activity) -> None:
-    """A relayed object: verified by its proof or refetched from its origin, after the commit."""
-    services = ctx.services
+    """A relayed object: verified by its proof or refetched from its origin, by a follow-up."""
     obj: object = dict(activity.object) if activity.object is not None else activity.object_id
-    ctx.after_commit.append(lambda: relayed_object(services, activity.actor, obj))
+    if obj is not None:
+        await ctx.follow_up(follow_ups.relayed(activity.id, activity.actor, obj))

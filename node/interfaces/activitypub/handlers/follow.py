@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from node.features.following.approval import send_accept
-from node.federation.outbox.publish import publish
-from node.interfaces.activitypub.handlers.backfill import backfill_calls
+from node.features.following.approval import follow_back, send_accept
+from node.interfaces.activitypub.handlers.backfill import backfill_follow_up
 from node.interfaces.activitypub.handlers.context import HandlerContext
 from node.interfaces.activitypub.handlers.join import (
     answer_commitment,
     commitment_answered,
     handle_leave,
 )
-from protocol.activities import Activity, build_follow
+from protocol.activities import Activity
 from protocol.jsonld import id_of
-from storage.models import Follow, LocalActor
+from storage.models import Follow
 from storage.models.follow import ACCEPTED, PENDING, REJECTED
 from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
@@ -53,32 +52,7 @@ async def handle_follow(ctx: HandlerContext, activity: Activity) -> None:
         await send_accept(session, services, target, dict(activity.raw), follower.inbox)
         ctx.queued_deliveries = True
         if target.kind == ActorKind.CAMPAIGN and follower.actor_type == "Group":
-            await follow_back(ctx, target, follower.ap_id, follower.inbox)
-
-
-async def follow_back(ctx: HandlerContext, campaign: LocalActor, chapter: str, inbox: str) -> None:
-    """A chapter joined the campaign: the campaign follows it so its reports reach us."""
-    existing = await follow_repo.follow_between(ctx.session, campaign.ap_id, chapter)
-    if existing is not None and existing.state == ACCEPTED:
-        return
-    follow_id = ctx.services.activity_id()
-    await follow_repo.put_follow(
-        ctx.session,
-        activity_id=follow_id,
-        follower=campaign.ap_id,
-        target=chapter,
-        follower_inbox=None,
-        state=PENDING,
-        now=ctx.services.clock.now(),
-    )
-    await publish(
-        ctx.session,
-        ctx.services,
-        campaign,
-        build_follow(follow_id, campaign.ap_id, chapter),
-        [inbox],
-    )
-    ctx.queued_deliveries = True
+            await follow_back(session, services, target, follower.ap_id, follower.inbox)
 
 
 def _embedded_follow(activity: Activity) -> tuple[str | None, str | None, str | None]:
@@ -129,9 +103,8 @@ async def _answer(ctx: HandlerContext, activity: Activity, state: str) -> None:
         return
     row.state = state
     row.updated_at = ctx.services.clock.now()
-    if state == ACCEPTED:
-        chapter = activity.actor
-        ctx.after_commit.append(lambda: backfill_calls(ctx.services, chapter))
+    if state == ACCEPTED:  # read the chapter's outbox: a durable follow-up
+        await ctx.follow_up(backfill_follow_up(activity.actor, row.activity_id))
 
 
 async def handle_undo(ctx: HandlerContext, activity: Activity) -> None:

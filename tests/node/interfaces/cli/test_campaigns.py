@@ -19,8 +19,8 @@ import pytest
 from tests.rig.cli_helpers import CliNode, init_node, last_line, names_word
 from tests.rig.nodes import cli
 
-START = "2027-04-12T10:00:00+01:00"
-END = "2027-04-12T13:00:00+01:00"
+START = "2026-11-14T10:00:00+00:00"  # past: impact is reported once a call has started
+END = "2026-11-14T13:00:00+00:00"
 TITLE = "Global litter pick"
 
 Result = subprocess.CompletedProcess[str]
@@ -113,6 +113,7 @@ def story(tmp_path_factory) -> Story:
         report_id,
         "--as",
         "olga",
+        "--replace",
         "--metric",
         "participants=50:people",
     )
@@ -200,7 +201,7 @@ def test_a_report_counts_into_the_campaign_totals(story):
 
 
 def test_an_update_replaces_the_whole_metric_list(story):
-    """The newest version counts: a correction naming only participants drops kg_litter."""
+    """The newest version counts: a ``--replace`` naming only participants drops kg_litter."""
     assert one_line(story.steps["update"]) == story.report_id
     summary = story.totals("totals_updated")
     totals = {(t["metric"], t["unit"]): t["value"] for t in summary.pop("totals")}
@@ -260,10 +261,11 @@ def test_refusals_exit_1_and_say_why(story, step, words):
         assert "01NOSUCHREPORT" in reason
 
 
-def test_verify_of_an_unreachable_rollup_exits_1_with_the_reason():
+def test_verify_of_an_unreachable_rollup_exits_3_with_the_reason():
+    """Could not check is not wrong: exit 3, never 1 (a mismatch)."""
     url = "http://127.0.0.1:1/x"  # nothing listens on port 1
     result = cli("verify", url, "--allow-private-network", check=False)
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     out = result.stdout + result.stderr
     assert url in out, out

@@ -1,0 +1,24 @@
+"""Which handler runs each kind of follow-up: the wiring (``node/runtime/app.py``) passes
+``FOLLOW_UP_HANDLERS`` to the follow-up worker (``node/federation/followups``), which knows the
+kinds only by name. The kinds are described where they are recorded:
+``node/features/impact/follow_ups.py`` and ``handlers/backfill.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from node.features.impact import follow_ups as impact
+from node.federation.followups.queue import FollowUpHandler
+from node.interfaces.activitypub.handlers.backfill import BACKFILL, backfill
+
+FOLLOW_UP_HANDLERS: Final[Mapping[str, FollowUpHandler]] = MappingProxyType(
+    {
+        impact.REPORT_CALL: impact.count_with_call,
+        impact.RELAYED: impact.relay,
+        impact.ROLLUP: impact.expand_rollup,
+        impact.ROLLUP_SOURCE: impact.count_rollup_source,
+        BACKFILL: backfill,
+    }
+)
