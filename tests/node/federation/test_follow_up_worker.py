@@ -61,17 +61,19 @@ async def test_at_most_n_in_flight_and_two_per_host(nodes):
     worker = FollowUpWorker(node.services, {"fetch": fetch})
     task = asyncio.create_task(worker.run())
 
-    async def all_ran() -> bool:
-        return len(done) == 32
+    async def all_ran_and_recorded() -> bool:
+        # The handler returns before the worker records its outcome: wait for both.
+        states = {row.state for row in (await by_key(node)).values()}
+        return len(done) == 32 and states == {"done"}
 
     try:
-        await eventually(all_ran, what="every follow-up to run")
+        await eventually(all_ran_and_recorded, what="every follow-up to run and be recorded")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert max(peaks.values()) == 2 and all(peaks[h] == 2 for h in hosts)
     assert max(overall) == 4
-    assert {row.state for row in (await by_key(node)).values()} == {"done"}
+    assert len(done) == 32
 
 
 async def test_failures_back_off_refusals_are_dead_and_attempts_run_out(nodes):
