@@ -129,20 +129,6 @@ async def totals_by_chapter(
     return out
 
 
-async def counted(session: AsyncSession, campaign_id: int) -> list[Contribution]:
-    return list(
-        await session.scalars(
-            select(Contribution)
-            .where(
-                Contribution.campaign_id == campaign_id,
-                Contribution.retracted.is_(False),
-                Contribution.excluded.is_(None),
-            )
-            .order_by(Contribution.id)
-        )
-    )
-
-
 async def live_contributions(session: AsyncSession, campaign_id: int) -> list[Contribution]:
     """Every contribution not retracted, counted or excluded (the rollup lists both)."""
     stmt = select(Contribution).where(

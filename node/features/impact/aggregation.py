@@ -18,7 +18,6 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.features.impact.membership import campaigns_reached
 from protocol.errors import ProtocolError
 from protocol.events import parse_targets
 from protocol.impact import ImpactReport, MetricKey, delta
@@ -30,9 +29,6 @@ from storage.repositories import impact as impact_repo
 from storage.repositories.impact import decode_values, encode_values
 
 log = logging.getLogger(__name__)
-
-#: Kept for callers that look campaigns up by call alone (retractions reach every campaign).
-campaigns_for_call = campaigns_reached
 
 
 async def campaign_target_units(session: AsyncSession, campaign: LocalActor) -> dict[str, str]:

@@ -25,7 +25,6 @@ from storage.repositories import follows as follow_repo
 from storage.repositories import impact as impact_repo
 
 BLOCKED = "blocked by the campaign's node"
-MEMBER_STATES = ("pending", "accepted", "excluded")
 
 
 class ExclusionRefused(ChapterhouseError):

@@ -15,8 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.calls.input import sanitized
 from node.features.calls.lifecycle import row_values
-from node.features.impact.aggregation import campaigns_for_call, count_report, retract_report
-from node.features.impact.membership import counting_campaigns, member_of_any_campaign
+from node.features.impact.aggregation import count_report, retract_report
+from node.features.impact.membership import (
+    campaigns_reached,
+    counting_campaigns,
+    member_of_any_campaign,
+)
 from node.federation.proofs import check_object_proof
 from node.federation.transport import FetchError
 from node.runtime.services import Services
@@ -110,7 +114,7 @@ async def retract(session: AsyncSession, services: Services, report_id: str, act
     if stored.chapter != actor or stored.retracted:
         return
     stored.retracted = True
-    for campaign in await campaigns_for_call(session, stored.call):
+    for campaign in await campaigns_reached(session, stored.call):
         await retract_report(session, campaign, report_id, actor, now)
 
 

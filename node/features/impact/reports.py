@@ -17,8 +17,8 @@ from node.features.actors.authz import NotFoundError, Principal, require_organis
 from node.features.calls.input import TARGET_TEXT as METRIC_TEXT
 from node.features.calls.input import FieldError
 from node.features.calls.lifecycle import call_from_row
-from node.features.impact.aggregation import campaigns_for_call, count_report, retract_report
-from node.features.impact.membership import counting_campaigns
+from node.features.impact.aggregation import count_report, retract_report
+from node.features.impact.membership import campaigns_reached, counting_campaigns
 from node.federation.outbox.audience import follower_inboxes
 from node.federation.outbox.publish import publish
 from node.federation.proofs import sign_object
@@ -374,7 +374,7 @@ async def retract_own_report(services: Services, who: Principal, report_id: str)
             deleted=format_xsd_datetime(now),
         )
         await publish(session, services, chapter, delete, inboxes)
-        for campaign in await campaigns_for_call(session, row.call):
+        for campaign in await campaigns_reached(session, row.call):
             await retract_report(session, campaign, row.ap_id, chapter.ap_id, now)
     services.wakeups.deliveries.set()
     return row
