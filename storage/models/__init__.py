@@ -2,7 +2,7 @@
 
 from storage.models.action import ActionCall, Commitment, Membership, Participant
 from storage.models.activity import InboxItem, OutboxActivity
-from storage.models.actor import ApiToken, Invitation, LocalActor, RemoteActor
+from storage.models.actor import ApiToken, Invitation, LocalActor, RemoteActor, SupersededKey
 from storage.models.delivery import Delivery
 from storage.models.domain import Domain
 from storage.models.follow import Follow
@@ -13,6 +13,7 @@ from storage.models.impact import (
     CampaignTotal,
     Contribution,
     ImpactReport,
+    RollupVerification,
     TotalsSnapshot,
 )
 from storage.models.moderation import ActorBlock, DomainBlock, Flag, RsvpBan
@@ -40,6 +41,8 @@ __all__ = [
     "OutboxActivity",
     "Participant",
     "RemoteActor",
+    "RollupVerification",
     "RsvpBan",
+    "SupersededKey",
     "TotalsSnapshot",
 ]

@@ -32,6 +32,8 @@ class InboxItem(Base):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When a failed item may be tried again (exponential backoff); None: due now.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboxActivity(Base):

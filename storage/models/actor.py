@@ -30,6 +30,8 @@ class LocalActor(Base):
     ed25519_private_pem: Mapped[str] = mapped_column(Text)
     ed25519_public_multibase: Mapped[str] = mapped_column(String(128))
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    #: Copied into each session cookie; raising it signs every session of this actor out.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -44,6 +46,8 @@ class Invitation(Base):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: None for links made before expiry existed (they count from ``created_at``).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
@@ -77,3 +81,15 @@ class RemoteActor(Base):
     document: Mapped[Any] = mapped_column(JSONDocument)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SupersededKey(Base):
+    """A key id an actor ``Update`` replaced: refused by every process, which learns of it
+    through this table rather than through memory another process cannot see."""
+
+    __tablename__ = "superseded_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    actor: Mapped[str] = mapped_column(String(2048))
+    superseded_at: Mapped[datetime] = mapped_column(UTCDateTime)

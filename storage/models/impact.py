@@ -119,3 +119,22 @@ class CampaignExclusion(Base):
     target: Mapped[str] = mapped_column(String(2048))  # a report or a chapter IRI
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RollupVerification(Base):
+    """The result of checking one version of a campaign's rollup against its sources.
+
+    Computed once per version, in the background; visitors read the stored result, so an
+    anonymous page view never makes the node fetch every source again.
+    """
+
+    __tablename__ = "rollup_verifications"
+    __table_args__ = (UniqueConstraint("campaign_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))  # pending, done
+    result: Mapped[Any] = mapped_column(JSONDocument)  # the verdict's JSON when done
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

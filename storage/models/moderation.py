@@ -47,6 +47,8 @@ class Flag(Base):
     state: Mapped[str] = mapped_column(String(16))  # open, resolved
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(2048))  # the admin's actor id
+    resolution: Mapped[str | None] = mapped_column(Text)  # what was done, in the admin's words
 
 
 class RsvpBan(Base):
