@@ -13,6 +13,7 @@ from typing import Final
 from protocol.errors import MalformedDocument, UnsupportedType
 from protocol.ids import parse_id
 from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
+from protocol.vocabulary import first_type, known_types, types_of
 
 JsonObject = Mapping[str, object]
 
@@ -64,7 +65,12 @@ MAX_RECIPIENTS: Final = 1024
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """A received activity whose envelope has been validated."""
+    """A received activity whose envelope has been validated.
+
+    ``type`` is the one activity type it declares that we know (a ``type`` may be a list in
+    AS2; an activity naming two that we know is refused as ambiguous). Rules about the embedded
+    object ask ``object_types`` (every type it declares); ``object_type`` is only its first.
+    """
 
     id: str
     type: str
@@ -77,10 +83,13 @@ class Activity:
 
     @property
     def object_type(self) -> str | None:
-        if self.object is None:
-            return None
-        kind = self.object.get("type")
-        return kind if isinstance(kind, str) else None
+        """The first type the embedded object declares (for logs); rules use ``object_types``."""
+        return first_type(self.object)
+
+    @property
+    def object_types(self) -> frozenset[str]:
+        """Every type the embedded object declares (empty without an embedded object)."""
+        return types_of(self.object)
 
 
 def _recipients(doc: JsonObject, key: str) -> tuple[str, ...]:
@@ -99,11 +108,15 @@ def parse_activity(doc: object, *, allow_http: bool = False) -> Activity:
     """Validate the envelope of a received activity (id, type, actor, object)."""
     if not isinstance(doc, (dict, Mapping)):
         raise MalformedDocument("activity must be a JSON object")
-    kind = doc.get("type")
-    if not isinstance(kind, str) or not kind:
+    declared = doc.get("type")
+    if first_type(doc) is None:
         raise MalformedDocument("activity has no type")
-    if kind not in ACTIVITY_TYPES:
-        raise UnsupportedType(f"activity type {kind!r} is not supported")
+    known = known_types(doc, ACTIVITY_TYPES)
+    if not known:
+        raise UnsupportedType(f"activity type {declared!r:.200} is not supported")
+    if len(known) > 1:  # rules keyed on the type would disagree about which one applies
+        raise MalformedDocument(f"activity declares more than one activity type: {known}")
+    kind = known[0]
     if doc.get("id") is None:
         raise MalformedDocument("activity has no id")
     activity_id = parse_id(doc.get("id"), allow_http=allow_http)

@@ -13,6 +13,7 @@ from typing import Final
 from protocol.errors import MalformedDocument, UnsupportedType
 from protocol.ids import parse_id, same_origin
 from protocol.jsonld import CONTEXT, as_list
+from protocol.vocabulary import has_type, primary_type
 
 ACTOR_TYPES: Final = frozenset({"Person", "Group", "Organization", "Service", "Application"})
 KIND_TERM: Final = "chapterhouse:kind"
@@ -178,7 +179,7 @@ def _assertion_methods(
 ) -> tuple[Multikey, ...]:
     found: list[Multikey] = []
     for candidate in as_list(doc.get("assertionMethod"))[:8]:
-        if not isinstance(candidate, Mapping) or candidate.get("type") != "Multikey":
+        if not isinstance(candidate, Mapping) or not has_type(candidate, "Multikey"):
             continue
         if candidate.get("controller") != actor_id:
             continue
@@ -196,11 +197,9 @@ def parse_actor(doc: object, *, allow_http: bool = False) -> Actor:
     """Validate an actor document: type, id, inbox, and keys that belong to this actor."""
     if not isinstance(doc, Mapping):
         raise MalformedDocument("actor document must be a JSON object")
-    kind = doc.get("type")
-    types = [t for t in as_list(kind) if isinstance(t, str)]
-    actor_type = next((t for t in types if t in ACTOR_TYPES), None)
+    actor_type = primary_type(doc, ACTOR_TYPES)  # the first actor type it declares
     if actor_type is None:
-        raise UnsupportedType(f"document of type {kind!r} is not an actor")
+        raise UnsupportedType(f"document of type {doc.get('type')!r:.200} is not an actor")
     actor_id = parse_id(doc.get("id"), allow_http=allow_http)
     if doc.get("inbox") is None:
         raise MalformedDocument("actor has no inbox")

@@ -8,6 +8,7 @@ from protocol.activities import Activity
 from protocol.errors import AuthorityError, MalformedDocument
 from protocol.ids import Origin, origin_of
 from protocol.jsonld import id_of
+from protocol.vocabulary import types_of
 
 
 def key_owner_is_actor(key_owner: str, activity: Activity) -> None:
@@ -61,20 +62,29 @@ ACTOR_TYPES = frozenset({"Person", "Group", "Organization", "Service", "Applicat
 
 
 def attribution_is_actor(activity: Activity) -> None:
-    """Create/Update may only carry objects the actor itself is credited with (or itself)."""
+    """Create/Update may only carry objects the actor itself is credited with (or itself).
+
+    ``type`` may be a list, so every rule applies when its type is *among* the object's types:
+    an ``["Event"]`` or ``["Event", "Note"]`` must name its chapter like a plain ``Event``. Only
+    an object that is nothing but an actor (every type it declares is an actor type) skips the
+    attribution rules, which are about content.
+    """
     if activity.type not in {"Create", "Update"} or not isinstance(
         activity.object, (dict, Mapping)
     ):
         return
     obj = activity.object
-    if obj.get("type") in ACTOR_TYPES:
+    types = types_of(obj)
+    if types & ACTOR_TYPES:
         if activity.type == "Update" and id_of(obj) != activity.actor:
             raise AuthorityError(f"{activity.actor} cannot update another actor ({id_of(obj)})")
-        return
+        if types <= ACTOR_TYPES:
+            return
     attributed = id_of(obj.get("attributedTo"))
     if attributed is not None and attributed != activity.actor:
         raise AuthorityError(
-            f"the {obj.get('type')} is attributed to {attributed}, not to the sender {activity.actor}"
+            f"the {activity.object_type} is attributed to {attributed}, "
+            f"not to the sender {activity.actor}"
         )
-    if attributed is None and obj.get("type") == "Event":
+    if attributed is None and "Event" in types:
         raise AuthorityError("an Event must name the chapter it belongs to (attributedTo)")

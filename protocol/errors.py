@@ -42,6 +42,10 @@ class SignatureFailure(StrEnum):
     KEY_FETCH_FAILED = "key_fetch_failed"
     KEY_TYPE_MISMATCH = "key_type_mismatch"
     INVALID = "invalid_signature"
+    #: More than one signature (several RFC 9421 labels, or two schemes): exactly one is checked.
+    MULTIPLE_SIGNATURES = "multiple_signatures"
+    #: The key's actor replaced it with another key (an actor ``Update`` or a refetch).
+    KEY_SUPERSEDED = "key_superseded"
 
 
 class SignatureError(ProtocolError):

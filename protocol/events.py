@@ -19,6 +19,7 @@ from protocol.errors import MalformedDocument, UnsupportedType
 from protocol.ids import parse_id, same_origin
 from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
 from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
+from protocol.vocabulary import has_type
 
 CONFIRMED: Final = "CONFIRMED"
 CANCELLED: Final = "CANCELLED"
@@ -230,7 +231,7 @@ def parse_targets(value: object) -> tuple[Target, ...]:
 def _place(value: object) -> tuple[Place | None, str | None]:
     if not isinstance(value, Mapping):
         return None, None
-    if value.get("type") == "VirtualLocation":
+    if has_type(value, "VirtualLocation"):
         url = value.get("url")
         return None, _safe_url(url if isinstance(url, str) else None, True)
     name = value.get("name")
@@ -278,8 +279,8 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
     """Validate a received Event (ours or another server's, e.g. Mobilizon)."""
     if not isinstance(doc, Mapping):
         raise MalformedDocument("Event must be a JSON object")
-    if doc.get("type") != "Event":
-        raise UnsupportedType(f"object of type {doc.get('type')!r} is not an Event")
+    if not has_type(doc, "Event"):  # "Event", ["Event"] or ["Event", ...] (AS2 allows lists)
+        raise UnsupportedType(f"object of type {doc.get('type')!r:.200} is not an Event")
     call_id = parse_id(doc.get("id"), allow_http=allow_http)
     chapter_ref = id_of(doc.get("attributedTo")) or id_of(doc.get("actor"))
     if chapter_ref is None:
@@ -305,7 +306,7 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
     tags = tuple(
         str(t["name"]).lstrip("#")
         for t in as_list(doc.get("tag"))
-        if isinstance(t, Mapping) and t.get("type") == "Hashtag" and isinstance(t.get("name"), str)
+        if has_type(t, "Hashtag") and isinstance(t, Mapping) and isinstance(t.get("name"), str)
     )[:32]
     join_mode = doc.get("joinMode", "free")
     return ActionCall(

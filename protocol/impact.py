@@ -19,6 +19,7 @@ from protocol.events import validate_metric
 from protocol.ids import parse_id, same_origin
 from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
 from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
+from protocol.vocabulary import has_type
 
 METHODS: Final = frozenset({"counted", "estimated", "self_reported"})
 MAX_METRICS: Final = 64
@@ -140,11 +141,13 @@ def to_decimal(value: object, what: str) -> Decimal:
 
 
 def is_report(doc: object) -> bool:
-    return isinstance(doc, Mapping) and doc.get("type") == "Note" and "chapterhouse:reportOf" in doc
+    """A ``Note`` (among its types: AS2 allows a list) naming the call it reports on."""
+    return isinstance(doc, Mapping) and has_type(doc, "Note") and "chapterhouse:reportOf" in doc
 
 
 def is_rollup(doc: object) -> bool:
-    return isinstance(doc, Mapping) and doc.get("type") == "Note" and "chapterhouse:rollupOf" in doc
+    """A ``Note`` (among its types) naming the campaigns it rolls up."""
+    return isinstance(doc, Mapping) and has_type(doc, "Note") and "chapterhouse:rollupOf" in doc
 
 
 def build_report(report: ImpactReport, *, cc: Iterable[str] = ()) -> dict[str, object]:

@@ -18,7 +18,11 @@ Choices made here (all checked by ``verify_proof``):
   spec only requires the document's to *start with* the proof's; nothing we sign needs more, and
   the stricter rule makes any ``@context`` edit by a relay fail);
 * ``proofPurpose`` must be ``assertionMethod`` (FEP-8b32) unless the caller asks otherwise;
-* ``expires`` is not checked (no clock here); ``created`` is parsed and returned.
+* time (the caller passes ``now``; nothing here reads a clock): a proof whose ``expires`` is at or
+  before ``now`` is refused (``EXPIRED``), and so is one ``created`` more than ``skew`` after
+  ``now`` (``NOT_YET_VALID``): a signer cannot date a proof ahead to outlive its key or its
+  expiry. ``skew`` defaults to ``CLOCK_SKEW``, the same hour the node allows an HTTP
+  signature's ``Date`` to drift (``signature_window_seconds``); nodes pass their setting.
 
 Pure: no I/O, no clock. Every failure is an ``IntegrityProofError`` (a ``ProofError``) whose
 ``reason`` is a stable identifier; callers should not match on message text.
@@ -29,7 +33,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final, TypeAlias
 
@@ -44,6 +48,11 @@ from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
 PROOF_TYPE: Final = "DataIntegrityProof"
 CRYPTOSUITE: Final = "eddsa-jcs-2022"
 ASSERTION_METHOD: Final = "assertionMethod"
+
+#: How far a proof's ``created`` may lie ahead of the verifier's clock (clocks drift); the
+#: default of the node's HTTP signature window (``signature_window_seconds``), which callers
+#: with settings pass instead.
+CLOCK_SKEW: Final = timedelta(hours=1)
 
 _ED25519_SIGNATURE_LENGTH: Final = 64
 _MAX_DEPTH: Final = 256
@@ -62,6 +71,8 @@ class ProofFailure(StrEnum):
     UNSUPPORTED = "unsupported_proof"
     CONTEXT_MISMATCH = "context_mismatch"
     PURPOSE_MISMATCH = "purpose_mismatch"
+    EXPIRED = "expired_proof"
+    NOT_YET_VALID = "proof_created_in_the_future"
     INVALID = "invalid_proof"
 
 
@@ -81,6 +92,7 @@ class VerifiedProof:
     verification_method: str
     created: datetime | None
     proof_purpose: str
+    expires: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +102,7 @@ class _ParsedProof:
     verification_method: str
     proof_purpose: str
     created: datetime | None
+    expires: datetime | None
 
 
 # --- JSON / JCS -------------------------------------------------------------------------------
@@ -171,18 +184,21 @@ def create_proof(
     verification_method: str,
     created: datetime,
     proof_purpose: str = ASSERTION_METHOD,
+    expires: datetime | None = None,
 ) -> dict[str, object]:
     """Return a new document: a deep copy of ``document`` plus an eddsa-jcs-2022 ``proof``.
 
     ``verification_method`` is the URL of the public key (``actor#ed25519-key``); ``created``
-    must be aware (a naive datetime raises ``ValueError``). The input is not modified. A document
-    that already has a ``proof`` is refused (``ALREADY_PROVEN``): sign the unsecured original.
+    (and ``expires``, when given: after it, verifiers refuse the proof) must be aware (a naive
+    datetime raises ``ValueError``). The input is not modified. A document that already has a
+    ``proof`` is refused (``ALREADY_PROVEN``): sign the unsecured original.
     """
     if not verification_method:
         raise ValueError("verification_method must be a non-empty key URL")
     if not proof_purpose:
         raise ValueError("proof_purpose must be non-empty")
     created_text = format_xsd_datetime(created)
+    expires_text = format_xsd_datetime(expires) if expires is not None else None
     try:
         unsecured = _plain_object(document)
     except MalformedDocument as exc:
@@ -200,6 +216,8 @@ def create_proof(
     config["verificationMethod"] = verification_method
     config["proofPurpose"] = proof_purpose
     config["created"] = created_text
+    if expires_text is not None:
+        config["expires"] = expires_text
 
     try:
         hash_data = proof_hash_data(config, unsecured)
@@ -269,17 +287,8 @@ def _parse_proof(document: Mapping[str, object]) -> _ParsedProof:
     verification_method = _non_empty_string(proof, "verificationMethod")
     proof_purpose = _non_empty_string(proof, "proofPurpose")
 
-    created: datetime | None = None
-    if "created" in proof:
-        created_value = proof["created"]
-        if not isinstance(created_value, str):
-            raise _malformed("proof created must be an xsd:dateTime string")
-        try:
-            created = parse_xsd_datetime(created_value)
-        except MalformedDocument as exc:
-            raise _malformed(
-                f"proof created is not a valid xsd:dateTime: {created_value!r}"
-            ) from exc
+    created = _optional_time(proof, "created")
+    expires = _optional_time(proof, "expires")
 
     proof_value = _non_empty_string(proof, "proofValue")
     try:
@@ -293,7 +302,38 @@ def _parse_proof(document: Mapping[str, object]) -> _ParsedProof:
         )
 
     options = {name: value for name, value in proof.items() if name != "proofValue"}
-    return _ParsedProof(options, signature, verification_method, proof_purpose, created)
+    return _ParsedProof(options, signature, verification_method, proof_purpose, created, expires)
+
+
+def _optional_time(proof: JsonObject, name: str) -> datetime | None:
+    """``created`` or ``expires``: absent, or an xsd:dateTime with a time zone."""
+    if name not in proof:
+        return None
+    value = proof[name]
+    if not isinstance(value, str):
+        raise _malformed(f"proof {name} must be an xsd:dateTime string")
+    try:
+        return parse_xsd_datetime(value)
+    except MalformedDocument as exc:
+        raise _malformed(f"proof {name} is not a valid xsd:dateTime: {value!r:.100}") from exc
+
+
+def _check_time(parsed: _ParsedProof, now: datetime, skew: timedelta) -> None:
+    """Refuse an expired proof, and one dated further ahead of ``now`` than clocks drift."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if parsed.expires is not None and parsed.expires <= now:
+        raise IntegrityProofError(
+            ProofFailure.EXPIRED,
+            f"proof expired at {format_xsd_datetime(parsed.expires)} "
+            f"(now {format_xsd_datetime(now)})",
+        )
+    if parsed.created is not None and parsed.created > now + skew:
+        raise IntegrityProofError(
+            ProofFailure.NOT_YET_VALID,
+            f"proof created {format_xsd_datetime(parsed.created)}, more than {skew} after "
+            f"now ({format_xsd_datetime(now)})",
+        )
 
 
 def proof_verification_method(document: Mapping[str, object]) -> str:
@@ -320,16 +360,21 @@ def verify_proof(
     document: Mapping[str, object],
     public_key: Ed25519PublicKey,
     *,
+    now: datetime,
+    skew: timedelta = CLOCK_SKEW,
     expected_purpose: str | None = ASSERTION_METHOD,
 ) -> VerifiedProof:
-    """Verify the document's eddsa-jcs-2022 proof against ``public_key``.
+    """Verify the document's eddsa-jcs-2022 proof against ``public_key``, at time ``now``.
 
     The caller chooses the key (from ``proof_verification_method`` and the controller's
     ``assertionMethod``) and must still check that the controller is entitled to the document
-    (e.g. ``controller_of(...) == document["actor"]``). ``expected_purpose=None`` accepts any
-    ``proofPurpose``. Raises ``IntegrityProofError`` (a ``ProofError``) on every failure.
+    (e.g. ``controller_of(...) == document["actor"]``). ``now`` (aware; from the caller's clock)
+    decides ``expires`` and how far ahead ``created`` may be (``skew``; module doc).
+    ``expected_purpose=None`` accepts any ``proofPurpose``. Raises ``IntegrityProofError`` (a
+    ``ProofError``) on every failure.
     """
     parsed = _parse_proof(document)
+    _check_time(parsed, now, skew)
     if expected_purpose is not None and parsed.proof_purpose != expected_purpose:
         raise IntegrityProofError(
             ProofFailure.PURPOSE_MISMATCH,
@@ -368,4 +413,6 @@ def verify_proof(
             ProofFailure.INVALID,
             f"signature does not verify with the key for {parsed.verification_method}",
         ) from exc
-    return VerifiedProof(parsed.verification_method, parsed.created, parsed.proof_purpose)
+    return VerifiedProof(
+        parsed.verification_method, parsed.created, parsed.proof_purpose, parsed.expires
+    )

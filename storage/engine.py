@@ -5,13 +5,19 @@ at once with ``database is locked`` when another connection wrote in between, wh
 busy timeout. Write units of work therefore start with ``BEGIN IMMEDIATE`` (taking the write
 lock up front, waiting up to ``busy_timeout``), while read-only sessions use a second engine
 with ordinary deferred transactions so readers never queue behind writers (WAL).
+
+The SQLite file holds the local actors' private keys, so it is created owner-only (0600) before
+SQLite would create it under the process umask; SQLite creates its ``-wal``, ``-shm`` and
+``-journal`` files with the database file's mode.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -24,6 +30,38 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: The files SQLite keeps beside a database file (WAL, its shared-memory index, the journal).
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for other databases and in-memory or URI ones."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _create_owner_only(path: Path) -> Any:
+    """A ``do_connect`` hook: create a missing database file as 0600 (whatever the umask) just
+    before SQLite opens it. An existing file keeps its mode; a missing directory is left for
+    SQLite to report."""
+
+    def before_connect(*_args: Any) -> None:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except (FileExistsError, FileNotFoundError):
+            return
+        try:
+            if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
+                os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+
+    return before_connect
 
 
 def _sqlite_pragmas() -> Any:
@@ -47,6 +85,9 @@ def make_engine(url: str, *, immediate: bool = True, echo: bool = False) -> Asyn
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=8)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas())
+        database = sqlite_file(url)
+        if database is not None:
+            event.listen(engine.sync_engine, "do_connect", _create_owner_only(database))
 
         @event.listens_for(engine.sync_engine, "begin")
         def on_begin(conn: Any) -> None:

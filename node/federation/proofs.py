@@ -7,13 +7,24 @@ the key the origin actor publishes in ``assertionMethod``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from node.federation.resolver import ResolveError
 from node.runtime.services import Services
 from protocol.errors import MalformedDocument, ProofError
 from protocol.keys import ed25519_public_from_multibase
-from protocol.proofs import controller_of, create_proof, proof_verification_method, verify_proof
+from protocol.proofs import (
+    IntegrityProofError,
+    ProofFailure,
+    controller_of,
+    create_proof,
+    proof_verification_method,
+    verify_proof,
+)
 from storage.models import LocalActor
+
+#: Why a proof fails at any key: it expired, or is dated too far ahead (not worth a refetch).
+TIME_FAILURES = frozenset({ProofFailure.EXPIRED, ProofFailure.NOT_YET_VALID})
 
 
 def sign_object(
@@ -48,9 +59,14 @@ async def check_object_proof(services: Services, doc: Mapping[str, object], owne
         except MalformedDocument as exc:
             raise ProofError(f"the key {method} is not a usable Ed25519 Multikey") from exc
         try:
-            verify_proof(doc, public)
+            verify_proof(
+                doc,
+                public,
+                now=services.clock.now(),
+                skew=timedelta(seconds=services.settings.signature_window_seconds),
+            )
             return
-        except ProofError:
-            if refresh:
+        except IntegrityProofError as exc:
+            if refresh or exc.reason in TIME_FAILURES:  # no fresher key changes the time
                 raise
     raise ProofError("unreachable")

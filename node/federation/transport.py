@@ -6,6 +6,7 @@ User-Agent and signing are applied in one place.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
@@ -14,7 +15,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import aiohttp
 import orjson
 
-from node.federation.netguard import BlockedDestination, GuardedResolver, NetworkPolicy, check_url
+from node.federation.netguard import BlockedDestination, GuardedConnector, NetworkPolicy, check_url
 from node.runtime.clock import Clock
 from node.runtime.config import Settings
 from protocol.errors import ChapterhouseError
@@ -28,15 +29,50 @@ JRD_TYPES: Final = frozenset({"application/jrd+json", "application/json"})
 MAX_REDIRECTS: Final = 5
 CAVAGE: Final = "draft-cavage-12"
 RFC9421: Final = "rfc9421"
+#: What peers are told when no answer came: the same words whether the connection was refused,
+#: timed out, broke, failed DNS or was stopped by the guard after resolving (telling those apart
+#: would make the node a port scanner for anyone who can name a URL).
+UNREACHABLE: Final = "request failed: unreachable"
+
+log = logging.getLogger(__name__)
 
 
 class FetchError(ChapterhouseError):
-    """A fetch failed; ``status`` is the HTTP status when there was an answer."""
+    """A fetch failed; ``status`` is the HTTP status when there was an answer.
 
-    def __init__(self, url: str, message: str, status: int | None = None) -> None:
+    ``str()`` reaches peers and anonymous visitors (a refused key fetch is a 401 detail, a
+    remote-follow form shows it), so it names the URL only as it was given and says what went
+    wrong in general words: never a resolved or normalised address, nor the client's own error
+    text. ``detail`` keeps everything, for logs.
+    """
+
+    def __init__(
+        self, url: str, message: str, status: int | None = None, *, detail: str | None = None
+    ) -> None:
         super().__init__(f"{url}: {message}")
         self.url = url
         self.status = status
+        self.detail = f"{url}: {detail}" if detail else str(self)
+
+
+class Unreachable(FetchError):
+    """No answer came: the connection failed, or the SSRF guard refused the destination."""
+
+
+def _refused(url: str, exc: BlockedDestination) -> Unreachable:
+    """The guard refused ``url`` by its text alone: the reason names only what the URL says."""
+    log.info("transport.blocked", extra={"url": url, "error": exc.detail})
+    return Unreachable(url, str(exc), detail=exc.detail)
+
+
+def _unreachable(url: str, exc: BaseException) -> Unreachable:
+    """No answer came (or the guard refused a resolved address): full detail to the log only."""
+    if isinstance(exc, BlockedDestination):
+        detail = f"blocked: {exc.detail}"
+    else:
+        detail = f"{exc.__class__.__name__}: {exc}"
+    log.info("transport.unreachable", extra={"url": url, "error": detail})
+    return Unreachable(url, UNREACHABLE, detail=detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +96,7 @@ class PostResult:
     excerpt: str
 
 
-CHECKED_PREFIXES = 4096  # remembered SSRF verdicts (hosts), forgotten all at once when full
+CHECKED_URLS = 4096  # remembered SSRF verdicts, forgotten all at once when full
 
 
 class Transport:
@@ -69,14 +105,14 @@ class Transport:
         self._clock = clock
         self._user_agent = f"Chapterhouse/{version} (+{settings.base_url}/)"
         self._session: aiohttp.ClientSession | None = None
-        self._checked: set[str] = set()  # scheme://authority prefixes that passed the check
+        self._checked: dict[str, str] = {}  # URLs that passed the check -> what to request
         self._policy = NetworkPolicy.from_settings(
             settings.allow_private_network, settings.private_network_allowlist
         )
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(self._policy),
+        connector = GuardedConnector(
+            self._policy,
             limit=max(32, self._settings.delivery_concurrency * 2 + 16),  # deliveries + fetches
             limit_per_host=max(4, self._settings.delivery_per_host * 2),
             ttl_dns_cache=300,
@@ -99,17 +135,21 @@ class Transport:
             raise RuntimeError("transport is not started")
         return self._session
 
-    def _check(self, url: str) -> None:
-        """The SSRF check of ``url``, remembered per ``scheme://authority`` prefix: the verdict
-        depends on nothing else, and a fan-out sends thousands of requests to a few hosts."""
-        prefix = url.split("/", 3)[:3]
-        key = "/".join(prefix)
-        if key in self._checked:
-            return
-        check_url(url, policy=self._policy, allow_http=self._settings.allow_http)
-        if len(self._checked) >= CHECKED_PREFIXES:
+    def _target(self, url: str) -> str:
+        """The SSRF check of ``url``; returns the normalised URL, the only one to request (the
+        client must have nothing left to reinterpret). Verdicts are remembered per URL: a
+        fan-out sends thousands of deliveries to a few shared inboxes. Raises FetchError."""
+        target = self._checked.get(url)
+        if target is not None:
+            return target
+        try:
+            target = check_url(url, policy=self._policy, allow_http=self._settings.allow_http)
+        except BlockedDestination as exc:
+            raise _refused(url, exc) from exc
+        if len(self._checked) >= CHECKED_URLS:
             self._checked.clear()
-        self._checked.add(key)
+        self._checked[url] = target
+        return target
 
     async def _sign(
         self, request: HttpRequest, signer: Signer | None, scheme: str = CAVAGE
@@ -136,29 +176,36 @@ class Transport:
         """GET a JSON document, following at most 5 redirects, each checked again.
 
         ActivityPub documents may only redirect within their origin (their ``id`` must then
-        equal the final URL); WebFinger may send us elsewhere.
+        equal the final URL); WebFinger may send us elsewhere. Every hop requests the normal
+        form the guard approved; errors and ``Fetched.url`` name the URL as given (or as the
+        redirect spelt it).
         """
-        url = urlunsplit(urlsplit(url)._replace(fragment=""))
-        first = url
+        try:
+            url = urlunsplit(urlsplit(url)._replace(fragment=""))
+        except ValueError as exc:
+            raise Unreachable(url, "is not a URL") from exc
+        target = first = self._target(url)
         timeout = aiohttp.ClientTimeout(total=self._settings.fetch_timeout_seconds)
         for _hop in range(MAX_REDIRECTS + 1):
-            try:
-                self._check(url)
-            except BlockedDestination as exc:
-                raise FetchError(url, str(exc)) from exc
             request = await self._sign(
-                HttpRequest.from_mapping("GET", url, {"Accept": accept}, None), signer
+                HttpRequest.from_mapping("GET", target, {"Accept": accept}, None), signer
             )
             try:
                 async with self.session.get(
-                    url, headers=dict(request.headers), allow_redirects=False, timeout=timeout
+                    target, headers=dict(request.headers), allow_redirects=False, timeout=timeout
                 ) as response:
                     if response.status in {301, 302, 303, 307, 308}:
                         location = response.headers.get("Location")
                         if not location:
                             raise FetchError(url, "redirect without Location", response.status)
-                        url = urljoin(url, location)
-                        if not cross_origin_redirects and not same_origin(url, first):
+                        try:
+                            url = urljoin(target, location)
+                        except ValueError as exc:
+                            raise FetchError(
+                                url, "redirect to something that is not a URL", response.status
+                            ) from exc
+                        target = self._target(url)
+                        if not cross_origin_redirects and not same_origin(target, first):
                             raise FetchError(url, "redirected to another origin", response.status)
                         continue
                     if not 200 <= response.status < 300:
@@ -171,10 +218,8 @@ class Transport:
                             response.status,
                         )
                     body = await self._read_capped(response, url)
-            except BlockedDestination as exc:
-                raise FetchError(url, str(exc)) from exc
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise FetchError(url, f"request failed: {exc.__class__.__name__}: {exc}") from exc
+            except (BlockedDestination, aiohttp.ClientError, TimeoutError) as exc:
+                raise _unreachable(url, exc) from exc
             try:
                 return Fetched(url=url, document=orjson.loads(body))
             except orjson.JSONDecodeError as exc:
@@ -198,14 +243,11 @@ class Transport:
         self, inbox: str, body: bytes, *, signer: Signer, scheme: str = CAVAGE
     ) -> PostResult:
         """POST a signed activity; transport failures raise FetchError, answers are returned."""
-        try:
-            self._check(inbox)
-        except BlockedDestination as exc:
-            raise FetchError(inbox, str(exc)) from exc
+        target = self._target(inbox)
         request = await self._sign(
             HttpRequest.from_mapping(
                 "POST",
-                inbox,
+                target,
                 {"Content-Type": "application/activity+json", "Accept": AP_ACCEPT},
                 body,
             ),
@@ -215,7 +257,7 @@ class Transport:
         timeout = aiohttp.ClientTimeout(total=self._settings.delivery_timeout_seconds)
         try:
             async with self.session.post(
-                inbox,
+                target,
                 data=body,
                 headers=dict(request.headers),
                 allow_redirects=False,
@@ -223,7 +265,5 @@ class Transport:
             ) as response:
                 excerpt = (await response.content.read(512)).decode("utf-8", "replace")
                 return PostResult(response.status, response.headers.get("Retry-After"), excerpt)
-        except BlockedDestination as exc:
-            raise FetchError(inbox, str(exc)) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise FetchError(inbox, f"request failed: {exc.__class__.__name__}: {exc}") from exc
+        except (BlockedDestination, aiohttp.ClientError, TimeoutError) as exc:
+            raise _unreachable(inbox, exc) from exc

@@ -1,4 +1,13 @@
-"""Error mapping: every failure leaves as ``application/problem+json`` with a safe message."""
+"""Error mapping: every failure leaves as ``application/problem+json`` (or, for a browser, a
+small HTML page) with a safe message. The same middleware forbids framing every HTML response.
+
+Pages carry one-click forms (block a domain, retry deliveries, resolve a report): framed
+invisibly by another site, a click there would submit them with the admin's cookies
+(clickjacking). Every ``text/html`` answer, whichever handler or error made it, therefore says
+``Content-Security-Policy: frame-ancestors 'none'`` (merged into a policy the page already
+sends) and, for browsers that predate CSP 2, ``X-Frame-Options: DENY``. JSON, feeds and static
+files are not pages and are left alone (embedding a feed elsewhere is meant to work).
+"""
 
 from __future__ import annotations
 
@@ -54,8 +63,30 @@ def _html_error(status: int, detail: str, headers: dict[str, str] | None = None)
     return web.Response(status=status, text=body, content_type="text/html", headers=headers)
 
 
+FRAME_ANCESTORS = "frame-ancestors 'none'"
+
+
+def forbid_framing(response: web.StreamResponse) -> web.StreamResponse:
+    """Add the no-framing headers to an HTML response not yet sent (see the module doc)."""
+    if response.prepared or response.content_type != "text/html":
+        return response
+    policy = response.headers.get("Content-Security-Policy", "").strip().rstrip(";").strip()
+    if "frame-ancestors" in policy.lower():
+        return response  # the page chose who may frame it
+    response.headers["Content-Security-Policy"] = (
+        f"{policy}; {FRAME_ANCESTORS}" if policy else FRAME_ANCESTORS
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map failures to safe answers, and keep every HTML answer out of frames."""
+    return forbid_framing(await _answer(request, handler))
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except (Forbidden, NotFoundError) as exc:

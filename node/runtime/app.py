@@ -16,12 +16,13 @@ from node.features.actors.local import ensure_instance_actor
 from node.features.impact.rollups import run_rollups
 from node.federation.admission.blocklist import BlockList
 from node.federation.admission.blocks import load_blocks
-from node.federation.admission.ratelimit import RateLimiter
+from node.federation.admission.ratelimit import ClientLimiter, DomainLimiter, RateLimiter
 from node.federation.delivery.dispatcher import DeliveryWorker
 from node.federation.followups.worker import FollowUpWorker
 from node.federation.inbox.group_commit import GroupCommitWriter
 from node.federation.keystore import KeyStore
 from node.federation.resolver import ActorResolver
+from node.federation.retention import run_retention
 from node.federation.transport import Signer, Transport
 from node.interfaces import health
 from node.interfaces import metrics as metrics_routes
@@ -37,6 +38,7 @@ from node.runtime.appkeys import INBOX_WRITER, METRICS, SERVICES, TASKS
 from node.runtime.clock import Clock, SystemClock
 from node.runtime.config import Settings
 from node.runtime.metrics import Metrics
+from node.runtime.private_files import ensure_private_dir
 from node.runtime.services import Services, Wakeups
 from node.runtime.version import node_version
 from protocol.ids import IdFactory
@@ -73,8 +75,14 @@ def build_services(settings: Settings, db: Database, clock: Clock, version: str)
         blocks=BlockList(),
     )
     holder["services"] = services
+    # "ip" before a signature is verified; "key" and "domain" (registrable) only after.
     services.limits = {
-        "domain": RateLimiter(settings.inbox_rate_per_domain, settings.inbox_burst_per_domain),
+        "ip": ClientLimiter(
+            settings.inbox_rate_per_ip,
+            settings.inbox_burst_per_ip,
+            forwarded_for=settings.trust_forwarded_for,
+        ),
+        "domain": DomainLimiter(settings.inbox_rate_per_domain, settings.inbox_burst_per_domain),
         "key": RateLimiter(settings.inbox_rate_per_key, settings.inbox_burst_per_key),
         "token": RateLimiter(settings.api_rate_per_token, settings.api_burst_per_token),
     }
@@ -83,7 +91,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, version: str)
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
     """Open the database (migrating it), the HTTP client and the instance actor."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)  # holds private keys: 0700, whatever the umask
     db = open_database(settings.database_url)
     await migrate(db.engine)
     services = build_services(settings, db, clock or SystemClock(), node_version())
@@ -138,13 +146,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 def worker_tasks(
     services: Services, observe: Any = None
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
-    """The background loops: inbox handling and its follow-ups, delivery, rollups (in ``serve``
-    or ``worker``)."""
+    """The background loops: inbox handling and its follow-ups, delivery, rollups, the daily
+    purge (in ``serve`` or ``worker``)."""
     return [
         ("inbox-worker", InboxWorker(services).run()),
         ("follow-up-worker", FollowUpWorker(services, FOLLOW_UP_HANDLERS).run()),
         ("delivery-worker", DeliveryWorker(services, observe).run()),
         ("rollups", run_rollups(services)),
+        ("retention", run_retention(services)),
     ]
 
 

@@ -51,6 +51,8 @@ class Settings:
     domain_unavailable_after_seconds: float = 3 * 24 * 3600.0
     domain_probe_seconds: float = 3600.0
     rollup_interval_seconds: float = 60.0
+    # Joins/Leaves update followers' copies of a call at most once per call per this interval.
+    participation_update_seconds: float = 60.0
     # Follow-ups of inbound activities (fetching an unknown call, a rollup's sources, ...).
     follow_up_concurrency: int = 8
     follow_up_per_host: int = 2
@@ -59,14 +61,36 @@ class Settings:
     follow_up_retry_base_seconds: float = 30.0
     follow_up_retry_cap_seconds: float = 6 * 3600.0
     follow_up_max_attempts: int = 12  # with the defaults: about a day of retries
-    inbox_rate_per_domain: float = 100.0  # requests a second a sending domain may sustain...
+    # A stored inbox item whose handler failed waits (backoff) before it is tried again.
+    inbox_retry_base_seconds: float = 30.0
+    inbox_retry_cap_seconds: float = 3600.0
+    inbox_max_attempts: int = 8  # with the defaults: about an hour, then failed for good
+    # Sent and dead deliveries, and handled inbox items, are purged after this many days (0:
+    # never); inbox activity ids stay at least the signature window, for de-duplication.
+    retention_days: int = 30
+    # Inbox budgets. Before its signature is checked a request is charged only to its client
+    # address; once verified, to its key and to the registrable domain of the key's owner.
+    inbox_rate_per_ip: float = 200.0  # requests a second one client address may sustain...
+    inbox_burst_per_ip: int = 400  # ...after a burst of this many (0 rate: no limit)
+    inbox_rate_per_domain: float = 100.0  # verified requests a second per registrable domain...
     inbox_burst_per_domain: int = 1000  # ...after a burst of this many
     inbox_rate_per_key: float = 50.0
     inbox_burst_per_key: int = 500
     api_rate_per_token: float = 20.0
     api_burst_per_token: int = 200
+    # Sign-in: wrong passwords per account name (5 per 15 minutes), attempts per client address.
+    signin_failures_per_account: int = 5
+    signin_failure_window_seconds: float = 900.0
+    signin_attempts_per_ip_per_minute: int = 20
+    signin_hash_concurrency: int = 2  # password hashes at once (each ~0.1 s CPU, 64 MiB)
+    # Behind a reverse proxy on this host (Caddy, nginx): count clients by the last
+    # X-Forwarded-For address instead of the proxy's.
+    trust_forwarded_for: bool = False
+    invitation_days: int = 7  # how long a sign-up link stays valid
     authorized_fetch: bool = False  # require signed GETs for ActivityPub documents
     actor_cache_seconds: int = 24 * 3600
+    key_cache_seconds: int = 300  # a remote key is re-read from the database after this long
+    key_fetches_per_origin_per_minute: int = 30  # key fetches caused by inbox requests; 0: no cap
     node_name: str = "Chapterhouse"
     log_level: str = "INFO"
     # "uvloop" (installed with the node): a faster event loop for serve/worker, ~2 MB more memory.
@@ -93,6 +117,18 @@ class Settings:
             raise ConfigError("follow_up_concurrency and follow_up_per_host must be at least 1")
         if self.follow_up_lease_seconds <= self.follow_up_timeout_seconds:
             raise ConfigError("follow_up_lease_seconds must exceed follow_up_timeout_seconds")
+        if self.participation_update_seconds < 0:
+            raise ConfigError("participation_update_seconds must not be negative")
+        if self.inbox_max_attempts < 1:
+            raise ConfigError("inbox_max_attempts must be at least 1")
+        if self.retention_days < 0:
+            raise ConfigError("retention_days must not be negative (0: keep everything)")
+        if min(self.signin_failures_per_account, self.signin_hash_concurrency) < 1:
+            raise ConfigError(
+                "signin_failures_per_account and signin_hash_concurrency must be >= 1"
+            )
+        if self.invitation_days < 1:
+            raise ConfigError("invitation_days must be at least 1")
         if self.event_loop not in EVENT_LOOPS:
             raise ConfigError(f"event_loop must be one of {', '.join(sorted(EVENT_LOOPS))}")
 

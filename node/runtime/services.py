@@ -20,6 +20,7 @@ from storage.repositories import actors as actor_repo
 from storage.repositories import domains as domain_repo
 
 if TYPE_CHECKING:
+    from node.features.actors.throttle import SignInGuard
     from node.federation.admission.blocklist import BlockList
     from node.federation.admission.ratelimit import RateLimiter
     from node.federation.keystore import KeyStore
@@ -59,6 +60,8 @@ class Services:
     limits: dict[str, RateLimiter] = field(default_factory=dict)
     #: Names of local actors seen to exist (they are never deleted): inboxes skip the lookup.
     local_names: set[str] = field(default_factory=set)
+    #: Sign-in limits and the password-hashing semaphore (node/features/actors/throttle.py).
+    signin: SignInGuard | None = None
 
     def new_id(self) -> str:
         """A time-sortable id for a new local object or activity."""

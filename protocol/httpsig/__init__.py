@@ -19,6 +19,8 @@ Deliberate choices, where specs or peers differ:
   signed for another host cannot be replayed here.
 * RFC 9421 supports the request-derived components, ``@query-param`` and ``@status`` (for
   building response bases only); field parameters (``;sf``, ``;key``, ``;bs``, ``;req``) are not.
+* ``precheck_signature`` (what an inbox runs before fetching a key) allows exactly one signature
+  per request and refuses an algorithm not verified here (``hmac-sha256`` …) without a fetch.
 * RFC 9421 structured fields are parsed and serialised by http-sf (``fields``); repeated
   dictionary or parameter keys are refused, and ``@signature-params`` is the member as received.
 
@@ -41,7 +43,7 @@ from protocol.httpsig.freshness import DEFAULT_WINDOW
 from protocol.httpsig.message import HttpRequest, HttpResponse
 from protocol.httpsig.result import CAVAGE, RFC9421, Scheme, VerifiedSignature
 from protocol.httpsig.rfc9421 import sign_request_rfc9421
-from protocol.httpsig.verify import signature_key_id, verify_request
+from protocol.httpsig.verify import precheck_signature, signature_key_id, verify_request
 
 __all__ = [
     "CAVAGE",
@@ -56,6 +58,7 @@ __all__ = [
     "Scheme",
     "VerifiedSignature",
     "cavage_signing_string",
+    "precheck_signature",
     "rfc9421_signature_base",
     "sign_request_cavage",
     "sign_request_rfc9421",

@@ -51,6 +51,8 @@ _PARAM: Final = re.compile(
     r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^",\s]+))\s*(?:,|\Z)'
 )
 _ESCAPE: Final = re.compile(r"\\(.)")
+#: The ``algorithm`` values verified (absent means ``hs2019``: the key decides).
+CAVAGE_ALGORITHMS: Final = frozenset({"hs2019", "rsa-sha256"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,21 @@ def cavage_signing_string(
             value = header
         lines.append(f"{name}: {single_line(value, name)}")
     return "\n".join(lines)
+
+
+def check_declared(sig: CavageSignature) -> None:
+    """Refuse what no key could make verify, before any key is fetched: an ``algorithm`` other
+    than ``hs2019`` or ``rsa-sha256`` (``hmac-sha256``, ``ecdsa-…``), or ``(created)``/``(expires)``
+    signed under a named algorithm (cavage-12 §2.3). ``verify_cavage`` applies the same rules."""
+    name = (sig.algorithm or "hs2019").lower()
+    if name not in CAVAGE_ALGORITHMS:
+        raise SignatureError(
+            SignatureFailure.UNSUPPORTED_ALGORITHM, f"algorithm {sig.algorithm!r}", sig.key_id
+        )
+    if {"(created)", "(expires)"} & set(sig.headers) and name != "hs2019":
+        raise malformed(
+            "(created)/(expires) may only be signed with hs2019 (cavage-12 §2.3)", sig.key_id
+        )
 
 
 def _algorithm(name: str | None, key: PublicKey) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -97,6 +97,57 @@ async def strongest_role(session: AsyncSession, actor_id: int) -> str | None:
 
 async def invitation_by_token_hash(session: AsyncSession, token_sha256: str) -> Invitation | None:
     return await session.scalar(select(Invitation).where(Invitation.token_sha256 == token_sha256))
+
+
+async def claim_invitation(
+    session: AsyncSession, invitation_id: int, now: datetime, legacy_since: datetime
+) -> bool:
+    """Mark the invitation used if it is unused and unexpired, in one conditional UPDATE: of two
+    racing sign-ups exactly one sees True. Links without ``expires_at`` (made before it
+    existed) count as expired once created before ``legacy_since``."""
+    result = await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation_id,
+            Invitation.used_at.is_(None),
+            or_(
+                Invitation.expires_at > now,
+                and_(Invitation.expires_at.is_(None), Invitation.created_at > legacy_since),
+            ),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def raise_session_epoch(session: AsyncSession, actor_id: int) -> None:
+    """Sign every session of the actor out (their cookies carry the old epoch)."""
+    await session.execute(
+        update(LocalActor)
+        .where(LocalActor.id == actor_id)
+        .values(session_epoch=LocalActor.session_epoch + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def delete_tokens(session: AsyncSession, actor_id: int) -> int:
+    """Delete every API token of the actor; returns how many there were."""
+    result = await session.execute(delete(ApiToken).where(ApiToken.actor_id == actor_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def replace_password_hash(
+    session: AsyncSession, actor_id: int, old: str | None, new: str
+) -> bool:
+    """Store ``new`` only if the hash is still ``old`` (a password set meanwhile wins)."""
+    result = await session.execute(
+        update(LocalActor)
+        .where(LocalActor.id == actor_id, LocalActor.password_hash == old)
+        .values(password_hash=new)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
 async def group_actor_ids(session: AsyncSession, ids: Sequence[str]) -> list[str]:

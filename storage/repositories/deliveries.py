@@ -12,6 +12,7 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
+    delete,
     exists,
     func,
     or_,
@@ -168,7 +169,8 @@ async def claim_due(
 
 
 async def release(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
-    """Give back leased rows that will not be attempted now (their host is at its cap)."""
+    """Give back leased rows not attempted now (their host is at its cap) or interrupted by a
+    shutdown: due again at once, no attempt charged."""
     if delivery_ids:
         await session.execute(
             update(Delivery).where(Delivery.id.in_(list(delivery_ids))).values(locked_until=None)
@@ -238,6 +240,43 @@ async def mark_dead(
             attempts=Delivery.attempts + 1,
         )
     )
+
+
+#: States a row never leaves (but for an operator's re-queue): the purge may drop them.
+FINISHED = (SENT, DEAD)
+
+
+async def finished_before(
+    session: AsyncSession, state: str, cutoff: datetime, *, limit: int
+) -> list[int]:
+    """Ids of up to ``limit`` rows in ``state`` (sent or dead) created before ``cutoff``.
+
+    Read in the order of the ``(state, next_attempt_at)`` index, which follows creation
+    closely: old rows come first and the scan stops at ``limit``. The purge deletes each page,
+    so the next one starts at the front again.
+    """
+    stmt = (
+        select(Delivery.id)
+        .where(Delivery.state == state, Delivery.created_at < cutoff)
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def count_finished_before(session: AsyncSession, cutoff: datetime) -> int:
+    stmt = select(func.count()).where(Delivery.state.in_(FINISHED), Delivery.created_at < cutoff)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def delete_finished(session: AsyncSession, delivery_ids: Sequence[int]) -> int:
+    """Delete these rows if still sent or dead (one re-queued meanwhile stays)."""
+    if not delivery_ids:
+        return 0
+    result = await session.execute(
+        delete(Delivery).where(Delivery.id.in_(list(delivery_ids)), Delivery.state.in_(FINISHED))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def counts_by_state(session: AsyncSession) -> dict[str, int]:

@@ -1,4 +1,9 @@
-"""Received activities: the durable inbox (unique by activity id)."""
+"""Received activities: the durable inbox (unique by activity id).
+
+Handled items are purged in two steps (``node/federation/retention.py``): first their bodies
+give way to an empty object, :data:`TOMBSTONE` (the id and the body's fingerprint stay, so a
+re-delivery is still recognised as a duplicate, or refused as a conflict), later the rows go.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Text, delete, func, or_, select, type_coerce, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.dialect import insert_ignore
 from storage.models import InboxItem
 from storage.models.activity import FAILED, PROCESSED, RECEIVED
+
+#: A purged item's body as stored: an empty object (the column is not nullable), read back
+#: as ``{}``.
+TOMBSTONE: Final = "{}"
+#: Items whose handling is over, for good: the purge may drop their bodies, then the rows.
+HANDLED = (PROCESSED, FAILED)
 
 
 async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int | None:
@@ -135,10 +146,21 @@ async def known_bodies(session: AsyncSession, activity_ids: Sequence[str]) -> di
     return {str(a): str(b) for a, b in rows}
 
 
-async def next_received(session: AsyncSession, limit: int) -> list[InboxItem]:
+async def next_received(session: AsyncSession, limit: int, *, now: datetime) -> list[InboxItem]:
+    """Items due for handling, oldest first; an item waiting out a backoff is skipped.
+
+    The ``(state, id)`` index serves this: it walks the received items in id order and only
+    the few that wait (failed recently) are read and passed over.
+    """
     return list(
         await session.scalars(
-            select(InboxItem).where(InboxItem.state == RECEIVED).order_by(InboxItem.id).limit(limit)
+            select(InboxItem)
+            .where(
+                InboxItem.state == RECEIVED,
+                or_(InboxItem.next_attempt_at.is_(None), InboxItem.next_attempt_at <= now),
+            )
+            .order_by(InboxItem.id)
+            .limit(limit)
         )
     )
 
@@ -162,8 +184,16 @@ async def mark_processed(session: AsyncSession, item_id: int, now: datetime) -> 
 
 
 async def mark_failed(
-    session: AsyncSession, item_id: int, now: datetime, error: str, *, final: bool
+    session: AsyncSession,
+    item_id: int,
+    now: datetime,
+    error: str,
+    *,
+    final: bool,
+    next_attempt_at: datetime | None = None,
 ) -> None:
+    """Count a failed attempt: failed for good if ``final``, else due again at
+    ``next_attempt_at`` (None: at once)."""
     await session.execute(
         update(InboxItem)
         .where(InboxItem.id == item_id)
@@ -172,5 +202,78 @@ async def mark_failed(
             attempts=InboxItem.attempts + 1,
             error=error[:2000],
             processed_at=now if final else None,
+            next_attempt_at=None if final else next_attempt_at,
         )
     )
+
+
+def _handled_before(
+    before: datetime, not_before: datetime | None, with_body: bool
+) -> list[ColumnElement[bool]]:
+    conditions = [InboxItem.processed_at < before]
+    if not_before is not None:
+        conditions.append(InboxItem.processed_at >= not_before)
+    if with_body:
+        conditions.append(type_coerce(InboxItem.body, Text) != TOMBSTONE)
+    return conditions
+
+
+async def handled_before(
+    session: AsyncSession,
+    state: str,
+    before: datetime,
+    *,
+    after: int,
+    limit: int,
+    with_body: bool = False,
+) -> list[int]:
+    """Ids above ``after`` of items in ``state`` (processed or failed) handled before
+    ``before`` (only those still holding a body if ``with_body``), in id order: a keyset page
+    the ``(state, id)`` index serves, read in its own short transaction."""
+    stmt = (
+        select(InboxItem.id)
+        .where(
+            InboxItem.state == state,
+            InboxItem.id > after,
+            *_handled_before(before, None, with_body),
+        )
+        .order_by(InboxItem.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def count_handled_before(
+    session: AsyncSession,
+    before: datetime,
+    *,
+    not_before: datetime | None = None,
+    with_body: bool = False,
+) -> int:
+    """How many handled items :func:`handled_before` would page through (for a dry run)."""
+    stmt = select(func.count()).where(
+        InboxItem.state.in_(HANDLED), *_handled_before(before, not_before, with_body)
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def drop_bodies(session: AsyncSession, item_ids: Sequence[int]) -> int:
+    """Empty these handled items' bodies (:data:`TOMBSTONE`), keeping id and fingerprint."""
+    if not item_ids:
+        return 0
+    result = await session.execute(
+        update(InboxItem)
+        .where(InboxItem.id.in_(list(item_ids)), InboxItem.state.in_(HANDLED))
+        .values(body={})  # stored as TOMBSTONE
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_handled(session: AsyncSession, item_ids: Sequence[int]) -> int:
+    """Delete these items if handled: their ids no longer de-duplicate anything."""
+    if not item_ids:
+        return 0
+    result = await session.execute(
+        delete(InboxItem).where(InboxItem.id.in_(list(item_ids)), InboxItem.state.in_(HANDLED))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

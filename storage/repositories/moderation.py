@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ActorBlock, DomainBlock, Flag, RsvpBan
+from storage.models.states import FlagState
 
 
 async def domain_blocks(session: AsyncSession) -> list[DomainBlock]:
@@ -58,7 +59,7 @@ async def add_flag(
         targets=targets,
         comment=comment,
         source=source,
-        state="open",
+        state=FlagState.OPEN,
         created_at=now,
     )
     session.add(row)
@@ -71,6 +72,33 @@ async def flags(session: AsyncSession, state: str | None = "open") -> list[Flag]
     if state is not None:
         stmt = stmt.where(Flag.state == state)
     return list(await session.scalars(stmt))
+
+
+async def resolved_flags(session: AsyncSession, limit: int) -> list[Flag]:
+    """The most recently resolved flags, newest resolution first."""
+    stmt = (
+        select(Flag)
+        .where(Flag.state == FlagState.RESOLVED)
+        .order_by(Flag.resolved_at.desc(), Flag.id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def resolve_flag(
+    session: AsyncSession, flag_id: int, *, by: str, note: str, now: datetime
+) -> Flag | None:
+    """Resolve the flag if it is still open, in one conditional update (two admins resolving
+    at once cannot both succeed); ``None`` when no open flag has that id."""
+    result = await session.execute(
+        update(Flag)
+        .where(Flag.id == flag_id, Flag.state == FlagState.OPEN)
+        .values(state=FlagState.RESOLVED, resolved_at=now, resolved_by=by, resolution=note)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return await session.get(Flag, flag_id, populate_existing=True)
 
 
 async def is_banned(session: AsyncSession, chapter_id: int, actor: str) -> bool:
@@ -96,4 +124,7 @@ def flag_json(row: Flag) -> dict[str, Any]:
         "source": row.source,
         "state": row.state,
         "created": row.created_at.isoformat(),
+        "resolved": row.resolved_at.isoformat() if row.resolved_at else None,
+        "resolved_by": row.resolved_by,
+        "resolution": row.resolution,
     }

@@ -139,7 +139,7 @@ async def test_organiser_invites_a_member_and_approves_a_follower(nodes, new_pag
     await newcomer.wait_for_url(f"{node.base_url}/me")
     await expect(newcomer.locator("h1")).to_have_text("Hello, nadia")
     await newcomer.goto(invite)  # used once only
-    await expect(newcomer.locator("h1")).to_have_text("404 Not Found")
+    await expect(newcomer.locator("h1")).to_have_text("410 Gone")
 
     # The chapter approves followers by hand: nadia asks, olga approves.
     await newcomer.goto(f"{node.base_url}/actors/greenpark")

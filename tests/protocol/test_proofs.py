@@ -38,6 +38,8 @@ JCS = VC / "eddsa-jcs-2022"
 FEP = VECTORS / "fep-8b32"
 
 CREATED = datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC)
+#: When these tests verify: after every proof they make (expiry and clock skew: test_proof_time.py).
+AT = datetime(2027, 4, 12, 12, 0, tzinfo=UTC)
 VC_METHOD = (
     "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
     "#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
@@ -54,7 +56,7 @@ def _text(path):
 
 def _fails(reason, document, key, **kwargs):
     with pytest.raises(IntegrityProofError) as info:
-        verify_proof(document, key, **kwargs)
+        verify_proof(document, key, **{"now": AT, **kwargs})
     assert info.value.reason is reason, info.value
     assert isinstance(info.value, ProofError)
     return info.value
@@ -128,7 +130,7 @@ def test_vc_create_proof_reproduces_signed_vector(vc_keys):
 
 def test_vc_signed_vector_verifies(vc_keys):
     _, public = vc_keys
-    result = verify_proof(_json(JCS / "signedJCS.json"), public)
+    result = verify_proof(_json(JCS / "signedJCS.json"), public, now=AT)
     assert result == VerifiedProof(
         verification_method=VC_METHOD, created=CREATED, proof_purpose="assertionMethod"
     )
@@ -153,7 +155,7 @@ def test_vc_verification_is_independent_of_serialisation(vc_keys):
     _, public = vc_keys
     signed = _json(JCS / "signedJCS.json")
     reordered = json.loads(json.dumps(dict(reversed(list(signed.items()))), ensure_ascii=True))
-    assert verify_proof(reordered, public).verification_method == VC_METHOD
+    assert verify_proof(reordered, public, now=AT).verification_method == VC_METHOD
 
 
 # --- FEP-8b32 ----------------------------------------------------------------------------------
@@ -176,7 +178,7 @@ def test_fep_signed_create_verifies_with_actor_multikey(fep_actor_key):
     (key_doc,) = actor["assertionMethod"]
     assert method == key_doc["id"]
     assert controller_of(method) == actor["id"] == key_doc["controller"] == signed["actor"]
-    result = verify_proof(signed, fep_actor_key)
+    result = verify_proof(signed, fep_actor_key, now=AT)
     assert result.verification_method == method
     assert result.created == CREATED
     assert result.proof_purpose == "assertionMethod"
@@ -185,7 +187,7 @@ def test_fep_signed_create_verifies_with_actor_multikey(fep_actor_key):
 def test_fep_relay_reserialisation_still_verifies(fep_actor_key):
     text = (FEP / "signed-create.json").read_text(encoding="utf-8")
     relayed = json.loads(json.dumps(json.loads(text), separators=(",", ":"), sort_keys=True))
-    verify_proof(relayed, fep_actor_key)
+    verify_proof(relayed, fep_actor_key, now=AT)
 
 
 def test_fep_tampered_content_fails(fep_actor_key):
@@ -351,15 +353,15 @@ def test_purpose_mismatch_fails(fep_signing):
         proof_purpose="authentication",
     )
     _fails(ProofFailure.PURPOSE_MISMATCH, signed, key.public_key())
-    result = verify_proof(signed, key.public_key(), expected_purpose="authentication")
+    result = verify_proof(signed, key.public_key(), expected_purpose="authentication", now=AT)
     assert result.proof_purpose == "authentication"
-    assert verify_proof(signed, key.public_key(), expected_purpose=None) == result
+    assert verify_proof(signed, key.public_key(), expected_purpose=None, now=AT) == result
 
 
 def test_single_element_proof_list_verifies_but_proof_sets_are_refused(fep_actor_key):
     signed = _json(FEP / "signed-create.json")
     signed["proof"] = [signed["proof"]]
-    assert verify_proof(signed, fep_actor_key).created == CREATED
+    assert verify_proof(signed, fep_actor_key, now=AT).created == CREATED
     signed["proof"] = [signed["proof"][0], signed["proof"][0]]
     _fails(ProofFailure.UNSUPPORTED, signed, fep_actor_key)
     signed["proof"] = []
@@ -406,13 +408,13 @@ def test_round_trip_with_fresh_key():
     assert proof["proofValue"].startswith("z")
     assert len(multibase_to_bytes(proof["proofValue"])) == 64
 
-    result = verify_proof(signed, key.public_key())
+    result = verify_proof(signed, key.public_key(), now=AT)
     assert result.verification_method == "https://a.example/actors/chapter#ed25519-key"
     assert result.created == created
     assert controller_of(result.verification_method) == signed["attributedTo"]
 
     wire = json.loads(json.dumps(signed, ensure_ascii=False, indent=2))
-    assert verify_proof(wire, key.public_key()) == result
+    assert verify_proof(wire, key.public_key(), now=AT) == result
     _fails(ProofFailure.INVALID, signed, generate_ed25519_key().public_key())
 
 
@@ -423,7 +425,7 @@ def test_round_trip_without_context():
         document, key, verification_method="https://a.example/k#1", created=CREATED
     )
     assert "@context" not in signed["proof"]
-    assert verify_proof(signed, key.public_key()).created == CREATED
+    assert verify_proof(signed, key.public_key(), now=AT).created == CREATED
 
 
 def test_created_offset_is_normalised_to_utc():
@@ -433,7 +435,7 @@ def test_created_offset_is_normalised_to_utc():
         _note(), key, verification_method="https://a.example/k#1", created=created
     )
     assert signed["proof"]["created"] == "2027-04-12T09:00:00Z"
-    assert verify_proof(signed, key.public_key()).created == created
+    assert verify_proof(signed, key.public_key(), now=AT).created == created
 
 
 def test_created_is_optional_on_verification():
@@ -448,7 +450,7 @@ def test_created_is_optional_on_verification():
     }
     signature = key.sign(proof_hash_data(config, unsecured))
     signed = {**unsecured, "proof": {**config, "proofValue": bytes_to_multibase(signature)}}
-    assert verify_proof(signed, key.public_key()).created is None
+    assert verify_proof(signed, key.public_key(), now=AT).created is None
 
 
 def test_create_accepts_any_mapping():
@@ -457,7 +459,7 @@ def test_create_accepts_any_mapping():
     signed = create_proof(frozen, key, verification_method="https://a.example/k#1", created=CREATED)
     assert signed["tag"] == ["a", "b"]
     assert type(signed) is dict
-    verify_proof(frozen | {"proof": signed["proof"]}, key.public_key())
+    verify_proof(frozen | {"proof": signed["proof"]}, key.public_key(), now=AT)
 
 
 def test_create_refuses_already_proven_document(fep_signing):

@@ -95,6 +95,8 @@ async def start_node(
 ) -> Node:
     sock = free_socket(port)
     port = sock.getsockname()[1]
+    # Followers hear of Joins/Leaves once per interval (60 s by default): short in tests.
+    overrides.setdefault("participation_update_seconds", 0.5)
     if "database_url" not in overrides and on_postgresql():
         overrides["database_url"] = await fresh_database_url(data_dir)
     settings = Settings(

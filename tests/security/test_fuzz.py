@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
+import json
 import os
 import re
 import threading
@@ -29,9 +31,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from node.federation.inbox.acceptance import MAX_JSON_DEPTH
 from protocol.activities import ACTIVITY_TYPES, build_create, build_follow, parse_activity
 from protocol.actors import parse_actor
-from protocol.errors import ProofError, ProtocolError, SignatureError
+from protocol.authority import attribution_is_actor, same_origin_claims
+from protocol.errors import MalformedDocument, ProofError, ProtocolError, SignatureError
 from protocol.events import parse_event
 from protocol.httpsig import (
     HttpRequest,
@@ -41,6 +45,7 @@ from protocol.httpsig import (
     verify_request,
 )
 from protocol.impact import parse_report
+from protocol.jsondoc import load_json_object
 from protocol.jsonld import CONTEXT, PUBLIC
 from protocol.keys import generate_rsa_key
 from protocol.proofs import create_proof, proof_verification_method, verify_proof
@@ -237,8 +242,11 @@ def mutated(draw: st.DrawFn, kind: str) -> Any:
     """A valid document of ``kind`` with some fields replaced, removed or nested oddly."""
     doc = copy.deepcopy(VALID[kind])
     for _ in range(draw(st.integers(0, 4))):
-        action = draw(st.sampled_from(["set", "delete", "nest", "set-inner"]))
-        if action == "set":
+        action = draw(st.sampled_from(["set", "delete", "nest", "set-inner", "type-list"]))
+        if action == "type-list":  # AS2 allows a list of types, on the document or inside
+            holder = draw(st.sampled_from([doc, *(v for v in doc.values() if isinstance(v, dict))]))
+            holder["type"] = draw(listed_types(holder.get("type")))
+        elif action == "set":
             doc[draw(KEYS)] = draw(JSON)
         elif action == "delete" and doc:
             doc.pop(draw(st.sampled_from(sorted(doc))), None)
@@ -252,6 +260,11 @@ def mutated(draw: st.DrawFn, kind: str) -> Any:
     return doc
 
 
+def listed_types(current: object) -> st.SearchStrategy[list[Any]]:
+    """``type`` as a list: the current type wrapped, among others, twice, or beside junk."""
+    return st.just([current]) | st.lists(st.just(current) | TYPES | SCALARS, max_size=3)
+
+
 def documents(kind: str) -> st.SearchStrategy[Any]:
     return mutated(kind) | JSON
 
@@ -263,7 +276,9 @@ def documents(kind: str) -> st.SearchStrategy[Any]:
 @given(doc=documents("activity"), allow_http=st.booleans())
 def test_parse_activity_fails_only_with_protocol_errors(doc: Any, allow_http: bool) -> None:
     with contextlib.suppress(ProtocolError):
-        parse_activity(doc, allow_http=allow_http)
+        activity = parse_activity(doc, allow_http=allow_http)
+        same_origin_claims(activity)  # the origin rules read the object's type (a list: 500)
+        attribution_is_actor(activity)
 
 
 @FAST
@@ -285,6 +300,126 @@ def test_parse_event_fails_only_with_protocol_errors(doc: Any, allow_http: bool)
 def test_parse_report_fails_only_with_protocol_errors(doc: Any, allow_http: bool) -> None:
     with contextlib.suppress(ProtocolError):
         parse_report(doc, allow_http=allow_http)
+
+
+# -- list-valued types and the JSON body (issue 14) ----------------------------------------------
+
+PARSERS = {
+    "activity": parse_activity,
+    "actor": parse_actor,
+    "event": parse_event,
+    "report": parse_report,
+}
+
+
+def _outcome(check: Any, *args: Any) -> str:
+    """What a check makes of its input: "ok", or the error it raised (class and message)."""
+    try:
+        check(*args)
+    except ProtocolError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+@FAST
+@given(kind=st.sampled_from(sorted(PARSERS)), data=st.data())
+def test_a_type_wrapped_in_a_one_element_list_parses_to_the_same_thing(
+    kind: str, data: st.DataObject
+) -> None:
+    """``"type": X`` and ``"type": [X]`` are the same document: the same parse, and the same
+    verdict from the origin rules, also when the embedded object's type is the wrapped one."""
+    doc = data.draw(mutated(kind))
+    parse = PARSERS[kind]
+    wrapped = dict(doc)
+    if isinstance(doc.get("type"), str):
+        wrapped["type"] = [doc["type"]]
+    inner = doc.get("object")
+    if (
+        kind == "activity"
+        and isinstance(inner, dict)
+        and isinstance(inner.get("type"), str)
+        and data.draw(st.booleans())
+    ):
+        wrapped["object"] = {**inner, "type": [inner["type"]]}
+    try:
+        plain = parse(doc)
+    except ProtocolError as exc:
+        with pytest.raises(type(exc)):
+            parse(wrapped)
+        return
+    again = parse(wrapped)
+    if kind == "activity":
+        assert dataclasses.replace(again, raw=plain.raw, object=plain.object) == plain
+        for rule in (same_origin_claims, attribution_is_actor):
+            assert _outcome(rule, again) == _outcome(rule, plain)
+    else:
+        assert again == plain
+
+
+def test_the_valid_documents_parse_with_their_types_wrapped() -> None:
+    """The property above is not vacuous: every valid document parses, wrapped or not."""
+    for kind, parse in PARSERS.items():
+        doc = VALID[kind]
+        wrapped = {**doc, "type": [doc["type"]]}
+        if kind == "activity":
+            wrapped["object"] = {**doc["object"], "type": [doc["object"]["type"]]}
+            assert parse(wrapped).type == parse(doc).type == "Create"
+            attribution_is_actor(parse(wrapped))
+        else:
+            assert parse(wrapped) == parse(doc)
+
+
+BODIES = st.one_of(
+    st.binary(max_size=256),
+    JSON.map(lambda v: orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS)),
+    mutated("activity").map(lambda v: orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS)),
+)
+
+
+def _with_duplicate(body: bytes, key: str, value: Any) -> bytes:
+    """``body`` (a JSON object) with ``key`` written once more, first."""
+    first = orjson.dumps(key) + b": " + orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    rest = body[1:].lstrip()
+    return b"{" + first + (b"" if rest.startswith(b"}") else b", ") + rest
+
+
+@FAST
+@given(body=BODIES, duplicate=st.booleans(), data=st.data())
+def test_json_bodies_fail_only_as_malformed_and_duplicates_are_always_found(
+    body: bytes, duplicate: bool, data: st.DataObject
+) -> None:
+    try:
+        loaded = load_json_object(body, max_depth=MAX_JSON_DEPTH)
+    except MalformedDocument:
+        return
+    assert loaded == orjson.loads(body)
+    if duplicate and loaded:
+        key = data.draw(st.sampled_from(sorted(loaded)))
+        twice = _with_duplicate(body, key, data.draw(SCALARS))  # nothing else to refuse
+        with pytest.raises(MalformedDocument, match="duplicate key"):
+            load_json_object(twice, max_depth=MAX_JSON_DEPTH)
+
+
+@FAST
+@given(
+    text=st.lists(
+        st.text(max_size=8) | st.sampled_from(['":', '" :', '\\":', '"\t:', "}:", '""::']),
+        max_size=6,
+    ).map("".join),
+    indent=st.sampled_from([None, 0, 2]),
+    spaced=st.booleans(),
+)
+def test_a_valid_body_with_quote_colon_inside_strings_still_loads(
+    text: str, indent: int | None, spaced: bool
+) -> None:
+    doc = copy.deepcopy(VALID["activity"])
+    doc["object"]["content"] = f"<p>{text}</p>"
+    doc["object"]["name"] = text
+    doc["summary"] = {"a": text}["a"]
+    separators = (", ", " : ") if spaced else (",", ":")
+    body = json.dumps(doc, indent=indent, separators=separators, ensure_ascii=False).encode()
+    assert load_json_object(body, max_depth=MAX_JSON_DEPTH) == doc
+    parse_activity(load_json_object(body, max_depth=MAX_JSON_DEPTH))
 
 
 # -- signatures ------------------------------------------------------------------------------
@@ -458,12 +593,14 @@ def test_proof_verification_fails_only_with_proof_errors(doc: Any) -> None:
     with contextlib.suppress(ProofError):
         proof_verification_method(doc)
     with contextlib.suppress(ProofError):
-        verify_proof(doc, ED.public_key())
+        verify_proof(doc, ED.public_key(), now=NOW)
 
 
 def test_the_untouched_proof_verifies() -> None:
     """The fuzzed proof is a real one (so the test above exercises the whole verifier)."""
-    assert verify_proof(PROVEN, ED.public_key()).verification_method == f"{ACTOR}#ed25519-key"
+    assert (
+        verify_proof(PROVEN, ED.public_key(), now=NOW).verification_method == f"{ACTOR}#ed25519-key"
+    )
 
 
 # -- the real HTTP inbox -------------------------------------------------------------------
@@ -569,7 +706,14 @@ def inbox_requests(
                 activity[draw(KEYS)] = draw(JSON)
             elif isinstance(activity.get("object"), dict):
                 activity["object"][draw(KEYS)] = draw(JSON)
+        if draw(st.booleans()):  # list-valued types, on the activity or its object
+            holder = activity["object"] if isinstance(activity.get("object"), dict) else activity
+            if draw(st.booleans()):
+                holder = activity
+            holder["type"] = draw(listed_types(holder.get("type")))
         body = orjson.dumps(activity, option=orjson.OPT_NON_STR_KEYS)
+        if draw(st.integers(0, 3)) == 0:  # a key written twice
+            body = _with_duplicate(body, draw(st.sampled_from(sorted(activity))), draw(JSON))
     signing = draw(st.sampled_from(["cavage", "rfc9421", "none", "garbage", "mutated"]))
     if signing in {"cavage", "rfc9421", "mutated"}:
         headers = hostile.signed_headers(
@@ -681,3 +825,99 @@ def test_event_with_a_list_status_does_not_crash_the_inbox_worker(
     item = runner.run(go())
     assert not CRASH.match(item.error or ""), item.error
     runner.run(assert_serves_honest(w.target, w.honest))
+
+
+# -- Unicode hosts (SSRF guard): normalised to ASCII and judged by that, or refused -----------
+# Self-contained block: its imports are local so the block can sit at the end of the file.
+
+_HOST_PIECES = st.sampled_from(
+    [
+        *"0123456789abcfxX-_",
+        *"０１２７９",  # fullwidth digits
+        *"⓪①②⑦⑨",  # circled digits
+        *"𝟎𝟏𝟕",  # mathematical bold digits
+        *"ｌｏｃＡＬ",  # fullwidth letters
+        *"ßüΣ",
+        "\u00ad",  # soft hyphen (mapped to nothing)
+        "\u200d",  # zero-width joiner
+        "%2e",
+        "%",
+        "[",
+        "]",
+        ":",
+        "@",
+        "\\",
+        " ",
+        "127",
+        "0x7f",
+        "0177",
+        "2130706433",
+        "localhost",
+        "xn--",
+        "xn--mnchen-3ya",
+    ]
+)
+_HOST_LABELS = st.one_of(
+    st.lists(_HOST_PIECES, max_size=6).map("".join),
+    st.text(st.characters(), max_size=6),  # anything at all, surrogates and controls included
+)
+_HOST_DOTS = st.sampled_from([".", "\u3002", "\uff0e", "\uff61"])
+
+
+@st.composite
+def unicode_hosts(draw: st.DrawFn) -> str:
+    """Hosts as a hostile URL might spell them: labels of odd digits and letters, joined by
+    any of the full stops UTS #46 maps to ``.``."""
+    labels = draw(st.lists(_HOST_LABELS, min_size=1, max_size=5))
+    host = labels[0]
+    for label in labels[1:]:
+        host += draw(_HOST_DOTS) + label
+    return host
+
+
+@FAST
+@given(host=unicode_hosts())
+def test_host_normaliser_returns_ascii_or_invalid_host(host: str) -> None:
+    from protocol.hosts import InvalidHost, normalise_host
+
+    try:
+        normal = normalise_host(host)
+    except InvalidHost:
+        return
+    assert normal.isascii() and normal == normal.lower(), normal
+    assert normalise_host(normal) == normal  # the normal form is a fixed point
+
+
+@FAST
+@given(host=unicode_hosts(), allow_private=st.booleans(), port=st.sampled_from(["", ":8080"]))
+def test_check_url_judges_unicode_hosts_by_their_normal_form(
+    host: str, allow_private: bool, port: str
+) -> None:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from yarl import URL
+
+    from node.federation.netguard import BlockedDestination, NetworkPolicy, check_url
+
+    policy = NetworkPolicy(allow_private)
+    try:
+        normal = check_url(f"http://{host}{port}/x", policy=policy, allow_http=True)
+    except BlockedDestination:
+        return
+    # Approved: the host requested is ASCII and reads the same to the HTTP client, the URL is
+    # approved again as it stands, and, when its host is an address, the policy allows it.
+    # (What follows the host, e.g. after a "?" the strategy drew, is the client's to encode.)
+    authority = urlsplit(normal).netloc
+    assert authority.isascii() and authority == authority.lower(), normal
+    assert check_url(normal, policy=policy, allow_http=True) == normal
+    seen = URL(normal)
+    assert seen.raw_host is not None
+    assert seen.raw_host == (urlsplit(normal).hostname or "").strip("[]"), normal
+    try:
+        address = ipaddress.ip_address(seen.raw_host)
+    except ValueError:
+        if not allow_private:
+            assert seen.raw_host != "localhost" and not seen.raw_host.endswith(".localhost")
+        return
+    assert policy.allows(str(address), seen.port or 80), normal

@@ -84,7 +84,7 @@ async def test_inbox_insert_skips_known_activity_ids(db):
         )
     async with db.read() as session:
         count = await session.scalar(select(func.count()).select_from(InboxItem))
-        items = await inbox_repo.next_received(session, 10)
+        items = await inbox_repo.next_received(session, 10, now=NOW)
     assert count == 2
     assert [i.body for i in items] == [{"id": "https://a.example/1"}, {"id": "https://a.example/2"}]
 

@@ -1,20 +1,27 @@
 """Invitations: an organiser makes a one-time sign-up link, a newcomer redeems it.
 
-Only the token's SHA-256 is stored, so a leaked database does not leak working links. Redeeming
-creates the member with the invitation's role in its chapter, sets the password and marks the
-invitation used, after which the link answers "not valid" like an unknown one.
+Only the token's SHA-256 is stored, so a leaked database does not leak working links. A link
+expires after ``invitation_days`` (links made before expiry existed count from their creation).
+
+Redeeming does the slow parts first (the password hash, the actor's keys, in worker threads),
+then one short transaction claims the invitation with a conditional UPDATE and creates the
+member: of two sign-ups racing with one link, exactly one claims it; the other is told the link
+is gone (``InvitationGone``, HTTP 410), and nothing of it is stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from node.features.actors.authz import NotFoundError, Principal, require_organiser
-from node.features.actors.local import create_actor, hash_token
-from node.features.actors.passwords import hash_password
+from node.features.actors.local import hash_token, new_local_actor, store_local_actor
+from node.features.actors.passwords import hash_password_off_loop
+from node.features.actors.throttle import signin_guard
 from node.runtime.services import Services
 from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.ids import validate_local_name
@@ -25,10 +32,15 @@ from storage.repositories import actors as actor_repo
 
 INVITABLE_ROLES = frozenset({Role.MEMBER, Role.ORGANISER})
 MIN_PASSWORD = 10
+GONE = "this invitation was already used or has expired; ask an organiser for a new link"
 
 
 class InvitationRefused(ChapterhouseError):
     """The invitation cannot be made as asked (e.g. an unknown role); the message says why."""
+
+
+class InvitationGone(ChapterhouseError):
+    """The invitation was used or has expired (HTTP 410)."""
 
 
 class SignupRefused(ChapterhouseError):
@@ -43,13 +55,24 @@ class OpenInvitation:
     chapter: LocalActor
 
 
+def _life(services: Services) -> timedelta:
+    return timedelta(days=services.settings.invitation_days)
+
+
+def expires_at(services: Services, invitation: Invitation) -> datetime:
+    """When ``invitation`` stops working (legacy links: their creation plus today's life)."""
+    return invitation.expires_at or invitation.created_at + _life(services)
+
+
 async def create_invitation(
     services: Services, who: Principal, chapter: LocalActor, role: str
 ) -> str:
-    """A fresh sign-up token for ``chapter`` (only organisers may invite); only its hash is kept."""
+    """A fresh sign-up token for ``chapter`` (only organisers may invite); only its hash is kept.
+    It expires ``invitation_days`` from now."""
     if role not in INVITABLE_ROLES:
         raise InvitationRefused("role must be member or organiser")
     token = secrets.token_urlsafe(24)
+    now = services.clock.now()
     async with services.db.write() as session:
         await require_organiser(session, who, chapter)
         session.add(
@@ -57,29 +80,34 @@ async def create_invitation(
                 token_sha256=hash_token(token),
                 chapter_id=chapter.id,
                 role=role,
-                created_at=services.clock.now(),
+                created_at=now,
+                expires_at=now + _life(services),
             )
         )
     return token
 
 
 async def open_invitation(services: Services, token: str) -> OpenInvitation:
-    """The unused invitation behind ``token``; unknown and used links are refused alike."""
+    """The invitation behind ``token`` if it can still be redeemed. An unknown link raises
+    ``NotFoundError``; a used or expired one ``InvitationGone``."""
     async with services.db.read() as session:
         invitation = await actor_repo.invitation_by_token_hash(session, hash_token(token))
         chapter = await session.get(LocalActor, invitation.chapter_id) if invitation else None
-    if invitation is None or chapter is None or invitation.used_at is not None:
-        raise NotFoundError("this invitation link is not valid (or was already used)")
+    if invitation is None or chapter is None:
+        raise NotFoundError("this invitation link is not valid")
+    if invitation.used_at is not None or expires_at(services, invitation) <= services.clock.now():
+        raise InvitationGone(GONE)
     return OpenInvitation(invitation, chapter)
 
 
 async def redeem_invitation(
     services: Services, opened: OpenInvitation, name: str, password: str
 ) -> LocalActor:
-    """Create the member ``name`` in the invitation's chapter and role, and use the invitation up.
+    """Create the member ``name`` in the invitation's chapter and role, and use the invitation up,
+    in one transaction.
 
     Any refusal (a bad name, a short password, a name already taken) is a ``SignupRefused``
-    whose message goes back to the form.
+    whose message goes back to the form; a link used or expired meanwhile is ``InvitationGone``.
     """
     try:
         validate_local_name(name)
@@ -87,23 +115,23 @@ async def redeem_invitation(
         raise SignupRefused(str(exc)) from exc
     if len(password) < MIN_PASSWORD:
         raise SignupRefused(f"the password must have at least {MIN_PASSWORD} characters")
+    async with signin_guard(services).hashing:
+        password_hash = await hash_password_off_loop(password)
+    member = await asyncio.to_thread(new_local_actor, services, name, ActorKind.MEMBER)
+    member.password_hash = password_hash
+    now = services.clock.now()
     try:
-        created = await create_actor(
-            services,
-            name,
-            ActorKind.MEMBER,
-            role=opened.invitation.role,
-            chapter=opened.chapter.name,
-        )
-    except (ChapterhouseError, ValueError, StorageError) as exc:
+        async with services.db.write() as session:
+            claimed = await actor_repo.claim_invitation(
+                session, opened.invitation.id, now, now - _life(services)
+            )
+            if not claimed:
+                raise InvitationGone(GONE)
+            await store_local_actor(
+                session, member, role=opened.invitation.role, chapter=opened.chapter.name
+            )
+    except (ValueError, StorageError) as exc:  # the name is taken, the chapter has gone
         raise SignupRefused(str(exc)) from exc
     except IntegrityError as exc:  # the same name taken by a sign-up racing this one
         raise SignupRefused(f"an actor named {name!r} already exists on this node") from exc
-    async with services.db.write() as session:
-        member = await actor_repo.local_actor_by_name(session, name)
-        assert member is not None
-        member.password_hash = hash_password(password)
-        used = await session.get(Invitation, opened.invitation.id)
-        assert used is not None
-        used.used_at = services.clock.now()
-    return created.actor
+    return member

@@ -7,6 +7,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from node.federation.outbox.audience import follower_inboxes
 from node.federation.outbox.publish import publish
 from node.runtime.services import INSTANCE_ACTOR, Services
@@ -56,11 +58,30 @@ async def create_actor(
     chapter: str | None = None,
 ) -> Created:
     """Create a local actor with fresh RSA-2048 and Ed25519 keys, and a token if a role is given."""
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    actor = new_local_actor(
+        services, name, kind, title=title, summary=summary, approve_followers=approve_followers
+    )
+    async with services.db.write() as session:
+        token = await store_local_actor(session, actor, role=role, chapter=chapter)
+    return Created(actor, token)
+
+
+def new_local_actor(
+    services: Services,
+    name: str,
+    kind: str,
+    *,
+    title: str | None = None,
+    summary: str | None = None,
+    approve_followers: bool = False,
+) -> LocalActor:
+    """A local actor with fresh keys, not stored yet: the keys are made before any transaction
+    opens, so a caller can store the actor in a transaction that does more (a sign-up)."""
     if kind not in KINDS:
         raise ValueError(f"unknown actor kind {kind!r}")
     validate_local_name(name)
-    if role is not None and role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
     rsa_key = generate_rsa_key(2048)
     ed_key = generate_ed25519_key()
     now = services.clock.now()
@@ -78,18 +99,30 @@ async def create_actor(
         ed25519_public_multibase=ed25519_public_to_multibase(ed_key.public_key()),
         created_at=now,
     )
+    return actor
+
+
+async def store_local_actor(
+    session: AsyncSession,
+    actor: LocalActor,
+    *,
+    role: str | None = None,
+    chapter: str | None = None,
+) -> str | None:
+    """Add ``actor`` in the caller's transaction, with a token for ``role`` and a membership of
+    ``chapter``; returns the token (None without a role)."""
+    now = actor.created_at
     token = None
-    async with services.db.write() as session:
-        await actor_repo.add_local_actor(session, actor)
-        if role is not None:
-            token = new_token()
-            await actor_repo.add_token(session, actor.id, role, hash_token(token), now)
-        if chapter is not None:
-            home = await actor_repo.local_actor_by_name(session, chapter)
-            if home is None or home.kind not in GROUP_KINDS:
-                raise ValueError(f"no chapter named {chapter!r} on this node")
-            await action_repo.set_membership(session, actor.id, home.id, role or Role.MEMBER, now)
-    return Created(actor, token)
+    await actor_repo.add_local_actor(session, actor)
+    if role is not None:
+        token = new_token()
+        await actor_repo.add_token(session, actor.id, role, hash_token(token), now)
+    if chapter is not None:
+        home = await actor_repo.local_actor_by_name(session, chapter)
+        if home is None or home.kind not in GROUP_KINDS:
+            raise ValueError(f"no chapter named {chapter!r} on this node")
+        await action_repo.set_membership(session, actor.id, home.id, role or Role.MEMBER, now)
+    return token
 
 
 async def issue_token(services: Services, actor: LocalActor, role: str) -> str:

@@ -2,17 +2,27 @@
 
 Every change writes the call's new document, its activity and the deliveries in one
 transaction (node/federation/outbox/publish.py); the worker sends them after the commit.
+
+Participation is the exception: each Join or Leave stores the new count at once (our own pages
+stay right), but followers hear of it through a durable follow-up of kind
+``call_participation_update`` (one row per call), run at most once per
+``participation_update_seconds`` and sending the document as it is then: twenty Joins and
+Leaves cost each follower inbox one Update, not forty. An organiser's edit or cancellation
+still goes out at once and absorbs a participation update that was waiting.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.actors.authz import NotFoundError, Principal, local_chapter, require_organiser
 from node.features.calls.input import ActionInput, FieldError, check_times, parse_action_input
+from node.federation.followups.queue import follow_up
 from node.federation.outbox.audience import follower_inboxes
 from node.federation.outbox.publish import publish
 from node.federation.proofs import sign_object
@@ -23,6 +33,10 @@ from protocol.timefmt import format_xsd_datetime
 from storage.models import ActionCall as CallRow
 from storage.models import LocalActor
 from storage.repositories import actions as action_repo
+from storage.repositories import follow_ups as follow_up_repo
+
+#: The follow-up kind that sends followers a call's participant count (key: the call's id).
+PARTICIPATION_UPDATE: Final = "call_participation_update"
 
 
 def call_from_row(row: CallRow, services: Services) -> ActionCall:
@@ -224,6 +238,7 @@ async def update_action(
         await _publish_change(
             session, services, chapter, build_update(services.activity_id(), chapter.ap_id, doc)
         )
+        await _absorb_participation_update(session, services, row)
     services.wakeups.deliveries.set()
     return row
 
@@ -250,25 +265,52 @@ async def cancel_action(services: Services, who: Principal, call_id: str) -> Cal
             deleted=format_xsd_datetime(now),
         )
         await _publish_change(session, services, chapter, delete)
+        await _absorb_participation_update(session, services, row)
     services.wakeups.deliveries.set()
     return row
 
 
 async def refresh_participation(
     session: AsyncSession, services: Services, row: CallRow, chapter: LocalActor
-) -> None:
-    """Recount participants, store the new document and send it to followers as an Update."""
+) -> bool:
+    """Recount participants and store the new document at once; followers get it later, at
+    most once per ``participation_update_seconds`` (a durable follow-up, so a restart keeps
+    it). Returns True when that update was scheduled (wake the follow-up worker after the
+    commit)."""
     count = await action_repo.count_participants(session, row.id)
     current = call_from_row(row, services)
     if count == current.participant_count:
-        return
+        return False
     call = dataclasses.replace(current, participant_count=count, updated=services.clock.now())
     doc = _signed(services, chapter, build_event(call))
     for key, value in row_values(call, doc).items():
         setattr(row, key, value)
-    await _publish_change(
-        session, services, chapter, build_update(services.activity_id(), chapter.ap_id, doc)
+    item = follow_up(PARTICIPATION_UPDATE, row.ap_id, {"call": row.ap_id}, about=chapter.ap_id)
+    spacing = timedelta(seconds=services.settings.participation_update_seconds)
+    return await follow_up_repo.schedule_once(
+        session, item, now=services.clock.now(), spacing=spacing
     )
+
+
+async def _absorb_participation_update(
+    session: AsyncSession, services: Services, row: CallRow
+) -> None:
+    """The organiser just sent the whole document (with the count): nothing left to send."""
+    await follow_up_repo.absorb(session, PARTICIPATION_UPDATE, row.ap_id, now=services.clock.now())
+
+
+async def send_participation_update(services: Services, payload: Mapping[str, Any]) -> None:
+    """The ``call_participation_update`` follow-up: one Update of the call as it is now."""
+    call_id = str(payload.get("call", ""))
+    async with services.db.write() as session:
+        row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
+        if row is None or row.local_actor_id is None or row.status == CANCELLED:
+            return  # gone, or cancelled: the Delete already told followers
+        chapter = await session.get(LocalActor, row.local_actor_id)
+        assert chapter is not None
+        update = build_update(services.activity_id(), chapter.ap_id, row.document)
+        await _publish_change(session, services, chapter, update)
+    services.wakeups.deliveries.set()
 
 
 async def list_actions(services: Services, chapter_name: str) -> list[CallRow]:

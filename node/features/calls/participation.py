@@ -1,4 +1,8 @@
-"""Taking part in a local call: the rules shared by remote Joins and local RSVPs."""
+"""Taking part in a local call: the rules shared by remote Joins and local RSVPs.
+
+A change of participants stores the call's new count at once; the followers' Update is a
+coalesced follow-up (``refresh_participation`` in ``lifecycle``), so callers wake the
+follow-up worker after their commit rather than the delivery worker."""
 
 from __future__ import annotations
 

@@ -7,17 +7,25 @@ others publish) and send them there with our actor's handle filled in.
 
 from __future__ import annotations
 
+from node.federation.transport import Unreachable
 from node.runtime.services import Services
 from protocol.errors import ChapterhouseError
 from protocol.webfinger import REMOTE_FOLLOW_REL, parse_handle
 
+NOT_OFFERED = "does not offer remote following"
+#: The same words whether nothing answered or this node may not contact the server: the form is
+#: anonymous, and telling those apart (or naming the error) would map networks for anyone.
+UNREACHABLE = "could not be reached"
+
 
 class RemoteFollowUnavailable(ChapterhouseError):
-    """The person's server offers no remote-follow page (or could not be asked); ``host`` names it."""
+    """The person's server offers no remote-follow page, or could not be asked; ``host`` names
+    it as the person wrote it, ``reason`` is ``NOT_OFFERED`` or ``UNREACHABLE``."""
 
-    def __init__(self, host: str) -> None:
-        super().__init__(f"{host} does not offer remote following")
+    def __init__(self, host: str, reason: str = NOT_OFFERED) -> None:
+        super().__init__(f"{host} {reason}")
         self.host = host
+        self.reason = reason
 
 
 async def remote_follow_url(services: Services, handle_text: str, actor_name: str) -> str:
@@ -46,6 +54,8 @@ async def remote_follow_url(services: Services, handle_text: str, actor_name: st
             and link.get("rel") == REMOTE_FOLLOW_REL
             and isinstance(link.get("template"), str)
         )
-    except Exception as exc:  # any failure means: we cannot send them there
+    except Unreachable as exc:  # no answer (refused, timed out, blocked by the SSRF guard)
+        raise RemoteFollowUnavailable(handle.host, UNREACHABLE) from exc
+    except Exception as exc:  # any other failure means: we cannot send them there
         raise RemoteFollowUnavailable(handle.host) from exc
     return template.replace("{uri}", f"acct:{actor_name}@{services.ids.authority}")

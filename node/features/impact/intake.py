@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.calls.input import sanitized
-from node.features.calls.lifecycle import row_values
+from node.features.calls.remote import new_remote_call
 from node.features.impact.aggregation import count_report, retract_report
 from node.features.impact.membership import (
     campaigns_reached,
@@ -30,7 +30,7 @@ from protocol.ids import same_origin
 from protocol.impact import ImpactReport, is_report, parse_report
 from protocol.jsonld import id_of
 from protocol.proofs import jcs_sha256
-from storage.models import ActionCall as CallRow
+from protocol.vocabulary import has_type
 from storage.models import ImpactReport as ReportRow
 from storage.repositories import actions as action_repo
 from storage.repositories import follows as follow_repo
@@ -140,16 +140,7 @@ async def fetch_call(services: Services, call_id: str, chapter: str) -> bool:
     now = services.clock.now()
     async with services.db.write() as session:
         if await action_repo.call_by_ap_id(session, call_id) is None:
-            session.add(
-                CallRow(
-                    ap_id=call.id,
-                    chapter=call.chapter,
-                    local_actor_id=None,
-                    published_at=call.published,
-                    received_at=now,
-                    **row_values(call, doc),
-                )
-            )
+            session.add(new_remote_call(call, doc, now))  # its HTML sanitised, as on every path
     return True
 
 
@@ -201,7 +192,7 @@ async def fetch_from_origin(services: Services, object_id: str) -> dict[str, Any
 async def relayed_object(services: Services, announcer: str, obj: object) -> None:
     """An Announce: accept the object if its proof checks out, else refetch it from origin.
     Raises ``FetchError`` when an origin cannot be reached (the follow-up tries again)."""
-    if isinstance(obj, Mapping) and obj.get("type") == "Create":
+    if isinstance(obj, Mapping) and has_type(obj, "Create"):
         obj = obj.get("object")
     if isinstance(obj, Mapping) and is_report(obj) and "proof" in obj:
         try:

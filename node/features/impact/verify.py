@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from node.federation.transport import FetchError, Signer, Transport
-from node.runtime.clock import SystemClock
+from node.runtime.clock import Clock, SystemClock
 from node.runtime.config import Settings
 from protocol.actors import Actor, parse_actor
 from protocol.errors import MalformedDocument, ProofError, ProtocolError
@@ -109,11 +109,16 @@ def recompute(
 
 class Verifier:
     def __init__(
-        self, transport: Transport, allow_http: bool, signer: Signer | None = None
+        self,
+        transport: Transport,
+        allow_http: bool,
+        signer: Signer | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._transport = transport
         self._allow_http = allow_http
         self._signer = signer  # a node's instance actor: nodes with authorized fetch answer it
+        self._clock = clock or SystemClock()  # proofs' expires and created are judged by it
         self._actors: dict[str, Actor] = {}
 
     async def fetch(self, url: str) -> dict[str, Any]:
@@ -135,12 +140,23 @@ class Verifier:
         key = next((k for k in actor.assertion_methods if k.id == method), None)
         if key is None:
             raise ProofError(f"{owner} does not publish the key {method}")
-        verify_proof(doc, ed25519_public_from_multibase(key.public_key_multibase))
+        verify_proof(
+            doc, ed25519_public_from_multibase(key.public_key_multibase), now=self._clock.now()
+        )
 
-    async def verify(self, url: str, progress: Callable[[int, int], None] | None = None) -> Verdict:
+    async def verify(
+        self,
+        url: str,
+        progress: Callable[[int, int], None] | None = None,
+        document: dict[str, Any] | None = None,
+    ) -> Verdict:
+        """Check the rollup at ``url``; given ``document`` (the rollup as its own node stored
+        and published it), that exact version is checked instead of fetching ``url``."""
         verdict = Verdict(url)
         try:
-            doc = await self.fetch(url)
+            if document is not None and document.get("id") != url:
+                raise MalformedDocument(f"the document given is not {url}")
+            doc = document if document is not None else await self.fetch(url)
         except (FetchError, ProtocolError) as exc:
             verdict.unchecked(url, f"rollup: {exc}")
             return verdict
@@ -225,11 +241,14 @@ async def verify_rollup(
     progress: Callable[[int, int], None] | None = None,
     transport: Transport | None = None,
     signer: Signer | None = None,
+    document: dict[str, Any] | None = None,
 ) -> Verdict:
     """Verify ``url``'s rollup. A node passes its own transport and instance-actor signer, so
-    chapters that require signed fetches (authorized fetch) answer; alone, fetches are anonymous."""
+    chapters that require signed fetches (authorized fetch) answer; alone, fetches are anonymous.
+    A node checking its own campaign's rollup passes the stored ``document`` (that version)."""
     if transport is not None:
-        return await Verifier(transport, allow_private_network, signer).verify(url, progress)
+        verifier = Verifier(transport, allow_private_network, signer)
+        return await verifier.verify(url, progress, document)
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(
             data_dir=Path(scratch),

@@ -1,13 +1,15 @@
-"""The node admin's page: who has which role, how delivery is going, blocks and open flags.
+"""The node admin's page: who has which role, how delivery is going, blocks and flags (open,
+and the latest resolved, with who resolved them, when and how).
 
 Admins also give members roles in chapters (the web form; the CLI gives roles when it creates
-actors) and send dead deliveries round again once a peer is back. Every step here trusts that
-the caller has checked the person is an admin.
+actors) and send dead deliveries round again once a peer is back (resolving flags is in
+``flags``, which checks for itself). Every step here trusts that the caller has checked the
+person is an admin.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from node.features.actors.authz import NotFoundError
 from node.runtime.services import INSTANCE_ACTOR, Services
@@ -34,9 +36,12 @@ class AdminOverview:
     deliveries: list[DeliveryView]  # the newest failing or dead deliveries
     blocks: list[DomainBlock]
     flags: list[Flag]  # open flags
+    resolved: list[Flag] = field(default_factory=list)  # the latest resolved flags
 
 
-async def admin_overview(services: Services, *, deliveries: int = 50) -> AdminOverview:
+async def admin_overview(
+    services: Services, *, deliveries: int = 50, resolved: int = 20
+) -> AdminOverview:
     """What the admin page lists, read in one transaction so its numbers agree."""
     async with services.db.read() as session:
         actors = await actor_repo.local_actors(session)
@@ -51,7 +56,8 @@ async def admin_overview(services: Services, *, deliveries: int = 50) -> AdminOv
         )
         blocks = await moderation_repo.domain_blocks(session)
         flags = await moderation_repo.flags(session)
-    return AdminOverview(roles, queue, rows, blocks, flags)
+        closed = await moderation_repo.resolved_flags(session, resolved)
+    return AdminOverview(roles, queue, rows, blocks, flags, closed)
 
 
 async def grant_role(

@@ -6,6 +6,11 @@ delivery still unanswered after ``SET_ASIDE_AFTER`` gives its slot up (up to as 
 that way), so one slow or dead host never holds back the others. Rows are leased in large
 claims (each costs several event-loop turns under load) and topped up well before they run out.
 Rows are signed when sent, so every retry carries a fresh Date and the actor's current key.
+
+On shutdown the deliveries still in flight are cancelled and awaited, and their rows are given
+back (due at once, the attempt not charged) with the rows that were waiting: a restarted node
+sends them at once instead of after the lease. A receiver that got the request before the
+cancellation gets it again; receivers de-duplicate by activity id.
 """
 
 from __future__ import annotations
@@ -38,8 +43,10 @@ CLAIM_FACTOR = 64  # rows leased per claim at most, as a multiple of the concurr
 REFILL_FACTOR = 8  # ...when no more than this multiple is waiting
 READY_PER_HOST = 16  # rows leased per host at most, as a multiple of its concurrency cap
 SET_ASIDE_AFTER = 0.05  # seconds after which a delivery still in flight stops taking a slot
+SHUTDOWN_GRACE = 5.0  # seconds cancelled deliveries get to wind down (closing their requests)
 
 Observer = Callable[[str, float], None]
+CANCELLED = "cancelled"  # not an outcome: the delivery was interrupted (never observed)
 
 
 class DeliveryWorker:
@@ -144,6 +151,7 @@ class DeliveryWorker:
 
         waiting: set[asyncio.Task[None]] = set()  # in flight for long: a slow receiver
         timers: dict[asyncio.Task[None], asyncio.TimerHandle] = {}
+        rows_of: dict[asyncio.Task[None], ClaimedDelivery] = {}  # what each delivery sends
 
         def launch() -> None:
             while len(tasks) < concurrency:
@@ -153,6 +161,7 @@ class DeliveryWorker:
                 self._in_flight[row.host] += 1
                 task = asyncio.create_task(self._deliver(row))
                 tasks.add(task)
+                rows_of[task] = row
                 task.add_done_callback(finished)
                 timers[task] = loop.call_later(SET_ASIDE_AFTER, set_aside, task)
             if len(ready) <= low_water:
@@ -171,6 +180,7 @@ class DeliveryWorker:
         def finished(task: asyncio.Task[None]) -> None:
             tasks.discard(task)
             waiting.discard(task)
+            rows_of.pop(task, None)
             timer = timers.pop(task, None)
             if timer is not None:
                 timer.cancel()
@@ -219,12 +229,27 @@ class DeliveryWorker:
                     for waiter in waiters:
                         waiter.cancel()
         finally:
-            for task in tasks | waiting:
+            in_flight = tasks | waiting
+            for task in in_flight:
                 task.remove_done_callback(finished)
+                task.cancel()
             for timer in timers.values():
                 timer.cancel()
+            interrupted = await self._interrupted(in_flight, rows_of)
             with contextlib.suppress(Exception):  # on shutdown: else their leases expire
-                await self._give_back(ready.stale(float("inf")))
+                await self._give_back(ready.stale(float("inf")) + interrupted)
+
+    @staticmethod
+    async def _interrupted(
+        in_flight: set[asyncio.Task[None]], rows_of: dict[asyncio.Task[None], ClaimedDelivery]
+    ) -> list[ClaimedDelivery]:
+        """Wait for the cancelled deliveries to end; the rows of those that ended cancelled
+        (no answer recorded). One that got its answer first has queued its outcome, which the
+        final flush records; one still running after the grace keeps its lease."""
+        if not in_flight:
+            return []
+        done, _ = await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE)
+        return [rows_of[task] for task in done if task.cancelled() and task in rows_of]
 
     async def _give_back(self, rows: list[ClaimedDelivery]) -> None:
         if rows:
@@ -246,13 +271,16 @@ class DeliveryWorker:
 
     async def _deliver(self, row: ClaimedDelivery) -> None:
         started = asyncio.get_running_loop().time()
-        outcome = OutcomeKind.RETRY
+        outcome: str = OutcomeKind.RETRY
         try:
             try:
                 result = await self._post(row)
+            except asyncio.CancelledError:
+                outcome = CANCELLED  # shutting down: the row is given back, not charged
+                raise
             except FetchError as exc:
                 self.outcomes.queue(
-                    Outcome(row, OutcomeKind.RETRY, None, str(exc), host_failed=True)
+                    Outcome(row, OutcomeKind.RETRY, None, exc.detail, host_failed=True)
                 )
                 return
             except Exception as exc:
@@ -291,5 +319,5 @@ class DeliveryWorker:
             self._in_flight[row.host] -= 1
             if self._in_flight[row.host] <= 0:
                 del self._in_flight[row.host]
-            if self._observe is not None:
+            if self._observe is not None and outcome != CANCELLED:
                 self._observe(outcome, asyncio.get_running_loop().time() - started)

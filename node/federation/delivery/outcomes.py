@@ -1,9 +1,10 @@
 """What an answer means for a delivery, and recording many outcomes per transaction.
 
 A delivery is sent, retried with backoff, dead, or gone (410: the receiver no longer exists, so
-its followers are removed). Outcomes are queued in memory only between the answer and the next
-flush (at most ``FLUSH_SECONDS``): the row's lease covers that gap, so a crash re-sends rather
-than forgets.
+the actor whose inbox it is is marked gone, its follows are removed and the other deliveries
+still pending for that inbox are dead-lettered, see ``storage/repositories/gone.py``).
+Outcomes are queued in memory only between the answer and the next flush (at most
+``FLUSH_SECONDS``): the row's lease covers that gap, so a crash re-sends rather than forgets.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from node.runtime.services import Services
 from protocol.retry import exponential_backoff
 from storage.repositories import deliveries as delivery_repo
 from storage.repositories import domains as domain_repo
-from storage.repositories import follows as follow_repo
+from storage.repositories import gone as gone_repo
 from storage.repositories.deliveries import ClaimedDelivery
 
 log = logging.getLogger(__name__)
@@ -138,12 +139,21 @@ class OutcomeRecorder:
             for status, ids in sent_by_status.items():
                 await delivery_repo.mark_sent(session, ids, now=now, status=status)
             for o in batch:
-                if o.outcome in {OutcomeKind.DEAD, OutcomeKind.GONE}:
+                if o.outcome is OutcomeKind.DEAD:
                     await delivery_repo.mark_dead(session, o.row.id, status=o.status, error=o.error)
                 if o.outcome is OutcomeKind.GONE:
-                    removed = await follow_repo.remove_followers_at(session, o.row.inbox)
+                    await delivery_repo.mark_dead(
+                        session, o.row.id, status=o.status, error=f"{gone_repo.GONE}: {o.error}"
+                    )
+                    gone = await gone_repo.inbox_gone(session, o.row.inbox, now, o.error)
                     log.info(
-                        "delivery.gone", extra={"inbox": o.row.inbox, "followers_removed": removed}
+                        "delivery.gone",
+                        extra={
+                            "inbox": o.row.inbox,
+                            "actors": gone.actors,
+                            "follows_removed": gone.follows_removed,
+                            "deliveries_stopped": gone.deliveries_stopped,
+                        },
                     )
                 if o.outcome is OutcomeKind.RETRY:
                     await self._reschedule(session, o, now)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -22,6 +21,7 @@ import orjson
 from aiohttp import web
 
 from node.federation.admission.blocks import RELOAD_SECONDS, current_blocks
+from node.federation.admission.ratelimit import charge_client, charge_verified
 from node.federation.inbox.group_commit import ActivityIdConflict, GroupCommitWriter
 from node.federation.resolver import ResolveError
 from node.runtime.errors import HttpError
@@ -35,7 +35,7 @@ from protocol.errors import (
     SignatureFailure,
     UnsupportedType,
 )
-from protocol.httpsig import HttpRequest, signature_key_id, verify_request
+from protocol.httpsig import HttpRequest, precheck_signature, verify_request
 from protocol.ids import authority_of
 from storage.models.activity import RECEIVED
 
@@ -74,37 +74,15 @@ async def read_body(request: web.Request, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def _depth(value: object, limit: int) -> int:
-    """Nesting depth (a scalar inside the top-level object is at depth 2); stops past ``limit``."""
-    stack: list[tuple[dict[str, Any] | list[Any], int]] = []
-    deepest = 1
-    if isinstance(value, dict | list):
-        stack.append((value, 1))
-    while stack:
-        node, depth = stack.pop()
-        below = depth + 1
-        for child in node.values() if isinstance(node, dict) else node:
-            if below > deepest:
-                deepest = below
-                if deepest > limit:
-                    return deepest
-            if isinstance(child, dict | list) and child:
-                stack.append((child, below))
-    return deepest
-
-
 def parse_json_body(body: bytes) -> dict[str, Any]:
+    """The body as one JSON object, read one way only (``protocol.jsondoc``): no duplicate keys,
+    no JSON-LD keyword that changes its meaning under expansion, nesting within the limit."""
+    from protocol.jsondoc import load_json_object  # here: the module's imports are not ours
+
     try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise HttpError(400, f"body is not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise HttpError(400, "body must be a JSON object")
-    # Each level of nesting opens with a { or [, so a body with fewer of them needs no walk.
-    brackets = body.count(b"{") + body.count(b"[")
-    if brackets >= MAX_JSON_DEPTH and _depth(doc, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise HttpError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    return doc
+        return load_json_object(body, max_depth=MAX_JSON_DEPTH)
+    except MalformedDocument as exc:
+        raise HttpError(400, str(exc)) from exc
 
 
 def request_view(services: Services, request: web.Request, body: bytes) -> HttpRequest:
@@ -118,15 +96,24 @@ def request_view(services: Services, request: web.Request, body: bytes) -> HttpR
 
 
 def sender_key_id(view: HttpRequest) -> str:
-    """The signature's key id, read from the headers alone (nothing fetched yet)."""
+    """The signature's key id, read from the headers alone (nothing fetched yet).
+
+    Everything that needs no key is checked first: one signature only, headers that parse and
+    an algorithm we verify. A request no key could make verify (``hmac-sha256``, a second
+    signature) is refused before it can make the node fetch anyone's key."""
     try:
-        return signature_key_id(view)
+        return precheck_signature(view)
     except SignatureError as exc:
         raise _unauthorized(str(exc)) from exc
 
 
 async def admit_sender(services: Services, key_id: str) -> None:
-    """Rate limits and blocks, before the sender costs us a key fetch or a verification."""
+    """Blocks, before the sender costs us a key fetch or a verification.
+
+    No rate budget is charged here: the key id is only claimed until verified, and charging it
+    (or its domain) would let junk naming an honest peer's key lock that peer out. Before
+    verification a request spends only its client address's budget (``charge_client``); its
+    key and its owner's domain are charged once verified (``charge_verified``)."""
     now = time.monotonic()  # the event loop's clock
     blocks = services.blocks
     # current_blocks checks the age too; asking first spares every request a coroutine.
@@ -135,34 +122,29 @@ async def admit_sender(services: Services, key_id: str) -> None:
     try:
         host: str | None = authority_of(key_id)
     except MalformedDocument:
-        host = None  # the signature check refuses it; until then it is rate-limited as such
-    domain = host or "invalid"
-    limits = services.limits
-    for limiter, key in ((limits.get("domain"), domain), (limits.get("key"), key_id)):
-        wait = limiter.take(key) if limiter is not None else None
-        if wait is not None:
-            raise HttpError(
-                429,
-                f"too many requests from {domain}; slow down",
-                headers={"Retry-After": str(max(1, math.ceil(wait)))},
-            )
+        host = None  # the signature check refuses it
     refusal = blocks.refusal(key_id, host)
     if refusal is not None:
         raise HttpError(403, f"blocked: {refusal}")
 
 
-async def verify_signature(services: Services, view: HttpRequest, key_id: str) -> str:
-    """Verify the HTTP signature; returns the owner of the signing key."""
+async def verify_signature(
+    services: Services, view: HttpRequest, key_id: str, *, stored_if_gone: bool = False
+) -> str:
+    """Verify the HTTP signature; returns the owner of the signing key. ``stored_if_gone``
+    (a ``Delete``): a deleted account's stored key verifies it (the resolver explains)."""
     window = timedelta(seconds=services.settings.signature_window_seconds)
     for attempt in (1, 2):
         try:
-            key = await services.resolver.key(key_id, refresh=attempt == 2)
-        except ResolveError as exc:
-            raise _unauthorized(f"{SignatureFailure.KEY_FETCH_FAILED.value}: {exc}") from exc
+            key = await services.resolver.key(
+                key_id, refresh=attempt == 2, stored_if_gone=stored_if_gone
+            )
+        except ResolveError as exc:  # a superseded key, a failed fetch, or our fetch cap
+            raise _unauthorized(f"{exc.reason.value}: {exc}") from exc
         try:
             verify_request(view, key.public_key, now=services.clock.now(), window=window)
         except SignatureError as exc:
-            retryable = exc.reason.value in {"invalid_signature", "key_type_mismatch"}
+            retryable = exc.reason in {SignatureFailure.INVALID, SignatureFailure.KEY_TYPE_MISMATCH}
             if attempt == 1 and retryable and not key.fetched:
                 log.info("inbox.key_refetch", extra={"key_id": key_id})
                 continue
@@ -184,6 +166,7 @@ async def accept_incoming(
 ) -> Activity:
     """Run the whole acceptance pipeline; returns the stored (or already known) activity."""
     settings = services.settings
+    charge_client(services.limits, request)  # every request, before its body is even read
     body = await read_body(request, settings.max_body_bytes)
     media = request.headers.get("Content-Type", "")
     if media not in ACCEPTED_MEDIA:  # the usual bare media type needs no parsing
@@ -206,9 +189,12 @@ async def accept_incoming(
     doc = parse_json_body(body)
     if refused is not None and doc.get("type") != "Delete":
         raise refused
-    key_owner = await verify_signature(services, view, key_id)
+    key_owner = await verify_signature(
+        services, view, key_id, stored_if_gone=doc.get("type") == "Delete"
+    )
     if services.blocks.refusal(key_owner) is not None and doc.get("type") != "Delete":
         raise HttpError(403, f"blocked: {key_owner} is blocked on this node")
+    charge_verified(services.limits, key_id, key_owner)  # proven now: the key and its domain
     try:
         activity = parse_activity(doc, allow_http=settings.allow_http)
     except UnsupportedType as exc:

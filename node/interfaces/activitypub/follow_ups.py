@@ -1,7 +1,9 @@
 """Which handler runs each kind of follow-up: the wiring (``node/runtime/app.py``) passes
 ``FOLLOW_UP_HANDLERS`` to the follow-up worker (``node/federation/followups``), which knows the
 kinds only by name. The kinds are described where they are recorded:
-``node/features/impact/follow_ups.py`` and ``handlers/backfill.py``."""
+``node/features/impact/follow_ups.py``, ``handlers/backfill.py``, ``node/features/calls/lifecycle.py``
+(a call's coalesced participation Update) and ``node/features/impact/verifications.py`` (a
+campaign's rollup checked once per version)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from node.features.calls.lifecycle import PARTICIPATION_UPDATE, send_participation_update
 from node.features.impact import follow_ups as impact
+from node.features.impact.verifications import VERIFY_ROLLUP, verify_stored_rollup
 from node.federation.followups.queue import FollowUpHandler
 from node.interfaces.activitypub.handlers.backfill import BACKFILL, backfill
 
@@ -20,5 +24,7 @@ FOLLOW_UP_HANDLERS: Final[Mapping[str, FollowUpHandler]] = MappingProxyType(
         impact.ROLLUP: impact.expand_rollup,
         impact.ROLLUP_SOURCE: impact.count_rollup_source,
         BACKFILL: backfill,
+        PARTICIPATION_UPDATE: send_participation_update,
+        VERIFY_ROLLUP: verify_stored_rollup,
     }
 )

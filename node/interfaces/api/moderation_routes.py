@@ -1,5 +1,5 @@
-"""Moderation endpoints: flags from members, blocks and the queue for admins, bans and
-participant removal for organisers."""
+"""Moderation endpoints: flags from members, the queue, resolving flags and blocks for admins,
+bans and participant removal for organisers."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from node.features.actors.authz import (
 from node.features.calls.input import FieldError
 from node.features.calls.lifecycle import refresh_participation
 from node.features.moderation.blocks import block_actor, block_domain, unblock
+from node.features.moderation.flags import FlagAlreadyResolved, flag_id_from, resolve_flag
 from node.interfaces.api.routes import _body, _call_id, _json, api
 from node.runtime.appkeys import SERVICES
+from node.runtime.errors import HttpError
 from protocol.errors import MalformedDocument
 from protocol.ids import parse_id
 from storage.models import LocalActor
@@ -75,6 +77,21 @@ async def list_flags(request: web.Request, who: Principal) -> web.Response:
             session, None if request.query.get("all") else FlagState.OPEN
         )
     return _json({"items": [moderation_repo.flag_json(r) for r in rows]})
+
+
+@routes.post("/api/v1/flags/{id}/resolve")
+@api
+async def resolve(request: web.Request, who: Principal) -> web.Response:
+    """An admin closes an abuse report with a note on what was done (final: a second
+    resolution is 409 and changes nothing)."""
+    _require_admin(who)
+    flag_id = flag_id_from(request.match_info["id"])
+    data = await _body(request)
+    try:
+        row = await resolve_flag(request.app[SERVICES], who, flag_id, data.get("note"))
+    except FlagAlreadyResolved as exc:
+        raise HttpError(409, str(exc)) from exc
+    return _json(moderation_repo.flag_json(row))
 
 
 @routes.get("/api/v1/admin/blocks")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from node.interfaces.api.openapi_campaigns import CAMPAIGN_PATHS, CAMPAIGN_SCHEMAS
+from node.interfaces.api.openapi_moderation import MODERATION_PATHS, MODERATION_SCHEMAS
 from node.interfaces.api.openapi_parts import CHAPTER, ULID
 from node.interfaces.api.openapi_parts import json_body as _json_body
 from node.interfaces.api.openapi_parts import ok as _ok
@@ -209,6 +210,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     ),
                 ),
             },
+            **MODERATION_PATHS,
             "/api/v1/admin/flags": {
                 "get": _op(
                     "The moderation queue (admins)",
@@ -370,8 +372,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "targets": {"type": "array", "items": {"type": "string"}},
                         "comment": {"type": ["string", "null"]},
                         "source": {"type": "string"},
-                        "state": {"type": "string"},
+                        "state": {"type": "string", "enum": ["open", "resolved"]},
                         "created": {"type": "string"},
+                        "resolved": {"type": ["string", "null"], "format": "date-time"},
+                        "resolved_by": {"type": ["string", "null"], "format": "uri"},
+                        "resolution": {"type": ["string", "null"]},
                     },
                 },
                 "Total": {
@@ -416,6 +421,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     },
                 },
                 **REPORT_SCHEMAS,
+                **MODERATION_SCHEMAS,
                 **CAMPAIGN_SCHEMAS,
                 "Problem": {
                     "type": "object",

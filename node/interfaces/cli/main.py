@@ -27,6 +27,7 @@ from node.interfaces.cli import (
     members,
     moderation,
     participation,
+    purge,
     reports,
     setup,
     verify,
@@ -75,6 +76,7 @@ REGISTRARS = (
     demo.register,
     following.register_listing,
     deliveries.register,
+    purge.register,
 )
 
 

@@ -1,4 +1,7 @@
-"""``member add`` and ``member password``: the people who act, and how they sign in."""
+"""``member add``, ``member password``, ``member invite``, ``member sessions revoke`` and
+``member tokens revoke``: the people who act, how they sign in, and taking that back.
+
+An unknown member ends with ``NotFoundError`` (exit 1, "no member named ..." on stderr)."""
 
 from __future__ import annotations
 
@@ -7,9 +10,20 @@ import os
 import sys
 from pathlib import Path
 
-from node.features.actors.local import create_actor
-from node.features.actors.passwords import hash_password
-from node.interfaces.cli.base import CommandError, Subparsers, data_arg, out, with_services
+from node.features.actors.authz import local_chapter
+from node.features.actors.invitations import INVITABLE_ROLES, create_invitation, expires_at
+from node.features.actors.local import create_actor, hash_token
+from node.features.actors.passwords import hash_password_off_loop
+from node.features.actors.revocation import revoke_sessions, revoke_tokens
+from node.interfaces.cli.base import (
+    CommandError,
+    Subparsers,
+    data_arg,
+    err,
+    out,
+    principal,
+    with_services,
+)
 from node.runtime.services import Services
 from storage.models.states import ActorKind, Role
 from storage.repositories import actors as actor_repo
@@ -48,12 +62,44 @@ async def cmd_member_password(args: argparse.Namespace) -> int:
 
 @with_services
 async def _set_password(args: argparse.Namespace, services: Services, password: str) -> int:
+    hashed = await hash_password_off_loop(password)  # before the write: a running node waits
     async with services.db.write() as session:
         member = await actor_repo.local_actor_by_name(session, args.name)
         if member is None or member.kind != ActorKind.MEMBER:
             raise CommandError(f"no member named {args.name!r}")
-        member.password_hash = hash_password(password)
+        member.password_hash = hashed
     out(f"password set for {args.name}")
+    return 0
+
+
+@with_services
+async def cmd_member_invite(args: argparse.Namespace, services: Services) -> int:
+    """Prints a one-time sign-up link for the chapter (the result) and when it expires (a note)."""
+    who = await principal(services, args.as_name)
+    async with services.db.read() as session:
+        chapter = await local_chapter(session, args.chapter)
+    token = await create_invitation(services, who, chapter, args.role)
+    out(services.ids.url(f"invite/{token}"))
+    async with services.db.read() as session:
+        made = await actor_repo.invitation_by_token_hash(session, hash_token(token))
+    if made is not None:
+        err(f"expires {expires_at(services, made).isoformat()}")
+    return 0
+
+
+@with_services
+async def cmd_member_sessions_revoke(args: argparse.Namespace, services: Services) -> int:
+    """Signs the member out of every browser; prints a confirmation line."""
+    member = await revoke_sessions(services, args.name)
+    out(f"signed {member.name} out everywhere")
+    return 0
+
+
+@with_services
+async def cmd_member_tokens_revoke(args: argparse.Namespace, services: Services) -> int:
+    """Deletes every API token of the member; prints how many."""
+    count = await revoke_tokens(services, args.name)
+    out(f"revoked {count} API token{'' if count == 1 else 's'} of {args.name}")
     return 0
 
 
@@ -81,3 +127,37 @@ def register(sub: Subparsers) -> None:
     data_arg(p)
     p.add_argument("--password-file", help="read the password from this file")
     p.set_defaults(func=cmd_member_password)
+
+    p = member.add_parser(
+        "invite", help="make a one-time sign-up link for a chapter (prints the link)"
+    )
+    p.add_argument("chapter", help="the chapter or campaign the newcomer joins")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
+    p.add_argument("--role", default=Role.MEMBER, choices=sorted(INVITABLE_ROLES))
+    p.set_defaults(func=cmd_member_invite)
+
+    sessions = member.add_parser("sessions", help="a member's browser sessions").add_subparsers(
+        dest="action", required=True
+    )
+    p = sessions.add_parser(
+        "revoke",
+        help="sign the member out of every browser (exit 1 if there is no such member)",
+        description="Sign the member out of every browser at once. They can sign in again.",
+    )
+    p.add_argument("name")
+    data_arg(p)
+    p.set_defaults(func=cmd_member_sessions_revoke)
+
+    tokens = member.add_parser("tokens", help="a member's API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    p = tokens.add_parser(
+        "revoke",
+        help="make every API token of the member stop working (exit 1 if no such member)",
+        description="Delete every API token of the member: requests with them answer 401. "
+        "The member's node-wide role stays.",
+    )
+    p.add_argument("name")
+    data_arg(p)
+    p.set_defaults(func=cmd_member_tokens_revoke)

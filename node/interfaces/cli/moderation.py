@@ -1,5 +1,6 @@
 """``block domain|actor|import|list`` and ``unblock``: the admin's answer to abusive servers and
-accounts (refused at the inbox, kept out of feeds)."""
+accounts (refused at the inbox, kept out of feeds); ``moderation flags list|resolve``: the abuse
+reports members and other servers sent, and closing them with a note on what was done."""
 
 from __future__ import annotations
 
@@ -8,8 +9,17 @@ import json
 from pathlib import Path
 
 from node.features.moderation.blocks import block_actor, block_domain, import_mastodon_csv, unblock
-from node.interfaces.cli.base import CommandError, Subparsers, data_arg, out, with_services
+from node.features.moderation.flags import flag_id_from, resolve_flag
+from node.interfaces.cli.base import (
+    CommandError,
+    Subparsers,
+    data_arg,
+    out,
+    principal,
+    with_services,
+)
 from node.runtime.services import Services
+from storage.models.states import FlagState
 from storage.repositories import moderation as moderation_repo
 
 
@@ -68,6 +78,46 @@ async def cmd_unblock(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+def _one_line(text: str | None) -> str:
+    """A free-text field on a tab-separated line: no tabs or line breaks to split it."""
+    return " ".join((text or "").split())
+
+
+@with_services
+async def cmd_flags_list(args: argparse.Namespace, services: Services) -> int:
+    """Open flags (``--all``: resolved ones too), newest first: one tab-separated line each
+    (id, state, reporter, targets, comment, then for resolved ones who, when and the note), or
+    one JSON document."""
+    async with services.db.read() as session:
+        rows = await moderation_repo.flags(session, None if args.all else FlagState.OPEN)
+    if args.json:
+        out(json.dumps({"items": [moderation_repo.flag_json(r) for r in rows]}))
+        return 0
+    for r in rows:
+        targets = " ".join(str(t) for t in r.targets or [])
+        fields = [str(r.id), r.state, r.reporter, targets, _one_line(r.comment)]
+        if r.state == FlagState.RESOLVED:
+            when = r.resolved_at.isoformat() if r.resolved_at else ""
+            fields += [r.resolved_by or "", when, _one_line(r.resolution)]
+        out("\t".join(fields))
+    return 0
+
+
+@with_services
+async def cmd_flags_resolve(args: argparse.Namespace, services: Services) -> int:
+    """Close an open flag with a note. ``--as`` names the admin recorded as resolving it;
+    without it, the node's operator (who holds the data directory) resolves it as the
+    instance actor. An unknown id or a flag resolved before fails (exit 1) and changes
+    nothing."""
+    by = await principal(services, args.as_name) if args.as_name else None
+    row = await resolve_flag(services, by, flag_id_from(args.id), args.note)
+    if args.json:
+        out(json.dumps(moderation_repo.flag_json(row)))
+    else:
+        out(f"flag {row.id} resolved by {row.resolved_by}")
+    return 0
+
+
 def register(sub: Subparsers) -> None:
     block = sub.add_parser("block", help="block domains and actors (admins)").add_subparsers(
         dest="sub", required=True
@@ -103,3 +153,28 @@ def register(sub: Subparsers) -> None:
     p.add_argument("target", metavar="DOMAIN_OR_ACTOR")
     data_arg(p)
     p.set_defaults(func=cmd_unblock)
+
+    moderation = sub.add_parser(
+        "moderation", help="abuse reports (flags): list and resolve them (admins)"
+    ).add_subparsers(dest="sub", required=True)
+    flags = moderation.add_parser("flags", help="abuse reports").add_subparsers(
+        dest="flags_command", required=True
+    )
+    p = flags.add_parser("list", help="list open abuse reports, newest first")
+    data_arg(p)
+    p.add_argument("--all", action="store_true", help="resolved reports too")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=cmd_flags_list)
+
+    p = flags.add_parser("resolve", help="close an open abuse report with a note")
+    p.add_argument("id", metavar="ID", help="the report's id (see `moderation flags list`)")
+    data_arg(p)
+    p.add_argument("--note", required=True, help="what was done about the report")
+    p.add_argument(
+        "--as",
+        dest="as_name",
+        metavar="ADMIN",
+        help="the admin resolving it (default: the node's operator, as the instance actor)",
+    )
+    p.add_argument("--json", action="store_true", help="the resolved flag as one JSON document")
+    p.set_defaults(func=cmd_flags_resolve)

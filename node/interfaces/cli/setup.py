@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 from pathlib import Path
 
@@ -23,17 +24,23 @@ from node.ops.backup.layout import ADMIN_TOKEN_FILE  # where backup looks for it
 from node.runtime.app import close_services, create_app, open_services, settle_heap, worker_tasks
 from node.runtime.config import CONFIG_FILE, ConfigError, Settings, write_config
 from node.runtime.logs import configure_logging
+from node.runtime.private_files import (
+    PRIVATE_FILE_MODE,
+    ensure_private_dir,
+    tighten_data_dir,
+    write_private,
+)
 from node.runtime.services import INSTANCE_ACTOR, Services
 from storage.models.states import GROUP_KINDS, Role
 from storage.repositories import actors as actor_repo
 
 
 async def cmd_init(args: argparse.Namespace) -> int:
-    """Refuse an existing node and bad settings before anything is written."""
+    """Refuse an existing node and bad settings before anything is written. The directory is
+    made 0700 and every file in it 0600 (the database holds private keys), whatever the umask."""
     data = Path(args.data)
     if (data / CONFIG_FILE).exists():
         raise CommandError(f"{data} is already initialised ({data / CONFIG_FILE} exists)")
-    data.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
     values: dict[str, object] = {"base_url": args.base_url}
     if args.allow_private_network:
         values["allow_private_network"] = True
@@ -41,7 +48,8 @@ async def cmd_init(args: argparse.Namespace) -> int:
         Settings(data_dir=data, **values)  # type: ignore[arg-type]
     except ConfigError as exc:
         raise CommandError(str(exc)) from exc
-    write_config(data, values)
+    ensure_private_dir(data)
+    os.chmod(write_config(data, values), PRIVATE_FILE_MODE)
     return await _issue_admin_token(args, data)
 
 
@@ -53,9 +61,7 @@ async def _issue_admin_token(args: argparse.Namespace, services: Services, data:
         relay = await actor_repo.local_actor_by_name(session, INSTANCE_ACTOR)
     assert relay is not None
     token = await issue_token(services, relay, Role.ADMIN)
-    token_path = data / ADMIN_TOKEN_FILE
-    token_path.touch(mode=0o600)
-    token_path.write_text(token + "\n", "utf-8")
+    write_private(data / ADMIN_TOKEN_FILE, token + "\n")
     out(f"initialised node {services.settings.base_url} in {data}")
     out(f"admin token: {token}")
     return 0
@@ -74,6 +80,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     """Delivery, inbox handling and rollups without HTTP (beside ``serve --workers 0``)."""
     settings = settings_for(args)
     configure_logging(settings.log_level)
+    tighten_data_dir(settings)
     services = await open_services(settings)
     tasks = [asyncio.create_task(coro, name=name) for name, coro in worker_tasks(services)]
     stop = _stop_on_signals()
@@ -96,6 +103,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
         run_workers=None if args.workers is None else args.workers > 0,
     )
     configure_logging(settings.log_level)
+    tighten_data_dir(settings)
     services = await open_services(settings)
     app = create_app(services)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)

@@ -9,6 +9,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.features.actors.authz import NotFoundError, Principal
+from node.features.actors.directory import find_local_actor
+from node.features.actors.revocation import revoke_sessions, revoke_tokens
+from node.features.calls.input import FieldError
 from node.features.moderation.admin import (
     RoleRefused,
     admin_overview,
@@ -16,11 +19,12 @@ from node.features.moderation.admin import (
     retry_dead_deliveries,
 )
 from node.features.moderation.blocks import block_domain
+from node.features.moderation.flags import FlagAlreadyResolved, flag_id_from, resolve_flag
 from node.interfaces.web.common import back, flash, page, require_member
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
-from storage.models.states import Severity
+from storage.models.states import ActorKind, Severity
 
 routes = web.RouteTableDef()
 
@@ -44,6 +48,7 @@ async def admin(request: web.Request) -> web.Response:
         deliveries=overview.deliveries,
         blocks=overview.blocks,
         flags=overview.flags,
+        resolved_flags=overview.resolved,
     )
 
 
@@ -82,10 +87,79 @@ async def admin_role(request: web.Request) -> web.Response:
     raise back("/admin")
 
 
+#: What an admin can revoke for a member: (heading, what it does) for the confirmation page.
+REVOCATIONS = {
+    "sessions": (
+        "Sign {name} out everywhere",
+        "Every browser where {name} is signed in is signed out at once; {name} can sign in again.",
+    ),
+    "tokens": (
+        "Revoke {name}'s API tokens",
+        "Every API token of {name} stops working at once (scripts using them get 401); "
+        "{name}'s roles stay.",
+    ),
+}
+
+
+@routes.post("/admin/members/revoke")
+async def admin_revoke(request: web.Request) -> web.Response:
+    """Sign a member out everywhere, or revoke their API tokens: the row's button shows a
+    confirmation page, whose button (``confirm=yes``) does it."""
+    form = await check_csrf(request)
+    await require_admin(request)
+    services = request.app[SERVICES]
+    what, name = form.get("what", ""), form.get("member", "").strip()
+    if what not in REVOCATIONS:
+        raise HttpError(422, "what must be 'sessions' or 'tokens'")
+    actor = await find_local_actor(services, name)
+    if actor is None or actor.kind != ActorKind.MEMBER:
+        raise HttpError(404, f"no member named {name!r} on this node")
+    if form.get("confirm") != "yes":
+        heading, consequence = (text.format(name=actor.name) for text in REVOCATIONS[what])
+        return await page(
+            request,
+            "admin_confirm.html",
+            heading=heading,
+            consequence=consequence,
+            member=actor.name,
+            what=what,
+        )
+    try:
+        if what == "sessions":
+            await revoke_sessions(services, actor.name)
+            message = f"{actor.name} is signed out everywhere."
+        else:
+            count = await revoke_tokens(services, actor.name)
+            message = f"Revoked {count} API token{'' if count == 1 else 's'} of {actor.name}."
+    except NotFoundError as exc:
+        raise HttpError(404, str(exc)) from exc
+    await flash(request, message)
+    raise back("/admin")
+
+
 @routes.post("/admin/deliveries/retry")
 async def admin_retry(request: web.Request) -> web.Response:
     await check_csrf(request)
     await require_admin(request)
     count = await retry_dead_deliveries(request.app[SERVICES])
     await flash(request, f"Re-queued {count} deliveries.")
+    raise back("/admin")
+
+
+@routes.post("/admin/flags/{id}/resolve")
+async def admin_resolve_flag(request: web.Request) -> web.Response:
+    """Close an open abuse report with the admin's note on what was done (final)."""
+    form = await check_csrf(request)
+    who = await require_admin(request)
+    try:
+        row = await resolve_flag(
+            request.app[SERVICES], who, flag_id_from(request.match_info["id"]), form.get("note")
+        )
+    except FieldError as exc:
+        raise HttpError(422, str(exc)) from exc
+    except NotFoundError as exc:
+        raise HttpError(404, str(exc)) from exc
+    except FlagAlreadyResolved as exc:
+        raise HttpError(409, str(exc)) from exc
+    await flash(request, f"Report {row.id} resolved.")
     raise back("/admin")

@@ -1,7 +1,9 @@
 """Signing in and out, and signing up through an organiser's invitation link.
 
 Each sign-in starts a fresh session (a session id fixed before sign-in is never promoted) with a
-fresh CSRF token. Passwords and invitations are checked by node/features/actors.
+fresh CSRF token, holding the member's id and session epoch. Passwords, the sign-in limits and
+invitations are checked by node/features/actors; too many attempts answer 429 with the sign-in
+form, a ``Retry-After`` and a message saying when to try again.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from aiohttp_session import get_session, new_session
 
 from node.features.actors.authz import NotFoundError
 from node.features.actors.invitations import (
+    InvitationGone,
     OpenInvitation,
     SignupRefused,
     open_invitation,
     redeem_invitation,
 )
-from node.features.actors.signin import authenticate
-from node.interfaces.web.common import back, page
-from node.interfaces.web.session import check_csrf
+from node.features.actors.revocation import revoke_sessions
+from node.features.actors.signin import SignInThrottled, authenticate
+from node.interfaces.web.common import back, page, require_member
+from node.interfaces.web.session import check_csrf, remember_member
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from node.runtime.services import Services
@@ -31,8 +35,25 @@ routes = web.RouteTableDef()
 
 async def _sign_in(request: web.Request, member: LocalActor) -> None:
     session = await new_session(request)  # a fresh session: no fixation
-    session["member"] = member.name
+    remember_member(session, member)
     session["csrf"] = secrets.token_urlsafe(32)
+
+
+def client_address(request: web.Request) -> str:
+    """Who the per-address sign-in limit counts: the peer, or behind a trusted reverse proxy
+    (``trust_forwarded_for``) the address that proxy appended last to X-Forwarded-For."""
+    if request.app[SERVICES].settings.trust_forwarded_for:
+        forwarded = request.headers.getall("X-Forwarded-For", [])
+        last = forwarded[-1].rsplit(",", 1)[-1].strip() if forwarded else ""
+        if last:
+            return last
+    return request.remote or "unknown"
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{-(-seconds // 60)} minutes"
 
 
 @routes.get("/login")
@@ -44,7 +65,21 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     services = request.app[SERVICES]
-    actor = await authenticate(services, form.get("name", ""), form.get("password", ""))
+    try:
+        actor = await authenticate(
+            services,
+            form.get("name", ""),
+            form.get("password", ""),
+            client=client_address(request),
+        )
+    except SignInThrottled as exc:
+        wait = _wait_text(exc.retry_after)
+        response = await page(
+            request, "login.html", error=f"{exc} Please try again in about {wait}."
+        )
+        response.set_status(429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if actor is None:
         return await page(request, "login.html", error="Wrong name or password.")
     await _sign_in(request, actor)
@@ -58,11 +93,25 @@ async def logout(request: web.Request) -> web.Response:
     raise back("/")
 
 
+@routes.post("/logout/everywhere")
+async def logout_everywhere(request: web.Request) -> web.Response:
+    """The member signs out of every browser at once (this one too)."""
+    await check_csrf(request)
+    who = await require_member(request)
+    await revoke_sessions(request.app[SERVICES], who.actor.name)
+    session = await get_session(request)
+    session.invalidate()
+    session["flash"] = "You are signed out on every device."
+    raise back("/login")
+
+
 async def _invitation(services: Services, token: str) -> OpenInvitation:
     try:
         return await open_invitation(services, token)
     except NotFoundError as exc:
         raise HttpError(404, str(exc)) from exc
+    except InvitationGone as exc:
+        raise HttpError(410, str(exc)) from exc
 
 
 @routes.get("/invite/{token}")
@@ -86,5 +135,7 @@ async def signup(request: web.Request) -> web.Response:
         return await page(
             request, "signup.html", chapter=opened.chapter, token=token, error=str(exc)
         )
+    except InvitationGone as exc:  # another sign-up used it meanwhile, or it just expired
+        raise HttpError(410, str(exc)) from exc
     await _sign_in(request, member)
     raise back("/me")

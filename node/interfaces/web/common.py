@@ -14,9 +14,9 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from node.features.actors.authz import NotFoundError, Principal
-from node.features.actors.directory import find_local_actor, principal_or_none
+from node.features.actors.directory import find_local_actor
 from node.features.calls.lookup import local_call as find_local_call
-from node.interfaces.web.session import csrf_token
+from node.interfaces.web.session import csrf_token, signed_in_member
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from storage.models import ActionCall as CallRow
@@ -24,12 +24,9 @@ from storage.models import LocalActor
 
 
 async def current(request: web.Request) -> Principal | None:
-    """The signed-in member, or ``None`` (also when their actor has gone since)."""
-    session = await get_session(request)
-    name = session.get("member")
-    if not isinstance(name, str):
-        return None
-    return await principal_or_none(request.app[SERVICES], name)
+    """The signed-in member, or ``None`` (also when their actor has gone or their sessions
+    were revoked since)."""
+    return await signed_in_member(request)
 
 
 async def require_member(request: web.Request) -> Principal:

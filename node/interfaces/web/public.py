@@ -20,12 +20,12 @@ from node.features.following.remote import RemoteFollowUnavailable, remote_follo
 from node.features.impact.campaigns import campaign_totals
 from node.features.impact.chapter_impact import chapter_impact
 from node.features.impact.exclusions import known_names, list_exclusions, members
-from node.features.impact.verify import MISMATCH, UNVERIFIABLE, VERIFIED, verify_rollup
+from node.features.impact.verifications import StoredVerdict, verification_status
+from node.features.impact.verify import MISMATCH, UNVERIFIABLE, VERIFIED
 from node.interfaces.web.charts import line_chart, progress_bars
 from node.interfaces.web.common import back, current, flash, named_actor, page
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import PARSED_CALLS, SERVICES
-from node.runtime.errors import HttpError
 from protocol.errors import MalformedDocument
 from protocol.events import summary_line
 from storage.models import ActionCall as CallRow
@@ -175,46 +175,57 @@ async def remote_follow(request: web.Request) -> web.Response:
     except RemoteFollowUnavailable as exc:  # we cannot send them there; say so
         await flash(
             request,
-            f"{exc.host} does not offer remote following; search for "
-            f"@{actor.name}@{services.ids.authority} in your app instead.",
+            f"{exc}; search for @{actor.name}@{services.ids.authority} in your app instead.",
         )
         raise back(actor.ap_id) from None
     raise web.HTTPFound(url)
 
 
-@routes.get("/actors/{name}/verify")
-async def verify_page(request: web.Request) -> web.Response:
-    """Run the same check as ``chapterhouse verify`` on this campaign's own rollup."""
-    actor = await named_actor(request)
-    services = request.app[SERVICES]
-    totals = await campaign_totals(services, actor.name)
-    if totals.rollup is None:
-        raise HttpError(404, "this campaign has not published a rollup yet")
-    verdict = await verify_rollup(
-        totals.rollup,
-        allow_private_network=services.settings.allow_private_network,
-        transport=services.transport,
-        signer=await services.fetch_signer(),
-    )
-    heading = {
-        VERIFIED: "Verified: every number checks out",
-        MISMATCH: "Mismatch found",
-        UNVERIFIABLE: "Could not check everything",
-    }[verdict.verdict]
-    left_out = [
-        {"source": e["report"], "problem": f"excluded: {e['reason']}"} for e in verdict.excluded
-    ]
+HEADINGS = {
+    VERIFIED: "Verified: every number checks out",
+    MISMATCH: "Mismatch found",
+    UNVERIFIABLE: "Could not check everything",
+}
+
+
+def _verdict_view(stored: StoredVerdict) -> dict[str, Any]:
+    """A stored verdict as the page shows it: heading, summary line, everything listed."""
+    result = stored.result
+    excluded = result.get("excluded") or []
+    left_out = [{"source": e["report"], "problem": f"excluded: {e['reason']}"} for e in excluded]
     unchecked = [
         {"source": u["source"], "problem": f"could not be fetched: {u['error']}"}
-        for u in verdict.unreachable
+        for u in result.get("unreachable") or []
     ]
+    return {
+        "heading": HEADINGS.get(str(result.get("verdict")), "Checked"),
+        "text": f"{result.get('checked', 0)} of {result.get('sources', 0)} signed reports check "
+        f"out; {len(excluded)} left out, each listed with its reason.",
+        "problems": list(result.get("problems") or []) + unchecked + left_out,
+        "version": stored.version,
+        "computed_at": stored.computed_at,
+    }
+
+
+@routes.get("/actors/{name}/verify")
+async def verify_page(request: web.Request) -> web.Response:
+    """The same check as ``chapterhouse verify`` on this campaign's own rollup, as stored.
+
+    Checking fetches every report the rollup counts, so it runs once per rollup version in the
+    background (``features/impact/verifications``); a visit only reads the stored verdict (the
+    first visit to a new version asks for it). JSON for ``Accept: application/json``."""
+    actor = await named_actor(request)
+    services = request.app[SERVICES]
+    status = await verification_status(services, actor.name)
+    if "application/json" in request.headers.get("Accept", ""):
+        response = web.json_response(status.as_json())
+        response.headers["Vary"] = "Accept"
+        return response
     return await page(
         request,
-        "message.html",
-        heading=heading,
-        text=f"{verdict.checked} of {verdict.sources} signed reports check out; "
-        f"{len(verdict.excluded)} left out, each listed with its reason.",
-        problems=verdict.problems + unchecked + left_out,
-        link=actor.ap_id,
-        link_text="Back to the campaign",
+        "verify.html",
+        actor=actor,
+        status=status,
+        current=_verdict_view(status.current) if status.current else None,
+        previous=_verdict_view(status.previous) if status.previous else None,
     )

@@ -1,4 +1,9 @@
-"""Sessions in encrypted cookies, and CSRF tokens for every form."""
+"""Sessions in encrypted cookies, and CSRF tokens for every form.
+
+A signed-in session holds the member's id and their ``session_epoch`` at sign-in; each page load
+checks the epoch against the database, so revoking (raising the epoch) signs every existing
+cookie out even though the node cannot reach the cookies themselves.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,17 @@ from aiohttp import web
 from aiohttp_session import Session, get_session, setup
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from node.features.actors.authz import Principal
 from node.features.actors.passwords import constant_time_equal
+from node.features.actors.signin import session_principal
+from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
+from storage.models import LocalActor
 
 COOKIE = "chapterhouse_session"
+MEMBER_ID = "member_id"
+EPOCH = "epoch"
+LEGACY_MEMBER = "member"  # the name, in cookies from before epochs: no longer signs anyone in
 
 
 def session_key(data_dir: Path) -> bytes:
@@ -61,3 +73,24 @@ async def check_csrf(request: web.Request) -> dict[str, str]:
             403, "the form's CSRF token is missing or wrong; reload the page and try again"
         )
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def remember_member(session: Session, member: LocalActor) -> None:
+    """Sign ``member`` in on ``session`` (a fresh one: the caller makes it)."""
+    session[MEMBER_ID] = member.id
+    session[EPOCH] = member.session_epoch
+
+
+async def signed_in_member(request: web.Request) -> Principal | None:
+    """The member this request's session signs in, or None: not signed in, the actor has gone,
+    or the member's sessions were revoked since (the cookie's epoch is old). A cookie that no
+    longer signs anyone in forgets its member."""
+    session = await get_session(request)
+    member_id, epoch = session.get(MEMBER_ID), session.get(EPOCH)
+    who = None
+    if type(member_id) is int and type(epoch) is int:  # not bool, not a string
+        who = await session_principal(request.app[SERVICES], member_id, epoch)
+    if who is None and any(key in session for key in (MEMBER_ID, EPOCH, LEGACY_MEMBER)):
+        for key in (MEMBER_ID, EPOCH, LEGACY_MEMBER):
+            session.pop(key, None)
+    return who

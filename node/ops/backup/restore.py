@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 import tomllib
@@ -40,6 +41,7 @@ from node.ops.backup.layout import (
 from node.ops.backup.snapshot import backend_of, pg_restore, postgres_is_empty, sqlite_path
 from node.runtime.app import close_services, open_services
 from node.runtime.config import CONFIG_FILE, ConfigError, Settings, load_settings
+from node.runtime.private_files import PRIVATE_FILE_MODE, ensure_private_dir
 from storage.models import LocalActor
 
 NODE_FILES = (CONFIG_FILE, SQLITE_FILE, f"{SQLITE_FILE}-wal", ADMIN_TOKEN_FILE)
@@ -170,6 +172,7 @@ class _Placed:
 
     created_dir: Path | None = None
     files: list[Path] = field(default_factory=list)
+    dir_mode: tuple[Path, int] | None = None  # an existing directory's mode before 0700
 
     def undo(self) -> None:
         for path in reversed(self.files):
@@ -177,20 +180,26 @@ class _Placed:
         if self.created_dir is not None:
             with contextlib.suppress(OSError):
                 self.created_dir.rmdir()
+        elif self.dir_mode is not None:
+            with contextlib.suppress(OSError):
+                os.chmod(*self.dir_mode)
 
 
 def _place(unpacked: _Unpacked, data_dir: Path, placed: _Placed) -> Settings:
     """Move config and token into ``data_dir``; for SQLite also the database. Returns the
     restored node's settings (the backed-up file, overridden by this environment)."""
     check_target(data_dir)  # again: the directory may have changed while we decrypted
-    if not data_dir.exists():
-        data_dir.mkdir(parents=True, mode=0o750)
+    if data_dir.exists():
+        placed.dir_mode = (data_dir, stat.S_IMODE(data_dir.stat().st_mode))
+    else:
         placed.created_dir = data_dir
+    ensure_private_dir(data_dir)  # 0700, like `init`: the database holds private keys
     for name in (CONFIG_FILE, ADMIN_TOKEN_FILE):
         if name in unpacked.files:
             target = data_dir / name
             shutil.move(unpacked.staging / name, target)
             placed.files.append(target)
+            os.chmod(target, PRIVATE_FILE_MODE)
     try:
         tomllib.loads((data_dir / CONFIG_FILE).read_text("utf-8"))
         settings = load_settings(data_dir)
@@ -217,7 +226,7 @@ def _place(unpacked: _Unpacked, data_dir: Path, placed: _Placed) -> Settings:
         placed.files.append(target)
         for suffix in ("-wal", "-shm"):  # written when the node opens it; ours to remove on undo
             placed.files.append(Path(f"{target}{suffix}"))
-        os.chmod(target, 0o600)
+        os.chmod(target, PRIVATE_FILE_MODE)  # SQLite gives its -wal and -shm files this mode
     return settings
 
 

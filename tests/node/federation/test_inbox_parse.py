@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from node.federation.inbox.acceptance import MAX_JSON_DEPTH, _depth, parse_json_body
+from node.federation.inbox.acceptance import MAX_JSON_DEPTH, parse_json_body
 from node.runtime.errors import HttpError
 
 
@@ -17,25 +17,8 @@ def nested(levels: int) -> object:
     return {"a": value}
 
 
-@pytest.mark.parametrize(
-    ("value", "depth"),
-    [
-        ({}, 1),
-        ([], 1),
-        ({"a": 1}, 2),
-        ({"a": {}}, 2),
-        ({"a": [[]]}, 3),
-        ([[[1]]], 4),
-        ({"a": {"b": {"c": [1, 2, {"d": None}]}}}, 6),
-        ({"a": 1, "b": {"c": {"d": 1}}, "e": [1]}, 4),
-    ],
-)
-def test_depth_counts_every_level_down_to_scalars(value: object, depth: int) -> None:
-    assert _depth(value, 64) == depth
-
-
-def test_depth_stops_past_the_limit() -> None:
-    assert _depth(nested(500), 32) == 33
+# How depth is counted (scalars included) is tested with the walk itself, in
+# tests/protocol/test_jsondoc.py.
 
 
 @pytest.mark.parametrize("levels", [MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH])

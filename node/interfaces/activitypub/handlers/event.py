@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from node.features.calls.input import sanitized
-from node.features.calls.lifecycle import row_values
+from node.features.calls.remote import new_remote_call, remote_call_values
 from node.features.impact import follow_ups
 from node.features.impact.intake import apply_report, retract
-from node.federation.resolver import actor_row_values
+from node.federation.actor_rows import StaleActorDocument, store_actor_row
 from node.interfaces.activitypub.handlers.context import HandlerContext
 from protocol.activities import Activity
 from protocol.actors import ACTOR_TYPES, parse_actor
 from protocol.errors import ProtocolError
 from protocol.events import CANCELLED, parse_event
 from protocol.impact import is_report, is_rollup, parse_report
-from storage.models import ActionCall as CallRow
+from protocol.vocabulary import has_type
 from storage.repositories import actions as action_repo
-from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
 from storage.repositories import impact as impact_repo
 
@@ -51,11 +50,15 @@ async def handle_note(ctx: HandlerContext, activity: Activity) -> None:
 
 
 async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
-    """Create or Update of an Event: keep the newest version of calls we care about."""
-    if activity.object is not None and activity.object_type == "Note":
+    """Create or Update of an Event: keep the newest version of calls we care about.
+
+    Types are read as a set (AS2 allows a list): a report or rollup is a ``Note`` among its
+    types, a call an ``Event`` among its types."""
+    obj = activity.object
+    if is_report(obj) or is_rollup(obj):
         await handle_note(ctx, activity)
         return
-    if activity.object is None or activity.object_type != "Event":
+    if obj is None or not has_type(obj, "Event"):
         log.info("event.ignored", extra={"activity_id": activity.id, "type": activity.object_type})
         return
     try:
@@ -74,23 +77,13 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
             return  # an older version arriving late changes nothing
         if row.status == CANCELLED and call.status != CANCELLED:
             return  # a cancellation is final
-        for key, value in row_values(call, sanitized(activity.object)).items():
+        for key, value in remote_call_values(call, obj).items():
             setattr(row, key, value)
         return
     if not await _followed_here(ctx, call.chapter):
         log.info("event.unsolicited", extra={"activity_id": activity.id})
         return
-    now = ctx.services.clock.now()
-    ctx.session.add(
-        CallRow(
-            ap_id=call.id,
-            chapter=call.chapter,
-            local_actor_id=None,
-            published_at=call.published,
-            received_at=now,
-            **row_values(call, sanitized(activity.object)),
-        )
-    )
+    ctx.session.add(new_remote_call(call, obj, ctx.services.clock.now()))
 
 
 async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
@@ -98,8 +91,8 @@ async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
     Delete of a report: it is retracted from every total that counted it."""
     report = await impact_repo.report(ctx.session, activity.object_id or "")
     if report is not None or (
-        activity.object_type == "Tombstone"
-        and (isinstance(activity.object, dict) and activity.object.get("formerType") == "Note")
+        has_type(activity.object, "Tombstone")
+        and has_type(activity.object, "Note", key="formerType")
     ):
         await retract(ctx.session, ctx.services, activity.object_id or "", activity.actor)
         return
@@ -127,15 +120,28 @@ async def handle_actor_update(ctx: HandlerContext, activity: Activity) -> None:
         return
     if actor.id != activity.actor:
         return
-    await actor_repo.upsert_remote_actor(
-        ctx.session, actor_row_values(actor, dict(activity.object), ctx.services.clock.now())
-    )
-    if actor.public_key_id:
-        ctx.services.resolver.forget_key(actor.public_key_id)
+    # A changed key id records the old one in superseded_keys, and a new key under the same
+    # id records the old key as retired, in this transaction: the web process that verifies
+    # signatures learns of either from the database, not from this memory.
+    try:
+        recorded = await store_actor_row(
+            ctx.session,
+            actor,
+            dict(activity.object),
+            ctx.services.clock.now(),
+            retire_for=timedelta(seconds=ctx.services.settings.key_cache_seconds),
+        )
+    except StaleActorDocument as exc:  # it lists a key the actor already replaced
+        log.info("actor_update.stale", extra={"activity_id": activity.id, "error": str(exc)})
+        return
+    resolver = ctx.services.resolver  # not yet committed: only forget here, never refuse
+    for key_id in (recorded.key_id, actor.public_key_id):
+        if key_id:
+            resolver.forget_key(key_id)
 
 
 async def handle_update(ctx: HandlerContext, activity: Activity) -> None:
-    if activity.object is not None and activity.object_type in ACTOR_TYPES:
+    if activity.object is not None and activity.object_types & ACTOR_TYPES:
         await handle_actor_update(ctx, activity)
     else:
         await handle_event(ctx, activity)

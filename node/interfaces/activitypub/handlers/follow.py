@@ -14,6 +14,7 @@ from node.interfaces.activitypub.handlers.join import (
 )
 from protocol.activities import Activity
 from protocol.jsonld import id_of
+from protocol.vocabulary import has_type
 from storage.models import Follow
 from storage.models.follow import ACCEPTED, PENDING, REJECTED
 from storage.models.states import ActorKind
@@ -60,7 +61,7 @@ def _embedded_follow(activity: Activity) -> tuple[str | None, str | None, str | 
     if activity.object is None:
         return activity.object_id, None, None
     obj = activity.object
-    if obj.get("type") != "Follow":
+    if not has_type(obj, "Follow"):
         return None, None, None
     return id_of(obj), id_of(obj.get("actor")), id_of(obj.get("object"))
 
@@ -109,11 +110,11 @@ async def _answer(ctx: HandlerContext, activity: Activity, state: str) -> None:
 
 async def handle_undo(ctx: HandlerContext, activity: Activity) -> None:
     """Undo{Follow}: the remote follower withdraws; only its own follow can be undone."""
-    if activity.object is not None and activity.object.get("type") == "Join":
+    if has_type(activity.object, "Join"):
         await handle_leave(ctx, activity)
         return
     follow_id, follower, followed = _embedded_follow(activity)
-    if activity.object is not None and activity.object.get("type") != "Follow":
+    if activity.object is not None and not has_type(activity.object, "Follow"):
         log.info("undo.ignored", extra={"activity_id": activity.id})
         return
     row = None

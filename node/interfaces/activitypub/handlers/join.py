@@ -10,6 +10,7 @@ from node.interfaces.activitypub.handlers.context import HandlerContext
 from node.runtime.services import INSTANCE_ACTOR
 from protocol.activities import Activity, build_accept, build_reject
 from protocol.jsonld import id_of
+from protocol.vocabulary import has_type
 from storage.models import Commitment, LocalActor
 from storage.models.states import CommitmentState
 from storage.repositories import actions as action_repo
@@ -37,8 +38,10 @@ async def handle_join(ctx: HandlerContext, activity: Activity) -> None:
     else:
         answer = build_reject(answer_id, chapter.ap_id, join)
         answer["summary"] = decision.reason
+    # The Accept goes out at once; followers learn the new count from a coalesced follow-up.
     await publish(session, services, chapter, answer, [joiner.inbox])
     ctx.queued_deliveries = True
+    ctx.queued_follow_ups = ctx.queued_follow_ups or decision.accepted
 
 
 async def _owner_by_url(ctx: HandlerContext, call_id: str) -> LocalActor:
@@ -62,7 +65,7 @@ async def handle_leave(ctx: HandlerContext, activity: Activity) -> None:
     if call_id is None:
         return
     if await leave_local_call(ctx.session, ctx.services, call_id, activity.actor):
-        ctx.queued_deliveries = True
+        ctx.queued_follow_ups = True  # the followers' Update, coalesced (calls/lifecycle.py)
 
 
 async def commitment_answered(ctx: HandlerContext, activity: Activity) -> Commitment | None:
@@ -72,8 +75,8 @@ async def commitment_answered(ctx: HandlerContext, activity: Activity) -> Commit
     """
     inner = activity.object
     join_id = activity.object_id
-    if inner is not None and inner.get("type") not in {None, "Join"}:
-        return None
+    if inner is not None and inner.get("type") is not None and not has_type(inner, "Join"):
+        return None  # an embedded object that declares types answers a Join only among them
     if join_id is None:
         return None
     row = await action_repo.commitment_by_join(ctx.session, join_id)
