@@ -40,6 +40,8 @@ from protocol.errors import MalformedDocument
 CONTEXT: Final = "@context"
 #: Keywords that introduce other nodes or graphs, or invert a property, under expansion.
 FORBIDDEN_KEYWORDS: Final = ("@graph", "@included", "@reverse")
+#: How deep a document from a peer may nest (a real activity needs well under 10 levels).
+MAX_JSON_DEPTH = 32
 _GRAPH, _INCLUDED, _REVERSE = FORBIDDEN_KEYWORDS
 #: Keywords a term of the top-level ``@context`` may not alias.
 _ALIASED: Final = frozenset({*FORBIDDEN_KEYWORDS, CONTEXT})

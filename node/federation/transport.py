@@ -13,14 +13,14 @@ from typing import Final
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import aiohttp
-import orjson
 
 from node.federation.netguard import BlockedDestination, GuardedConnector, NetworkPolicy, check_url
 from node.runtime.clock import Clock
 from node.runtime.config import Settings
-from protocol.errors import ChapterhouseError
+from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.httpsig import HttpRequest, sign_request_cavage, sign_request_rfc9421
 from protocol.ids import same_origin
+from protocol.jsondoc import MAX_JSON_DEPTH, load_json_object
 from protocol.keys import PrivateKey
 
 AP_ACCEPT: Final = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
@@ -220,10 +220,10 @@ class Transport:
                     body = await self._read_capped(response, url)
             except (BlockedDestination, aiohttp.ClientError, TimeoutError) as exc:
                 raise _unreachable(url, exc) from exc
-            try:
-                return Fetched(url=url, document=orjson.loads(body))
-            except orjson.JSONDecodeError as exc:
-                raise FetchError(url, "answer is not valid JSON") from exc
+            try:  # read the one way the inbox reads: no duplicate keys, no graph keywords
+                return Fetched(url=url, document=load_json_object(body, max_depth=MAX_JSON_DEPTH))
+            except MalformedDocument as exc:
+                raise FetchError(url, f"answer is not a usable JSON object: {exc}") from exc
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
     async def _read_capped(self, response: aiohttp.ClientResponse, url: str) -> bytes:

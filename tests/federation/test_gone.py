@@ -132,3 +132,30 @@ async def test_a_410_from_a_shared_inbox_stops_it_but_names_no_actor(nodes, peer
     assert len(peer.hits("/inbox", "POST")) == 1
     assert await _follows(node) == set()
     assert (await _remote(node, eve)).gone_at is None  # a shared inbox is no one actor's
+
+
+async def test_an_actor_deleting_itself_is_marked_gone_and_its_follows_end(nodes, peer):
+    """Mastodon announces an account's deletion with a ``Delete`` whose object is the actor,
+    signed while its key is still served: the account is gone from then on."""
+    clock = FrozenClock(datetime.now(UTC))
+    node, chapter, _token = await chapter_node(nodes, clock=clock, run_workers=False)
+    mallory = peer.actor_id("mallory")
+    follow = build_follow(peer.activity_id("follow"), mallory, chapter)
+    reply = await peer.post(f"{chapter}/inbox", follow, as_actor="mallory", now=clock.now())
+    assert reply.status == 202, reply.detail
+    await InboxWorker(node.services).run_once()
+    assert (mallory, chapter) in await _follows(node)
+
+    delete = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": peer.activity_id("delete"),
+        "type": "Delete",
+        "actor": mallory,
+        "object": mallory,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+    }
+    reply = await peer.post(f"{chapter}/inbox", delete, as_actor="mallory", now=clock.now())
+    assert reply.status == 202, reply.detail
+    await InboxWorker(node.services).run_once()
+    assert (await _remote(node, mallory)).gone_at is not None
+    assert await _follows(node) == set()

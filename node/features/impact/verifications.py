@@ -151,6 +151,7 @@ async def verify_stored_rollup(services: Services, payload: Mapping[str, Any]) -
         transport=services.transport,
         signer=await services.fetch_signer(),
         document=document,
+        clock=services.clock,
     )
     async with services.db.write() as session:
         await verification_repo.store_result(

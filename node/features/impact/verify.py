@@ -242,12 +242,13 @@ async def verify_rollup(
     transport: Transport | None = None,
     signer: Signer | None = None,
     document: dict[str, Any] | None = None,
+    clock: Clock | None = None,
 ) -> Verdict:
     """Verify ``url``'s rollup. A node passes its own transport and instance-actor signer, so
     chapters that require signed fetches (authorized fetch) answer; alone, fetches are anonymous.
     A node checking its own campaign's rollup passes the stored ``document`` (that version)."""
     if transport is not None:
-        verifier = Verifier(transport, allow_private_network, signer)
+        verifier = Verifier(transport, allow_private_network, signer, clock)
         return await verifier.verify(url, progress, document)
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(

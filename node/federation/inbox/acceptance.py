@@ -37,12 +37,13 @@ from protocol.errors import (
 )
 from protocol.httpsig import HttpRequest, precheck_signature, verify_request
 from protocol.ids import authority_of
+from protocol.jsondoc import MAX_JSON_DEPTH, load_json_object
+from protocol.vocabulary import has_type
 from storage.models.activity import RECEIVED
 
 log = logging.getLogger(__name__)
 
 ACCEPTED_MEDIA = frozenset({"application/activity+json", "application/ld+json", "application/json"})
-MAX_JSON_DEPTH = 32
 
 
 def _unauthorized(detail: str) -> HttpError:
@@ -77,8 +78,6 @@ async def read_body(request: web.Request, cap: int) -> bytes:
 def parse_json_body(body: bytes) -> dict[str, Any]:
     """The body as one JSON object, read one way only (``protocol.jsondoc``): no duplicate keys,
     no JSON-LD keyword that changes its meaning under expansion, nesting within the limit."""
-    from protocol.jsondoc import load_json_object  # here: the module's imports are not ours
-
     try:
         return load_json_object(body, max_depth=MAX_JSON_DEPTH)
     except MalformedDocument as exc:
@@ -187,12 +186,11 @@ async def accept_incoming(
             raise
         refused = exc  # blocked: only a Delete, which can only take something away, gets in
     doc = parse_json_body(body)
-    if refused is not None and doc.get("type") != "Delete":
+    deletion = has_type(doc, "Delete")  # type is a set: ["Delete"] is a Delete too
+    if refused is not None and not deletion:
         raise refused
-    key_owner = await verify_signature(
-        services, view, key_id, stored_if_gone=doc.get("type") == "Delete"
-    )
-    if services.blocks.refusal(key_owner) is not None and doc.get("type") != "Delete":
+    key_owner = await verify_signature(services, view, key_id, stored_if_gone=deletion)
+    if services.blocks.refusal(key_owner) is not None and not deletion:
         raise HttpError(403, f"blocked: {key_owner} is blocked on this node")
     charge_verified(services.limits, key_id, key_owner)  # proven now: the key and its domain
     try:

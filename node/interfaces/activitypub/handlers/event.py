@@ -18,6 +18,7 @@ from protocol.impact import is_report, is_rollup, parse_report
 from protocol.vocabulary import has_type
 from storage.repositories import actions as action_repo
 from storage.repositories import follows as follow_repo
+from storage.repositories import gone as gone_repo
 from storage.repositories import impact as impact_repo
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,13 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
 
 async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
     """Delete of a call: it shows as cancelled (members who planned to go need to know).
-    Delete of a report: it is retracted from every total that counted it."""
+    Delete of a report: it is retracted from every total that counted it. Delete of the sender
+    itself: the account is gone (its follows end, deliveries to it stop)."""
+    if activity.object_id == activity.actor:
+        await gone_repo.actor_gone(
+            ctx.session, activity.actor, ctx.services.clock.now(), "deleted itself"
+        )
+        return
     report = await impact_repo.report(ctx.session, activity.object_id or "")
     if report is not None or (
         has_type(activity.object, "Tombstone")
