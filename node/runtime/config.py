@@ -70,8 +70,8 @@ class Settings:
     retention_days: int = 30
     # Inbox budgets. Before its signature is checked a request is charged only to its client
     # address; once verified, to its key and to the registrable domain of the key's owner.
-    inbox_rate_per_ip: float = 200.0  # requests a second one client address may sustain...
-    inbox_burst_per_ip: int = 400  # ...after a burst of this many (0 rate: no limit)
+    inbox_rate_per_ip: float = 50.0  # unverified requests a second one client address may...
+    inbox_burst_per_ip: int = 100  # ...sustain after a burst of this many (0 rate: no limit)
     inbox_rate_per_domain: float = 100.0  # verified requests a second per registrable domain...
     inbox_burst_per_domain: int = 1000  # ...after a burst of this many
     inbox_rate_per_key: float = 50.0

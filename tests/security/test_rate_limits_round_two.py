@@ -176,3 +176,25 @@ async def test_one_address_over_its_budget_is_refused_before_any_key_fetch(
     async with aiohttp.ClientSession(connector=connector) as session:
         reply = await send(target.inbox, body, headers, session=session)
     assert reply.status == 202, reply
+
+
+async def test_verified_requests_give_their_address_charge_back(nodes, honest: Honest):
+    """The address budget bounds what an address makes us check in vain: a busy honest server
+    sending more verified deliveries than the budget's burst (here 3) is never refused by it,
+    while junk from the same address spends it."""
+    target = await make_target(nodes, inbox_rate_per_ip=TRICKLE, inbox_burst_per_ip=3)
+    signer = honest.node.services.keys.rsa_signer(honest.actor)
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def like(key_id: str) -> Reply:
+            body = orjson.dumps(_like(honest.actor_id, target))
+            headers = signed_post_headers(target.inbox, body, key_id=key_id, key=signer.private_key)
+            return await send(target.inbox, body, headers, session=session)
+
+        for _ in range(10):  # more than the burst, each verified: each charge given back
+            reply = await like(signer.key_id)
+            assert reply.status == 202, reply
+        forged = signer.key_id.replace("#main-key", "#no-such-key")
+        statuses = [(await like(forged)).status for _ in range(5)]
+    assert statuses[:3] == [401] * 3 and statuses[3:] == [429] * 2, statuses

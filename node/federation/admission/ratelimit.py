@@ -67,6 +67,12 @@ class RateLimiter:
             return None
         return (1 - bucket.tokens) / self.rate
 
+    def give_back(self, key: str) -> None:
+        """Return one token spent by ``take`` (the spending turned out to be someone else's)."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(float(self.burst), bucket.tokens + 1)
+
     @property
     def limit(self) -> str:
         """The limit in words, for the message of a refusal."""
@@ -193,13 +199,16 @@ def too_many(wait: float, detail: str) -> HttpError:
     )
 
 
-def charge_client(limits: Mapping[str, RateLimiter], request: web.BaseRequest) -> None:
+def charge_client(limits: Mapping[str, RateLimiter], request: web.BaseRequest) -> str | None:
     """Charge a request to its client address (``limits["ip"]``); 429 when it is spent.
 
-    The only budget an unverified request may spend: it knows nothing of who signed it."""
+    The only budget an unverified request may spend: it knows nothing of who signed it. The
+    charge is given back once the signature verifies (``refund_client``), so the budget bounds
+    what an address may make us check in vain, never an honest server's verified traffic.
+    Returns the address charged (None: no budget)."""
     limiter = limits.get("ip")
     if limiter is None or limiter.rate <= 0:
-        return
+        return None
     if isinstance(limiter, ClientLimiter):
         forwarded = None
         if limiter.forwarded_for:  # several such headers read as one list, in order
@@ -214,6 +223,14 @@ def charge_client(limits: Mapping[str, RateLimiter], request: web.BaseRequest) -
             f"too many requests from {client}: at most {limiter.limit} per client address "
             "before signatures are checked",
         )
+    return client
+
+
+def refund_client(limits: Mapping[str, RateLimiter], client: str | None) -> None:
+    """Give back the address's charge of a request whose signature verified."""
+    limiter = limits.get("ip")
+    if client is not None and limiter is not None:
+        limiter.give_back(client)
 
 
 def charge_verified(limits: Mapping[str, RateLimiter], key_id: str, owner: str) -> None:

@@ -21,7 +21,7 @@ import orjson
 from aiohttp import web
 
 from node.federation.admission.blocks import RELOAD_SECONDS, current_blocks
-from node.federation.admission.ratelimit import charge_client, charge_verified
+from node.federation.admission.ratelimit import charge_client, charge_verified, refund_client
 from node.federation.inbox.group_commit import ActivityIdConflict, GroupCommitWriter
 from node.federation.resolver import ResolveError
 from node.runtime.errors import HttpError
@@ -165,7 +165,7 @@ async def accept_incoming(
 ) -> Activity:
     """Run the whole acceptance pipeline; returns the stored (or already known) activity."""
     settings = services.settings
-    charge_client(services.limits, request)  # every request, before its body is even read
+    client = charge_client(services.limits, request)  # before its body is even read
     body = await read_body(request, settings.max_body_bytes)
     media = request.headers.get("Content-Type", "")
     if media not in ACCEPTED_MEDIA:  # the usual bare media type needs no parsing
@@ -192,6 +192,7 @@ async def accept_incoming(
     key_owner = await verify_signature(services, view, key_id, stored_if_gone=deletion)
     if services.blocks.refusal(key_owner) is not None and not deletion:
         raise HttpError(403, f"blocked: {key_owner} is blocked on this node")
+    refund_client(services.limits, client)  # its address spends only on what fails to verify
     charge_verified(services.limits, key_id, key_owner)  # proven now: the key and its domain
     try:
         activity = parse_activity(doc, allow_http=settings.allow_http)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from node.federation.admission.ratelimit import charge_client, charge_verified
+from node.federation.admission.ratelimit import charge_client, charge_verified, refund_client
 from node.federation.inbox.acceptance import (
     admit_sender,
     request_view,
@@ -51,8 +51,10 @@ async def require_signed_fetch(request: web.Request) -> None:
     services = request.app[SERVICES]
     if not services.settings.authorized_fetch or wants_html(request):
         return
-    charge_client(services.limits, request)
+    client = charge_client(services.limits, request)
     view = request_view(services, request, b"")
     key_id = sender_key_id(view)
     await admit_sender(services, key_id)
-    charge_verified(services.limits, key_id, await verify_signature(services, view, key_id))
+    owner = await verify_signature(services, view, key_id)
+    refund_client(services.limits, client)
+    charge_verified(services.limits, key_id, owner)
