@@ -33,6 +33,10 @@ class ActionCall(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)  # version of the document we hold
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: For a call adopted from a campaign's call: {"changed": [fields the chapter changed],
+    #: "upstream": {field: the campaign call's value last applied}, "conflicts": {field: the
+    #: campaign call's new value, when the chapter changed it too}}. None for other calls.
+    adoption: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
 
 
 class Participant(Base):

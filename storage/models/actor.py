@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -32,6 +32,10 @@ class LocalActor(Base):
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
     #: Copied into each session cookie; raising it signs every session of this actor out.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: A chapter's IANA time zone: its calls default to it, its forms ask for local times in it.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    #: A member's choice to list their public commitments on their profile page.
+    show_commitments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
