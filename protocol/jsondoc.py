@@ -53,17 +53,23 @@ _WHITESPACE: Final = b" \t\r\n"
 _Entry = tuple[Any, int, Any, str | int]
 
 
-def load_json_object(body: bytes, *, max_depth: int) -> dict[str, Any]:
+def load_json_object(
+    body: bytes, *, max_depth: int, nested_contexts: bool = False
+) -> dict[str, Any]:
     """The JSON object in ``body``; ``MalformedDocument`` (with a precise message) if the body is
     not JSON, not an object, nested deeper than ``max_depth`` (the top-level object is depth 1,
-    a value inside it depth 2), has a duplicate key, or uses a JSON-LD keyword we refuse."""
+    a value inside it depth 2), has a duplicate key, or uses a JSON-LD keyword we refuse.
+
+    ``nested_contexts`` accepts embedded objects carrying a ``@context`` of their own: a fetched
+    collection page holds other documents as they were published (each with its context),
+    whereas an inbox body is one activity, whose embedded objects may only repeat its context."""
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise MalformedDocument(f"body is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise MalformedDocument("body must be a JSON object")
-    keys = _walk(doc, max_depth)
+    keys = _walk(doc, max_depth, nested_contexts)
     if key_ends(body) > keys:  # a duplicate, or '":' inside some string: check exactly
         _refuse_duplicates(body)
     return doc
@@ -96,7 +102,7 @@ def _too_deep(max_depth: int, entry: _Entry | None) -> MalformedDocument:
     return MalformedDocument(f"JSON nested deeper than {max_depth} levels (in {_path(entry)})")
 
 
-def _walk(doc: dict[str, Any], max_depth: int) -> int:
+def _walk(doc: dict[str, Any], max_depth: int, nested_contexts: bool = False) -> int:
     """Check depth and JSON-LD keywords in one pass; returns how many keys the document holds.
 
     The top-level ``@context`` is checked once; a nested copy of it is compared, not walked.
@@ -139,6 +145,11 @@ def _walk(doc: dict[str, Any], max_depth: int) -> int:
                 nested_keys, nested_height = context_keys, context_height
             elif has_context and _repeats(nested, context):
                 nested_keys, nested_height = _shape(nested)
+            elif nested_contexts:  # walked like any value: its keys count, keywords refused
+                for key, value in node.items():
+                    if value and (value.__class__ is dict or value.__class__ is list):
+                        push((value, below, entry, key))
+                continue
             else:
                 raise MalformedDocument(
                     f"a nested @context is not accepted (in {_path(entry)}): it may only "

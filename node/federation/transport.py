@@ -221,7 +221,10 @@ class Transport:
             except (BlockedDestination, aiohttp.ClientError, TimeoutError) as exc:
                 raise _unreachable(url, exc) from exc
             try:  # read the one way the inbox reads: no duplicate keys, no graph keywords
-                return Fetched(url=url, document=load_json_object(body, max_depth=MAX_JSON_DEPTH))
+                return Fetched(
+                    url=url,
+                    document=load_json_object(body, max_depth=MAX_JSON_DEPTH, nested_contexts=True),
+                )
             except MalformedDocument as exc:
                 raise FetchError(url, f"answer is not a usable JSON object: {exc}") from exc
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")

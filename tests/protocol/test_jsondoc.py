@@ -297,3 +297,28 @@ def test_keywords_we_ignore_are_only_refused_where_they_change_meaning() -> None
         "tag": [{"name": "@graph"}],
     }
     assert load(orjson.dumps(doc)) == doc
+
+
+def test_a_fetched_page_may_hold_documents_with_contexts_of_their_own():
+    """A collection page embeds others' documents as published, each with its @context; an
+    inbox body may not (its embedded objects may only repeat its own context)."""
+    page = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "OrderedCollectionPage",
+        "orderedItems": [
+            {
+                "@context": [
+                    "https://www.w3.org/ns/activitystreams",
+                    {"ex": "https://ex.example/"},
+                ],
+                "type": "Create",
+            }
+        ],
+    }
+    body = orjson.dumps(page)
+    with pytest.raises(MalformedDocument, match="nested @context"):
+        load_json_object(body, max_depth=32)
+    assert load_json_object(body, max_depth=32, nested_contexts=True) == page
+    page["orderedItems"][0]["@graph"] = []  # still refused, however lenient about contexts
+    with pytest.raises(MalformedDocument, match="@graph"):
+        load_json_object(orjson.dumps(page), max_depth=32, nested_contexts=True)
