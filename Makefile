@@ -27,8 +27,9 @@ run: $(VENV)/.installed
 	@if [ ! -f $(DATA)/chapterhouse.toml ]; then \
 		$(BIN)/chapterhouse init --data $(DATA) --base-url http://127.0.0.1:$(PORT) --allow-private-network && \
 		$(BIN)/chapterhouse chapter create $(CHAPTER) --data $(DATA) --title "Green Park Clean-up Crew" ; \
+	else \
+		echo "admin token: $$(cat $(DATA)/admin-token)" ; \
 	fi
-	@echo "admin token: $$(cat $(DATA)/admin-token)"
 	$(BIN)/chapterhouse serve --data $(DATA) --port $(PORT)
 
 # A campaign and three chapters, each its own node process on 127.0.0.1:8100-8103, playing a

@@ -18,6 +18,7 @@ from typing import Final
 from protocol.errors import MalformedDocument, UnsupportedType
 from protocol.ids import parse_id, same_origin
 from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
+from protocol.localtime import format_span, in_zone, known_zone, local_iso
 from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
 from protocol.vocabulary import has_type
 
@@ -54,6 +55,9 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class ActionCall:
+    """A call: ``start`` and ``end`` are instants, ``timezone`` the IANA zone they are shown in
+    (None only for calls given with a bare UTC offset, shown in that offset)."""
+
     id: str
     chapter: str
     title: str
@@ -98,11 +102,7 @@ def validate_metric(name: str) -> str:
 
 
 def _when(call: ActionCall) -> str:
-    start, end = call.start, call.end
-    day = start.strftime("%a %d %b %Y %H:%M")
-    until = end.strftime("%H:%M") if end.date() == start.date() else end.strftime("%a %d %b %H:%M")
-    zone = call.timezone or start.strftime("UTC%z")
-    return f"{day}–{until} ({zone})"
+    return format_span(call.start, call.end, call.timezone)
 
 
 def summary_line(call: ActionCall) -> str:
@@ -140,8 +140,9 @@ def build_event(call: ActionCall) -> dict[str, object]:
         "summary": summary_line(call),
         "content": call.content,
         "mediaType": "text/html",
-        "startTime": call.start.isoformat(timespec="seconds"),
-        "endTime": call.end.isoformat(timespec="seconds"),
+        # The instant, written with the offset its zone has then (what calendars show).
+        "startTime": local_iso(call.start, call.timezone),
+        "endTime": local_iso(call.end, call.timezone),
         "published": format_xsd_datetime(call.published),
         "to": [PUBLIC],
         "cc": [call.followers] if call.followers else [],
@@ -259,6 +260,15 @@ def _place(value: object) -> tuple[Place | None, str | None]:
     return Place(name[:MAX_TITLE], street), None
 
 
+def _online_attachment(value: object, allow_http: bool) -> str | None:
+    """The ``Online`` link ``build_event`` attaches (kept when the call also has a place)."""
+    for item in as_list(value):
+        if has_type(item, "Link") and isinstance(item, Mapping) and item.get("name") == "Online":
+            href = item.get("href")
+            return _safe_url(href if isinstance(href, str) else None, allow_http)
+    return None
+
+
 def _safe_url(value: str | None, allow_http: bool) -> str | None:
     """Links members will click: http(s) only (never ``javascript:`` or ``data:``)."""
     if value is None:
@@ -295,6 +305,10 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
     end = _local_time(end_text) if end_text else start
     if end < start:
         raise MalformedDocument("Event endTime is before startTime")
+    # Shown in the Event's zone whatever offset it was written with (Mobilizon writes UTC); an
+    # unknown zone name is dropped, and the times keep their own offset.
+    zone = known_zone(_text(doc, "timezone", limit=64))
+    start, end = in_zone(start, zone), in_zone(end, zone)
     published_text = _text(doc, "published")
     published = parse_xsd_datetime(published_text) if published_text else start
     updated_text = _text(doc, "updated")
@@ -302,6 +316,8 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
     if not isinstance(status, str) or status not in STATUSES:
         status = CONFIRMED
     place, online = _place(doc.get("location"))
+    if online is None:  # a call with a place and a link too: the link is the attachment
+        online = _online_attachment(doc.get("attachment"), allow_http)
     cc = [c for c in as_list(doc.get("cc")) if isinstance(c, str) and c.endswith("/followers")]
     tags = tuple(
         str(t["name"]).lstrip("#")
@@ -317,7 +333,7 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
         end=end,
         published=published,
         content=_text(doc, "content") or "",
-        timezone=_text(doc, "timezone", limit=64),
+        timezone=zone,
         place=place,
         online_url=online,
         capacity=_count(doc.get("maximumAttendeeCapacity"), "maximumAttendeeCapacity"),

@@ -436,4 +436,4 @@ class ActorResolver:
             except (FetchError, MalformedDocument) as exc:
                 last = exc
                 log.debug("webfinger.failed", extra={"url": url, "error": str(exc)})
-        raise ResolveError(f"cannot resolve {handle}: {last}")
+        raise ResolveError(f"cannot resolve {handle}: {last}") from last  # callers tell why

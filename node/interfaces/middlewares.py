@@ -16,10 +16,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
+import aiohttp_jinja2
 import orjson
 from aiohttp import web
 
 from node.features.actors.authz import Forbidden, NotFoundError
+from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 
 log = logging.getLogger(__name__)
@@ -52,15 +54,42 @@ def _browser(request: web.Request) -> bool:
     return "text/html" in accept and not request.path.startswith("/api/") and "json" not in accept
 
 
-def _html_error(status: int, detail: str, headers: dict[str, str] | None = None) -> web.Response:
+#: What a browser is told for statuses whose handler said nothing more useful.
+PLAIN_WORDS = {
+    404: "There is no page at this address. It may have moved, or the link may be mistyped.",
+    405: "This page does not take that kind of request.",
+    500: "Something went wrong on this node; it logged the details.",
+}
+#: Headers of an aiohttp error that still matter on the page that replaces it.
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+def _html_error(
+    request: web.Request, status: int, detail: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """The error as a page in the node's own look (its template), or a bare page when the
+    pages are not set up (an app without templates)."""
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    body = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{status} {phrase}</title>'
-        f'<link rel="stylesheet" href="/static/style.css"></head><body><main><h1>{status} {phrase}</h1>'
-        f'<p class="error">{html.escape(detail)}</p><p><a href="/">Back to the front page</a></p>'
-        f"</main></body></html>"
+    services = request.app.get(SERVICES)
+    node_name = services.settings.node_name if services is not None else ""
+    if aiohttp_jinja2.APP_KEY in request.app:
+        context = {"status": status, "phrase": phrase, "detail": detail, "node_name": node_name}
+        body = aiohttp_jinja2.render_string("error.html", request, context)
+    else:
+        body = (
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{status} {phrase}</title>"
+            f'<link rel="stylesheet" href="/static/style.css"></head><body><main>'
+            f'<h1>{status} {phrase}</h1><p class="error">{html.escape(detail)}</p>'
+            f'<p><a href="/">Back to the front page</a></p></main></body></html>'
+        )
+    response = web.Response(status=status, text=body, content_type="text/html", headers=headers)
+    response.headers["Vary"] = "Accept"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'"
     )
-    return web.Response(status=status, text=body, content_type="text/html", headers=headers)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 FRAME_ANCESTORS = "frame-ancestors 'none'"
@@ -94,19 +123,25 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         status = 403 if isinstance(exc, Forbidden) else 404
         log.info("http.refused", extra={"path": request.path, "status": status, "detail": str(exc)})
         if _browser(request):
-            return _html_error(status, str(exc))
+            return _html_error(request, status, str(exc))
         return problem(status, str(exc))
     except HttpError as exc:
         log.info(
             "http.refused", extra={"path": request.path, "status": exc.status, "detail": exc.detail}
         )
         if _browser(request):
-            return _html_error(exc.status, exc.detail, exc.headers)
+            return _html_error(request, exc.status, exc.detail, exc.headers)
         return problem(exc.status, exc.detail, title=exc.title, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        if _browser(request):
+            kept = {k: exc.headers[k] for k in KEPT_HEADERS if k in exc.headers}
+            detail = PLAIN_WORDS.get(exc.status) or exc.reason
+            return _html_error(request, exc.status, detail, kept or None)
         return problem(exc.status, exc.text or exc.reason, headers=None)
     except Exception:
         log.exception("http.internal_error", extra={"path": request.path})
+        if _browser(request):
+            return _html_error(request, 500, PLAIN_WORDS[500])
         return problem(500, "internal error; the node logged the details")

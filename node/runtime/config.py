@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.ids import origin_of
@@ -19,6 +20,7 @@ from protocol.ids import origin_of
 EVENT_LOOPS = frozenset({"asyncio", "uvloop"})
 CONFIG_FILE = "chapterhouse.toml"
 ENV_PREFIX = "CHAPTERHOUSE_"
+DEFAULT_PORT = 8080
 
 
 class ConfigError(ChapterhouseError):
@@ -31,7 +33,7 @@ class Settings:
     base_url: str
     database_url: str = ""
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = DEFAULT_PORT  # load_settings: base_url's port when it names one
     allow_private_network: bool = False
     private_network_allowlist: str = ""  # "host:port,...": with allow_private_network, only these
     run_workers: bool = True
@@ -91,7 +93,7 @@ class Settings:
     actor_cache_seconds: int = 24 * 3600
     key_cache_seconds: int = 300  # a remote key is re-read from the database after this long
     key_fetches_per_origin_per_minute: int = 30  # key fetches caused by inbox requests; 0: no cap
-    node_name: str = "Chapterhouse"
+    node_name: str = ""  # what pages and NodeInfo call the node; empty: base_url's host
     log_level: str = "INFO"
     # "uvloop" (installed with the node): a faster event loop for serve/worker, ~2 MB more memory.
     event_loop: str = "asyncio"
@@ -111,6 +113,8 @@ class Settings:
                 self, "database_url", f"sqlite+aiosqlite:///{self.data_dir / 'chapterhouse.db'}"
             )
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if not self.node_name.strip():
+            object.__setattr__(self, "node_name", origin.authority)
         if not 0 < self.port < 65536:
             raise ConfigError("port must be between 1 and 65535")
         if self.follow_up_concurrency < 1 or self.follow_up_per_host < 1:
@@ -192,11 +196,23 @@ def load_settings(
         raise ConfigError(
             f"base_url is not set (run `chapterhouse init` or set {ENV_PREFIX}BASE_URL)"
         )
+    if "port" not in values:  # serve listens where base_url says, unless told otherwise
+        values["port"] = _port_of(str(values["base_url"]))
     typed = {}
     for name, raw in values.items():
         default = fields[name].default
         typed[name] = _coerce(name, raw, default if default is not dataclasses.MISSING else str)
     return Settings(data_dir=data_dir, **typed)
+
+
+def _port_of(base_url: str) -> int:
+    """The port written in ``base_url`` (``http://127.0.0.1:8100``), else the default 8080 (a
+    node behind a proxy: ``https://chapter.example`` is served by the proxy on 443)."""
+    try:
+        port = urlsplit(base_url).port
+    except ValueError:
+        port = None  # Settings refuses the base_url itself, with its own message
+    return port or DEFAULT_PORT
 
 
 def write_config(data_dir: Path, values: Mapping[str, Any]) -> Path:

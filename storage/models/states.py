@@ -36,11 +36,36 @@ class FollowState(StrEnum):
 
 
 class CommitmentState(StrEnum):
-    """A member's RSVP to a call, as the call's chapter answered it."""
+    """A member's RSVP to a call, as the call's chapter answered it: ``pending`` until the
+    chapter answers, then ``accepted`` or ``rejected`` (or ``waitlisted``, when a call takes
+    a waiting list); ``removed`` when the organisers took back an accepted place (a
+    ``Reject`` of a Join they had accepted); ``left`` when the member withdrew.
+
+    ``cancelled`` is never stored: it is how a pending, accepted or waitlisted commitment
+    shows while its call is cancelled (``shown_state``), so restoring the call shows the
+    answer the member had before."""
 
     PENDING = "pending"
     ACCEPTED = "accepted"
+    WAITLISTED = "waitlisted"
     REJECTED = "rejected"
+    REMOVED = "removed"
+    CANCELLED = "cancelled"
+    LEFT = "left"
+
+
+#: Commitments that a cancellation of their call affects (the member was, or may be, going).
+HOPING_STATES = frozenset(
+    {CommitmentState.PENDING, CommitmentState.ACCEPTED, CommitmentState.WAITLISTED}
+)
+
+
+def shown_state(stored: str, call_cancelled: bool) -> str:
+    """What a commitment is to the member: its stored answer, or ``cancelled`` while the
+    call is cancelled and the member was still hoping to go."""
+    if call_cancelled and stored in HOPING_STATES:
+        return CommitmentState.CANCELLED
+    return stored
 
 
 class InboxState(StrEnum):

@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import Select, Text, delete, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ActionCall, Commitment, Follow, LocalActor, Membership, Participant
+from storage.models import (
+    ActionCall,
+    Commitment,
+    Follow,
+    LocalActor,
+    Membership,
+    Participant,
+    RemoteActor,
+)
 from storage.models.follow import ACCEPTED
 
 
@@ -122,11 +130,17 @@ async def recent_calls(
 
 
 async def feed(
-    session: AsyncSession, member_ap_id: str, *, offset: int, limit: int
+    session: AsyncSession,
+    member_ap_id: str,
+    *,
+    offset: int,
+    limit: int,
+    also_followed_by: Sequence[str] = (),
 ) -> list[ActionCall]:
-    """Calls of the chapters a member follows (accepted), newest received first."""
+    """Calls of the actors a member follows (accepted), and of those the actors in
+    ``also_followed_by`` follow (the chapters the member organises), newest received first."""
     followed = select(Follow.target).where(
-        Follow.follower == member_ap_id, Follow.state == ACCEPTED
+        Follow.follower.in_([member_ap_id, *also_followed_by]), Follow.state == ACCEPTED
     )
     return list(
         await session.scalars(
@@ -226,3 +240,73 @@ async def chapters_of(session: AsyncSession, member_id: int) -> Sequence[tuple[L
         .where(Membership.member_id == member_id, Membership.active.is_(True))
     )
     return [(actor, role) for actor, role in rows]
+
+
+async def upcoming_local_call_documents(
+    session: AsyncSession, now: datetime, *, limit: int = 10
+) -> list[tuple[str, str]]:
+    """The next calls of every local chapter and campaign, soonest first, cancelled ones left
+    out (the front page), as (id, stored JSON text) pairs."""
+    stmt = (
+        select(ActionCall)
+        .where(
+            ActionCall.local_actor_id.is_not(None),
+            ActionCall.end_time >= now,
+            ActionCall.status != "CANCELLED",
+        )
+        .order_by(ActionCall.start_time, ActionCall.id)
+        .limit(limit)
+    )
+    return await _stored_documents(session, stmt)
+
+
+# -- telling the people a call concerns (issue 15) ------------------------------------------
+
+
+async def participant_inboxes(session: AsyncSession, call_id: int) -> list[str]:
+    """Distinct delivery inboxes (shared where offered) of a call's remote participants whose
+    accounts are not gone: they hear of the call's changes even if they follow nobody here."""
+    inbox = func.coalesce(RemoteActor.shared_inbox, RemoteActor.inbox)
+    rows = await session.scalars(
+        select(inbox)
+        .join(Participant, Participant.actor == RemoteActor.ap_id)
+        .where(Participant.call_id == call_id, RemoteActor.gone_at.is_(None))
+        .distinct()
+    )
+    return [r for r in rows if r]
+
+
+async def commitments_to(session: AsyncSession, call: str) -> list[Commitment]:
+    """Our members' commitments to one call (here or elsewhere)."""
+    return list(
+        await session.scalars(
+            select(Commitment).where(Commitment.call == call).order_by(Commitment.id)
+        )
+    )
+
+
+async def has_commitment_to(session: AsyncSession, call: str, chapter: str) -> bool:
+    """Whether one of our members has answered ``chapter``'s call ``call`` (we then keep its
+    copy current, whether or not anyone here follows the chapter)."""
+    found = await session.scalar(
+        select(Commitment.id).where(Commitment.call == call, Commitment.chapter == chapter).limit(1)
+    )
+    return found is not None
+
+
+async def adoptions_of_call(session: AsyncSession, campaign_call: str) -> list[ActionCall]:
+    """Every local chapter's calls made from ``campaign_call``, oldest first (the stored text
+    narrows the search; the document's ``chapterhouse:campaign`` link decides)."""
+    rows = await session.scalars(
+        select(ActionCall)
+        .where(
+            ActionCall.local_actor_id.is_not(None),
+            type_coerce(ActionCall.document, Text).contains(campaign_call, autoescape=True),
+        )
+        .order_by(ActionCall.id)
+    )
+    return [
+        r
+        for r in rows
+        if isinstance(r.document, dict) and r.document.get("chapterhouse:campaign") == campaign_call
+    ]

@@ -166,3 +166,15 @@ async def group_actor_ids(session: AsyncSession, ids: Sequence[str]) -> list[str
         )
     )
     return [*local, *remote]
+
+
+async def actors_by_ap_ids(
+    session: AsyncSession, ap_ids: Sequence[str]
+) -> tuple[list[LocalActor], list[RemoteActor]]:
+    """The local actors and cached remote actors among ``ap_ids`` (two queries for a page)."""
+    wanted = set(ap_ids)
+    if not wanted:
+        return [], []
+    local = await session.scalars(select(LocalActor).where(LocalActor.ap_id.in_(wanted)))
+    remote = await session.scalars(select(RemoteActor).where(RemoteActor.ap_id.in_(wanted)))
+    return list(local), list(remote)

@@ -400,7 +400,8 @@ def test_page_accessibility_basics(pages: dict[str, Page], name: str, check: str
 def test_the_checks_see_what_they_must(pages: dict[str, Page]) -> None:
     """The checks would notice: the pages do carry the things checked (forms, charts, tables)."""
     campaign = parse(pages["campaign"].html)
-    assert len([s for s in campaign.find_all("svg") if s.attrs.get("role") == "img"]) == 2
+    # The bars, and one chart over time per metric (participants, kg_litter).
+    assert len([s for s in campaign.find_all("svg") if s.attrs.get("role") == "img"]) == 3
     assert campaign.find_all("table") and campaign.find_all("th")
     for name in ("login", "edit-call-form", "report-form", "admin", "signup", "me", "manage"):
         assert parse(pages[name].html).find_all("input", "select", "textarea"), name

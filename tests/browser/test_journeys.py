@@ -14,7 +14,13 @@ from sqlalchemy import func, select
 from node.features.calls.lifecycle import create_action
 from storage.models import Follow
 from tests.browser.conftest import SCREENSHOTS, reload_until, sign_in, skip_reason
-from tests.browser.world import call_data, campaign_world, principal, set_password
+from tests.browser.world import (
+    call_data,
+    campaign_world,
+    form_times,
+    principal,
+    set_password,
+)
 
 _reason = skip_reason()
 if _reason:
@@ -79,7 +85,13 @@ async def test_member_follows_a_remote_chapter_by_handle_and_rsvps_from_the_feed
         return "Your RSVP: accepted" in await item.inner_text()
 
     await reload_until(alice, f"{a.base_url}/me", answered, what="the accepted RSVP in the feed")
-    await expect(alice.locator("#commit-h + ul")).to_contain_text(f"{call.ap_id}: accepted")
+    # The commitment by the call's title and its chapter's name, linked; not the call's IRI.
+    commitments = alice.locator("#commit-h + ul")
+    await expect(commitments).to_contain_text("Saturday litter pick (Green Park Clean-up Crew")
+    await expect(commitments).to_contain_text("): accepted")
+    await expect(commitments.get_by_role("link", name="Saturday litter pick")).to_have_attribute(
+        "href", call.ap_id
+    )
 
 
 async def test_member_rsvps_on_the_call_page_and_withdraws(nodes, new_page):
@@ -141,16 +153,24 @@ async def test_organiser_invites_a_member_and_approves_a_follower(nodes, new_pag
     await newcomer.goto(invite)  # used once only
     await expect(newcomer.locator("h1")).to_have_text("410 Gone")
 
-    # The chapter approves followers by hand: nadia asks, olga approves.
+    # Joining is belonging: nadia follows the chapter already, approval or not.
     await newcomer.goto(f"{node.base_url}/actors/greenpark")
-    await newcomer.get_by_role("button", name="Follow Green Park Clean-up Crew").click()
-    await expect(newcomer.locator("main")).to_contain_text("You follow this chapter (pending).")
+    await expect(newcomer.locator("main")).to_contain_text("You follow this chapter (accepted).")
+
+    # The chapter approves followers by hand: pia, who is no member, asks; olga approves.
+    await node.member("pia")
+    await set_password(node, "pia")
+    visitor = await new_page()
+    await sign_in(visitor, node, "pia")
+    await visitor.goto(f"{node.base_url}/actors/greenpark")
+    await visitor.get_by_role("button", name="Follow Green Park Clean-up Crew").click()
+    await expect(visitor.locator("main")).to_contain_text("You follow this chapter (pending).")
     await olga.goto(f"{node.base_url}/actors/greenpark/manage")
-    pending = olga.locator("section[aria-labelledby=pending-h] li", has_text="/actors/nadia")
+    pending = olga.locator("section[aria-labelledby=pending-h] li", has_text="pia")
     await pending.get_by_role("button", name="Approve").click()
     await expect(olga.locator(".flash")).to_contain_text("Approved")
-    await newcomer.reload()
-    await expect(newcomer.locator("main")).to_contain_text("You follow this chapter (accepted).")
+    await visitor.reload()
+    await expect(visitor.locator("main")).to_contain_text("You follow this chapter (accepted).")
 
 
 # -- 2. an organiser creates a call and reports impact; the campaign's totals change --------------
@@ -169,8 +189,8 @@ async def test_organiser_opens_the_new_call_form_from_the_chapter_page(nodes, ne
     await expect(page.locator("h1")).to_have_text("New action call for Green Park Clean-up Crew")
     await page.fill("#title", "Spring clean")
     data = call_data("Spring clean", days=20)
-    await page.fill("#start", str(data["start"]))
-    await page.fill("#end", str(data["end"]))
+    for selector, value in form_times(data).items():  # local date and time, in the zone
+        await page.fill(selector, value)
     await page.get_by_role("button", name="Publish").click()
     await expect(page.locator("h1")).to_have_text("Spring clean")
     await page.goto(f"{node.base_url}/actors/greenpark")
@@ -194,8 +214,11 @@ async def test_organiser_creates_a_call_with_the_call_form_and_it_is_listed(node
         f"{w.chapter_id}/actions/new",
     )
     data = call_data("Pond clean-up", days=12)
-    for field in ("title", "start", "end", "timezone", "place", "goal"):
+    for field in ("title", "place", "goal"):
         await page.fill(f"#{field}", str(data[field]))
+    for selector, value in form_times(data).items():  # local date and time, in the zone
+        await page.fill(selector, value)
+    await page.select_option("#timezone", str(data["timezone"]))
     await page.fill("#capacity", "25")
     await page.fill("#targets", "participants=25:people\nkg_litter=80:kg")
     await page.fill("#description", "<p>Bring <strong>boots</strong>.</p>")
@@ -249,7 +272,11 @@ async def test_organiser_reports_on_the_adopted_call_and_the_campaign_totals_cha
         "aria-label", "Totals against targets"
     )
     per_chapter = reader.locator("section[aria-labelledby=chapters] table")
-    await expect(per_chapter).to_contain_text(w.chapter_id)
+    # Named, linked and with its handle; never the raw actor IRI.
+    chapter_link = per_chapter.get_by_role("link", name="Green Park Clean-up Crew")
+    await expect(chapter_link).to_have_attribute("href", w.chapter_id)
+    await expect(per_chapter).to_contain_text("@greenpark@")
+    await expect(per_chapter).not_to_contain_text(w.chapter_id)
 
     # A correction through the same form replaces the numbers; the totals follow.
     await olga.goto(f"{w.adopted_call}/report")

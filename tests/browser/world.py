@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from storage.repositories import follows as follow_repo
 from tests.rig.nodes import Node, eventually
 
 PASSWORD = "correct horse battery staple"
+LONDON = ZoneInfo("Europe/London")
 
 
 async def set_password(node: Node, name: str, password: str = PASSWORD) -> None:
@@ -39,7 +41,9 @@ async def principal(node: Node, name: str) -> Principal:
 
 def call_data(title: str, *, days: int = 30, **extra: object) -> dict[str, object]:
     """An upcoming call (``days`` from now, three hours long)."""
-    start = (datetime.now(UTC) + timedelta(days=days)).replace(
+    # 10:00 in London that day, with London's offset then (an offset that disagrees with the
+    # zone is refused).
+    start = (datetime.now(LONDON) + timedelta(days=days)).replace(
         hour=10, minute=0, second=0, microsecond=0
     )
     return {
@@ -50,6 +54,20 @@ def call_data(title: str, *, days: int = 30, **extra: object) -> dict[str, objec
         "place": "Green Park gates",
         "goal": "A litter-free park",
         **extra,
+    }
+
+
+def form_times(data: dict[str, object]) -> dict[str, str]:
+    """The call form's date and time fields (``#start_date``...) for ``call_data``'s times: local
+    time in its zone, as a person types it."""
+    zone = ZoneInfo(str(data["timezone"]))
+    start = datetime.fromisoformat(str(data["start"])).astimezone(zone)
+    end = datetime.fromisoformat(str(data["end"])).astimezone(zone)
+    return {
+        "#start_date": start.date().isoformat(),
+        "#start_time": start.strftime("%H:%M"),
+        "#end_date": end.date().isoformat(),
+        "#end_time": end.strftime("%H:%M"),
     }
 
 
@@ -122,8 +140,8 @@ async def campaign_world(hub: Node, chapter_node: Node) -> CampaignWorld:
             "Global day of action",
             targets=["participants=100:people", "kg_litter=500:kg"],
             # under way (impact is reported once a call has started), so still listed
-            start=(now - timedelta(hours=1)).isoformat(),
-            end=(now + timedelta(hours=2)).isoformat(),
+            start=(now - timedelta(hours=1)).astimezone(LONDON).isoformat(),
+            end=(now + timedelta(hours=2)).astimezone(LONDON).isoformat(),
         ),
     )
     await eventually(knows(chapter_node, call.ap_id), what="the campaign's call at the chapter")

@@ -127,7 +127,10 @@ async def test_call_reaches_every_follower_once_and_edits_follow(federation):
         await wait_feed(
             fed, member, lambda i: i and i[0]["status"] == "cancelled", "the cancellation"
         )
-    assert await _deliveries_per_inbox(fed.chapter_node, "Delete") == per_inbox
+    # Cancelled by an Update (ical:status CANCELLED, as Mobilizon reads it), never a Delete:
+    # the edit's Update and the cancellation's, once per inbox.
+    assert await _deliveries_per_inbox(fed.chapter_node, "Update") == {i: 2 for i in per_inbox}
+    assert await _deliveries_per_inbox(fed.chapter_node, "Delete") == {}
 
     # A late follower reads the current calls from the outbox.
     outbox = await collection_items(f"{fed.chapter_id}/outbox")

@@ -22,6 +22,7 @@ from node.features.actors.authz import NotFoundError, Principal, require_organis
 from node.features.actors.local import hash_token, new_local_actor, store_local_actor
 from node.features.actors.passwords import hash_password_off_loop
 from node.features.actors.throttle import signin_guard
+from node.features.following.follow import follow_home
 from node.runtime.services import Services
 from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.ids import validate_local_name
@@ -130,6 +131,7 @@ async def redeem_invitation(
             await store_local_actor(
                 session, member, role=opened.invitation.role, chapter=opened.chapter.name
             )
+            await follow_home(session, services, member, opened.chapter.ap_id)
     except (ValueError, StorageError) as exc:  # the name is taken, the chapter has gone
         raise SignupRefused(str(exc)) from exc
     except IntegrityError as exc:  # the same name taken by a sign-up racing this one

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.features.following.follow import follow_home
 from node.federation.outbox.audience import follower_inboxes
 from node.federation.outbox.publish import publish
 from node.runtime.services import INSTANCE_ACTOR, Services
 from protocol.activities import build_update
 from protocol.actors import ActorSpec, Multikey, build_actor
+from protocol.errors import MalformedDocument
 from protocol.ids import IdFactory, validate_local_name
 from protocol.keys import (
     ed25519_public_to_multibase,
@@ -22,6 +24,7 @@ from protocol.keys import (
     private_key_to_pem,
     public_key_to_pem,
 )
+from protocol.localtime import zone_info
 from protocol.timefmt import format_xsd_datetime
 from storage.models import LocalActor
 from storage.models.states import GROUP_KINDS, ActorKind, Role
@@ -56,15 +59,23 @@ async def create_actor(
     approve_followers: bool = False,
     role: str | None = None,
     chapter: str | None = None,
+    timezone: str | None = None,
 ) -> Created:
-    """Create a local actor with fresh RSA-2048 and Ed25519 keys, and a token if a role is given."""
+    """Create a local actor with fresh RSA-2048 and Ed25519 keys, and a token if a role is given.
+
+    ``timezone`` (chapters and campaigns) is the IANA zone their calls' times are read and
+    shown in when a call gives none."""
     if role is not None and role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     actor = new_local_actor(
         services, name, kind, title=title, summary=summary, approve_followers=approve_followers
     )
+    if timezone is not None:
+        actor.timezone = chapter_zone(actor, timezone)
     async with services.db.write() as session:
         token = await store_local_actor(session, actor, role=role, chapter=chapter)
+        if chapter is not None and kind == ActorKind.MEMBER:
+            await follow_home(session, services, actor, services.ids.actor(chapter))
     return Created(actor, token)
 
 
@@ -99,6 +110,54 @@ def new_local_actor(
         ed25519_public_multibase=ed25519_public_to_multibase(ed_key.public_key()),
         created_at=now,
     )
+    return actor
+
+
+def chapter_zone(actor: LocalActor, zone: str) -> str:
+    """``zone`` checked for ``actor``: a known IANA name, on a chapter or a campaign."""
+    if actor.kind not in GROUP_KINDS:
+        raise ValueError(f"{actor.name} is not a chapter or a campaign: it has no time zone")
+    try:
+        zone_info(zone)
+    except MalformedDocument as exc:
+        raise ValueError(f"timezone: {exc}") from exc
+    return zone
+
+
+async def update_chapter(
+    services: Services,
+    name: str,
+    *,
+    timezone: str | None = None,
+    title: str | None = None,
+    summary: str | None = None,
+) -> LocalActor:
+    """Change a chapter's (or campaign's) settings; only those given change. A new title or
+    summary changes the actor document, so followers get an Update of it."""
+    if timezone is None and title is None and summary is None:
+        raise ValueError("nothing to change: give --timezone, --title or --summary")
+    async with services.db.write() as session:
+        actor = await actor_repo.local_actor_by_name(session, name)
+        if actor is None or actor.kind not in GROUP_KINDS:
+            raise ValueError(f"no chapter named {name!r} on this node")
+        if timezone is not None:
+            actor.timezone = chapter_zone(actor, timezone)
+        public = (title is not None and title != actor.title) or (
+            summary is not None and summary != actor.summary
+        )
+        if title is not None:
+            actor.title = title
+        if summary is not None:
+            actor.summary = summary
+        await session.flush()
+        if public:
+            doc = actor_document(services.ids, actor)
+            update = build_update(services.activity_id(), actor.ap_id, doc)
+            await publish(
+                session, services, actor, update, await follower_inboxes(session, services, actor)
+            )
+    if public:
+        services.wakeups.deliveries.set()
     return actor
 
 

@@ -37,3 +37,12 @@ async def actor_overview(
             row = await follow_repo.follow_between(session, viewer.actor.ap_id, actor.ap_id)
             state = row.state if row else None
     return ActorOverview([*upcoming, *past], followers, state)
+
+
+async def node_upcoming_calls(
+    services: Services, now: datetime, *, limit: int = 10
+) -> list[tuple[str, str]]:
+    """The node's next calls across its chapters and campaigns, soonest first (cancelled ones
+    left out): the front page's list, as (call id, stored JSON text) like ``calls`` above."""
+    async with services.db.read() as session:
+        return await action_repo.upcoming_local_call_documents(session, now, limit=limit)

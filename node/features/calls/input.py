@@ -7,11 +7,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.events import MAX_TITLE, Place, Target, validate_metric
 from protocol.ids import parse_id
+from protocol.localtime import WallTime, parse_wall_time, zone_info
 
 ALLOWED_TAGS = {
     "p",
@@ -47,20 +47,33 @@ class FieldError(ChapterhouseError):
 
 @dataclass(frozen=True, slots=True)
 class ActionInput:
-    """Validated fields; ``None`` means "not given" (updates keep the current value)."""
+    """Validated fields of a create or a patch. ``None`` means "not given": an update keeps the
+    current value. ``cleared`` names the fields given as ``null`` (an update removes them).
+
+    ``place`` holds only the place's fields that were given (``name``, ``address``, ``latitude``
+    and ``longitude``; a ``None`` value removes that one), so ``--address`` alone changes the
+    address and keeps the name and the coordinates. ``targets`` replaces the whole list;
+    ``set_targets`` adds or replaces one metric and unit each, ``remove_targets`` removes them.
+    Times stay as typed (:class:`WallTime`) until the call's zone is known
+    (node/features/calls/patch.py)."""
 
     title: str | None = None
     description: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
+    start: WallTime | None = None
+    end: WallTime | None = None
     timezone: str | None = None
-    place: Place | None = None
+    place: Mapping[str, object] | None = None
     online_url: str | None = None
     capacity: int | None = None
-    clear_capacity: bool = False
     goal: str | None = None
     targets: tuple[Target, ...] | None = None
+    set_targets: tuple[Target, ...] = ()
+    remove_targets: tuple[tuple[str, str], ...] = ()
     tags: tuple[str, ...] | None = None
+    cleared: frozenset[str] = frozenset()
+
+    def is_empty(self) -> bool:
+        return self == ActionInput()
 
 
 def sanitize_html(text: str) -> str:
@@ -120,28 +133,26 @@ def _text(data: Mapping[str, object], field: str, limit: int) -> str | None:
     return value
 
 
-def parse_time(field: str, value: object) -> datetime:
+def parse_time(field: str, value: object) -> WallTime:
+    """``2027-07-12T10:00`` (local time in the call's zone) or with an offset (an instant)."""
     if not isinstance(value, str):
         raise FieldError(
-            field, "must be an RFC 3339 date-time string such as 2027-04-12T10:00:00+01:00"
+            field, "must be a date and time such as 2027-07-12T10:00 or 2027-07-12T10:00+01:00"
         )
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise FieldError(field, f"{value!r} is not an RFC 3339 date-time") from exc
-    if parsed.tzinfo is None:
-        raise FieldError(field, f"{value!r} has no UTC offset (write e.g. +01:00 or Z)")
-    return parsed.replace(microsecond=0)
+        return parse_wall_time(value)
+    except MalformedDocument as exc:
+        raise FieldError(field, str(exc)) from exc
 
 
 def parse_timezone(value: object) -> str:
-    if not isinstance(value, str) or not value or len(value) > 64 or ".." in value:
+    if not isinstance(value, str) or not value.strip():
         raise FieldError("timezone", "must be an IANA time zone name such as Europe/London")
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise FieldError("timezone", f"unknown time zone {value!r}") from exc
-    return value
+        zone_info(value.strip())
+    except MalformedDocument as exc:
+        raise FieldError("timezone", str(exc)) from exc
+    return value.strip()
 
 
 def parse_target_text(text: str) -> Target:
@@ -192,30 +203,86 @@ def _targets(value: object) -> tuple[Target, ...]:
     return tuple(out)
 
 
-def _place(value: object) -> Place:
+PLACE_FIELDS = ("name", "address", "latitude", "longitude")
+
+
+def _coordinate(value: object, limit: int, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise FieldError("place", f"{what} must be a number")
+    if not -limit <= value <= limit:
+        raise FieldError("place", f"{what} must be within ±{limit}")
+    return float(value)
+
+
+def _place(value: object) -> dict[str, object]:
+    """The place's fields that were given: a name alone (a string) or an object; a ``null``
+    address or coordinates remove them. Latitude and longitude come together."""
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, Mapping):
         raise FieldError(
             "place", "must be a name or an object {name, address, latitude, longitude}"
         )
-    name = _text(value, "name", MAX_TITLE)
-    if name is None:
-        raise FieldError("place", "needs a name")
-    address = _text(value, "address", 500)
-    lat, lon = value.get("latitude"), value.get("longitude")
-    if lat is None and lon is None:
-        return Place(name, address)
-    if (
-        isinstance(lat, bool)
-        or not isinstance(lat, int | float)
-        or isinstance(lon, bool)
-        or not isinstance(lon, int | float)
-    ):
-        raise FieldError("place", "latitude and longitude must both be numbers")
-    if not -90 <= lat <= 90 or not -180 <= lon <= 180:
-        raise FieldError("place", "latitude must be within ±90 and longitude within ±180")
-    return Place(name, address, float(lat), float(lon))
+    unknown = sorted(set(value) - set(PLACE_FIELDS))
+    if unknown:
+        raise FieldError("place", f"{unknown[0]!r:.40} is not a field of a place")
+    given: dict[str, object] = {}
+    if "name" in value:
+        name = _text(value, "name", MAX_TITLE)
+        if name is None:
+            raise FieldError("place", "needs a name (to remove the place, send place: null)")
+        given["name"] = name
+    if "address" in value:
+        given["address"] = _text(value, "address", 500)
+    if ("latitude" in value) != ("longitude" in value):
+        raise FieldError("place", "give latitude and longitude together")
+    if "latitude" in value:
+        lat = _coordinate(value["latitude"], 90, "latitude")
+        lon = _coordinate(value["longitude"], 180, "longitude")
+        if (lat is None) != (lon is None):
+            raise FieldError("place", "latitude and longitude must both be numbers, or both null")
+        given["latitude"], given["longitude"] = lat, lon
+    if not given:
+        raise FieldError("place", "give at least one of name, address, latitude and longitude")
+    return given
+
+
+def merge_place(current: Place | None, given: Mapping[str, object]) -> Place:
+    """``current`` with the ``given`` fields changed (``--address`` keeps the name...)."""
+    fields: dict[str, object] = {k: None for k in PLACE_FIELDS}
+    if current is not None:
+        fields.update(
+            name=current.name,
+            address=current.address,
+            latitude=current.latitude,
+            longitude=current.longitude,
+        )
+    fields.update(given)
+    name = fields["name"]
+    if not isinstance(name, str):
+        raise FieldError("place", "this call has no place yet: give the place's name too")
+    address = fields["address"]
+    lat, lon = fields["latitude"], fields["longitude"]
+    return Place(
+        name,
+        address if isinstance(address, str) else None,
+        float(lat) if isinstance(lat, int | float) else None,
+        float(lon) if isinstance(lon, int | float) else None,
+    )
+
+
+def _metric_unit(text: object) -> tuple[str, str]:
+    """``participants:people`` (what ``--remove-target`` takes)."""
+    if not isinstance(text, str) or text.count(":") != 1:
+        raise FieldError(
+            "remove_targets", f"{text!r:.80} must look like metric:unit, e.g. participants:people"
+        )
+    metric, unit = (part.strip() for part in text.split(":"))
+    if not metric or not unit:
+        raise FieldError("remove_targets", f"{text!r:.80} needs a metric and a unit")
+    return metric, unit
 
 
 def _capacity(value: object) -> int:
@@ -239,17 +306,52 @@ KNOWN_FIELDS = {
     "capacity",
     "goal",
     "targets",
+    "set_targets",
+    "remove_targets",
     "tags",
 }
+#: Fields a patch may remove by sending ``null``; the others a call always has.
+CLEARABLE = {"description", "place", "online_url", "capacity", "goal", "targets", "tags"}
+MAX_TAGS = 16
+
+
+def _cleared(data: Mapping[str, object], *, creating: bool) -> frozenset[str]:
+    nulls = {k for k, v in data.items() if v is None}
+    if creating:
+        return frozenset()  # a new call starts with nothing to remove
+    kept = sorted(nulls - CLEARABLE)
+    if kept:
+        raise FieldError(kept[0], "cannot be removed (send a new value instead)")
+    return frozenset(nulls)
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(t, str) and TAG.match(t.lstrip("#")) for t in value
+    ):
+        raise FieldError("tags", "must be a list of hashtags (letters, digits, _)")
+    if len(value) > MAX_TAGS:
+        raise FieldError("tags", f"at most {MAX_TAGS} hashtags")
+    return tuple(dict.fromkeys(t.lstrip("#") for t in value))
+
+
+def _online_url(value: object, allow_http: bool) -> str:
+    try:
+        return parse_id(value, allow_http=allow_http)
+    except MalformedDocument as exc:
+        raise FieldError("online_url", str(exc)) from exc
 
 
 def parse_action_input(
     data: Mapping[str, object], *, creating: bool, allow_http: bool
 ) -> ActionInput:
-    """Validate API/CLI input; ``creating`` requires title, start and end."""
+    """Validate API/CLI/web input; ``creating`` requires title, start and end.
+
+    For an update this is a patch: fields not given keep their value, ``null`` removes one."""
     unknown = sorted(set(data) - KNOWN_FIELDS)
     if unknown:
         raise FieldError(unknown[0], "is not a field of an action call")
+    cleared = _cleared(data, creating=creating)
     title = _text(data, "title", MAX_TITLE)
     if creating and title is None:
         raise FieldError("title", "is required")
@@ -268,24 +370,10 @@ def parse_action_input(
         raise FieldError("end", "is required")
     timezone = parse_timezone(data["timezone"]) if data.get("timezone") is not None else None
     place = _place(data["place"]) if data.get("place") is not None else None
-    online = None
-    if data.get("online_url") is not None:
-        try:
-            online = parse_id(data["online_url"], allow_http=allow_http)
-        except MalformedDocument as exc:
-            raise FieldError("online_url", str(exc)) from exc
-    capacity = None
-    clear_capacity = "capacity" in data and data["capacity"] is None and not creating
-    if data.get("capacity") is not None:
-        capacity = _capacity(data["capacity"])
-    tags = None
-    if data.get("tags") is not None:
-        raw_tags = data["tags"]
-        if not isinstance(raw_tags, list) or not all(
-            isinstance(t, str) and TAG.match(t.lstrip("#")) for t in raw_tags
-        ):
-            raise FieldError("tags", "must be a list of hashtags (letters, digits, _)")
-        tags = tuple(t.lstrip("#") for t in raw_tags)[:16]
+    online = data.get("online_url")
+    removals = data.get("remove_targets")
+    if removals is not None and not isinstance(removals, list):
+        raise FieldError("remove_targets", 'must be a list such as ["participants:people"]')
     return ActionInput(
         title=title,
         description=description,
@@ -293,12 +381,14 @@ def parse_action_input(
         end=end,
         timezone=timezone,
         place=place,
-        online_url=online,
-        capacity=capacity,
-        clear_capacity=clear_capacity,
+        online_url=_online_url(online, allow_http) if online is not None else None,
+        capacity=_capacity(data["capacity"]) if data.get("capacity") is not None else None,
         goal=_text(data, "goal", 1000),
         targets=_targets(data["targets"]) if data.get("targets") is not None else None,
-        tags=tags,
+        set_targets=_targets(data["set_targets"]) if data.get("set_targets") is not None else (),
+        remove_targets=tuple(_metric_unit(r) for r in removals or ()),
+        tags=_tags(data["tags"]) if data.get("tags") is not None else None,
+        cleared=cleared,
     )
 
 

@@ -21,47 +21,40 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.actors.authz import NotFoundError, Principal, local_chapter, require_organiser
-from node.features.calls.input import ActionInput, FieldError, check_times, parse_action_input
+from node.features.calls.adoption.state import initial_state
+from node.features.calls.input import ActionInput, FieldError, parse_action_input
+from node.features.calls.patch import apply_fields, apply_input, call_times
 from node.federation.followups.queue import follow_up
-from node.federation.outbox.audience import follower_inboxes
+from node.federation.outbox.audience import change_audience
 from node.federation.outbox.publish import publish
 from node.federation.proofs import sign_object
 from node.runtime.services import Services
-from protocol.activities import build_announce, build_create, build_delete, build_update
-from protocol.events import CANCELLED, ActionCall, build_event, parse_event
-from protocol.timefmt import format_xsd_datetime
+from protocol.activities import build_announce, build_create, build_update
+from protocol.events import CANCELLED, CONFIRMED, ActionCall, build_event, parse_event
+from protocol.jsonld import id_of
 from storage.models import ActionCall as CallRow
 from storage.models import LocalActor
+from storage.models.states import ActorKind
 from storage.repositories import actions as action_repo
 from storage.repositories import follow_ups as follow_up_repo
 
 #: The follow-up kind that sends followers a call's participant count (key: the call's id).
 PARTICIPATION_UPDATE: Final = "call_participation_update"
+#: The follow-up kind that brings the calls adopted here from a campaign call of this node up
+#: to date with it (key: the Update's id; ``node/features/calls/adoption/follow.py``).
+ADOPTED_CALLS: Final = "adopted_calls_follow"
+#: Why organisers cancelled a call, in its Event (plain text; see FEDERATION.md).
+CANCELLATION_REASON: Final = "chapterhouse:cancellationReason"
+MAX_REASON: Final = 500
 
 
 def call_from_row(row: CallRow, services: Services) -> ActionCall:
     return parse_event(row.document, allow_http=services.settings.allow_http)
 
 
-def _apply(call: ActionCall, data: ActionInput) -> ActionCall:
-    changes: dict[str, object] = {}
-    for name in ("title", "start", "end", "timezone", "goal", "targets", "tags"):
-        value = getattr(data, name)
-        if value is not None:
-            changes[name] = value
-    if data.description is not None:
-        changes["content"] = data.description
-    if data.place is not None:
-        changes["place"] = data.place
-        changes["online_url"] = data.online_url
-    elif data.online_url is not None:
-        changes["online_url"] = data.online_url
-        changes["place"] = None
-    if data.capacity is not None:
-        changes["capacity"] = data.capacity
-    elif data.clear_capacity:
-        changes["capacity"] = None
-    return dataclasses.replace(call, **changes)  # type: ignore[arg-type]
+def _apply(call: ActionCall, data: ActionInput, chapter_zone: str | None = None) -> ActionCall:
+    """``call`` patched by ``data``: only the fields given change (node/features/calls/patch.py)."""
+    return apply_input(call, data, chapter_zone)
 
 
 def _signed(services: Services, chapter: LocalActor, doc: dict[str, object]) -> dict[str, object]:
@@ -83,10 +76,77 @@ def row_values(call: ActionCall, doc: dict[str, object]) -> dict[str, object]:
 
 
 async def _publish_change(
-    session: AsyncSession, services: Services, chapter: LocalActor, activity: dict[str, object]
+    session: AsyncSession,
+    services: Services,
+    chapter: LocalActor,
+    activity: dict[str, object],
+    *,
+    participants: bool = True,
 ) -> None:
-    inboxes = await follower_inboxes(session, services, chapter)
+    """Send a change to the chapter's followers. An Update of one of its calls also goes to
+    the call's remote participants, who may follow nobody here (``participants=False`` only
+    for the coalesced count, which is for followers' feeds); and an Update of a campaign's
+    call brings the calls adopted from it on this node up to date (a follow-up, after the
+    commit: ``adoption/follow.py`` builds on this module)."""
+    row = None
+    concerned: list[str] = []
+    if activity.get("type") == "Update":
+        call_id = id_of(activity.get("object"))
+        row = await action_repo.call_by_ap_id(session, call_id) if call_id else None
+        if row is None or row.local_actor_id != chapter.id:
+            row = None
+        elif participants:
+            concerned = await action_repo.participant_inboxes(session, row.id)
+    inboxes = await change_audience(session, services, chapter, concerned)
     await publish(session, services, chapter, activity, inboxes)
+    if (
+        row is not None
+        and chapter.kind == ActorKind.CAMPAIGN
+        and await action_repo.adoptions_of_call(session, row.ap_id)
+    ):
+        item = follow_up(ADOPTED_CALLS, str(activity["id"]), {"call": row.ap_id}, chapter.ap_id)
+        await follow_up_repo.enqueue(session, [item], services.clock.now())
+
+
+def _document(call: ActionCall, reason: str | None = None) -> dict[str, object]:
+    """The call's Event; a cancelled call carries the organisers' reason, if they gave one."""
+    doc = build_event(call)
+    if call.cancelled and reason:
+        doc[CANCELLATION_REASON] = reason
+    return doc
+
+
+def cancellation_reason(document: Mapping[str, object]) -> str | None:
+    """The reason a (stored, possibly remote) cancelled call gives, as plain text."""
+    if document.get("ical:status") != CANCELLED:
+        return None
+    reason = document.get(CANCELLATION_REASON)
+    if not isinstance(reason, str):
+        return None
+    return reason.strip()[:MAX_REASON] or None
+
+
+async def publish_update(
+    session: AsyncSession,
+    services: Services,
+    row: CallRow,
+    chapter: LocalActor,
+    call: ActionCall,
+    *,
+    reason: str | None = None,
+) -> None:
+    """Store ``call`` as the new version of the local call ``row`` and send its Update to the
+    chapter's followers and the call's participants, in the caller's transaction (the caller
+    wakes the delivery worker after the commit). A cancelled call keeps its stored reason
+    unless ``reason`` gives one."""
+    call = dataclasses.replace(call, updated=services.clock.now())
+    kept = cancellation_reason(row.document) if call.cancelled else None
+    doc = _signed(services, chapter, _document(call, reason or kept))
+    for key, value in row_values(call, doc).items():
+        setattr(row, key, value)
+    update = build_update(services.activity_id(), chapter.ap_id, doc)
+    await _publish_change(session, services, chapter, update)
+    await _absorb_participation_update(session, services, row)
 
 
 async def create_action(
@@ -99,14 +159,13 @@ async def create_action(
     announce: str | None = None,
 ) -> CallRow:
     parsed = parse_action_input(data, creating=True, allow_http=services.settings.allow_http)
-    assert parsed.start is not None
-    assert parsed.end is not None
     assert parsed.title is not None
-    check_times(parsed.start, parsed.end)
     now = services.clock.now()
     async with services.db.write() as session:
         chapter = await local_chapter(session, chapter_name)
         await require_organiser(session, who, chapter)
+        # Times without an offset are read in the chapter's zone when none is given.
+        start, end, zone = call_times(parsed, None, chapter.timezone)
         if campaign is not None:
             # Lock the campaign's call, so two adoptions at once still make one local call.
             await action_repo.call_by_ap_id(session, campaign, for_update=True)
@@ -114,13 +173,14 @@ async def create_action(
             if existing is not None:
                 return existing
         call_id = services.ids.actor_part(chapter.name, f"actions/{services.new_id()}")
-        call = _apply(
+        call = apply_fields(
             ActionCall(
                 id=call_id,
                 chapter=chapter.ap_id,
                 title=parsed.title,
-                start=parsed.start,
-                end=parsed.end,
+                start=start,
+                end=end,
+                timezone=zone,
                 published=now,
                 url=call_id,
                 followers=services.ids.actor_part(chapter.name, "followers"),
@@ -201,9 +261,13 @@ async def adopt_action(
     if call.place is not None:
         data["place"] = {k: v for k, v in dataclasses.asdict(call.place).items() if v is not None}
     data = {k: v for k, v in data.items() if v is not None}
-    return await create_action(
-        services, who, chapter_name, data, campaign=call.id, announce=call.id
-    )
+    row = await create_action(services, who, chapter_name, data, campaign=call.id, announce=call.id)
+    if row.adoption is None:  # the campaign's values as adopted: the start of per-field following
+        async with services.db.write() as session:
+            stored = await session.get(CallRow, row.id)
+            if stored is not None and stored.adoption is None:
+                stored.adoption = row.adoption = initial_state(call)
+    return row
 
 
 async def _local_call(
@@ -220,15 +284,17 @@ async def _local_call(
 async def update_action(
     services: Services, who: Principal, call_id: str, data: Mapping[str, object]
 ) -> CallRow:
+    """Change only the fields given in ``data`` (a patch; ``null`` removes a field)."""
     parsed = parse_action_input(data, creating=False, allow_http=services.settings.allow_http)
+    if parsed.is_empty():
+        raise FieldError("call", "nothing to change: give at least one field")
     async with services.db.write() as session:
         row, chapter = await _local_call(session, services, call_id)
         await require_organiser(session, who, chapter)
         current = call_from_row(row, services)
         if current.cancelled:
             raise FieldError("status", "a cancelled call cannot be edited")
-        call = _apply(current, parsed)
-        check_times(call.start, call.end)
+        call = _apply(current, parsed, chapter.timezone)
         if call.capacity is not None and call.capacity < call.participant_count:
             raise FieldError("capacity", f"{call.participant_count} people have already joined")
         call = dataclasses.replace(call, updated=services.clock.now())
@@ -243,29 +309,52 @@ async def update_action(
     return row
 
 
-async def cancel_action(services: Services, who: Principal, call_id: str) -> CallRow:
-    now = services.clock.now()
+def _reason(reason: object) -> str | None:
+    """The organisers' reason for a cancellation: optional plain text, at most ``MAX_REASON``."""
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise FieldError("reason", "must be a string")
+    reason = reason.strip()
+    if len(reason) > MAX_REASON:
+        raise FieldError("reason", f"must be at most {MAX_REASON} characters")
+    return reason or None
+
+
+async def cancel_action(
+    services: Services, who: Principal, call_id: str, reason: object = None
+) -> CallRow:
+    """Cancel a call: its Update, with ``ical:status`` CANCELLED and the reason if given, goes
+    to followers and participants (Mobilizon and Gancio read the status; a Delete would erase
+    the event from their calendars, and nobody could restore it). Participants stay listed,
+    so that ``restore_action`` gives everyone their place back; every commitment shows
+    ``cancelled`` meanwhile. Cancelling a cancelled call changes nothing."""
+    text = _reason(reason)
     async with services.db.write() as session:
         row, chapter = await _local_call(session, services, call_id)
         await require_organiser(session, who, chapter)
         current = call_from_row(row, services)
         if current.cancelled:
             return row
-        call = dataclasses.replace(current, status=CANCELLED, updated=now)
-        doc = _signed(services, chapter, build_event(call))
-        for key, value in row_values(call, doc).items():
-            setattr(row, key, value)
-        delete = build_delete(
-            services.activity_id(),
-            chapter.ap_id,
-            call.id,
-            "Event",
-            to=doc["to"],
-            cc=doc["cc"],
-            deleted=format_xsd_datetime(now),
+        cancelled = dataclasses.replace(current, status=CANCELLED)
+        await publish_update(session, services, row, chapter, cancelled, reason=text)
+    services.wakeups.deliveries.set()
+    return row
+
+
+async def restore_action(services: Services, who: Principal, call_id: str) -> CallRow:
+    """Un-cancel a call: its Update with ``ical:status`` CONFIRMED goes to followers and
+    participants, and commitments show their answer again (accepted, pending ...). Restoring
+    a call that is not cancelled changes nothing."""
+    async with services.db.write() as session:
+        row, chapter = await _local_call(session, services, call_id)
+        await require_organiser(session, who, chapter)
+        current = call_from_row(row, services)
+        if not current.cancelled:
+            return row
+        await publish_update(
+            session, services, row, chapter, dataclasses.replace(current, status=CONFIRMED)
         )
-        await _publish_change(session, services, chapter, delete)
-        await _absorb_participation_update(session, services, row)
     services.wakeups.deliveries.set()
     return row
 
@@ -282,7 +371,7 @@ async def refresh_participation(
     if count == current.participant_count:
         return False
     call = dataclasses.replace(current, participant_count=count, updated=services.clock.now())
-    doc = _signed(services, chapter, build_event(call))
+    doc = _signed(services, chapter, _document(call, cancellation_reason(row.document)))
     for key, value in row_values(call, doc).items():
         setattr(row, key, value)
     item = follow_up(PARTICIPATION_UPDATE, row.ap_id, {"call": row.ap_id}, about=chapter.ap_id)
@@ -305,11 +394,11 @@ async def send_participation_update(services: Services, payload: Mapping[str, An
     async with services.db.write() as session:
         row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
         if row is None or row.local_actor_id is None or row.status == CANCELLED:
-            return  # gone, or cancelled: the Delete already told followers
+            return  # gone, or cancelled: the cancellation's Update already told everyone
         chapter = await session.get(LocalActor, row.local_actor_id)
         assert chapter is not None
         update = build_update(services.activity_id(), chapter.ap_id, row.document)
-        await _publish_change(session, services, chapter, update)
+        await _publish_change(session, services, chapter, update, participants=False)
     services.wakeups.deliveries.set()
 
 

@@ -16,7 +16,7 @@ from node.runtime.services import Services
 from protocol.events import ActionCall
 from storage.models import ActionCall as CallRow
 from storage.models import LocalActor
-from storage.models.states import GROUP_KINDS
+from storage.models.states import GROUP_KINDS, CommitmentState
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 
@@ -49,7 +49,8 @@ async def call_viewer(services: Services, who: Principal, row: CallRow, call_id:
         mine = await action_repo.commitment(session, who.actor.id, call_id)
         chapter = await session.get(LocalActor, row.local_actor_id) if row.local_actor_id else None
     organiser = chapter is not None and await is_organiser(services, who, chapter)
-    return CallViewer(mine.state if mine else None, organiser)
+    shown = mine.state if mine and mine.state != CommitmentState.LEFT else None  # may RSVP again
+    return CallViewer(shown, organiser)
 
 
 async def calls_with_participants(

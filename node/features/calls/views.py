@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from node.features.calls.commitments import CommitmentView
 from protocol.events import ActionCall, summary_line
+from protocol.localtime import local_iso
 from protocol.timefmt import format_xsd_datetime
-from storage.models import Commitment
 
 
 def call_json(call: ActionCall, *, local: bool) -> dict[str, object]:
@@ -24,8 +25,9 @@ def call_json(call: ActionCall, *, local: bool) -> dict[str, object]:
         "title": call.title,
         "summary": summary_line(call),
         "description": call.content,
-        "start": call.start.isoformat(timespec="seconds"),
-        "end": call.end.isoformat(timespec="seconds"),
+        # The instants, written with their zone's offset (the same local time as ``summary``).
+        "start": local_iso(call.start, call.timezone),
+        "end": local_iso(call.end, call.timezone),
         "timezone": call.timezone,
         "place": place,
         "online_url": call.online_url,
@@ -41,9 +43,17 @@ def call_json(call: ActionCall, *, local: bool) -> dict[str, object]:
     }
 
 
-def commitment_json(row: Commitment) -> dict[str, object]:
+def commitment_json(row: CommitmentView) -> dict[str, object]:
+    """A commitment as the member sees it (a contract: ``commitments --json``): ``state`` is
+    pending|accepted|waitlisted|rejected|removed|cancelled|left; ``title``, ``start`` and
+    ``summary`` are the call as our copy has it now (null when we hold no copy)."""
+    event = row.event
     return {
         "call": row.call,
+        "title": event.title if event else None,
+        "start": local_iso(event.start, event.timezone) if event else None,
+        "end": local_iso(event.end, event.timezone) if event else None,
+        "summary": summary_line(event) if event else None,
         "chapter": row.chapter,
         "state": row.state,
         "reason": row.reason,

@@ -7,6 +7,8 @@ others publish) and send them there with our actor's handle filled in.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from node.federation.transport import Unreachable
 from node.runtime.services import Services
 from protocol.errors import ChapterhouseError
@@ -58,4 +60,5 @@ async def remote_follow_url(services: Services, handle_text: str, actor_name: st
         raise RemoteFollowUnavailable(handle.host, UNREACHABLE) from exc
     except Exception as exc:  # any other failure means: we cannot send them there
         raise RemoteFollowUnavailable(handle.host) from exc
-    return template.replace("{uri}", f"acct:{actor_name}@{services.ids.authority}")
+    # Filled in as a URI template would (RFC 6570: reserved characters percent-encoded).
+    return template.replace("{uri}", quote(f"acct:{actor_name}@{services.ids.authority}", safe=""))

@@ -23,8 +23,8 @@ from protocol.impact import (
     Source,
     Total,
     build_rollup,
-    json_number,
 )
+from protocol.wording import measure_text, plural
 from storage.models import Contribution, LocalActor
 from storage.repositories import actions as action_repo
 from storage.repositories import impact as impact_repo
@@ -37,12 +37,9 @@ def rollup_id(services: Services, campaign: LocalActor) -> str:
 
 
 def describe(totals: dict[tuple[str, str], Decimal], chapters: int) -> str:
-    parts = [
-        f"{json_number(v)} {unit} {metric.replace('_', ' ')}"
-        for (metric, unit), v in sorted(totals.items())
-    ]
+    parts = [measure_text(v, unit, metric) for (metric, unit), v in sorted(totals.items())]
     return (
-        f"Together, {chapters} chapters: "
+        f"Together, {plural(chapters, 'chapter')}: "
         + (", ".join(parts) if parts else "nothing reported yet")
         + "."
     )

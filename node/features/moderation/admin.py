@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from node.features.actors.authz import NotFoundError
+from node.features.following.follow import follow_home
 from node.runtime.services import INSTANCE_ACTOR, Services
 from protocol.errors import ChapterhouseError
 from storage.models import DomainBlock, Flag, LocalActor
@@ -78,6 +79,7 @@ async def grant_role(
         if chapter is None or chapter.kind not in GROUP_KINDS:
             raise NotFoundError("no such chapter on this node")
         await action_repo.set_membership(session, member.id, chapter.id, role, services.clock.now())
+        await follow_home(session, services, member, chapter.ap_id)  # who belongs, follows
     return member, chapter
 
 

@@ -1,7 +1,11 @@
 """Who receives what a group actor publishes: its followers, plus followers of the node's
-instance actor (relays and Mobilizon admins who follow ``relay@host``)."""
+instance actor (relays and Mobilizon admins who follow ``relay@host``), plus, for a change to
+an object, the inboxes of those the object concerns (a call's participants may follow nobody
+here, yet they must hear that it moved or was cancelled)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,4 +23,14 @@ async def follower_inboxes(
     if include_relay and actor.kind in GROUP_KINDS:
         relay_id = services.ids.actor(INSTANCE_ACTOR)
         inboxes.update(await follow_repo.follower_inboxes(session, relay_id))
+    return inboxes
+
+
+async def change_audience(
+    session: AsyncSession, services: Services, actor: LocalActor, concerned: Iterable[str]
+) -> set[str]:
+    """The followers' inboxes and the ``concerned`` inboxes (the features say whom a change
+    concerns), each once: a node that both follows and takes part gets one copy."""
+    inboxes = await follower_inboxes(session, services, actor)
+    inboxes.update(concerned)
     return inboxes

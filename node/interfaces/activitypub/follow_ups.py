@@ -2,7 +2,8 @@
 ``FOLLOW_UP_HANDLERS`` to the follow-up worker (``node/federation/followups``), which knows the
 kinds only by name. The kinds are described where they are recorded:
 ``node/features/impact/follow_ups.py``, ``handlers/backfill.py``, ``node/features/calls/lifecycle.py``
-(a call's coalesced participation Update) and ``node/features/impact/verifications.py`` (a
+(a call's coalesced participation Update, and the calls adopted from a campaign call of
+this node following it) and ``node/features/impact/verifications.py`` (a
 campaign's rollup checked once per version)."""
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from node.features.calls.lifecycle import PARTICIPATION_UPDATE, send_participation_update
+from node.features.calls.adoption.follow import follow_adopted
+from node.features.calls.lifecycle import (
+    ADOPTED_CALLS,
+    PARTICIPATION_UPDATE,
+    send_participation_update,
+)
 from node.features.impact import follow_ups as impact
 from node.features.impact.verifications import VERIFY_ROLLUP, verify_stored_rollup
 from node.federation.followups.queue import FollowUpHandler
@@ -25,6 +31,7 @@ FOLLOW_UP_HANDLERS: Final[Mapping[str, FollowUpHandler]] = MappingProxyType(
         impact.ROLLUP_SOURCE: impact.count_rollup_source,
         BACKFILL: backfill,
         PARTICIPATION_UPDATE: send_participation_update,
+        ADOPTED_CALLS: follow_adopted,
         VERIFY_ROLLUP: verify_stored_rollup,
     }
 )

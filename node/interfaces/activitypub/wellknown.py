@@ -48,7 +48,14 @@ async def webfinger(request: web.Request) -> web.Response:
         actor = await actor_repo.local_actor_by_name(session, name)
     if actor is None:
         raise HttpError(404, f"no actor {resource} on this node")
-    jrd = build_jrd(f"acct:{actor.name}@{ids.authority}", actor.ap_id, actor.ap_id)
+    # The OStatus subscribe template: another server's "Follow from my server" sends our member
+    # to /authorize_interaction (node/interfaces/web/interaction.py) to confirm the follow here.
+    jrd = build_jrd(
+        f"acct:{actor.name}@{ids.authority}",
+        actor.ap_id,
+        actor.ap_id,
+        subscribe_template=ids.url("authorize_interaction") + "?uri={uri}",
+    )
     return web.Response(body=orjson.dumps(jrd), content_type=JRD_JSON, headers=CORS)
 
 

@@ -13,7 +13,7 @@ from node.features.actors.authz import (
     require_organiser,
 )
 from node.features.calls.input import FieldError
-from node.features.calls.lifecycle import refresh_participation
+from node.features.calls.participation import remove_participant as take_back_place
 from node.features.moderation.blocks import block_actor, block_domain, unblock
 from node.features.moderation.flags import FlagAlreadyResolved, flag_id_from, resolve_flag
 from node.interfaces.api.routes import _body, _call_id, _json, api
@@ -21,7 +21,6 @@ from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from protocol.errors import MalformedDocument
 from protocol.ids import parse_id
-from storage.models import LocalActor
 from storage.models.states import FlagState, Severity
 from storage.repositories import actions as action_repo
 from storage.repositories import moderation as moderation_repo
@@ -161,9 +160,9 @@ async def ban_actor(request: web.Request, who: Principal) -> web.Response:
         await require_organiser(session, who, chapter)
         await moderation_repo.ban(session, chapter.id, actor, reason, services.clock.now())
         for row in await action_repo.calls_of_chapter(session, chapter.ap_id):
-            if await action_repo.remove_participant(session, row.id, actor):
-                await refresh_participation(session, services, row, chapter)
+            await take_back_place(session, services, row, chapter, actor)
     services.wakeups.deliveries.set()
+    services.wakeups.follow_ups.set()
     return _json({"chapter": chapter.ap_id, "banned": actor}, status=201)
 
 
@@ -180,10 +179,9 @@ async def remove_participant(request: web.Request, who: Principal) -> web.Respon
         row = await action_repo.call_by_ap_id(session, _call_id(request))
         if row is None or row.local_actor_id != chapter.id:
             raise NotFoundError("no such action call in this chapter")
-        if not await action_repo.remove_participant(session, row.id, actor):
+        # The participant's node hears of it (Reject of their Join) and shows "removed".
+        if not await take_back_place(session, services, row, chapter, actor):
             raise NotFoundError(f"{actor} is not taking part")
-        owner = await session.get(LocalActor, row.local_actor_id)
-        assert owner is not None
-        await refresh_participation(session, services, row, owner)
     services.wakeups.deliveries.set()
+    services.wakeups.follow_ups.set()
     return _json({"call": row.ap_id, "removed": actor})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from node.interfaces.api.openapi_calls import PATCH_DESCRIPTION, call_input_schema
 from node.interfaces.api.openapi_campaigns import CAMPAIGN_PATHS, CAMPAIGN_SCHEMAS
 from node.interfaces.api.openapi_moderation import MODERATION_PATHS, MODERATION_SCHEMAS
 from node.interfaces.api.openapi_parts import CHAPTER, ULID
@@ -35,27 +36,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "target": {"type": "number", "minimum": 0},
         },
     }
-    call_input = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": 300},
-            "description": {"type": "string", "description": "HTML; sanitised on input"},
-            "start": {
-                "type": "string",
-                "format": "date-time",
-                "description": "RFC 3339 with offset",
-            },
-            "end": {"type": "string", "format": "date-time", "description": "after start"},
-            "timezone": {"type": "string", "description": "IANA time zone, e.g. Europe/London"},
-            "place": {"oneOf": [{"type": "string"}, place]},
-            "online_url": {"type": "string", "format": "uri"},
-            "capacity": {"type": ["integer", "null"], "minimum": 1},
-            "goal": {"type": "string", "maxLength": 1000},
-            "targets": {"type": "array", "maxItems": 32, "items": target},
-            "tags": {"type": "array", "items": {"type": "string"}},
-        },
-    }
+    call_input = call_input_schema(place, target)
     call = {
         "type": "object",
         "properties": {
@@ -89,8 +70,23 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "call": {"type": "string", "format": "uri"},
+            "title": {"type": ["string", "null"]},
+            "start": {"type": ["string", "null"], "format": "date-time"},
+            "end": {"type": ["string", "null"], "format": "date-time"},
+            "summary": {"type": ["string", "null"]},
             "chapter": {"type": "string", "format": "uri"},
-            "state": {"type": "string", "enum": ["pending", "accepted", "rejected"]},
+            "state": {
+                "type": "string",
+                "enum": [
+                    "pending",
+                    "accepted",
+                    "waitlisted",
+                    "rejected",
+                    "removed",
+                    "cancelled",
+                    "left",
+                ],
+            },
             "reason": {"type": ["string", "null"]},
             "created": {"type": "string", "format": "date-time"},
             "updated": {"type": "string", "format": "date-time"},
@@ -137,19 +133,40 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "Edit an action call (organisers); followers get an Update",
                     {"200": _ok("The call", _ref("ActionCall"))},
                     requestBody=_json_body(_ref("ActionCallInput")),
+                    description=PATCH_DESCRIPTION,
                 ),
             },
             "/api/v1/chapters/{chapter}/actions/{ulid}/cancel": {
                 "parameters": [CHAPTER, ULID],
                 "post": _op(
-                    "Cancel an action call (organisers); followers get a Delete",
+                    "Cancel an action call (organisers); followers and participants get its "
+                    "Update (ical:status CANCELLED, with the reason if given)",
                     {"200": _ok("The cancelled call", _ref("ActionCall"))},
+                    requestBody={
+                        **_json_body(
+                            {
+                                "type": "object",
+                                "properties": {"reason": {"type": "string", "maxLength": 500}},
+                                "additionalProperties": False,
+                            }
+                        ),
+                        "required": False,
+                    },
+                ),
+            },
+            "/api/v1/chapters/{chapter}/actions/{ulid}/restore": {
+                "parameters": [CHAPTER, ULID],
+                "post": _op(
+                    "Un-cancel an action call (organisers); followers and participants get its "
+                    "Update (ical:status CONFIRMED), participants keep their places",
+                    {"200": _ok("The restored call", _ref("ActionCall"))},
                 ),
             },
             "/api/v1/chapters/{chapter}/actions/{ulid}/participants": {
                 "parameters": [CHAPTER, ULID],
                 "delete": _op(
-                    "Remove a participant (organisers); followers get the new count",
+                    "Remove a participant (organisers): they get a Reject of their Join, "
+                    "followers the new count",
                     {"200": _ok("Removed", {"type": "object"})},
                     parameters=[
                         {
@@ -335,6 +352,10 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     {
                         "200": _ok("Decided", _ref("Rsvp")),
                         "202": _ok("Sent to the chapter", _ref("Rsvp")),
+                        "409": {
+                            "description": "The action call has ended: it takes no more RSVPs",
+                            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+                        },
                     },
                     requestBody=_json_body(
                         {

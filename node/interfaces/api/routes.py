@@ -21,9 +21,10 @@ from node.features.calls.lifecycle import (
     cancel_action,
     create_action,
     list_actions,
+    restore_action,
     update_action,
 )
-from node.features.calls.rsvp import RsvpError, commitments, leave, rsvp
+from node.features.calls.rsvp import CallEnded, RsvpError, commitments, leave, rsvp
 from node.features.calls.views import call_json, commitment_json
 from node.features.following.feed import feed_page
 from node.features.following.follow import FollowError, follow, following, unfollow
@@ -162,8 +163,21 @@ async def update_call(request: web.Request, who: Principal) -> web.Response:
 @routes.post("/api/v1/chapters/{chapter}/actions/{ulid}/cancel")
 @api
 async def cancel_call(request: web.Request, who: Principal) -> web.Response:
+    """The body is optional: ``{"reason": "..."}`` tells participants why."""
     services = request.app[SERVICES]
-    row = await cancel_action(services, who, _call_id(request))
+    data = await _body(request) if request.body_exists else {}
+    unknown = sorted(set(data) - {"reason"})
+    if unknown:
+        raise FieldError(unknown[0], "is not a field of a cancellation (only reason)")
+    row = await cancel_action(services, who, _call_id(request), data.get("reason"))
+    return _json(call_json(call_from_row(row, services), local=True))
+
+
+@routes.post("/api/v1/chapters/{chapter}/actions/{ulid}/restore")
+@api
+async def restore_call(request: web.Request, who: Principal) -> web.Response:
+    services = request.app[SERVICES]
+    row = await restore_action(services, who, _call_id(request))
     return _json(call_json(call_from_row(row, services), local=True))
 
 
@@ -246,7 +260,10 @@ async def add_rsvp(request: web.Request, who: Principal) -> web.Response:
     call = (await _body(request)).get("call")
     if not isinstance(call, str) or not call.strip():
         raise FieldError("call", "is required: the action call's URL")
-    result = await rsvp(request.app[SERVICES], who, call)
+    try:
+        result = await rsvp(request.app[SERVICES], who, call)
+    except CallEnded as exc:  # the call's state stands in the way, not the request
+        raise HttpError(409, str(exc), title="The action call has ended") from exc
     return _json(
         {"call": result.call, "state": result.state, "reason": result.reason},
         status=200 if result.state != CommitmentState.PENDING else 202,

@@ -1,4 +1,4 @@
-"""``action create|update|cancel|list|adopt``: the organiser's side of action calls."""
+"""``action create|update|cancel|restore|list|adopt``: the organiser's side of action calls."""
 
 from __future__ import annotations
 
@@ -11,30 +11,95 @@ from node.features.calls.lifecycle import (
     cancel_action,
     create_action,
     list_actions,
+    restore_action,
     update_action,
 )
 from node.features.calls.views import call_json
-from node.interfaces.cli.base import Subparsers, data_arg, err, out, principal, with_services
+from node.interfaces.cli.base import (
+    CommandError,
+    Subparsers,
+    data_arg,
+    err,
+    out,
+    principal,
+    with_services,
+)
 from node.runtime.services import Services
+from protocol.events import summary_line
 from storage.models import ActionCall as CallRow
 
+#: ``--clear NAME`` on update → the input field set to null (removed).
+CLEARABLE = {
+    "place": "place",
+    "online-url": "online_url",
+    "capacity": "capacity",
+    "goal": "goal",
+    "description": "description",
+    "tags": "tags",
+    "targets": "targets",
+}
 
-def _action_fields(args: argparse.Namespace) -> dict[str, object]:
-    """CLI options → the same input the JSON API takes (validated in one place)."""
+
+def _action_fields(args: argparse.Namespace, *, creating: bool) -> dict[str, object]:
+    """CLI options → the same input the JSON API takes (validated in one place).
+
+    On update this is a patch: ``--address`` alone changes the address and keeps the place's
+    name; ``--target`` adds or replaces that metric and unit and keeps the other targets."""
     data: dict[str, object] = {}
     for name in ("title", "start", "end", "timezone", "goal", "description", "online_url"):
         value = getattr(args, name, None)
         if value is not None:
             data[name] = value
+    place: dict[str, object] = {}
     if args.place is not None:
-        data["place"] = {"name": args.place, **({"address": args.address} if args.address else {})}
+        place["name"] = args.place
+    if args.address is not None:
+        place["address"] = args.address
+    if args.latitude is not None or args.longitude is not None:
+        place["latitude"], place["longitude"] = args.latitude, args.longitude
+        if args.latitude is None or args.longitude is None:
+            raise CommandError("give --latitude and --longitude together")
+    for what in getattr(args, "clear", None) or ():
+        if what == "address":
+            place["address"] = None
+        elif what == "coordinates":
+            place["latitude"] = place["longitude"] = None
+        else:
+            data[CLEARABLE[what]] = None
+    if place:
+        data["place"] = place
     if args.capacity is not None:
         data["capacity"] = args.capacity
     if args.target:
-        data["targets"] = list(args.target)
+        data["targets" if creating else "set_targets"] = list(args.target)
+    if getattr(args, "remove_target", None):
+        data["remove_targets"] = list(args.remove_target)
     if args.tag:
         data["tags"] = list(args.tag)
+    _refuse_contradictions(args, data)
     return data
+
+
+def _refuse_contradictions(args: argparse.Namespace, data: dict[str, object]) -> None:
+    """``--clear X`` with a new value for X is a mistake: say so rather than pick one."""
+    cleared = set(getattr(args, "clear", None) or ())
+    given = {
+        "place": args.place is not None or args.address is not None or args.latitude is not None,
+        "address": args.address is not None,
+        "coordinates": args.latitude is not None,
+        "online-url": args.online_url is not None,
+        "capacity": args.capacity is not None,
+        "goal": args.goal is not None,
+        "description": args.description is not None,
+        "tags": bool(args.tag),
+        "targets": bool(args.target) or bool(getattr(args, "remove_target", None)),
+    }
+    both = sorted(c for c in cleared if given.get(c))
+    if both or ("place" in cleared and cleared & {"address", "coordinates"}):
+        what = both[0] if both else "place"
+        raise CommandError(f"--clear {what} contradicts another option that sets it")
+    if not data:
+        raise CommandError("nothing to change: give at least one option (see --help)")
 
 
 def _print_call(services: Services, row: CallRow, as_json: bool) -> None:
@@ -45,12 +110,13 @@ def _print_call(services: Services, row: CallRow, as_json: bool) -> None:
     else:
         out(call.id)
         err(f"{call.title} · {call.status.lower()} · {call.participant_count} coming")
+        err(summary_line(call))  # when (in the call's zone) · where · goal
 
 
 @with_services
 async def cmd_action_create(args: argparse.Namespace, services: Services) -> int:
     who = await principal(services, args.as_name)
-    row = await create_action(services, who, args.chapter, _action_fields(args))
+    row = await create_action(services, who, args.chapter, _action_fields(args, creating=True))
     _print_call(services, row, args.json)
     return 0
 
@@ -58,15 +124,25 @@ async def cmd_action_create(args: argparse.Namespace, services: Services) -> int
 @with_services
 async def cmd_action_update(args: argparse.Namespace, services: Services) -> int:
     who = await principal(services, args.as_name)
-    row = await update_action(services, who, args.call_id, _action_fields(args))
+    row = await update_action(services, who, args.call_id, _action_fields(args, creating=False))
     _print_call(services, row, args.json)
     return 0
 
 
 @with_services
 async def cmd_action_cancel(args: argparse.Namespace, services: Services) -> int:
+    """Followers and participants get the call's Update (cancelled, with the reason)."""
     who = await principal(services, args.as_name)
-    row = await cancel_action(services, who, args.call_id)
+    row = await cancel_action(services, who, args.call_id, args.reason)
+    _print_call(services, row, args.json)
+    return 0
+
+
+@with_services
+async def cmd_action_restore(args: argparse.Namespace, services: Services) -> int:
+    """Un-cancel: followers and participants get the call's Update (confirmed again)."""
+    who = await principal(services, args.as_name)
+    row = await restore_action(services, who, args.call_id)
     _print_call(services, row, args.json)
     return 0
 
@@ -94,20 +170,30 @@ async def cmd_action_list(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+TIME_HELP = (
+    "date and time: 2027-04-12T10:00 is local time in --timezone (else the call's, else the "
+    "chapter's zone); 2027-04-12T10:00:00+01:00 is exact, and its offset must agree with "
+    "--timezone if both are given"
+)
+
+
 def _call_options(p: argparse.ArgumentParser, *, creating: bool) -> None:
     """The fields of a call; all optional when updating (only those given change)."""
     data_arg(p)
     p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
     p.add_argument("--title", required=creating)
+    p.add_argument("--start", required=creating, help=TIME_HELP)
+    p.add_argument("--end", required=creating, help="date and time, after --start (as --start)")
     p.add_argument(
-        "--start",
-        required=creating,
-        help="RFC 3339 with offset, e.g. 2027-04-12T10:00:00+01:00",
+        "--timezone",
+        metavar="ZONE",
+        help="IANA time zone the call is shown in, e.g. Europe/London (default: the chapter's)"
+        + ("" if creating else "; alone, it keeps the instants and shows them in ZONE"),
     )
-    p.add_argument("--end", required=creating, help="RFC 3339 with offset, after --start")
-    p.add_argument("--timezone", help="IANA time zone, e.g. Europe/London")
-    p.add_argument("--place", help="where people meet")
+    p.add_argument("--place", help="where people meet (its name)")
     p.add_argument("--address", help="street address of the place")
+    p.add_argument("--latitude", type=float, help="the place's latitude (with --longitude)")
+    p.add_argument("--longitude", type=float, help="the place's longitude (with --latitude)")
     p.add_argument("--online-url", dest="online_url", help="link for online actions")
     p.add_argument("--capacity", type=int, help="how many people can take part")
     p.add_argument("--goal", help="what the action is for, in one line")
@@ -116,9 +202,29 @@ def _call_options(p: argparse.ArgumentParser, *, creating: bool) -> None:
         "--target",
         action="append",
         metavar="METRIC=AMOUNT:UNIT",
-        help="e.g. participants=50:people (repeatable)",
+        help="e.g. participants=50:people (repeatable)"
+        + ("" if creating else "; adds or replaces that metric and unit, keeps the others"),
     )
-    p.add_argument("--tag", action="append", help="hashtag without # (repeatable)")
+    p.add_argument(
+        "--tag",
+        action="append",
+        help="hashtag without # (repeatable)"
+        + ("" if creating else "; the call's hashtags become those given"),
+    )
+    if not creating:
+        p.add_argument(
+            "--remove-target",
+            dest="remove_target",
+            action="append",
+            metavar="METRIC:UNIT",
+            help="remove that target, e.g. kg_litter:kg (repeatable)",
+        )
+        p.add_argument(
+            "--clear",
+            action="append",
+            choices=sorted([*CLEARABLE, "address", "coordinates"]),
+            help="remove that field from the call (repeatable)",
+        )
     p.add_argument("--json", action="store_true", help="print the call as JSON")
 
 
@@ -131,17 +237,37 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--chapter", required=True)
     p.set_defaults(func=cmd_action_create)
 
-    p = actions.add_parser("update", help="edit an action call; followers get an Update")
+    p = actions.add_parser(
+        "update",
+        help="edit an action call: only the options given change; followers get an Update",
+        description="Edit an action call: only the options given change (--place keeps the "
+        "address, --target keeps the other targets); --clear removes a field. An update with "
+        "nothing to change, or a --remove-target the call lacks, is an error (exit 1).",
+    )
     p.add_argument("call_id", metavar="CALL_ID")
     _call_options(p, creating=False)
     p.set_defaults(func=cmd_action_update)
 
-    p = actions.add_parser("cancel", help="cancel an action call; followers get a Delete")
+    p = actions.add_parser(
+        "cancel",
+        help="cancel an action call; followers and participants get its Update (cancelled)",
+    )
+    p.add_argument("call_id", metavar="CALL_ID")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
+    p.add_argument("--reason", help="why, in a sentence: participants see it (optional)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_action_cancel)
+
+    p = actions.add_parser(
+        "restore",
+        help="un-cancel an action call; participants keep their places",
+    )
     p.add_argument("call_id", metavar="CALL_ID")
     data_arg(p)
     p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_action_cancel)
+    p.set_defaults(func=cmd_action_restore)
 
     p = actions.add_parser("list", help="list a chapter's action calls")
     data_arg(p)

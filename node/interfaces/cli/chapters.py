@@ -1,10 +1,10 @@
-"""``chapter create``: the local groups that publish action calls."""
+"""``chapter create|update``: the local groups that publish action calls, and their settings."""
 
 from __future__ import annotations
 
 import argparse
 
-from node.features.actors.local import create_actor
+from node.features.actors.local import create_actor, update_chapter
 from node.interfaces.cli.base import Subparsers, data_arg, err, out, with_services
 from node.runtime.services import Services
 from storage.models.states import ActorKind
@@ -20,10 +20,30 @@ async def cmd_chapter_create(args: argparse.Namespace, services: Services) -> in
         title=args.title,
         summary=args.summary,
         approve_followers=args.approve_followers,
+        timezone=args.timezone,
     )
     out(created.actor.ap_id)
     err(f"handle: acct:{created.actor.name}@{services.ids.authority}")
+    if created.actor.timezone:
+        err(f"time zone: {created.actor.timezone}")
     return 0
+
+
+@with_services
+async def cmd_chapter_update(args: argparse.Namespace, services: Services) -> int:
+    """Prints the actor id; only the settings given change (none given is an error)."""
+    actor = await update_chapter(
+        services, args.name, timezone=args.timezone, title=args.title, summary=args.summary
+    )
+    out(actor.ap_id)
+    err(f"time zone: {actor.timezone or 'none (calls must give theirs)'}")
+    return 0
+
+
+TIMEZONE_HELP = (
+    "IANA time zone, e.g. Europe/London: call times given without an offset are read in it, "
+    "and the web form starts with it"
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -37,4 +57,15 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--summary")
     p.add_argument("--approve-followers", action="store_true", help="approve followers by hand")
     p.add_argument("--campaign", action="store_true", help="create a campaign instead of a chapter")
+    p.add_argument("--timezone", metavar="ZONE", help=TIMEZONE_HELP)
     p.set_defaults(func=cmd_chapter_create)
+
+    p = chapter.add_parser(
+        "update", help="change a chapter's settings (prints its actor id); only those given change"
+    )
+    p.add_argument("name")
+    data_arg(p)
+    p.add_argument("--timezone", metavar="ZONE", help=TIMEZONE_HELP)
+    p.add_argument("--title", help="the name people see (followers get an Update)")
+    p.add_argument("--summary", help="one paragraph about the chapter (followers get an Update)")
+    p.set_defaults(func=cmd_chapter_update)

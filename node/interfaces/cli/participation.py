@@ -38,13 +38,19 @@ async def cmd_feed(args: argparse.Namespace, services: Services) -> int:
 
 @with_services
 async def cmd_commitments(args: argparse.Namespace, services: Services) -> int:
+    """A contract: ``--json`` prints one list, each item with ``call``, ``title``, ``start``
+    and ``state`` (pending|accepted|waitlisted|rejected|removed|cancelled|left); without it,
+    one tab-separated line each: call, state, start, title (and the reason, if any)."""
     who = await principal(services, args.as_name)
     rows = await commitments(services, who)
     if args.json:
         out(json.dumps([commitment_json(r) for r in rows]))
     else:
-        for r in rows:
-            out(f"{r.call} {r.state}")
+        for item in map(commitment_json, rows):
+            fields = [item["call"], item["state"], item["start"] or "", item["title"] or ""]
+            if item["reason"]:
+                fields.append(f"({item['reason']})")
+            out("\t".join(str(f) for f in fields))
     return 0
 
 

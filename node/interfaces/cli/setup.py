@@ -146,7 +146,9 @@ def register_serve(sub: Subparsers) -> None:
     p = sub.add_parser("serve", help="serve the node over HTTP (and run its workers)")
     data_arg(p)
     p.add_argument("--host")
-    p.add_argument("--port", type=int)
+    p.add_argument(
+        "--port", type=int, help="default: the port in base_url (http://127.0.0.1:8100), else 8080"
+    )
     p.add_argument("--workers", type=int, help="0: HTTP only (run `chapterhouse worker` beside it)")
     p.set_defaults(func=cmd_serve)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from protocol.events import ActionCall, summary_line
+from protocol.jsonld import CHAPTERHOUSE_NS
+from protocol.localtime import local_iso
 from protocol.timefmt import format_xsd_datetime
 from storage.models import LocalActor
 
@@ -26,11 +28,15 @@ def atom_feed(chapter: LocalActor, found: Iterable[ActionCall]) -> str:
         f"<published>{format_xsd_datetime(c.published)}</published>"
         f"<updated>{format_xsd_datetime(c.updated or c.published)}</updated>"
         f"<summary>{escape(summary_line(c))}</summary>"
+        # When it happens, as the summary says it (the Atom dates above are edit times).
+        f"<chapterhouse:start timezone={quoteattr(c.timezone or '')}>"
+        f"{local_iso(c.start, c.timezone)}</chapterhouse:start>"
         f'<content type="html">{escape(c.content)}</content></entry>'
         for c in calls
     )
     body = (
-        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"'
+        f' xmlns:chapterhouse="{CHAPTERHOUSE_NS}">'
         f"<id>{escape(chapter.ap_id)}/feed.atom</id><title>{escape(chapter.title or chapter.name)}</title>"
         f"<updated>{updated}</updated><author><name>{escape(chapter.title or chapter.name)}</name>"
         f"<uri>{escape(chapter.ap_id)}</uri></author>"

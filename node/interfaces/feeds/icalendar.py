@@ -7,10 +7,10 @@ feed is first asked for, not at start-up.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime
 
 from protocol.events import ActionCall, summary_line
+from protocol.localtime import in_zone, known_zone
 
 
 def calendar_ics(chapter_title: str, calls: Iterable[ActionCall], *, now: datetime) -> bytes:
@@ -25,9 +25,8 @@ def calendar_ics(chapter_title: str, calls: Iterable[ActionCall], *, now: dateti
         event = Event()
         event.add("uid", call.id)
         event.add("dtstamp", now)
-        zone = _zone(call.timezone)
-        event.add("dtstart", call.start.astimezone(zone) if zone else call.start)
-        event.add("dtend", call.end.astimezone(zone) if zone else call.end)
+        event.add("dtstart", _when(call.start, call.timezone))
+        event.add("dtend", _when(call.end, call.timezone))
         event.add("summary", call.title)
         event.add("description", summary_line(call))
         event.add("url", call.url or call.id)
@@ -46,11 +45,10 @@ def calendar_ics(chapter_title: str, calls: Iterable[ActionCall], *, now: dateti
     return bytes(cal.to_ical())
 
 
-def _zone(name: str | None) -> ZoneInfo | None:
-    """Local times in the call's own zone, so calendars show what organisers wrote."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+def _when(instant: datetime, zone: str | None) -> datetime:
+    """Local time in the call's zone (``DTSTART;TZID=Europe/London:...``), through the same
+    function the page and the summary use. A call with only an offset is written in UTC, and
+    so is the second of a local time the clocks repeat: RFC 5545 §3.3.5 reads a repeated
+    local time as its first occurrence."""
+    local = in_zone(instant, zone)
+    return local if known_zone(zone) and not local.fold else instant.astimezone(UTC)

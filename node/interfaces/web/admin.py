@@ -10,6 +10,7 @@ from aiohttp import web
 
 from node.features.actors.authz import NotFoundError, Principal
 from node.features.actors.directory import find_local_actor
+from node.features.actors.names import names_of
 from node.features.actors.revocation import revoke_sessions, revoke_tokens
 from node.features.calls.input import FieldError
 from node.features.moderation.admin import (
@@ -24,6 +25,7 @@ from node.interfaces.web.common import back, flash, page, require_member
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
+from protocol.wording import plural
 from storage.models.states import ActorKind, Severity
 
 routes = web.RouteTableDef()
@@ -40,6 +42,10 @@ async def require_admin(request: web.Request) -> Principal:
 async def admin(request: web.Request) -> web.Response:
     await require_admin(request)
     overview = await admin_overview(request.app[SERVICES])
+    flags = [*overview.flags, *overview.resolved]
+    named: list[object] = [f.reporter for f in flags] + [f.resolved_by for f in flags]
+    named += [t for f in flags for t in (f.targets if isinstance(f.targets, list) else ())]
+    people = await names_of(request.app[SERVICES], named)
     return await page(
         request,
         "admin.html",
@@ -49,6 +55,7 @@ async def admin(request: web.Request) -> web.Response:
         blocks=overview.blocks,
         flags=overview.flags,
         resolved_flags=overview.resolved,
+        people=people,
     )
 
 
@@ -142,7 +149,7 @@ async def admin_retry(request: web.Request) -> web.Response:
     await check_csrf(request)
     await require_admin(request)
     count = await retry_dead_deliveries(request.app[SERVICES])
-    await flash(request, f"Re-queued {count} deliveries.")
+    await flash(request, f"Re-queued {plural(count, 'delivery', 'deliveries')}.")
     raise back("/admin")
 
 

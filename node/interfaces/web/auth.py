@@ -24,6 +24,7 @@ from node.features.actors.invitations import (
 from node.features.actors.revocation import revoke_sessions
 from node.features.actors.signin import SignInThrottled, authenticate
 from node.interfaces.web.common import back, page, require_member
+from node.interfaces.web.interaction import take_return
 from node.interfaces.web.session import check_csrf, remember_member
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
@@ -82,8 +83,9 @@ async def login(request: web.Request) -> web.Response:
         return response
     if actor is None:
         return await page(request, "login.html", error="Wrong name or password.")
+    after = take_return(await get_session(request))  # read before the fresh session
     await _sign_in(request, actor)
-    raise back("/me")
+    raise back(after or "/me")
 
 
 @routes.post("/logout")

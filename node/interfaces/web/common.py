@@ -7,6 +7,8 @@ node's name, the CSRF token for its forms, the signed-in member, the flash messa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -89,3 +91,22 @@ async def local_call(request: web.Request) -> tuple[CallRow, LocalActor]:
         return await find_local_call(services, call_id)
     except NotFoundError as exc:
         raise HttpError(404, str(exc)) from exc
+
+
+def _instant(text: object) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(text))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)  # unreadable: last
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def upcoming_first(calls: Iterable[dict[str, object]], now: datetime) -> list[dict[str, object]]:
+    """Call cards in the order a reader plans by: the calls still to come (or under way), the
+    soonest first, then the past ones, the latest first (``start``/``end`` as in ``call_json``)."""
+    cards = list(calls)
+    ahead = [c for c in cards if _instant(c.get("end")) >= now]
+    behind = [c for c in cards if _instant(c.get("end")) < now]
+    ahead.sort(key=lambda c: _instant(c.get("start")))
+    behind.sort(key=lambda c: _instant(c.get("start")), reverse=True)
+    return ahead + behind

@@ -6,15 +6,28 @@ the page the member came from.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from node.features.actors.authz import NotFoundError
+from node.features.actors.names import call_titles, names_of
+from node.features.actors.people import set_show_commitments
 from node.features.calls.rsvp import RsvpError, commitments, leave, rsvp
 from node.features.following.feed import feed_page
 from node.features.following.follow import FollowError, follow, following, unfollow
-from node.interfaces.web.common import back, flash, local_call, page, require_member
+from node.interfaces.web.common import (
+    back,
+    flash,
+    local_call,
+    page,
+    require_member,
+    upcoming_first,
+)
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
+from node.runtime.errors import HttpError
+from storage.models.states import CommitmentState
 
 routes = web.RouteTableDef()
 
@@ -24,16 +37,47 @@ async def me(request: web.Request) -> web.Response:
     who = await require_member(request)
     services = request.app[SERVICES]
     items, _ = await feed_page(services, who, page=1, per_page=50)
+    now = services.clock.now()
+    items = upcoming_first(items, now)
+    ended = {c["id"] for c in items if datetime.fromisoformat(str(c["end"])) <= now}  # no RSVP
     rows = await commitments(services, who)
     follows = await following(services, who.actor.name)
+    # Every actor the page names, shown by name and handle (node/features/actors/names.py).
+    named = [*(str(c["chapter"]) for c in items), *(f.target for f in follows)]
+    people = await names_of(services, [*named, *(c.chapter for c in rows)])
     return await page(
         request,
         "me.html",
+        people=people,
+        titles=await call_titles(services, [c.call for c in rows]),
         feed=items,
         commitment_rows=rows,
-        commitments={c.call: c.state for c in rows},
+        commitments={c.call: c.state for c in rows if c.state != CommitmentState.LEFT},
         following=follows,
+        ended=ended,
     )
+
+
+@routes.post("/me/show-commitments")
+async def me_show_commitments(request: web.Request) -> web.Response:
+    """The member's choice to list their commitments on their public profile (off unless
+    they turn it on)."""
+    form = await check_csrf(request)
+    who = await require_member(request)
+    choice = form.get("show", "")
+    if choice not in ("yes", "no"):
+        raise HttpError(400, "show must be 'yes' or 'no'")
+    try:
+        await set_show_commitments(request.app[SERVICES], who, choice == "yes")
+    except NotFoundError as exc:
+        raise HttpError(403, str(exc)) from exc
+    await flash(
+        request,
+        "Your commitments are now shown on your profile."
+        if choice == "yes"
+        else "Your commitments are no longer shown on your profile.",
+    )
+    raise back("/me")
 
 
 @routes.post("/me/follow")

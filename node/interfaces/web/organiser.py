@@ -9,6 +9,7 @@ organiser's role again on every change; the checks here decide only which form t
 from __future__ import annotations
 
 from collections import Counter
+from typing import cast
 
 from aiohttp import web
 from aiohttp_session import get_session
@@ -16,8 +17,9 @@ from aiohttp_session import get_session
 from node.features.actors.authz import NotFoundError, Principal
 from node.features.actors.directory import is_organiser
 from node.features.actors.invitations import InvitationRefused, create_invitation
+from node.features.actors.names import names_of
 from node.features.calls.input import FieldError
-from node.features.calls.lifecycle import call_from_row, cancel_action, create_action, update_action
+from node.features.calls.lifecycle import call_from_row, create_action, update_action
 from node.features.calls.lookup import calls_with_participants
 from node.features.following.approval import approve_follower, pending_requests
 from node.features.impact.chapter_impact import live_report
@@ -36,6 +38,7 @@ from node.features.impact.reports import (
     parse_metric_args,
     update_report,
 )
+from node.interfaces.web.call_form import call_data, form_values, new_values, zone_choices
 from node.interfaces.web.common import back, flash, local_call, named_actor, page, require_member
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
@@ -43,30 +46,10 @@ from node.runtime.errors import HttpError
 from protocol.errors import MalformedDocument
 from protocol.ids import parse_id
 from protocol.impact import parse_report
-from storage.models import LocalActor
+from storage.models import LocalActor, Participant
 from storage.models.states import ActorKind, Role
 
 routes = web.RouteTableDef()
-
-
-def _call_data(form: dict[str, str]) -> dict[str, object]:
-    """The call form's fields as the call features take them; blank fields are left out."""
-    data: dict[str, object] = {
-        k: form[k].strip()
-        for k in ("title", "start", "end", "timezone", "goal", "description")
-        if form.get(k, "").strip()
-    }
-    if form.get("place", "").strip():
-        data["place"] = form["place"].strip()
-    if form.get("capacity", "").strip():
-        try:
-            data["capacity"] = int(form["capacity"])
-        except ValueError:
-            raise FieldError("capacity", "must be a whole number") from None
-    lines = [t.strip() for t in form.get("targets", "").splitlines() if t.strip()]
-    if lines:
-        data["targets"] = lines
-    return data
 
 
 # GET /actors/{name}/actions/new must reach this form: the call document route
@@ -83,7 +66,8 @@ async def new_call_form(request: web.Request) -> web.Response:
         heading=f"New action call for {actor.title or actor.name}",
         action=f"{actor.ap_id}/actions/new",
         button="Publish",
-        values={},
+        values=new_values(actor.timezone),
+        zones=zone_choices(),
     )
 
 
@@ -93,7 +77,7 @@ async def new_call(request: web.Request) -> web.Response:
     who = await require_member(request)
     actor = await named_actor(request)
     try:
-        row = await create_action(request.app[SERVICES], who, actor.name, _call_data(form))
+        row = await create_action(request.app[SERVICES], who, actor.name, call_data(form))
     except FieldError as exc:
         return await page(
             request,
@@ -102,6 +86,7 @@ async def new_call(request: web.Request) -> web.Response:
             action=f"{actor.ap_id}/actions/new",
             button="Publish",
             values=form,
+            zones=zone_choices(),
             error=str(exc),
         )
     await flash(request, "Published to every follower.")
@@ -115,23 +100,14 @@ async def edit_call_form(request: web.Request) -> web.Response:
     if not await is_organiser(request.app[SERVICES], who, chapter):
         raise HttpError(403, "only organisers can edit action calls")
     call = call_from_row(row, request.app[SERVICES])
-    values = {
-        "title": call.title,
-        "start": call.start.isoformat(),
-        "end": call.end.isoformat(),
-        "timezone": call.timezone,
-        "place": call.place.name if call.place else "",
-        "goal": call.goal,
-        "capacity": call.capacity or "",
-        "description": call.content,
-    }
     return await page(
         request,
         "call_form.html",
         heading=f"Edit {call.title}",
         action=f"{row.ap_id}/edit",
         button="Save and notify followers",
-        values=values,
+        values=form_values(call, chapter.timezone),
+        zones=zone_choices(),
     )
 
 
@@ -139,31 +115,27 @@ async def edit_call_form(request: web.Request) -> web.Response:
 async def edit_call(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     who = await require_member(request)
-    row, _ = await local_call(request)
+    row, chapter = await local_call(request)
+    shown = form_values(call_from_row(row, request.app[SERVICES]), chapter.timezone)
     try:
-        await update_action(request.app[SERVICES], who, row.ap_id, _call_data(form))
+        await update_action(request.app[SERVICES], who, row.ap_id, call_data(form, shown))
     except FieldError as exc:
         return await page(
             request,
             "call_form.html",
             heading="Edit",
             action=f"{row.ap_id}/edit",
-            button="Save",
+            button="Save and notify followers",
             values=form,
+            zones=zone_choices(),
             error=str(exc),
         )
     await flash(request, "Saved; followers get the update.")
     raise back(row.ap_id)
 
 
-@routes.post("/actors/{name}/actions/{ulid}/cancel")
-async def cancel_call(request: web.Request) -> web.Response:
-    await check_csrf(request)
-    who = await require_member(request)
-    row, _ = await local_call(request)
-    await cancel_action(request.app[SERVICES], who, row.ap_id)
-    await flash(request, "Cancelled; followers are told.")
-    raise back(row.ap_id)
+# Cancelling and restoring a call, and settling an adopted call's conflicts with its
+# campaign: node/interfaces/web/call_changes.py.
 
 
 @routes.get("/actors/{name}/actions/{ulid}/report")
@@ -236,8 +208,16 @@ async def manage(request: web.Request) -> web.Response:
     calls = await calls_with_participants(services, actor)
     session = await get_session(request)
     invite_url = session.pop("invite_url", None)
+    roster = [p.actor for c in calls for p in cast(list[Participant], c["participants"])]
+    people = await names_of(services, [*(f.follower for f in pending), *roster])
     return await page(
-        request, "manage.html", actor=actor, pending=pending, calls=calls, invite_url=invite_url
+        request,
+        "manage.html",
+        actor=actor,
+        pending=pending,
+        calls=calls,
+        invite_url=invite_url,
+        people=people,
     )
 
 
@@ -250,7 +230,9 @@ async def approve(request: web.Request) -> web.Response:
         await approve_follower(request.app[SERVICES], who, actor, form.get("follower", ""))
     except NotFoundError as exc:
         raise HttpError(404, str(exc)) from exc
-    await flash(request, f"Approved {form.get('follower')}.")
+    follower = form.get("follower", "")
+    shown = (await names_of(request.app[SERVICES], [follower])).get(follower)
+    await flash(request, f"Approved {shown.name if shown else follower}.")
     raise back(f"{actor.ap_id}/manage")
 
 

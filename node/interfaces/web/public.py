@@ -13,17 +13,21 @@ from typing import Any
 from aiohttp import web
 
 from node.features.actors.directory import is_organiser, local_actors_of_kind
-from node.features.actors.profile import actor_overview
+from node.features.actors.names import Person, names_of
+from node.features.actors.profile import actor_overview, node_upcoming_calls
 from node.features.calls.lifecycle import call_from_row
 from node.features.calls.lookup import call_viewer
 from node.features.following.remote import RemoteFollowUnavailable, remote_follow_url
 from node.features.impact.campaigns import campaign_totals
 from node.features.impact.chapter_impact import chapter_impact
-from node.features.impact.exclusions import known_names, list_exclusions, members
+from node.features.impact.exclusions import list_exclusions, members
 from node.features.impact.verifications import StoredVerdict, verification_status
 from node.features.impact.verify import MISMATCH, UNVERIFIABLE, VERIFIED
-from node.interfaces.web.charts import line_chart, progress_bars
+from node.interfaces.web.call_changes import call_changes_context
+from node.interfaces.web.charts import metric_charts, progress_bars, zone_named
 from node.interfaces.web.common import back, current, flash, named_actor, page
+from node.interfaces.web.past_call import past_call
+from node.interfaces.web.profiles import instance_page, person_page
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import PARSED_CALLS, SERVICES
 from protocol.errors import MalformedDocument
@@ -35,16 +39,34 @@ from storage.models.states import ActorKind
 routes = web.RouteTableDef()
 
 
+FRONT_CALLS = 10  # upcoming calls the front page lists
+
+
 @routes.get("/")
 async def front(request: web.Request) -> web.Response:
+    """The node's chapters and campaigns, and its next calls across all of them (each in its
+    own zone's local time, with the chapter that calls it)."""
     services = request.app[SERVICES]
     chapters = await local_actors_of_kind(services, [ActorKind.CHAPTER])
     campaigns = await local_actors_of_kind(services, [ActorKind.CAMPAIGN])
-    return await page(request, "front.html", chapters=chapters, campaigns=campaigns)
+    parsed = request.app[PARSED_CALLS]
+    allow_http = services.settings.allow_http
+    stored = await node_upcoming_calls(services, services.clock.now(), limit=FRONT_CALLS)
+    calls = [parsed.get(ap_id, text, allow_http=allow_http) for ap_id, text in stored]
+    people = await names_of(services, [c.chapter for c, _ in calls])
+    upcoming = [_view(c, s, people.get(c.chapter)) for c, s in calls]
+    return await page(
+        request, "front.html", chapters=chapters, campaigns=campaigns, upcoming=upcoming
+    )
 
 
 async def actor_page(request: web.Request, actor: LocalActor) -> web.Response:
-    """The HTML face of /actors/{name} (chapter, campaign or member)."""
+    """The HTML face of /actors/{name}: a chapter or campaign here; members and the instance
+    actor have their own pages (node/interfaces/web/profiles.py)."""
+    if actor.kind == ActorKind.MEMBER:
+        return await person_page(request, actor)
+    if actor.kind == ActorKind.INSTANCE:
+        return await instance_page(request, actor)
     services = request.app[SERVICES]
     who = await current(request)
     now = services.clock.now()
@@ -64,29 +86,13 @@ async def actor_page(request: web.Request, actor: LocalActor) -> web.Response:
         bars = progress_bars(
             [(f"{m} ({u})", amount, targets.get((m, u))) for m, u, amount in measured]
         )
-        history = ""
-        if measured:
-            metric, unit = measured[0][0], measured[0][1]
-            points = []
-            for snapshot in totals.history:
-                values = [
-                    t for t in snapshot["totals"] if t["metric"] == metric and t["unit"] == unit
-                ]
-                points.append(
-                    (str(snapshot["at"]), float(str(values[0]["value"])) if values else 0.0)
-                )
-            history = line_chart(points, f"{metric} ({unit})")
+        history = metric_charts(totals.history, zone_named(actor.timezone))
         shown_targets = {k: json_number_text(v) for k, v in targets.items()}
         # What the totals leave out is public (the signed rollup lists it); members and the
         # forms are for the campaign's organisers.
-        member_rows: list[dict[str, str]] = []
-        if organiser:
-            found = await members(services, actor.name)
-            names = await known_names(services, [m.chapter for m in found])
-            member_rows = [
-                {"chapter": m.chapter, "state": m.state, "name": names.get(m.chapter, m.chapter)}
-                for m in found
-            ]
+        found = await members(services, actor.name) if organiser else []
+        people = await names_of(services, [*totals.chapters, *(m.chapter for m in found)])
+        member_rows = [{"chapter": people[m.chapter], "state": m.state} for m in found]
         return await page(
             request,
             "campaign.html",
@@ -96,9 +102,10 @@ async def actor_page(request: web.Request, actor: LocalActor) -> web.Response:
             totals=totals,
             targets=shown_targets,
             bars=bars,
-            history_chart=history,
+            history_charts=history,
             organiser=organiser,
             members=member_rows,
+            people=people,
             exclusions=await list_exclusions(services, actor.name),
         )
     impact = await chapter_impact(services, actor.ap_id)
@@ -119,9 +126,12 @@ def json_number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _view(call: Any, summary: str) -> dict[str, Any]:
+def _view(call: Any, summary: str, chapter: Person | None = None) -> dict[str, Any]:
+    """A call as the call lists show it; ``chapter`` names who calls it, where the list mixes
+    chapters (the front page)."""
     return {
         "id": call.id,
+        "chapter": chapter,
         "title": call.title,
         "summary": summary,
         "cancelled": call.cancelled,
@@ -154,10 +164,14 @@ async def call_page(request: web.Request, row: CallRow) -> web.Response:
         request,
         "call.html",
         call=call,
+        chapter=(await names_of(services, [call.chapter]))[call.chapter],
         summary=summary_line(call),
         map_url=map_url,
         commitment=commitment,
         organiser=organiser,
+        past=await past_call(services, call, services.clock.now()),  # "N came", the report
+        # The cancellation's reason; an adopted call's conflicts with its campaign's call.
+        **await call_changes_context(request, row, organiser),
     )
 
 

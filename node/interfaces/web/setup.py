@@ -8,21 +8,24 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from node.interfaces.web import admin, auth, member, organiser, public
+from node.interfaces.web import admin, auth, call_changes, interaction, member, organiser, public
 from node.interfaces.web.call_cache import ParsedCalls
 from node.interfaces.web.session import setup_sessions
 from node.runtime.appkeys import PARSED_CALLS
 from node.runtime.services import Services
+from protocol.wording import measure_text, number_text, plural
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def setup_web(app: web.Application, services: Services) -> None:
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("node.interfaces.web", "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
+    # Counts and amounts in words: {{ n | plural("follower") }}, {{ t.target | number }}.
+    env.filters.update(plural=plural, number=number_text, measure=measure_text)
     setup_sessions(
         app, services.settings.data_dir, secure=services.settings.base_url.startswith("https://")
     )
@@ -35,6 +38,8 @@ def setup_web(app: web.Application, services: Services) -> None:
         auth.routes,
         member.routes,
         organiser.routes,
+        call_changes.routes,
         admin.routes,
+        interaction.routes,
     ):
         app.add_routes(page_routes)

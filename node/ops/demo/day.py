@@ -3,8 +3,9 @@
 Every node is set up through the real command line. The script then joins the chapters to the
 campaign, has members follow chapters (one across nodes), publishes the campaign's call, adopts
 it in every chapter, collects RSVPs through the JSON API, files and corrects signed impact
-reports, waits for the campaign's rollup and runs ``chapterhouse verify`` on it. Each step
-waits for the state it caused to show on the nodes that should see it.
+reports, waits for the campaign's rollup and runs ``chapterhouse verify`` on it; last, the
+campaign moves its call and a chapter cancels its own (``changes.py``). Each step waits for the
+state it caused to show on the nodes that should see it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from node.ops.demo.changes import cancel_call, move_call
 from node.ops.demo.client import DemoClient, concurrently
 from node.ops.demo.errors import DemoError
 from node.ops.demo.nodes import DemoCluster, DemoNode
@@ -39,6 +41,7 @@ from node.ops.demo.plan import (
     progress_bar,
     totals_of,
 )
+from node.ops.demo.signins import give_password, sign_in_lines
 
 
 class Demo(DemoClient):
@@ -128,6 +131,10 @@ class Demo(DemoClient):
         await self.wait_rollup()
         self.begin(STEPS[11])
         await self.verify()
+        self.begin(STEPS[12])
+        await move_call(self)  # the adopted calls and a commitment follow (changes.py)
+        self.begin(STEPS[13])
+        await cancel_call(self)  # a remote participant is told
 
     async def set_up_campaign(self) -> None:
         node = self.campaign
@@ -135,6 +142,7 @@ class Demo(DemoClient):
         lines = await self.run(node, "campaign", "create", CAMPAIGN, "--title", "Climate Day")
         node.actors[CAMPAIGN] = lines[0]
         await self.add_member(node, CAMPAIGN_ORGANISER, CAMPAIGN, "organiser")
+        await give_password(self, node, CAMPAIGN_ORGANISER)
 
     async def set_up_chapter(self, plan: ChapterPlan) -> None:
         node = self.chapters[plan.name]
@@ -144,6 +152,10 @@ class Demo(DemoClient):
         await self.add_member(node, plan.organiser, plan.name, "organiser")
         for member in plan.members:
             await self.add_member(node, member, plan.name, "member")
+        # A web sign-in of each role (both at once: each command is a process and a hash).
+        await concurrently(
+            *(give_password(self, node, n) for n in (plan.organiser, plan.members[0]))
+        )
 
     async def add_member(self, node: DemoNode, name: str, chapter: str, role: str) -> None:
         lines = await self.run(node, "member", "add", name, "--chapter", chapter, "--role", role)
@@ -431,6 +443,10 @@ class Demo(DemoClient):
 
     # -- the end --------------------------------------------------------------------------
 
+    def role_of(self, node: DemoNode, name: str) -> str:
+        plan = self.plans.get(node.name)
+        return "organiser" if plan is None or name == plan.organiser else "member"
+
     def print_urls(self) -> None:
         say, campaign = self.say, self.campaign
         say()
@@ -458,4 +474,7 @@ class Demo(DemoClient):
             f"  e.g. curl -H 'Authorization: Bearer {node.tokens[visitor]}' "
             f"{node.base_url}/api/v1/feed"
         )
+        say("  sign in to the pages (name, password):")
+        for line in sign_in_lines(self.nodes, self.role_of):
+            say(f"    {line}")
         say(f"  data and logs: {self.directory}")

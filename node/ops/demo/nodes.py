@@ -44,6 +44,7 @@ class DemoNode:
     server: NodeProcess
     actors: dict[str, str] = field(default_factory=dict)  # local name → actor id
     tokens: dict[str, str] = field(default_factory=dict)  # member name → bearer token
+    passwords: dict[str, str] = field(default_factory=dict)  # member name → web password
 
     @property
     def data_dir(self) -> Path:

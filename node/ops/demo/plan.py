@@ -1,5 +1,6 @@
 """The demo's cast and story: one campaign, three chapters with their organisers and members, the
-call they act on, the reports they file and the correction one of them makes.
+call they act on, the reports they file and the correction one of them makes; then the campaign
+moves its call (the adopted calls follow) and a chapter cancels its own (its people are told).
 
 Only data and the arithmetic on it live here, so the steps (``day``) read as what happens and
 the checks compare with numbers derived from the same plan.
@@ -70,6 +71,10 @@ EXCLUSION = ("riverside", "photos of the haul still to come")
 CAMPAIGN_UNITS = {"participants": "people", "kg_litter": "kg"}
 #: A member of the first chapter who also follows, and joins the action of, the second chapter.
 VISITOR = ("greenpark", "ada", "riverside")
+#: How much later the campaign moves its call once the reports are in (it stays under way).
+MOVE_BY_MINUTES = 30
+#: The chapter that cancels its adopted call at the end of the day, and the reason it gives.
+CANCELLATION = ("riverside", "High water: the river bank is closed for the afternoon")
 
 
 def call_options(now: datetime) -> tuple[str, ...]:
@@ -109,6 +114,8 @@ STEPS = (
     "the campaign leaves out a report it cannot confirm yet",
     "the campaign publishes its rollup",
     "anyone can verify the rollup",
+    "the campaign moves its call; the adopted calls follow",
+    "a chapter cancels its call; everyone who RSVPed is told",
 )
 
 

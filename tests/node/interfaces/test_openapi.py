@@ -166,7 +166,8 @@ async def test_refusals_answer_documented_problems_and_store_nothing(api):
         ("timezone", {**CALL, "timezone": "Mars/Olympus_Mons"}),
         ("capacity", {**CALL, "capacity": -1}),
         ("colour", {**CALL, "colour": "green"}),
-        ("start", {**CALL, "start": "2027-04-12T10:00:00"}),
+        # An offset that disagrees with the zone (10:00 UTC is 11:00 in London in April).
+        ("start", {**CALL, "start": "2027-04-12T10:00:00+00:00"}),
     ]
     for field, call in invalid:
         answer = await api.request("POST", GREENPARK_ACTIONS, api.organiser, json=call)

@@ -18,7 +18,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ from node.ops.demo.script import MARKER, Demo, DemoError, prepare_directory
 from tests.rig.nodes import REPO
 
 NODES = 4  # the campaign's node and three chapters' nodes, on consecutive ports
-STEPS = 12
+STEPS = 14
 CHAPTERS = ("greenpark", "riverside", "oldtown")
 READY = "Press Ctrl-C to stop the nodes."
 
@@ -98,8 +100,20 @@ def assert_all_steps(out: str) -> None:
         "the campaign leaves out a report it cannot confirm yet",
         "the campaign publishes its rollup",
         "anyone can verify the rollup",
+        "the campaign moves its call; the adopted calls follow",
+        "a chapter cancels its call; everyone who RSVPed is told",
     ):
         assert step in titles, titles
+
+
+def assert_changes_told(out: str) -> None:
+    """The reschedule reached every adopted call and a member's commitment on another node; the
+    cancellation reached the members who RSVPed, one of them on another node."""
+    for name in CHAPTERS:
+        assert re.search(rf"^\s+{name}\s+its call now reads: ", out, re.MULTILINE), out
+    assert "ada (greenpark's node) sees her commitment to riverside's call move" in out, out
+    assert re.search(r"ada \(greenpark's node\) sees: .+: cancelled \(High water", out), out
+    assert "offers no RSVP" in out, out
 
 
 def printed_urls(out: str, base: int) -> dict[str, str]:
@@ -117,6 +131,45 @@ def printed_urls(out: str, base: int) -> dict[str, str]:
     assert re.search(r"^\s+rollup:\s+" + re.escape(urls["rollup"]) + "$", out, re.MULTILINE), out
     assert len(re.findall(r"\bchp_[A-Za-z0-9_-]{20,}", out)) >= 2, out  # two members' tokens
     return urls
+
+
+SIGN_IN = re.compile(
+    r"^\s+(?P<node>\S+)\s+(?P<name>\S+) \((?P<role>organiser|member)\)\s+(?P<password>\S{12,})"
+    r"\s+(?P<login>http://127\.0\.0\.1:\d+/login)$",
+    re.MULTILINE,
+)
+
+
+def printed_sign_ins(out: str, base: int) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(node, role) → (name, password, sign-in URL): a web sign-in for an organiser and a member
+    of every chapter's node, and the campaign's organiser, each password printed once."""
+    assert "sign in to the pages (name, password):" in out, out
+    found = {
+        (m["node"], m["role"]): (m["name"], m["password"], m["login"])
+        for m in SIGN_IN.finditer(out)
+    }
+    expected = {("climate-day", "organiser")}
+    expected |= {(name, role) for name in CHAPTERS for role in ("organiser", "member")}
+    assert set(found) == expected, out
+    for (node, _role), (_name, password, login) in found.items():
+        port = base if node == "climate-day" else base + 1 + CHAPTERS.index(node)
+        assert login == f"http://127.0.0.1:{port}/login", login
+        assert out.count(password) == 1, password
+    return found
+
+
+def sign_in(login: str, name: str, password: str) -> str:
+    """Sign in through the real form (cookie and CSRF token); the page it lands on."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    with opener.open(
+        urllib.request.Request(login, headers={"Accept": "text/html"}), timeout=10
+    ) as r:
+        token = re.search(r'name="csrf" value="([^"]+)"', r.read().decode())
+    assert token, login
+    form = urllib.parse.urlencode({"csrf": token[1], "name": name, "password": password})
+    request = urllib.request.Request(login, data=form.encode(), headers={"Accept": "text/html"})
+    with opener.open(request, timeout=30) as r:  # 303 to /me, followed
+        return r.read().decode()
 
 
 def test_the_demo_plays_the_whole_day_and_exits_after_the_script(tmp_path):
@@ -140,7 +193,9 @@ def test_the_demo_plays_the_whole_day_and_exits_after_the_script(tmp_path):
     # Two reports counted (one in grams, one corrected), one left out and listed with its reason.
     assert "VERIFIED: 2/2 reports check out" in out
     assert "- excluded: " in out and "photos of the haul still to come" in out
+    assert_changes_told(out)
     printed_urls(out, base)
+    printed_sign_ins(out, base)
     assert "All nodes stopped." in out
     assert not any(listening(base + i) for i in range(NODES))
     # Separate nodes: a data directory (and a database) each, and our marker.
@@ -176,7 +231,12 @@ def test_the_demo_serves_until_sigint_then_stops_every_node(tmp_path):
         out = "".join(lines)
         assert "VERIFIED: 2/2 reports check out" in out
         urls = printed_urls(out, base)
+        sign_ins = printed_sign_ins(out, base)
         assert all(listening(base + i) for i in range(NODES))
+        # A newcomer signs in to the pages with what the demo printed: member and organiser.
+        for key in (("greenpark", "member"), ("greenpark", "organiser")):
+            name, password, login = sign_ins[key]
+            assert f"<h1>Hello, {name}</h1>" in sign_in(login, name, password)
 
         status, page = http_get(urls["greenpark"], "text/html")
         assert status == 200 and "Green Park Clean-up Crew" in page

@@ -1,10 +1,13 @@
-"""Create/Update/Delete of action calls from the chapters our members follow."""
+"""Create/Update/Delete of action calls from the chapters our members follow, or that our
+members take part in; a campaign call's Update also reaches the calls adopted from it here."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Final
 
+from node.features.calls.adoption.follow import follow_campaign_call
 from node.features.calls.remote import new_remote_call, remote_call_values
 from node.features.impact import follow_ups
 from node.features.impact.intake import apply_report, retract
@@ -23,10 +26,17 @@ from storage.repositories import impact as impact_repo
 
 log = logging.getLogger(__name__)
 
+#: Marks our copy of a call its chapter deleted (Mobilizon deletes rather than cancels):
+#: unlike a cancellation by Update, which a newer Update may undo, a Delete is final.
+DELETED: Final = "chapterhouse:deletedCopy"
 
-async def _followed_here(ctx: HandlerContext, chapter: str) -> bool:
-    """Calls are kept only from chapters that someone on this node follows."""
-    return await follow_repo.followed_by_a_local_actor(ctx.session, chapter)
+
+async def _wanted_here(ctx: HandlerContext, chapter: str, call_id: str) -> bool:
+    """Calls are kept only from chapters that someone on this node follows, or when one of
+    our members has answered the call (they must hear that it moved or was cancelled)."""
+    return await follow_repo.followed_by_a_local_actor(
+        ctx.session, chapter
+    ) or await action_repo.has_commitment_to(ctx.session, call_id, chapter)
 
 
 async def handle_note(ctx: HandlerContext, activity: Activity) -> None:
@@ -76,12 +86,15 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
             return
         if version < row.updated_at:
             return  # an older version arriving late changes nothing
-        if row.status == CANCELLED and call.status != CANCELLED:
-            return  # a cancellation is final
+        if isinstance(row.document, dict) and row.document.get(DELETED):
+            return  # deleted by its chapter: final (a cancellation by Update is not)
         for key, value in remote_call_values(call, obj).items():
             setattr(row, key, value)
+        # A campaign's call changed: the calls our chapters adopted from it follow.
+        if await follow_campaign_call(ctx.session, ctx.services, row):
+            ctx.queued_deliveries = True
         return
-    if not await _followed_here(ctx, call.chapter):
+    if not await _wanted_here(ctx, call.chapter, call.id):
         log.info("event.unsolicited", extra={"activity_id": activity.id})
         return
     ctx.session.add(new_remote_call(call, obj, ctx.services.clock.now()))
@@ -108,6 +121,7 @@ async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
         return
     doc = dict(row.document)
     doc["ical:status"] = CANCELLED
+    doc[DELETED] = True
     row.document = doc
     row.status = CANCELLED
     row.updated_at = max(row.updated_at, ctx.services.clock.now())

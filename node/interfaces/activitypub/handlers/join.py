@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from node.features.calls.participation import join_local_call, leave_local_call
+from node.features.calls.rsvp import refuse_if_ended
 from node.federation.outbox.publish import publish
 from node.interfaces.activitypub.handlers.context import HandlerContext
 from node.runtime.services import INSTANCE_ACTOR
@@ -25,7 +26,10 @@ async def handle_join(ctx: HandlerContext, activity: Activity) -> None:
     if joiner is None:
         log.warning("join.unknown_actor", extra={"actor": activity.actor})
         return
-    decision, _row, chapter = await join_local_call(
+    # A Join after the call's end is refused (Reject{Join}) and nothing is stored.
+    decision, _row, chapter = await refuse_if_ended(
+        session, services, activity.object_id or ""
+    ) or await join_local_call(
         session, services, activity.object_id or "", activity.actor, activity.id
     )
     if chapter is None:
@@ -82,11 +86,20 @@ async def commitment_answered(ctx: HandlerContext, activity: Activity) -> Commit
     row = await action_repo.commitment_by_join(ctx.session, join_id)
     if row is None or row.chapter != activity.actor:
         return None
+    if row.state == CommitmentState.LEFT:
+        return None  # the member withdrew: a late answer to their Join changes nothing
     return row
 
 
 async def answer_commitment(ctx: HandlerContext, activity: Activity, row: Commitment) -> None:
-    row.state = CommitmentState.ACCEPTED if activity.type == "Accept" else CommitmentState.REJECTED
+    """Accept or Reject of one of our members' Joins. A Reject of a Join the chapter had
+    accepted is a removal: the organisers took the place back (Mobilizon sends the same)."""
+    if activity.type == "Accept":
+        row.state = CommitmentState.ACCEPTED
+    elif row.state in (CommitmentState.ACCEPTED, CommitmentState.REMOVED):
+        row.state = CommitmentState.REMOVED
+    else:
+        row.state = CommitmentState.REJECTED
     summary = activity.raw.get("summary")
     row.reason = summary[:500] if isinstance(summary, str) else None
     row.updated_at = ctx.services.clock.now()

@@ -131,7 +131,11 @@ def test_create_list_update_and_cancel(node):
     assert call["timezone"] == "Europe/Dublin"
     assert call["place"]["name"] == "Lock 8"
     assert call["capacity"] == 30
-    assert call["targets"] == [{"metric": "participants", "unit": "people", "target": 80}]
+    # --target on update replaces that metric and unit only; the other target stays.
+    assert call["targets"] == [
+        {"metric": "participants", "unit": "people", "target": 80},
+        {"metric": "kg_litter", "unit": "kg", "target": 200},
+    ]
     assert call["goal"] == "Clear the towpath"  # not given to update: kept
     assert call["status"] == "confirmed"
     assert call["updated"] is not None
@@ -235,7 +239,10 @@ def test_feed_shows_the_calls_of_a_locally_followed_chapter(node):
     chapter_id = node.chapters["greenpark"]
     call_id = created_id(node, "--place", "Bandstand", title="Picnic for the feed")
 
-    assert node.json("feed", "--as", "pat") == []  # pat follows nobody yet
+    # pat belongs to greenpark, so follows it already (issue 15): after unfollowing, nobody.
+    assert call_id in {item["id"] for item in node.json("feed", "--as", "pat")}
+    node.run("unfollow", "--as", "pat", chapter_id)
+    assert node.json("feed", "--as", "pat") == []  # pat follows nobody now
 
     # A local follow: the node recognises its own host, no server needed.
     followed = node.run("follow", "--as", "pat", f"acct:greenpark@{node.authority}")

@@ -110,7 +110,9 @@ async def test_an_admin_resolves_a_report_on_the_admin_page(nodes):
         assert f'action="/admin/flags/{second}/resolve"' in page
         resolved = page.split("Recently resolved", 1)[1]
         assert f"Report {first}:" in resolved
-        assert f"Resolved by {base}/actors/ada" in resolved
+        # Who resolved it, by name and handle, linked (not the raw actor IRI).
+        assert f'Resolved by <a href="{base}/actors/ada">ada</a>' in resolved
+        assert f"@ada@{node.authority}" in resolved
         assert html.escape("Suspended bad.example <for good>.", quote=False) in resolved
         row = await _row(node, first)
         assert row.state == "resolved" and row.resolved_by == f"{base}/actors/ada"

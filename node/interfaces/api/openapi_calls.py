@@ -1,0 +1,57 @@
+"""The OpenAPI schema of what an organiser sends to create or edit an action call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TIME = (
+    "A date and time. Without an offset (2027-07-12T10:00) it is the wall-clock time in "
+    "`timezone`, else the call's zone, else the chapter's zone (none at all: 422). With an "
+    "offset (2027-07-12T11:00:00+01:00) it is exact, and when `timezone` is sent too the offset "
+    "must be that zone's at that moment (else 422, naming both readings). A time the zone "
+    "skips (clocks going forward) is refused; one it repeats is the first occurrence."
+)
+
+PATCH_DESCRIPTION = (
+    "A patch: fields not sent keep their value, and `null` removes an optional field "
+    "(description, place, online_url, capacity, goal, targets, tags). `place` merges: "
+    '`{"address": "..."}` changes the address and keeps the name and coordinates. `targets` '
+    "replaces the whole list; `set_targets` adds or replaces each metric and unit given, and "
+    '`remove_targets` (["metric:unit"]) removes those, 422 if the call has no such target. '
+    "`timezone` alone keeps the instants and shows them in the new zone. An empty body is 422."
+)
+
+
+def call_input_schema(place: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """``ActionCallInput``: the body of ``POST`` (create) and ``PATCH`` (edit) on a call."""
+    place_patch = {
+        **place,
+        "required": [],
+        "description": "On PATCH, only the fields sent change; null removes one",
+    }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 300},
+            "description": {"type": ["string", "null"], "description": "HTML; sanitised on input"},
+            "start": {"type": "string", "description": TIME},
+            "end": {"type": "string", "description": "after start; " + TIME},
+            "timezone": {
+                "type": "string",
+                "description": "IANA time zone the call is shown in, e.g. Europe/London "
+                "(default: the chapter's)",
+            },
+            "place": {"oneOf": [{"type": "string"}, place_patch, {"type": "null"}]},
+            "online_url": {"type": ["string", "null"], "format": "uri"},
+            "capacity": {"type": ["integer", "null"], "minimum": 1},
+            "goal": {"type": ["string", "null"], "maxLength": 1000},
+            "targets": {"type": ["array", "null"], "maxItems": 32, "items": target},
+            "set_targets": {"type": "array", "maxItems": 32, "items": target},
+            "remove_targets": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[^:]+:[^:]+$"},
+            },
+            "tags": {"type": ["array", "null"], "items": {"type": "string"}, "maxItems": 16},
+        },
+    }
