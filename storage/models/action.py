@@ -63,7 +63,7 @@ class Commitment(Base):
     call: Mapped[str] = mapped_column(String(2048))
     chapter: Mapped[str] = mapped_column(String(2048))
     join_activity_id: Mapped[str] = mapped_column(String(2048), unique=True)
-    state: Mapped[str] = mapped_column(String(16))  # pending, accepted, rejected
+    state: Mapped[str] = mapped_column(String(16))  # CommitmentState (states.py)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -53,7 +53,7 @@ def client_address(request: web.Request) -> str:
 
 def _wait_text(seconds: int) -> str:
     if seconds < 120:
-        return f"{seconds} seconds"
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
     return f"{-(-seconds // 60)} minutes"
 
 

@@ -79,6 +79,12 @@ async def test_a_past_call_shows_who_came_and_its_report_and_takes_no_rsvp(nodes
     assert "participants 2 people counted" in table, table
     assert "Twelve and a half kilos off the towpath." in text
 
+    # The chapter page lists it among past calls the same way: who came, not who is coming.
+    async with browser() as anyone:
+        chapter_page = await get(anyone, f"{node.base_url}/actors/greenpark")
+    past = _visible(chapter_page.text.split('id="past"', 1)[1].split("</section>", 1)[0])
+    assert "Canal clean-up" in past and "2 came" in past and "coming" not in past, past
+
     async with browser() as http:  # a signed-in member who had not RSVPed: no button
         assert (await login(http, node, "nia")).status == 303
         page = await get(http, call["id"])
