@@ -43,8 +43,14 @@ async def _remote(node: Node, actor_id: str) -> RemoteActor:
 
 
 async def _follows(node: Node) -> set[tuple[str, str]]:
+    """Follows with a remote side (a chapter's own members follow it locally: not at stake)."""
+    local = f"{node.base_url}/"
     async with node.services.db.read() as session:
-        return {(f.follower, f.target) for f in await session.scalars(select(Follow))}
+        return {
+            (f.follower, f.target)
+            for f in await session.scalars(select(Follow))
+            if not (f.follower.startswith(local) and f.target.startswith(local))
+        }
 
 
 async def _gone(_: web.Request) -> web.StreamResponse:

@@ -240,6 +240,7 @@ async def test_sigkill_amid_200_reports_then_restart_gives_exact_totals(
                 select(func.count())
                 .select_from(Follow)
                 .where(Follow.target == campaign, Follow.state == "accepted")
+                .where(Follow.follower.in_([server.actor_id(name) for name in names]))
             )
             or 0
         )
