@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, Text, delete, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialect import insert_ignore
 from storage.models import (
     ActionCall,
     Commitment,
@@ -310,3 +311,10 @@ async def adoptions_of_call(session: AsyncSession, campaign_call: str) -> list[A
         for r in rows
         if isinstance(r.document, dict) and r.document.get("chapterhouse:campaign") == campaign_call
     ]
+
+
+async def add_call_if_absent(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Store a call unless one with its id exists: a delivery of the same call may be storing
+    it in a concurrent transaction (on PostgreSQL both would see it missing)."""
+    table = ActionCall.__table__
+    await session.execute(insert_ignore(session, table, ["ap_id"]).values(**values))  # type: ignore[arg-type]

@@ -23,13 +23,20 @@ def remote_call_values(call: ActionCall, doc: Mapping[str, object]) -> dict[str,
     return row_values(call, sanitized(doc))
 
 
+def new_remote_call_values(
+    call: ActionCall, doc: Mapping[str, object], now: datetime
+) -> dict[str, object]:
+    """Every column of a new row for a call another chapter published, its document sanitised."""
+    return {
+        "ap_id": call.id,
+        "chapter": call.chapter,
+        "local_actor_id": None,
+        "published_at": call.published,
+        "received_at": now,
+        **remote_call_values(call, doc),
+    }
+
+
 def new_remote_call(call: ActionCall, doc: Mapping[str, object], now: datetime) -> CallRow:
     """A new row for a call another chapter published, its document sanitised."""
-    return CallRow(
-        ap_id=call.id,
-        chapter=call.chapter,
-        local_actor_id=None,
-        published_at=call.published,
-        received_at=now,
-        **remote_call_values(call, doc),
-    )
+    return CallRow(**new_remote_call_values(call, doc, now))

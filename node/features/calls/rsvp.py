@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.features.actors.authz import NotFoundError, Principal
 from node.features.calls.commitments import CommitmentView, commitment_views
 from node.features.calls.participation import Decision, join_local_call, leave_local_call
-from node.features.calls.remote import new_remote_call
+from node.features.calls.remote import new_remote_call_values
 from node.federation.outbox.publish import publish
 from node.federation.resolver import ResolveError
 from node.federation.transport import FetchError
@@ -131,11 +131,13 @@ async def rsvp(services: Services, who: Principal, call_url: str) -> RsvpResult:
         await _record(
             session, member.id, call_id, chapter.id, join_id, CommitmentState.PENDING, None, now
         )
-        if fetched is not None and await action_repo.call_by_ap_id(session, call_id) is None:
+        if fetched is not None:
             # Our copy of the call: its chapter's Updates keep it current (a new time, a
             # cancellation) for the member, whether or not anyone here follows the chapter.
             copy = parse_event(fetched, allow_http=services.settings.allow_http)
-            session.add(new_remote_call(copy, fetched, now))
+            await action_repo.add_call_if_absent(
+                session, new_remote_call_values(copy, fetched, now)
+            )
         join = build_join(join_id, member.ap_id, call_id, chapter.id)
         await publish(session, services, member, join, [chapter.inbox])
     services.wakeups.deliveries.set()
