@@ -18,6 +18,8 @@ from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.ids import origin_of
 
 EVENT_LOOPS = frozenset({"asyncio", "uvloop"})
+SMTP_SECURITY = frozenset({"starttls", "tls", "none"})
+MAX_REMINDER_MINUTES = 60 * 24 * 60  # sixty days
 CONFIG_FILE = "chapterhouse.toml"
 ENV_PREFIX = "CHAPTERHOUSE_"
 DEFAULT_PORT = 8080
@@ -94,6 +96,16 @@ class Settings:
     key_cache_seconds: int = 300  # a remote key is re-read from the database after this long
     key_fetches_per_origin_per_minute: int = 30  # key fetches caused by inbox requests; 0: no cap
     node_name: str = ""  # what pages and NodeInfo call the node; empty: base_url's host
+    # Reminders before a call starts, in minutes (a chapter may set its own).
+    reminder_offsets_minutes: tuple[int, ...] = (1440, 120)
+    # E-mail: with no smtp_host, notifications are in-app (and direct messages) only.
+    smtp_host: str = ""
+    smtp_port: int = 0  # 0: 465 with smtp_security "tls", else 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""  # empty: "noreply@" the base_url's host
+    smtp_security: str = "starttls"  # starttls (when offered), tls, or none
+    smtp_timeout_seconds: float = 30.0
     log_level: str = "INFO"
     # "uvloop" (installed with the node): a faster event loop for serve/worker, ~2 MB more memory.
     event_loop: str = "asyncio"
@@ -133,6 +145,14 @@ class Settings:
             )
         if self.invitation_days < 1:
             raise ConfigError("invitation_days must be at least 1")
+        if self.smtp_security not in SMTP_SECURITY:
+            raise ConfigError(f"smtp_security must be one of {', '.join(sorted(SMTP_SECURITY))}")
+        if not 0 <= self.smtp_port < 65536:
+            raise ConfigError("smtp_port must be between 0 and 65535")
+        offsets = reminder_offsets(self.reminder_offsets_minutes)
+        object.__setattr__(self, "reminder_offsets_minutes", offsets)
+        if not self.smtp_from.strip():
+            object.__setattr__(self, "smtp_from", f"noreply@{origin.host}")
         if self.event_loop not in EVENT_LOOPS:
             raise ConfigError(f"event_loop must be one of {', '.join(sorted(EVENT_LOOPS))}")
 
@@ -140,6 +160,33 @@ class Settings:
     def allow_http(self) -> bool:
         """Plain-http ids are accepted only where private networks are (local testing)."""
         return self.allow_private_network
+
+
+def reminder_offsets(raw: object) -> tuple[int, ...]:
+    """Reminder offsets in minutes: a list, or text like ``"1440,120"`` (empty: none), each
+    from 1 minute to sixty days; returned distinct, largest (earliest reminder) first."""
+    if isinstance(raw, str):
+        items: list[object] = [p.strip() for p in raw.split(",") if p.strip()]
+    elif isinstance(raw, list | tuple):
+        items = list(raw)
+    else:
+        raise ConfigError(f"reminder offsets: {raw!r} is not a list of minutes")
+    minutes: set[int] = set()
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int | str):
+            raise ConfigError(f"reminder offsets: {item!r} is not a whole number of minutes")
+        try:
+            value = int(item)
+        except ValueError as exc:
+            raise ConfigError(
+                f"reminder offsets: {item!r} is not a whole number of minutes"
+            ) from exc
+        if not 1 <= value <= MAX_REMINDER_MINUTES:
+            raise ConfigError(
+                f"reminder offsets: {value} is not between 1 and {MAX_REMINDER_MINUTES} minutes"
+            )
+        minutes.add(value)
+    return tuple(sorted(minutes, reverse=True))
 
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
@@ -164,6 +211,8 @@ def _coerce(name: str, raw: Any, target: Any) -> Any:
             return float(raw)
         if kind is Path:
             return Path(raw)
+        if kind is tuple:
+            return reminder_offsets(raw)
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name}: {raw!r} is not a valid {kind.__name__}") from exc
@@ -223,6 +272,8 @@ def write_config(data_dir: Path, values: Mapping[str, Any]) -> Path:
             lines.append(f"{key} = {'true' if value else 'false'}")
         elif isinstance(value, int | float):
             lines.append(f"{key} = {value}")
+        elif isinstance(value, list | tuple):
+            lines.append(f"{key} = [{', '.join(str(v) for v in value)}]")
         else:
             escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
             lines.append(f'{key} = "{escaped}"')

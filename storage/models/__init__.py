@@ -1,6 +1,13 @@
 """All tables; importing this package registers them on ``Base.metadata``."""
 
-from storage.models.action import ActionCall, Commitment, Membership, Participant
+from storage.models.action import (
+    ActionCall,
+    Attendance,
+    Commitment,
+    Membership,
+    Participant,
+    PollVote,
+)
 from storage.models.activity import InboxItem, OutboxActivity
 from storage.models.actor import ApiToken, Invitation, LocalActor, RemoteActor, SupersededKey
 from storage.models.delivery import Delivery
@@ -17,11 +24,13 @@ from storage.models.impact import (
     TotalsSnapshot,
 )
 from storage.models.moderation import ActorBlock, DomainBlock, Flag, RsvpBan
+from storage.models.notification import Notification, Reminder
 
 __all__ = [
     "ActionCall",
     "ActorBlock",
     "ApiToken",
+    "Attendance",
     "CampaignExclusion",
     "CampaignState",
     "CampaignTotal",
@@ -38,8 +47,11 @@ __all__ = [
     "Invitation",
     "LocalActor",
     "Membership",
+    "Notification",
     "OutboxActivity",
     "Participant",
+    "PollVote",
+    "Reminder",
     "RemoteActor",
     "RollupVerification",
     "RsvpBan",

@@ -37,6 +37,12 @@ class ActionCall(Base):
     #: "upstream": {field: the campaign call's value last applied}, "conflicts": {field: the
     #: campaign call's new value, when the chapter changed it too}}. None for other calls.
     adoption: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    #: The code participants enter on the call page while it runs, to check themselves in.
+    checkin_code: Mapped[str | None] = mapped_column(String(32))
+    #: People who came without an account or a name (organisers count them at the door).
+    walk_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The id of the call's RSVP poll (a ``Question``), once the organisers published one.
+    poll: Mapped[str | None] = mapped_column(String(2048))
 
 
 class Participant(Base):
@@ -50,6 +56,43 @@ class Participant(Base):
     actor: Mapped[str] = mapped_column(String(2048))
     join_activity_id: Mapped[str] = mapped_column(String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: ``accepted`` (holds a place) or ``waitlisted`` (served in ``id`` order when one frees).
+    state: Mapped[str] = mapped_column(String(16), default="accepted", server_default="accepted")
+    #: The id of the slot (shift or role) taken, for a call split into slots.
+    slot: Mapped[str | None] = mapped_column(String(2048))
+
+
+class Attendance(Base):
+    """Someone who came to one of our calls: a participant or a walk-in given by name
+    (``actor`` None). Private to the chapter's organisers; only counts are published."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("call_id", "actor"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("action_calls.id", ondelete="CASCADE"), index=True
+    )
+    actor: Mapped[str | None] = mapped_column(String(2048))
+    name: Mapped[str | None] = mapped_column(String(200))
+    slot: Mapped[str | None] = mapped_column(String(2048))
+    recorded_by: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PollVote(Base):
+    """One actor's vote on a call's RSVP poll (a Mastodon ``Create{Note}`` with ``name``)."""
+
+    __tablename__ = "poll_votes"
+    __table_args__ = (UniqueConstraint("call_id", "actor"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("action_calls.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(2048))
+    choice: Mapped[str] = mapped_column(String(200))
+    note_id: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Commitment(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -36,6 +36,12 @@ class LocalActor(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     #: A member's choice to list their public commitments on their profile page.
     show_commitments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: A member's e-mail address, for notifications (None: in-app and nothing else).
+    email: Mapped[str | None] = mapped_column(String(320))
+    #: A member's choice to be reminded of the calls they committed to.
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: A chapter's own reminder offsets (minutes before a call starts); None: the node's.
+    reminder_offsets: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -107,3 +107,22 @@ class Severity(StrEnum):
 class FlagState(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
+
+
+class PlaceState(StrEnum):
+    """A participant's place in one of our calls: held, or waiting for one to free."""
+
+    ACCEPTED = "accepted"
+    WAITLISTED = "waitlisted"
+
+
+class ReminderState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"  # the call was cancelled, or its start moved, before it was due
+
+
+class EmailState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"

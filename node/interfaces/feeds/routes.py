@@ -7,7 +7,7 @@ from aiohttp import web
 
 from node.features.calls.lookup import chapter_calls
 from node.interfaces.feeds.atom import atom_feed
-from node.interfaces.feeds.icalendar import calendar_ics
+from protocol.ical import calendar_ics
 from node.runtime.appkeys import SERVICES
 
 routes = web.RouteTableDef()

@@ -1,4 +1,5 @@
-"""iCalendar (RFC 5545) feed of a chapter's action calls, built with the ``icalendar`` package.
+"""iCalendar (RFC 5545) documents of action calls (a chapter's feed, the `.ics` a notification
+attaches), built with the ``icalendar`` package.
 
 ``icalendar`` (with ``dateutil``) adds about 3 MB to a running node, so it is imported when a
 feed is first asked for, not at start-up.
