@@ -19,6 +19,7 @@ from protocol.errors import MalformedDocument, UnsupportedType
 from protocol.ids import parse_id, same_origin
 from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
 from protocol.localtime import format_span, in_zone, known_zone, local_iso
+from protocol.slots import SLOTS, Slot, build_slots, parse_slots
 from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
 from protocol.vocabulary import has_type
 
@@ -80,6 +81,8 @@ class ActionCall:
     updated: datetime | None = None
     followers: str | None = None
     url: str | None = None
+    #: Shifts or roles (protocol/slots.py); a call with slots has their sum as capacity.
+    slots: tuple[Slot, ...] = ()
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -176,6 +179,8 @@ def build_event(call: ActionCall) -> dict[str, object]:
         doc["context"] = call.context
     if call.tags:
         doc["tag"] = [{"type": "Hashtag", "name": f"#{t}"} for t in call.tags]
+    if call.slots:
+        doc[SLOTS] = build_slots(call.slots, call.timezone)
     return doc
 
 
@@ -348,4 +353,5 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
         updated=parse_xsd_datetime(updated_text) if updated_text else None,
         followers=cc[0] if cc else None,
         url=_safe_url(id_of(doc.get("url")), allow_http),
+        slots=parse_slots(doc.get(SLOTS), call_id, start, end, zone),
     )
