@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from protocol.events import ActionCall, summary_line
 from protocol.localtime import in_zone, known_zone
+from protocol.slots import slots_text
 
 
 def calendar_ics(chapter_title: str, calls: Iterable[ActionCall], *, now: datetime) -> bytes:
@@ -29,7 +30,8 @@ def calendar_ics(chapter_title: str, calls: Iterable[ActionCall], *, now: dateti
         event.add("dtstart", _when(call.start, call.timezone))
         event.add("dtend", _when(call.end, call.timezone))
         event.add("summary", call.title)
-        event.add("description", summary_line(call))
+        slots = slots_text(call.slots, call.timezone, in_zone(call.start, call.timezone).date())
+        event.add("description", summary_line(call) + (f"\n{slots}" if slots else ""))
         event.add("url", call.url or call.id)
         event.add("status", call.status)
         event.add("created", call.published)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Final, NewType
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
@@ -193,6 +193,16 @@ def make_ulid(now: datetime, entropy: bytes) -> str:
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+def ulid_time(ulid: str) -> datetime:
+    """The instant a ULID made by :func:`make_ulid` was minted (to the millisecond)."""
+    if len(ulid) != 26 or any(c not in _CROCKFORD for c in ulid):
+        raise MalformedDocument(f"{ulid!r:.40} is not a ULID")
+    millis = 0
+    for char in ulid[:10]:
+        millis = (millis << 5) | _CROCKFORD.index(char)
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
 
 
 @dataclass(frozen=True, slots=True)

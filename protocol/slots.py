@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Final
 
 from protocol.errors import MalformedDocument
@@ -97,3 +97,29 @@ def parse_slots(
     if len({s.id for s in out}) != len(out):
         raise MalformedDocument("two slots have the same id")
     return tuple(out)
+
+
+def places_left(slot: Slot) -> str:
+    """``3 places left``, ``1 place left`` or ``full``: what pages and feeds say of a slot."""
+    if slot.remaining == 0:
+        return "full"
+    return f"{slot.remaining} place{'' if slot.remaining == 1 else 's'} left"
+
+
+def slot_when(slot: Slot, zone: str | None, day: date) -> str:
+    """``10:00-12:00`` (with an en dash) in the call's zone for a slot starting on ``day`` (the
+    call's local date), else with its date (``Tue 13 Jul 10:00-12:00``); a night shift's end
+    needs none."""
+    first, last = in_zone(slot.start, zone), in_zone(slot.end, zone)
+    start = first.strftime("%H:%M" if first.date() == day else "%a %d %b %H:%M")
+    end = last.strftime("%H:%M" if last - first < timedelta(days=1) else "%a %d %b %H:%M")
+    return f"{start}–{end}"
+
+
+def slots_text(slots: Sequence[Slot], zone: str | None, day: date) -> str:
+    """One line for feeds and calendars: ``Slots: 10:00-12:00 litter pickers (3 places left);
+    ...`` (empty without slots)."""
+    if not slots:
+        return ""
+    parts = [f"{slot_when(s, zone, day)} {s.name} ({places_left(s)})" for s in slots]
+    return "Slots: " + "; ".join(parts)

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from node.features.actors.local import ensure_instance_actor
 from node.features.impact.rollups import run_rollups
+from node.features.notifications.reminders import run_reminders
 from node.federation.admission.blocklist import BlockList
 from node.federation.admission.blocks import load_blocks
 from node.federation.admission.ratelimit import ClientLimiter, DomainLimiter, RateLimiter
@@ -29,7 +30,13 @@ from node.interfaces import metrics as metrics_routes
 from node.interfaces.activitypub import actors, calls, wellknown
 from node.interfaces.activitypub.follow_ups import FOLLOW_UP_HANDLERS
 from node.interfaces.activitypub.inbox_worker import InboxWorker
-from node.interfaces.api import campaign_routes, moderation_routes, report_routes
+from node.interfaces.api import (
+    attendance_routes,
+    campaign_routes,
+    moderation_routes,
+    notification_routes,
+    report_routes,
+)
 from node.interfaces.api import routes as api_routes
 from node.interfaces.feeds import routes as feed_routes
 from node.interfaces.middlewares import error_middleware
@@ -154,6 +161,7 @@ def worker_tasks(
         ("delivery-worker", DeliveryWorker(services, observe).run()),
         ("rollups", run_rollups(services)),
         ("retention", run_retention(services)),
+        ("reminders", run_reminders(services)),
     ]
 
 
@@ -172,7 +180,9 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(api_routes.routes)
     app.add_routes(moderation_routes.routes)
     app.add_routes(report_routes.routes)
+    app.add_routes(attendance_routes.routes)
     app.add_routes(campaign_routes.routes)
+    app.add_routes(notification_routes.routes)
     app[METRICS] = Metrics()
     app.add_routes(metrics_routes.routes)
     setup_web(app, services)

@@ -98,6 +98,7 @@ class Settings:
     node_name: str = ""  # what pages and NodeInfo call the node; empty: base_url's host
     # Reminders before a call starts, in minutes (a chapter may set its own).
     reminder_offsets_minutes: tuple[int, ...] = (1440, 120)
+    reminder_sweep_seconds: float = 30.0  # how often reminders due (and reports due) are sent
     # E-mail: with no smtp_host, notifications are in-app (and direct messages) only.
     smtp_host: str = ""
     smtp_port: int = 0  # 0: 465 with smtp_security "tls", else 25

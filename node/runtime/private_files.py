@@ -28,8 +28,10 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 #: What the node itself keeps in its data directory (beside the SQLite database, if any).
 #: The names are the same as ``node.ops.backup.layout.ADMIN_TOKEN_FILE`` and
-#: ``node.interfaces.web.session``'s key file; runtime may not import those rooms.
-NODE_FILES = (CONFIG_FILE, "admin-token", "session.key")
+#: ``node.interfaces.web.session``'s key file (and ``unsubscribe.key``, the secret of the
+#: e-mails' unsubscribe links, ``node.features.notifications.unsubscribe``); runtime may not
+#: import those rooms.
+NODE_FILES = (CONFIG_FILE, "admin-token", "session.key", "unsubscribe.key")
 
 
 def _chmod(path: Path, mode: int) -> bool:

@@ -27,7 +27,9 @@ async def call_by_ap_id(
 ) -> ActionCall | None:
     stmt = select(ActionCall).where(ActionCall.ap_id == ap_id)
     if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+        # Locked, the row is read afresh: a copy loaded earlier in the session may predate
+        # the change of the transaction we waited for.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return await session.scalar(stmt)
 
 

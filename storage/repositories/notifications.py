@@ -29,6 +29,23 @@ async def add_if_absent(session: AsyncSession, values: dict[str, Any]) -> Notifi
     )
 
 
+async def by_id(session: AsyncSession, notification_id: int) -> Notification | None:
+    return await session.get(Notification, notification_id)
+
+
+async def set_email_state(
+    session: AsyncSession, notification_id: int, state: str | None, *, only_if: str
+) -> bool:
+    """Move a notification's e-mail from ``only_if`` to ``state`` (None: no e-mail is due any
+    more); whether it was still ``only_if`` (a second worker finding it done changes nothing)."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.email_state == only_if)
+        .values(email_state=state)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def of_member(
     session: AsyncSession, member_id: int, *, unread_only: bool = False, limit: int = 50
 ) -> list[Notification]:

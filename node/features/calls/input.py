@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from protocol.errors import ChapterhouseError, MalformedDocument
+from node.features.calls.errors import FieldError as FieldError  # callers import it here
+from node.features.calls.slot_input import SlotInput, parse_slots_input
+from protocol.errors import MalformedDocument
 from protocol.events import MAX_TITLE, Place, Target, validate_metric
 from protocol.ids import parse_id
 from protocol.localtime import WallTime, parse_wall_time, zone_info
@@ -36,15 +38,6 @@ TAG = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 MAX_DESCRIPTION = 50_000
 
 
-class FieldError(ChapterhouseError):
-    """One input field is invalid; ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 @dataclass(frozen=True, slots=True)
 class ActionInput:
     """Validated fields of a create or a patch. ``None`` means "not given": an update keeps the
@@ -70,6 +63,8 @@ class ActionInput:
     set_targets: tuple[Target, ...] = ()
     remove_targets: tuple[tuple[str, str], ...] = ()
     tags: tuple[str, ...] | None = None
+    #: The call's slots, replacing all it has (``()``: none); placed in time by slots.py.
+    slots: tuple[SlotInput, ...] | None = None
     cleared: frozenset[str] = frozenset()
 
     def is_empty(self) -> bool:
@@ -309,9 +304,10 @@ KNOWN_FIELDS = {
     "set_targets",
     "remove_targets",
     "tags",
+    "slots",
 }
 #: Fields a patch may remove by sending ``null``; the others a call always has.
-CLEARABLE = {"description", "place", "online_url", "capacity", "goal", "targets", "tags"}
+CLEARABLE = {"description", "place", "online_url", "capacity", "goal", "targets", "tags", "slots"}
 MAX_TAGS = 16
 
 
@@ -388,6 +384,7 @@ def parse_action_input(
         set_targets=_targets(data["set_targets"]) if data.get("set_targets") is not None else (),
         remove_targets=tuple(_metric_unit(r) for r in removals or ()),
         tags=_tags(data["tags"]) if data.get("tags") is not None else None,
+        slots=parse_slots_input(data["slots"]) if data.get("slots") is not None else None,
         cleared=cleared,
     )
 

@@ -23,7 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.features.actors.authz import NotFoundError, Principal, local_chapter, require_organiser
 from node.features.calls.adoption.state import initial_state
 from node.features.calls.input import ActionInput, FieldError, parse_action_input
-from node.features.calls.patch import apply_fields, apply_input, call_times
+from node.features.calls.patch import apply_fields, apply_input, apply_slots, call_times
+from node.features.calls.places import counted, promote
+from node.features.calls.poll_updates import schedule_poll_update
+from node.features.notifications.changes import tell_local_change
 from node.federation.followups.queue import follow_up
 from node.federation.outbox.audience import change_audience
 from node.federation.outbox.publish import publish
@@ -37,6 +40,7 @@ from storage.models import LocalActor
 from storage.models.states import ActorKind
 from storage.repositories import actions as action_repo
 from storage.repositories import follow_ups as follow_up_repo
+from storage.repositories import slots as slot_repo
 
 #: The follow-up kind that sends followers a call's participant count (key: the call's id).
 PARTICIPATION_UPDATE: Final = "call_participation_update"
@@ -140,12 +144,16 @@ async def publish_update(
     wakes the delivery worker after the commit). A cancelled call keeps its stored reason
     unless ``reason`` gives one."""
     call = dataclasses.replace(call, updated=services.clock.now())
+    before = call_from_row(row, services)
     kept = cancellation_reason(row.document) if call.cancelled else None
     doc = _signed(services, chapter, _document(call, reason or kept))
     for key, value in row_values(call, doc).items():
         setattr(row, key, value)
     update = build_update(services.activity_id(), chapter.ap_id, doc)
     await _publish_change(session, services, chapter, update)
+    await tell_local_change(
+        session, services, chapter, row, before, call, key=str(update["id"]), reason=reason or kept
+    )
     await _absorb_participation_update(session, services, row)
 
 
@@ -189,6 +197,7 @@ async def create_action(
             ),
             parsed,
         )
+        call = apply_slots(call, parsed, taken={})  # slot ids, and capacity = their sum
         doc = _signed(services, chapter, build_event(call))
         row = CallRow(
             ap_id=call_id,
@@ -295,14 +304,26 @@ async def update_action(
         if current.cancelled:
             raise FieldError("status", "a cancelled call cannot be edited")
         call = _apply(current, parsed, chapter.timezone)
+        call = apply_slots(  # stable ids; taken slots may not go or shrink below their people
+            call,
+            parsed,
+            taken=await slot_repo.taken_by_slot(session, row.id),
+            reserved=await slot_repo.slots_named(session, row.id),
+            previous=current,  # a call moved whole takes its slots with it
+        )
         if call.capacity is not None and call.capacity < call.participant_count:
             raise FieldError("capacity", f"{call.participant_count} people have already joined")
+        if await promote(session, services, row, chapter, call):  # more room: the waiting list
+            call = await counted(session, row, call)
+            await schedule_poll_update(session, services, row)
         call = dataclasses.replace(call, updated=services.clock.now())
         doc = _signed(services, chapter, build_event(call))
         for key, value in row_values(call, doc).items():
             setattr(row, key, value)
-        await _publish_change(
-            session, services, chapter, build_update(services.activity_id(), chapter.ap_id, doc)
+        update = build_update(services.activity_id(), chapter.ap_id, doc)
+        await _publish_change(session, services, chapter, update)
+        await tell_local_change(
+            session, services, chapter, row, current, call, key=str(update["id"])
         )
         await _absorb_participation_update(session, services, row)
     services.wakeups.deliveries.set()
@@ -352,9 +373,10 @@ async def restore_action(services: Services, who: Principal, call_id: str) -> Ca
         current = call_from_row(row, services)
         if not current.cancelled:
             return row
-        await publish_update(
-            session, services, row, chapter, dataclasses.replace(current, status=CONFIRMED)
-        )
+        restored = dataclasses.replace(current, status=CONFIRMED)
+        if await promote(session, services, row, chapter, restored):  # places freed meanwhile
+            restored = await counted(session, row, restored)
+        await publish_update(session, services, row, chapter, restored)
     services.wakeups.deliveries.set()
     return row
 
@@ -362,18 +384,19 @@ async def restore_action(services: Services, who: Principal, call_id: str) -> Ca
 async def refresh_participation(
     session: AsyncSession, services: Services, row: CallRow, chapter: LocalActor
 ) -> bool:
-    """Recount participants and store the new document at once; followers get it later, at
-    most once per ``participation_update_seconds`` (a durable follow-up, so a restart keeps
-    it). Returns True when that update was scheduled (wake the follow-up worker after the
-    commit)."""
-    count = await action_repo.count_participants(session, row.id)
+    """Recount the places held (accepted participants, in all and per slot; the waiting list
+    holds none) and store the new document at once; followers get it later, at most once per
+    ``participation_update_seconds`` (a durable follow-up, so a restart keeps it). Returns
+    True when that update was scheduled (wake the follow-up worker after the commit)."""
     current = call_from_row(row, services)
-    if count == current.participant_count:
+    call = await counted(session, row, current)
+    if (call.participant_count, call.slots) == (current.participant_count, current.slots):
         return False
-    call = dataclasses.replace(current, participant_count=count, updated=services.clock.now())
+    call = dataclasses.replace(call, updated=services.clock.now())
     doc = _signed(services, chapter, _document(call, cancellation_reason(row.document)))
     for key, value in row_values(call, doc).items():
         setattr(row, key, value)
+    await schedule_poll_update(session, services, row)  # its "Going" is this count
     item = follow_up(PARTICIPATION_UPDATE, row.ap_id, {"call": row.ap_id}, about=chapter.ap_id)
     spacing = timedelta(seconds=services.settings.participation_update_seconds)
     return await follow_up_repo.schedule_once(

@@ -9,17 +9,29 @@ Times: a time with an offset is an exact instant; if a zone is given with it, th
 agree with that zone (else both readings are in the error). A time without an offset is read as
 the wall clock in the zone given, else the call's zone, else the chapter's zone; with none of
 them it is refused. Changing only the zone keeps the instants and shows them in the new zone.
+
+Slots (:func:`apply_slots`): ``slots`` replaces them all; a slot with the same role and times
+as one the call has keeps that one's id (a Join may name it), a new one takes the next number
+no slot or participant uses. A call moved whole (start and end by the same amount) takes its
+slots with it, so a rescheduled call keeps its slots, their ids and their people (given again,
+``10:00-12:00`` on the new date is the same slot). A call with slots takes its capacity from
+them (their sum), so a capacity given with slots is refused. A slot that people have taken
+may not go, nor shrink below them; slots kept while the call is resized must still lie
+within it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 
 from node.features.calls.input import ActionInput, FieldError, check_times, merge_place
+from node.features.calls.slot_input import PlacedSlot, place_slots
 from protocol.errors import MalformedDocument
 from protocol.events import MAX_TARGETS, ActionCall, Target
-from protocol.localtime import WallTime, in_zone, resolve_wall_time
+from protocol.localtime import WallTime, format_span, in_zone, resolve_wall_time
+from protocol.slots import Slot, slot_id
 
 NO_ZONE_HINT = (
     "give a time zone (such as Europe/London) or a UTC offset (such as +01:00), or set the "
@@ -112,3 +124,118 @@ def apply_input(call: ActionCall, data: ActionInput, chapter_zone: str | None) -
     """``call`` after the patch ``data``."""
     start, end, zone = call_times(data, call, chapter_zone)
     return apply_fields(dataclasses.replace(call, start=start, end=end, timezone=zone), data)
+
+
+def _slot_number(call_id: str, ident: str) -> int:
+    """N of ``{call_id}#slot-N`` (0 for any other id)."""
+    prefix = f"{call_id}#slot-"
+    tail = ident[len(prefix) :] if ident.startswith(prefix) else ""
+    return int(tail) if tail.isdecimal() else 0
+
+
+def _with_ids(
+    call: ActionCall,
+    old: tuple[Slot, ...],
+    placed: tuple[PlacedSlot, ...],
+    reserved: Collection[str],
+) -> tuple[Slot, ...]:
+    """Ids for ``placed``: a slot's own when the call has one (``old``) with the same role
+    and times, else the next number that neither a slot of the call nor a participant uses."""
+    known = {(s.name, s.start.astimezone(UTC), s.end.astimezone(UTC)): s.id for s in old}
+    numbers = [_slot_number(call.id, i) for i in (*(s.id for s in old), *reserved)]
+    following = max(numbers, default=0) + 1
+    out = []
+    for p in placed:
+        ident = known.get((p.name, p.start.astimezone(UTC), p.end.astimezone(UTC)))
+        if ident is None:
+            ident, following = slot_id(call.id, following), following + 1
+        out.append(Slot(ident, p.name, p.start, p.end, p.capacity))
+    return tuple(out)
+
+
+def _describe(slot: Slot, zone: str | None) -> str:
+    return f"{slot.name} ({format_span(slot.start, slot.end, zone)})"
+
+
+def _within(start: datetime, end: datetime, call: ActionCall) -> bool:
+    """In UTC (two times of one zone compare as wall clocks, blind to a repeated hour)."""
+    utc = [t.astimezone(UTC) for t in (call.start, start, end, call.end)]
+    return utc == sorted(utc)
+
+
+def _moved_with(call: ActionCall, previous: ActionCall | None) -> tuple[Slot, ...]:
+    """The call's slots, moved as the call was when it moved whole (same length)."""
+    if previous is None:
+        return call.slots
+    # In UTC: Python subtracts two times of the same zone as wall clocks (DST ignored).
+    shift = call.start.astimezone(UTC) - previous.start.astimezone(UTC)
+    if not shift or call.end.astimezone(UTC) - previous.end.astimezone(UTC) != shift:
+        return call.slots
+    return tuple(
+        dataclasses.replace(
+            s,
+            start=in_zone(s.start.astimezone(UTC) + shift, call.timezone),
+            end=in_zone(s.end.astimezone(UTC) + shift, call.timezone),
+        )
+        for s in call.slots
+    )
+
+
+def apply_slots(
+    call: ActionCall,
+    data: ActionInput,
+    *,
+    taken: Mapping[str, int],
+    reserved: Collection[str] = (),
+    previous: ActionCall | None = None,
+) -> ActionCall:
+    """``call`` (with its new times and the slots it had) after ``data``'s slots (see the
+    module's rule). ``taken`` counts the people holding a place in each slot (by id);
+    ``reserved`` are the slot ids participants name, which a new slot must not reuse;
+    ``previous`` is the call before this change (None for a new call)."""
+    zone = call.timezone
+    old = _moved_with(call, previous)
+    if data.slots:
+        placed = place_slots(
+            data.slots, start=call.start, end=call.end, zone=zone, given_zone=data.timezone
+        )
+        slots = _with_ids(call, old, placed, reserved)
+    elif data.slots is not None or "slots" in data.cleared:
+        slots = ()
+    else:
+        slots = old
+        for s in slots:
+            if not _within(s.start, s.end, call):
+                raise FieldError(
+                    "slots",
+                    f"the slot {_describe(s, zone)} would not be within the call's new times "
+                    f"({format_span(call.start, call.end, zone)}): give the slots again or "
+                    "remove them",
+                )
+    slots = tuple(dataclasses.replace(s, taken=taken.get(s.id, 0)) for s in slots)
+    kept = {s.id for s in slots}
+    for gone in old:
+        people = taken.get(gone.id, 0)
+        if gone.id not in kept and people:
+            raise FieldError(
+                "slots",
+                f"{people} {'person has' if people == 1 else 'people have'} taken the slot "
+                f"{_describe(gone, zone)}: it cannot be removed or changed (keep its role and "
+                "times)",
+            )
+    for s in slots:
+        if s.capacity < s.taken:
+            raise FieldError(
+                "slots",
+                f"the slot {_describe(s, zone)} cannot take only {s.capacity}: "
+                f"{s.taken} people have already taken it",
+            )
+    if not slots:
+        return dataclasses.replace(call, slots=())
+    if data.capacity is not None:
+        raise FieldError(
+            "capacity",
+            "a call with slots takes its capacity from them (the sum of the slots' "
+            "capacities): leave capacity out and set each slot's capacity",
+        )
+    return dataclasses.replace(call, slots=slots, capacity=sum(s.capacity for s in slots))

@@ -5,25 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.actors.authz import NotFoundError, Principal
 from node.features.calls.commitments import CommitmentView, commitment_views
+from node.features.calls.lifecycle import call_from_row
 from node.features.calls.participation import Decision, join_local_call, leave_local_call
+from node.features.calls.places import answer_data, find_slot
 from node.features.calls.remote import new_remote_call_values
+from node.features.notifications.kinds import Kind
+from node.features.notifications.notify import notify
 from node.federation.outbox.publish import publish
 from node.federation.resolver import ResolveError
 from node.federation.transport import FetchError
 from node.runtime.services import Services
 from protocol.activities import build_join, build_leave
 from protocol.errors import ChapterhouseError, MalformedDocument, ProtocolError
-from protocol.events import parse_event
+from protocol.events import ActionCall, parse_event
 from protocol.ids import parse_id, same_origin
+from protocol.slots import JOIN_SLOT
 from protocol.timefmt import format_xsd_datetime
 from storage.models import ActionCall as CallRow
 from storage.models import Commitment, LocalActor
-from storage.models.states import CommitmentState
+from storage.models.states import CommitmentState, PlaceState
 from storage.repositories import actions as action_repo
 
 
@@ -57,14 +63,19 @@ async def refuse_if_ended(
     chapter = await session.get(LocalActor, row.local_actor_id)
     if chapter is None:
         return None
-    return Decision(False, ended_reason(row.end_time)), row, chapter
+    return Decision.refused(ended_reason(row.end_time)), row, chapter
 
 
 @dataclass(frozen=True, slots=True)
 class RsvpResult:
+    """The answer so far: ``slot`` is the slot taken (or waited for, or asked of another
+    node's chapter), ``position`` the place on a waiting list here."""
+
     call: str
     state: str
     reason: str | None = None
+    slot: str | None = None
+    position: int | None = None
 
 
 async def _call_chapter(
@@ -88,11 +99,49 @@ async def _call_chapter(
     return call.chapter, call.end, document if isinstance(document, Mapping) else None
 
 
-async def rsvp(services: Services, who: Principal, call_url: str) -> RsvpResult:
+def _slot_of(call: ActionCall, wanted: str) -> str:
+    """The id of the slot a member names (its id, role name or number) in one of our calls."""
+    found = find_slot(call, wanted)
+    if found is not None:
+        return found.id
+    if not call.slots:
+        raise RsvpError(f"slot: {call.title} is not split into slots")
+    names = ", ".join(s.name for s in call.slots)
+    raise RsvpError(f"slot: {call.title} has no slot {wanted!r} (its slots: {names})")
+
+
+def _asked_slot(call: ActionCall | None, call_id: str, wanted: str) -> str:
+    """The slot id a Join to another node's call names: found in our copy of the call, or a
+    slot id of that call as given (our copy may predate it; its chapter decides)."""
+    found = find_slot(call, wanted) if call is not None else None
+    if found is not None:
+        return found.id
+    if wanted.strip().startswith(f"{call_id}#"):
+        return wanted.strip()
+    if call is None:
+        raise RsvpError(f"slot: give the slot's id ({call_id}#slot-N)")
+    return _slot_of(call, wanted)  # raises: not among the slots we know
+
+
+#: A member who holds a place, or waits for one, RSVPing again: nothing is sent again.
+_DECIDED: Final = frozenset({CommitmentState.ACCEPTED, CommitmentState.WAITLISTED})
+#: A decision here, as the member's commitment records it and the notification tells it.
+_ANSWERS: Final[dict[str, tuple[CommitmentState, Kind]]] = {
+    PlaceState.ACCEPTED: (CommitmentState.ACCEPTED, Kind.ACCEPTED),
+    PlaceState.WAITLISTED: (CommitmentState.WAITLISTED, Kind.WAITLISTED),
+}
+
+
+async def rsvp(
+    services: Services, who: Principal, call_url: str, slot: str | None = None
+) -> RsvpResult:
     """Join a call: decided at once for calls here, by the hosting chapter otherwise.
 
-    A call whose end has passed (by this node's clock) raises ``CallEnded`` and stores nothing;
-    the hosting node refuses such a Join too (``refuse_if_ended``), whatever our clock says.
+    ``slot`` names a slot of a call split into slots (its id, role name or number); without
+    one, the call's first slot with room is taken. A call here that is full puts the member
+    on its waiting list (``waitlisted``). A call whose end has passed (by this node's clock)
+    raises ``CallEnded`` and stores nothing; the hosting node refuses such a Join too
+    (``refuse_if_ended``), whatever our clock says.
     """
     try:
         call_id = parse_id(call_url.strip(), allow_http=services.settings.allow_http)
@@ -102,32 +151,21 @@ async def rsvp(services: Services, who: Principal, call_url: str) -> RsvpResult:
     now = services.clock.now()
     join_id = services.activity_id()
     if same_origin(call_id, services.settings.base_url):
-        async with services.db.write() as session:
-            known = await action_repo.call_by_ap_id(session, call_id)
-            if known is not None and known.end_time <= now:
-                raise CallEnded(call_id, known.end_time)
-            decision, row, _chapter = await join_local_call(
-                session, services, call_id, member.ap_id, join_id
-            )
-            if row is None:
-                raise NotFoundError(f"no action call {call_id} on this node")
-            state = CommitmentState.ACCEPTED if decision.accepted else CommitmentState.REJECTED
-            await _record(
-                session, member.id, call_id, row.chapter, join_id, state, decision.reason, now
-            )
-        services.wakeups.deliveries.set()
-        return RsvpResult(call_id, state, decision.reason)
+        return await _rsvp_here(services, member, call_id, join_id, slot)
     chapter_id, end, fetched = await _call_chapter(services, call_id)
     if end <= now:
         raise CallEnded(call_id, end)
+    asked = None
+    if slot is not None:
+        asked = _asked_slot(await _copy_of(services, call_id, fetched), call_id, slot)
     try:
         chapter = await services.resolver.actor(chapter_id)
     except ResolveError as exc:
         raise RsvpError(str(exc)) from exc
     async with services.db.write() as session:
         existing = await action_repo.commitment(session, member.id, call_id)
-        if existing is not None and existing.state == CommitmentState.ACCEPTED:
-            return RsvpResult(call_id, CommitmentState.ACCEPTED)
+        if existing is not None and existing.state in _DECIDED:
+            return RsvpResult(call_id, existing.state)  # the chapter keeps its answer
         await _record(
             session, member.id, call_id, chapter.id, join_id, CommitmentState.PENDING, None, now
         )
@@ -139,9 +177,67 @@ async def rsvp(services: Services, who: Principal, call_url: str) -> RsvpResult:
                 session, new_remote_call_values(copy, fetched, now)
             )
         join = build_join(join_id, member.ap_id, call_id, chapter.id)
+        if asked is not None:
+            join[JOIN_SLOT] = asked
         await publish(session, services, member, join, [chapter.inbox])
     services.wakeups.deliveries.set()
-    return RsvpResult(call_id, CommitmentState.PENDING)
+    return RsvpResult(call_id, CommitmentState.PENDING, slot=asked)
+
+
+async def _copy_of(
+    services: Services, call_id: str, fetched: Mapping[str, object] | None
+) -> ActionCall | None:
+    """Our copy of another node's call (fetched just now, or stored), None if unreadable."""
+    document: object = fetched
+    if document is None:
+        async with services.db.read() as session:
+            row = await action_repo.call_by_ap_id(session, call_id)
+        document = row.document if row is not None else None
+    try:
+        return parse_event(document, allow_http=services.settings.allow_http)
+    except ProtocolError:
+        return None
+
+
+async def _rsvp_here(
+    services: Services, member: LocalActor, call_id: str, join_id: str, slot: str | None
+) -> RsvpResult:
+    """An RSVP to a call of this node: decided at once, and the member told of the answer."""
+    now = services.clock.now()
+    async with services.db.write() as session:
+        known = await action_repo.call_by_ap_id(session, call_id)
+        if known is not None and known.end_time <= now:
+            raise CallEnded(call_id, known.end_time)
+        wanted = None
+        if slot is not None and known is not None:
+            wanted = _slot_of(call_from_row(known, services), slot)
+        decision, row, chapter = await join_local_call(
+            session, services, call_id, member.ap_id, join_id, slot=wanted
+        )
+        if row is None or chapter is None:
+            raise NotFoundError(f"no action call {call_id} on this node")
+        state, kind = _ANSWERS.get(decision.state, (CommitmentState.REJECTED, Kind.REJECTED))
+        await _record(
+            session, member.id, call_id, row.chapter, join_id, state, decision.reason, now
+        )
+        if not decision.repeated:  # asking again is answered, not announced again
+            call = call_from_row(row, services)
+            data = answer_data(
+                call, chapter, decision.slot, position=decision.position, reason=decision.reason
+            )
+            await notify(
+                session,
+                services,
+                recipient=member.ap_id,
+                kind=kind,
+                key=join_id,
+                data=data,
+                call=call_id,
+                sender=chapter,
+            )
+    services.wakeups.deliveries.set()
+    services.wakeups.follow_ups.set()
+    return RsvpResult(call_id, state, decision.reason, decision.slot, decision.position)
 
 
 async def _record(

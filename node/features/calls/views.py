@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from node.features.calls.commitments import CommitmentView
 from protocol.events import ActionCall, summary_line
-from protocol.localtime import local_iso
+from protocol.localtime import in_zone, local_iso
+from protocol.slots import places_left, slot_when
 from protocol.timefmt import format_xsd_datetime
 
 
@@ -38,9 +39,37 @@ def call_json(call: ActionCall, *, local: bool) -> dict[str, object]:
         "goal": call.goal,
         "targets": [t.as_json() for t in call.targets],
         "tags": list(call.tags),
+        # Shifts or roles, each with its places: taken, and left (0 when full).
+        "slots": [
+            {
+                "id": s.id,
+                "name": s.name,
+                "start": local_iso(s.start, call.timezone),
+                "end": local_iso(s.end, call.timezone),
+                "capacity": s.capacity,
+                "taken": s.taken,
+                "remaining": s.remaining,
+            }
+            for s in call.slots
+        ],
         "published": format_xsd_datetime(call.published),
         "updated": format_xsd_datetime(call.updated) if call.updated else None,
     }
+
+
+def slot_views(call: ActionCall) -> list[dict[str, object]]:
+    """A call's slots as its page shows them: when (in the call's zone), role, places left."""
+    day = in_zone(call.start, call.timezone).date()
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "when": slot_when(s, call.timezone, day),
+            "places": places_left(s),
+            "full": s.remaining == 0,
+        }
+        for s in call.slots
+    ]
 
 
 def commitment_json(row: CommitmentView) -> dict[str, object]:

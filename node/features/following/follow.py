@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.features.notifications.organisers import tell_follower_waiting
 from node.federation.outbox.publish import publish
 from node.federation.resolver import ResolveError
 from node.runtime.services import Services
@@ -90,6 +91,8 @@ async def follow(services: Services, follower_name: str, handle_or_url: str) -> 
             if target is None:
                 raise FollowError(f"no local actor {target_id}")
             state: str = PENDING if target.manually_approves_followers else ACCEPTED
+            was = await follow_repo.follow_between(session, follower.ap_id, target_id)
+            waiting = was is not None and was.state == PENDING  # the organisers were told
             await follow_repo.put_follow(
                 session,
                 activity_id=activity_id,
@@ -99,6 +102,10 @@ async def follow(services: Services, follower_name: str, handle_or_url: str) -> 
                 state=state,
                 now=now,
             )
+            if state == PENDING and not waiting:
+                await tell_follower_waiting(
+                    session, services, target, follower.ap_id, key=activity_id
+                )
         return FollowResult(target_id, state, activity_id)
     try:
         target_actor = await services.resolver.actor(target_id)

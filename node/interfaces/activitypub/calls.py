@@ -6,10 +6,12 @@ import html
 
 from aiohttp import web
 
+from node.features.calls.polls import call_for_poll, question_document
 from node.interfaces.activitypub.negotiation import activity_json, require_signed_fetch, wants_html
 from node.interfaces.web.public import call_page
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
+from protocol.polls import poll_id
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from storage.repositories import impact as impact_repo
@@ -31,6 +33,25 @@ async def call_document(request: web.Request) -> web.Response:
     if wants_html(request):
         return await call_page(request, row)
     return activity_json(row.document)
+
+
+@routes.get("/actors/{name}/actions/{ulid:[0-9A-Z]{26}}/polls/{poll:[0-9A-Z]{26}}")
+async def poll_document(request: web.Request) -> web.Response:
+    """A call's RSVP poll with its current counts (Mastodon refetches it); browsers go to
+    the call's page."""
+    services = request.app[SERVICES]
+    await require_signed_fetch(request)
+    call_id = services.ids.actor_part(
+        request.match_info["name"], f"actions/{request.match_info['ulid']}"
+    )
+    async with services.db.read() as session:
+        row = await call_for_poll(session, poll_id(call_id, request.match_info["poll"]))
+        question = await question_document(session, services, row) if row else None
+    if row is None or question is None:
+        raise HttpError(404, "no such poll on this node")
+    if wants_html(request):
+        raise web.HTTPSeeOther(call_id)
+    return activity_json(question)
 
 
 @routes.get("/actors/{name}/reports/{ulid:[0-9A-Z]{26}}")

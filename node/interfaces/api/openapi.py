@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.interfaces.api.openapi_calls import PATCH_DESCRIPTION, call_input_schema
+from node.interfaces.api.openapi_attendance import ATTENDANCE_PATHS, ATTENDANCE_SCHEMAS
+from node.interfaces.api.openapi_calls import PATCH_DESCRIPTION, SLOT, call_input_schema
 from node.interfaces.api.openapi_campaigns import CAMPAIGN_PATHS, CAMPAIGN_SCHEMAS
 from node.interfaces.api.openapi_moderation import MODERATION_PATHS, MODERATION_SCHEMAS
+from node.interfaces.api.openapi_notifications import NOTIFICATION_PATHS, NOTIFICATION_SCHEMAS
 from node.interfaces.api.openapi_parts import CHAPTER, ULID
 from node.interfaces.api.openapi_parts import json_body as _json_body
 from node.interfaces.api.openapi_parts import ok as _ok
@@ -62,6 +64,12 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "goal": {"type": ["string", "null"]},
             "targets": {"type": "array", "items": target},
             "tags": {"type": "array", "items": {"type": "string"}},
+            "slots": {"type": "array", "items": SLOT},
+            "poll": {
+                "type": "string",
+                "format": "uri",
+                "description": "its RSVP poll (in the answer to a create with poll: true)",
+            },
             "published": {"type": "string", "format": "date-time"},
             "updated": {"type": ["string", "null"], "format": "date-time"},
         },
@@ -188,6 +196,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                     "properties": {
                                         "actor": {"type": "string", "format": "uri"},
                                         "joined": {"type": "string", "format": "date-time"},
+                                        "state": {"enum": ["accepted", "waitlisted"]},
+                                        "slot": {"type": ["string", "null"]},
                                     },
                                 }
                             ),
@@ -196,6 +206,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 ),
             },
             **REPORT_PATHS,
+            **ATTENDANCE_PATHS,
             **CAMPAIGN_PATHS,
             "/api/v1/campaigns/{campaign}/totals": {
                 "parameters": [
@@ -228,6 +239,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 ),
             },
             **MODERATION_PATHS,
+            **NOTIFICATION_PATHS,
             "/api/v1/admin/flags": {
                 "get": _op(
                     "The moderation queue (admins)",
@@ -361,7 +373,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         {
                             "type": "object",
                             "required": ["call"],
-                            "properties": {"call": {"type": "string", "format": "uri"}},
+                            "properties": {
+                                "call": {"type": "string", "format": "uri"},
+                                "slot": {
+                                    "type": "string",
+                                    "description": "a slot's id, role name or number",
+                                },
+                            },
                         }
                     ),
                 ),
@@ -439,10 +457,14 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "call": {"type": "string"},
                         "state": {"type": "string"},
                         "reason": {"type": ["string", "null"]},
+                        "slot": {"type": ["string", "null"]},
+                        "position": {"type": ["integer", "null"]},
                     },
                 },
                 **REPORT_SCHEMAS,
+                **ATTENDANCE_SCHEMAS,
                 **MODERATION_SCHEMAS,
+                **NOTIFICATION_SCHEMAS,
                 **CAMPAIGN_SCHEMAS,
                 "Problem": {
                     "type": "object",

@@ -24,6 +24,7 @@ from node.features.calls.lifecycle import (
     restore_action,
     update_action,
 )
+from node.features.calls.polls import publish_poll
 from node.features.calls.rsvp import CallEnded, RsvpError, commitments, leave, rsvp
 from node.features.calls.views import call_json, commitment_json
 from node.features.following.feed import feed_page
@@ -133,12 +134,17 @@ async def list_calls(request: web.Request, who: Principal) -> web.Response:
 @api
 async def create_call(request: web.Request, who: Principal) -> web.Response:
     services = request.app[SERVICES]
-    row = await create_action(services, who, request.match_info["chapter"], await _body(request))
-    return _json(
-        call_json(call_from_row(row, services), local=True),
-        status=201,
-        headers={"Location": row.ap_id},
-    )
+    body = await _body(request)
+    poll = body.pop("poll", False)  # also publish the call's RSVP poll
+    if not isinstance(poll, bool):
+        raise FieldError("poll", "must be true or false")
+    row = await create_action(services, who, request.match_info["chapter"], body)
+    if poll:
+        row = await publish_poll(services, who, row.ap_id)
+    created = call_json(call_from_row(row, services), local=True)
+    if row.poll:
+        created["poll"] = row.poll
+    return _json(created, status=201, headers={"Location": row.ap_id})
 
 
 @routes.get("/api/v1/chapters/{chapter}/actions/{ulid}")
@@ -193,8 +199,18 @@ async def call_participants(request: web.Request, who: Principal) -> web.Respons
         if row is None or row.local_actor_id != chapter.id:
             raise NotFoundError("no such action call in this chapter")
         rows = await action_repo.participants(session, row.id)
-    return _json(
-        {"items": [{"actor": p.actor, "joined": format_xsd_datetime(p.created_at)} for p in rows]}
+    return _json(  # state: accepted (holds a place) or waitlisted (in this order)
+        {
+            "items": [
+                {
+                    "actor": p.actor,
+                    "joined": format_xsd_datetime(p.created_at),
+                    "state": p.state,
+                    "slot": p.slot,
+                }
+                for p in rows
+            ]
+        }
     )
 
 
@@ -257,15 +273,24 @@ async def list_commitments(request: web.Request, who: Principal) -> web.Response
 @routes.post("/api/v1/rsvps")
 @api
 async def add_rsvp(request: web.Request, who: Principal) -> web.Response:
-    call = (await _body(request)).get("call")
+    body = await _body(request)
+    call, slot = body.get("call"), body.get("slot")
     if not isinstance(call, str) or not call.strip():
         raise FieldError("call", "is required: the action call's URL")
+    if slot is not None and (not isinstance(slot, str) or not slot.strip()):
+        raise FieldError("slot", "must be a slot's id, role name or number")
     try:
-        result = await rsvp(request.app[SERVICES], who, call)
+        result = await rsvp(request.app[SERVICES], who, call, slot)
     except CallEnded as exc:  # the call's state stands in the way, not the request
         raise HttpError(409, str(exc), title="The action call has ended") from exc
     return _json(
-        {"call": result.call, "state": result.state, "reason": result.reason},
+        {
+            "call": result.call,
+            "state": result.state,
+            "reason": result.reason,
+            "slot": result.slot,
+            "position": result.position,
+        },
         status=200 if result.state != CommitmentState.PENDING else 202,
     )
 

@@ -14,7 +14,9 @@ from node.features.calls.lifecycle import (
     restore_action,
     update_action,
 )
+from node.features.calls.polls import publish_poll
 from node.features.calls.views import call_json
+from node.interfaces.cli import attendance, polls
 from node.interfaces.cli.base import (
     CommandError,
     Subparsers,
@@ -37,6 +39,7 @@ CLEARABLE = {
     "description": "description",
     "tags": "tags",
     "targets": "targets",
+    "slots": "slots",
 }
 
 
@@ -76,6 +79,8 @@ def _action_fields(args: argparse.Namespace, *, creating: bool) -> dict[str, obj
         data["remove_targets"] = list(args.remove_target)
     if args.tag:
         data["tags"] = list(args.tag)
+    if args.slot:
+        data["slots"] = list(args.slot)  # the text form; parsed with the API's slots
     _refuse_contradictions(args, data)
     return data
 
@@ -93,6 +98,7 @@ def _refuse_contradictions(args: argparse.Namespace, data: dict[str, object]) ->
         "description": args.description is not None,
         "tags": bool(args.tag),
         "targets": bool(args.target) or bool(getattr(args, "remove_target", None)),
+        "slots": bool(args.slot),
     }
     both = sorted(c for c in cleared if given.get(c))
     if both or ("place" in cleared and cleared & {"address", "coordinates"}):
@@ -117,6 +123,9 @@ def _print_call(services: Services, row: CallRow, as_json: bool) -> None:
 async def cmd_action_create(args: argparse.Namespace, services: Services) -> int:
     who = await principal(services, args.as_name)
     row = await create_action(services, who, args.chapter, _action_fields(args, creating=True))
+    if args.poll:  # the RSVP poll Mastodon users can answer
+        row = await publish_poll(services, who, row.ap_id)
+        err(f"RSVP poll: {row.poll}")
     _print_call(services, row, args.json)
     return 0
 
@@ -206,6 +215,15 @@ def _call_options(p: argparse.ArgumentParser, *, creating: bool) -> None:
         + ("" if creating else "; adds or replaces that metric and unit, keeps the others"),
     )
     p.add_argument(
+        "--slot",
+        action="append",
+        metavar="START-END ROLE:CAPACITY",
+        help="a shift or role, e.g. '10:00-12:00 litter pickers:10' (repeatable): times on the "
+        "call's date in its zone (or full dates and times), within the call; the call's capacity "
+        "is then the slots' sum"
+        + ("" if creating else "; replaces all the call's slots (same role and times: same id)"),
+    )
+    p.add_argument(
         "--tag",
         action="append",
         help="hashtag without # (repeatable)"
@@ -235,6 +253,9 @@ def register(sub: Subparsers) -> None:
     p = actions.add_parser("create", help="publish an action call (prints its id)")
     _call_options(p, creating=True)
     p.add_argument("--chapter", required=True)
+    p.add_argument(
+        "--poll", action="store_true", help="also publish its RSVP poll (see `action poll`)"
+    )
     p.set_defaults(func=cmd_action_create)
 
     p = actions.add_parser(
@@ -284,3 +305,6 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--chapter", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_action_adopt)
+
+    attendance.register_action(actions)  # checkin, checkin-code
+    polls.register_action(actions)  # poll

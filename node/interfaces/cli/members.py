@@ -1,4 +1,4 @@
-"""``member add``, ``member password``, ``member invite``, ``member sessions revoke`` and
+"""``member add``, ``member update``, ``member password``, ``member invite``, ``member sessions revoke`` and
 ``member tokens revoke``: the people who act, how they sign in, and taking that back.
 
 An unknown member ends with ``NotFoundError`` (exit 1, "no member named ..." on stderr)."""
@@ -15,6 +15,7 @@ from node.features.actors.invitations import INVITABLE_ROLES, create_invitation,
 from node.features.actors.local import create_actor, hash_token
 from node.features.actors.passwords import hash_password_off_loop
 from node.features.actors.revocation import revoke_sessions, revoke_tokens
+from node.features.notifications.preferences import KEEP, update_member_settings, valid_address
 from node.interfaces.cli.base import (
     CommandError,
     Subparsers,
@@ -33,7 +34,9 @@ MIN_PASSWORD_LENGTH = 10
 
 @with_services
 async def cmd_member_add(args: argparse.Namespace, services: Services) -> int:
-    """Prints the actor id and the member's bearer token (shown only this once)."""
+    """Prints the actor id and the member's bearer token (shown only this once). A bad
+    ``--email`` is refused before anything is made."""
+    email = valid_address(args.email) if args.email is not None else None
     created = await create_actor(
         services,
         args.name,
@@ -42,8 +45,28 @@ async def cmd_member_add(args: argparse.Namespace, services: Services) -> int:
         role=args.role,
         chapter=args.chapter,
     )
+    if email is not None:
+        await update_member_settings(services, created.actor.id, email=email)
     out(created.actor.ap_id)
     out(f"token: {created.token}")
+    return 0
+
+
+@with_services
+async def cmd_member_update(args: argparse.Namespace, services: Services) -> int:
+    """A member's notification settings: ``--email ADDR`` ("" for none) and ``--reminders
+    on|off``; prints them as they now are."""
+    if args.email is None and args.reminders is None:
+        raise CommandError("nothing to change: give --email and/or --reminders")
+    member = await update_member_settings(
+        services,
+        args.name,
+        email=KEEP if args.email is None else args.email,
+        reminders=KEEP if args.reminders is None else args.reminders == "on",
+    )
+    out(
+        f"{member.name} email={member.email or '-'} reminders={'on' if member.reminders else 'off'}"
+    )
     return 0
 
 
@@ -118,7 +141,20 @@ def register(sub: Subparsers) -> None:
         choices=list(Role),
         help="role in the chapter (admin: the whole node)",
     )
+    p.add_argument("--email", metavar="ADDR", help="where the member's notifications are e-mailed")
     p.set_defaults(func=cmd_member_add)
+
+    p = member.add_parser(
+        "update",
+        help="change a member's notification settings (prints them)",
+        description='Change where a member\'s notifications are e-mailed (--email "" for '
+        "none: in-app only) and whether they are reminded before calls they are going to.",
+    )
+    p.add_argument("name")
+    data_arg(p)
+    p.add_argument("--email", metavar="ADDR", help='the address ("" for none)')
+    p.add_argument("--reminders", choices=["on", "off"])
+    p.set_defaults(func=cmd_member_update)
 
     p = member.add_parser(
         "password", help="set a member's sign-in password (stdin, file or $CHAPTERHOUSE_PASSWORD)"

@@ -15,12 +15,16 @@ from storage.models.states import CommitmentState
 
 @with_services
 async def cmd_rsvp(args: argparse.Namespace, services: Services) -> int:
-    """Exit 1 when the organiser's node refuses the RSVP (full, cancelled ...), so scripts see it."""
+    """Exit 1 when the organiser's node refuses the RSVP (cancelled, banned ...), so scripts
+    see it; a full call here puts the member on its waiting list (``waitlisted``, exit 0)."""
     who = await principal(services, args.as_name)
     result = await (
-        leave(services, who, args.call) if args.leave else rsvp(services, who, args.call)
+        leave(services, who, args.call) if args.leave else rsvp(services, who, args.call, args.slot)
     )
-    out(f"{result.call} {result.state}" + (f" ({result.reason})" if result.reason else ""))
+    where = f" slot={result.slot}" if result.slot else ""
+    place = f" position={result.position}" if result.position else ""
+    said = f" ({result.reason})" if result.reason else ""
+    out(f"{result.call} {result.state}{where}{place}{said}")
     return 0 if result.state != CommitmentState.REJECTED else 1
 
 
@@ -60,6 +64,12 @@ def register(sub: Subparsers) -> None:
     data_arg(p)
     p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
     p.add_argument("--leave", action="store_true", help="withdraw instead")
+    p.add_argument(
+        "--slot",
+        metavar="SLOT",
+        help="the slot (shift or role) to take: its id, role name or number; "
+        "without it, the first slot with room",
+    )
     p.set_defaults(func=cmd_rsvp)
 
     p = sub.add_parser("feed", help="action calls of the chapters a member follows")

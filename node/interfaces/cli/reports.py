@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from node.features.calls.attendance import attendance_measure
 from node.features.impact.campaigns import campaign_totals
 from node.features.impact.reports import (
     MeasurePatch,
@@ -31,7 +32,14 @@ from node.runtime.services import Services
 @with_services
 async def cmd_report_create(args: argparse.Namespace, services: Services) -> int:
     who = await principal(services, args.as_name)
-    measures = parse_metric_args(args.metric or [], args.method)
+    measures = parse_metric_args(args.metric or [], args.method) if args.metric else ()
+    if args.from_attendance:  # participants=N:people, counted, from the check-ins
+        counted = await attendance_measure(services, who, args.call)
+        if any(m.key == counted.key for m in measures):
+            raise CommandError("give participants either with --metric or --from-attendance")
+        measures = (*measures, counted)
+    elif not measures:
+        measures = parse_metric_args([], args.method)  # says what to give
     try:
         row = await create_report(services, who, args.call, measures, args.text)
     except ReportExists as exc:
@@ -97,6 +105,12 @@ def register(sub: Subparsers) -> None:
         p = reports.add_parser(name, help=help_text)
         if name == "create":
             p.add_argument("--call", required=True, metavar="CALL_ID")
+            p.add_argument(
+                "--from-attendance",
+                dest="from_attendance",
+                action="store_true",
+                help="add participants=N:people (method counted): how many came, from check-in",
+            )
         else:
             p.add_argument("report_id", metavar="REPORT_ID")
         data_arg(p)

@@ -7,9 +7,16 @@ from xml.sax.saxutils import escape, quoteattr
 
 from protocol.events import ActionCall, summary_line
 from protocol.jsonld import CHAPTERHOUSE_NS
-from protocol.localtime import local_iso
+from protocol.localtime import in_zone, local_iso
+from protocol.slots import slots_text
 from protocol.timefmt import format_xsd_datetime
 from storage.models import LocalActor
+
+
+def _summary(call: ActionCall) -> str:
+    """The call's summary line, then its slots and their places left, if it has any."""
+    slots = slots_text(call.slots, call.timezone, in_zone(call.start, call.timezone).date())
+    return f"{summary_line(call)} · {slots}" if slots else summary_line(call)
 
 
 def atom_feed(chapter: LocalActor, found: Iterable[ActionCall]) -> str:
@@ -27,7 +34,7 @@ def atom_feed(chapter: LocalActor, found: Iterable[ActionCall]) -> str:
         f'<link rel="alternate" type="text/html" href="{escape(c.id)}"/>'
         f"<published>{format_xsd_datetime(c.published)}</published>"
         f"<updated>{format_xsd_datetime(c.updated or c.published)}</updated>"
-        f"<summary>{escape(summary_line(c))}</summary>"
+        f"<summary>{escape(_summary(c))}</summary>"
         # When it happens, as the summary says it (the Atom dates above are edit times).
         f"<chapterhouse:start timezone={quoteattr(c.timezone or '')}>"
         f"{local_iso(c.start, c.timezone)}</chapterhouse:start>"

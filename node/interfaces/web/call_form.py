@@ -6,12 +6,19 @@ every field filled, targets included, so what it sends is the call as the organi
 a field left blank is removed, a field the form did not send at all is kept (a patch), and
 times that come back exactly as shown are not sent (a time the clocks repeat keeps the
 occurrence it had).
+
+Slots (shifts or roles) are rows of four fields, ``slot_start_N``, ``slot_end_N``,
+``slot_name_N`` and ``slot_capacity_N``: the edit form shows the call's slots and a few empty
+rows (``slot_rows`` says how many, and comes back with the form). Blank rows are skipped; no
+filled row at all removes the slots. A time is ``HH:MM`` on the call's date, or a full
+``2027-07-13T10:00`` for another day.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from zoneinfo import available_timezones
 
 from node.features.calls.input import FieldError
@@ -20,6 +27,11 @@ from protocol.localtime import in_zone, known_zone
 
 TIME_FIELDS = ("start_date", "start_time", "end_date", "end_time", "timezone")
 DEFAULT_ZONE = "UTC"
+SLOT_FIELDS = ("start", "end", "name", "capacity")
+#: Empty slot rows the form offers besides the call's own slots.
+EMPTY_SLOT_ROWS = 3
+#: At most this many rows are read back (a call has at most 50 slots).
+MAX_SLOT_ROWS = 60
 
 
 def zone_choices() -> list[str]:
@@ -59,12 +71,55 @@ def form_values(call: ActionCall, chapter_zone: str | None) -> dict[str, str]:
         "targets": "\n".join(f"{t.metric}={_amount(t.target)}:{t.unit}" for t in call.targets),
         "tags": " ".join(f"#{t}" for t in call.tags),
         "description": call.content,
+        **slot_values(call, zone),
     }
+
+
+def _slot_clock(instant: datetime, day: date, zone: str) -> str:
+    """``10:00`` on ``day`` (local), else the full local date and time."""
+    local = in_zone(instant, zone)
+    clock = local.strftime("%H:%M:%S" if local.second else "%H:%M")
+    return clock if local.date() == day else f"{local.date().isoformat()}T{clock}"
+
+
+def slot_values(call: ActionCall, zone: str) -> dict[str, str]:
+    """The slot rows, filled with the call's slots, then empty ones. With slots, the capacity
+    field stays blank: the call's capacity is their sum."""
+    values = {"slot_rows": str(len(call.slots) + EMPTY_SLOT_ROWS)}
+    day = in_zone(call.start, zone).date()
+    for i, s in enumerate(call.slots):
+        start_day = in_zone(s.start, zone).date()
+        values[f"slot_start_{i}"] = _slot_clock(s.start, day, zone)
+        values[f"slot_end_{i}"] = _slot_clock(s.end, start_day, zone)
+        values[f"slot_name_{i}"] = s.name
+        values[f"slot_capacity_{i}"] = str(s.capacity)
+    if call.slots:
+        values["capacity"] = ""
+    return values
 
 
 def new_values(chapter_zone: str | None) -> dict[str, str]:
     """The new-call form: empty, in the chapter's zone."""
-    return {"timezone": known_zone(chapter_zone) or DEFAULT_ZONE}
+    return {
+        "timezone": known_zone(chapter_zone) or DEFAULT_ZONE,
+        "slot_rows": str(EMPTY_SLOT_ROWS),
+    }
+
+
+def _slots(form: Mapping[str, str]) -> list[dict[str, object]]:
+    """The filled slot rows, as the API's slot objects (a partly filled row is refused by the
+    slots' own checks, which name what is missing)."""
+    slots: list[dict[str, object]] = []
+    for i in range(MAX_SLOT_ROWS):
+        row = {k: form.get(f"slot_{k}_{i}", "").strip() for k in SLOT_FIELDS}
+        if not any(row.values()):
+            continue
+        text = row["capacity"]
+        if text and not (text.isdecimal() and text.isascii()):
+            name = row["name"] or str(len(slots) + 1)
+            raise FieldError("slots", f"slot {name}: capacity must be a whole number")
+        slots.append({**row, "capacity": int(text) if text else None})
+    return slots
 
 
 def _time(form: Mapping[str, str], side: str, start_date: str) -> str | None:
@@ -132,12 +187,17 @@ def call_data(form: Mapping[str, str], shown: Mapping[str, str] | None = None) -
         data["place"] = _place(form)
     for key in ("online_url", "goal", "description"):
         _optional(form, data, key)
+    slots = _slots(form) if "slot_rows" in form else None
+    if slots is not None:
+        data["slots"] = slots or None
     if "capacity" in form:
         text = form["capacity"].strip()
         try:
             data["capacity"] = int(text) if text else None
         except ValueError:
             raise FieldError("capacity", "must be a whole number") from None
+        if slots and not text:
+            del data["capacity"]  # the slots' sum
     if "targets" in form:
         lines = [t.strip() for t in form["targets"].splitlines() if t.strip()]
         data["targets"] = lines or None

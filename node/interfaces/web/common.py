@@ -18,6 +18,7 @@ from aiohttp_session import get_session
 from node.features.actors.authz import NotFoundError, Principal
 from node.features.actors.directory import find_local_actor
 from node.features.calls.lookup import local_call as find_local_call
+from node.features.notifications.listing import unread_count
 from node.interfaces.web.session import csrf_token, signed_in_member
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
@@ -51,6 +52,7 @@ async def page(request: web.Request, template: str, **context: Any) -> web.Respo
         csrf=csrf_token(session),
         me=who.actor if who else None,
         me_admin=bool(who and who.is_admin),
+        me_unread=await unread_count(services, who.actor.id) if who else 0,
         flash=flash,
     )
     response = aiohttp_jinja2.render_template(template, request, context)

@@ -16,6 +16,8 @@ from node.features.actors.people import set_show_commitments
 from node.features.calls.rsvp import RsvpError, commitments, leave, rsvp
 from node.features.following.feed import feed_page
 from node.features.following.follow import FollowError, follow, following, unfollow
+from node.features.notifications.listing import notifications_of
+from node.features.notifications.notify import email_enabled
 from node.interfaces.web.common import (
     back,
     flash,
@@ -55,6 +57,8 @@ async def me(request: web.Request) -> web.Response:
         commitments={c.call: c.state for c in rows if c.state != CommitmentState.LEFT},
         following=follows,
         ended=ended,
+        notifications=await notifications_of(services, who.actor.id),
+        email_enabled=email_enabled(services),
     )
 
 
@@ -104,11 +108,13 @@ async def me_unfollow(request: web.Request) -> web.Response:
     raise back(request.headers.get("Referer") or "/me")
 
 
-async def _rsvp(request: web.Request, call_id: str, leaving: bool) -> None:
+async def _rsvp(request: web.Request, call_id: str, leaving: bool, slot: str | None = None) -> None:
     who = await require_member(request)
     services = request.app[SERVICES]
     try:
-        result = await (leave(services, who, call_id) if leaving else rsvp(services, who, call_id))
+        result = await (
+            leave(services, who, call_id) if leaving else rsvp(services, who, call_id, slot=slot)
+        )
         await flash(
             request, f"RSVP {result.state}" + (f": {result.reason}" if result.reason else ".")
         )
@@ -127,5 +133,6 @@ async def me_rsvp(request: web.Request) -> web.Response:
 async def call_rsvp(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     row, _ = await local_call(request)
-    await _rsvp(request, row.ap_id, leaving=bool(form.get("leave")))
+    slot = form.get("slot", "").strip() or None  # a shift or role picked on the call page
+    await _rsvp(request, row.ap_id, leaving=bool(form.get("leave")), slot=slot)
     raise back(row.ap_id)

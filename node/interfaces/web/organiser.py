@@ -18,6 +18,7 @@ from node.features.actors.authz import NotFoundError, Principal
 from node.features.actors.directory import is_organiser
 from node.features.actors.invitations import InvitationRefused, create_invitation
 from node.features.actors.names import names_of
+from node.features.calls.attendance import tally_of
 from node.features.calls.input import FieldError
 from node.features.calls.lifecycle import call_from_row, create_action, update_action
 from node.features.calls.lookup import calls_with_participants
@@ -46,6 +47,7 @@ from node.runtime.errors import HttpError
 from protocol.errors import MalformedDocument
 from protocol.ids import parse_id
 from protocol.impact import parse_report
+from protocol.wording import plural
 from storage.models import LocalActor, Participant
 from storage.models.states import ActorKind, Role
 
@@ -156,12 +158,20 @@ async def report_form(request: web.Request) -> web.Response:
             "method": methods.most_common(1)[0][0],
             "text": current.content,
         }
+    prefilled = None
+    if existing is None:
+        # A first report starts from who came (check-in), counted; the form says so.
+        came = (await tally_of(services, who, row.ap_id)).came
+        if came:
+            values = {"metrics": f"participants={came}:people", "method": "counted"}
+            prefilled = f"{plural(came, 'person', 'people')} checked in: pre-filled, counted."
     return await page(
         request,
         "report_form.html",
         call=call_from_row(row, services),
         report=existing.document if existing else None,
         values=values,
+        prefilled=prefilled,
     )
 
 

@@ -2,7 +2,8 @@
 
 Before its end a page invites people ("3 of 30 people are coming", an RSVP button); after it,
 inviting is wrong (RSVPs are closed, node/features/calls/rsvp.py) and the numbers that matter
-are who came and what the chapter reported. Attendance is not recorded yet, so "came" counts
+are who came and what the chapter reported. "Came" is the count of the organisers' check-in
+(node/features/calls/attendance.py: only the number is public), or, when they recorded none,
 the participants the call had when it ended.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from node.features.calls.attendance import came_count
 from node.features.impact.chapter_impact import live_report
 from node.runtime.services import Services
 from protocol.errors import MalformedDocument
@@ -36,7 +38,10 @@ async def past_call(services: Services, call: ActionCall, now: datetime) -> Past
     or when it was cancelled (nobody came to a cancelled call)."""
     if call.cancelled or call.end > now:
         return None
-    return PastCall(call.participant_count, await _report(services, call.id))
+    came = await came_count(services, call.id)
+    return PastCall(
+        came if came is not None else call.participant_count, await _report(services, call.id)
+    )
 
 
 async def _report(services: Services, call_id: str) -> ReportView | None:

@@ -15,8 +15,10 @@ from aiohttp import web
 from node.features.actors.directory import is_organiser, local_actors_of_kind
 from node.features.actors.names import Person, names_of
 from node.features.actors.profile import actor_overview, node_upcoming_calls
+from node.features.calls.checkin_code import member_checkin
 from node.features.calls.lifecycle import call_from_row
 from node.features.calls.lookup import call_viewer
+from node.features.calls.views import slot_views
 from node.features.following.remote import RemoteFollowUnavailable, remote_follow_url
 from node.features.impact.campaigns import campaign_totals
 from node.features.impact.chapter_impact import chapter_impact
@@ -167,9 +169,11 @@ async def call_page(request: web.Request, row: CallRow) -> web.Response:
         chapter=(await names_of(services, [call.chapter]))[call.chapter],
         summary=summary_line(call),
         map_url=map_url,
+        slots=slot_views(call),  # each shift or role: when, role, places left
         commitment=commitment,
         organiser=organiser,
         past=await past_call(services, call, services.clock.now()),  # "N came", the report
+        checkin=await member_checkin(services, who, row),  # the check-in code form
         # The cancellation's reason; an adopted call's conflicts with its campaign's call.
         **await call_changes_context(request, row, organiser),
     )

@@ -8,7 +8,17 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from node.interfaces.web import admin, auth, call_changes, interaction, member, organiser, public
+from node.interfaces.web import (
+    admin,
+    auth,
+    call_changes,
+    checkin,
+    interaction,
+    member,
+    notifications,
+    organiser,
+    public,
+)
 from node.interfaces.web.call_cache import ParsedCalls
 from node.interfaces.web.session import setup_sessions
 from node.runtime.appkeys import PARSED_CALLS
@@ -39,7 +49,9 @@ def setup_web(app: web.Application, services: Services) -> None:
         member.routes,
         organiser.routes,
         call_changes.routes,
+        checkin.routes,
         admin.routes,
         interaction.routes,
+        notifications.routes,
     ):
         app.add_routes(page_routes)

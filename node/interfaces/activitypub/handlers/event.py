@@ -11,13 +11,20 @@ from node.features.calls.adoption.follow import follow_campaign_call
 from node.features.calls.remote import new_remote_call, remote_call_values
 from node.features.impact import follow_ups
 from node.features.impact.intake import apply_report, retract
+from node.features.notifications.remote_changes import (
+    tell_members_of_change,
+    tell_members_of_deletion,
+)
 from node.federation.actor_rows import StaleActorDocument, store_actor_row
 from node.interfaces.activitypub.handlers.context import HandlerContext
+from node.interfaces.activitypub.handlers.notices import handle_notice, is_notice
+from node.interfaces.activitypub.handlers.votes import handle_vote
 from protocol.activities import Activity
 from protocol.actors import ACTOR_TYPES, parse_actor
 from protocol.errors import ProtocolError
 from protocol.events import CANCELLED, parse_event
 from protocol.impact import is_report, is_rollup, parse_report
+from protocol.polls import looks_like_vote
 from protocol.vocabulary import has_type
 from storage.repositories import actions as action_repo
 from storage.repositories import follows as follow_repo
@@ -40,7 +47,7 @@ async def _wanted_here(ctx: HandlerContext, chapter: str, call_id: str) -> bool:
 
 
 async def handle_note(ctx: HandlerContext, activity: Activity) -> None:
-    """Impact reports from their chapter; rollups from other campaigns."""
+    """Impact reports from their chapter; rollups from other campaigns; votes on our polls."""
     obj = activity.object
     assert obj is not None
     services = ctx.services
@@ -58,6 +65,10 @@ async def handle_note(ctx: HandlerContext, activity: Activity) -> None:
         item = await follow_ups.rollup(ctx.session, services, obj, activity.actor)
         if item is not None:
             await ctx.follow_up(item)
+    elif looks_like_vote(obj):  # an answer to one of our calls' RSVP polls
+        await handle_vote(ctx, activity)
+    elif is_notice(obj):  # a chapter elsewhere answering our member (handlers/notices.py)
+        await handle_notice(ctx, activity)
 
 
 async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
@@ -66,7 +77,7 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
     Types are read as a set (AS2 allows a list): a report or rollup is a ``Note`` among its
     types, a call an ``Event`` among its types."""
     obj = activity.object
-    if is_report(obj) or is_rollup(obj):
+    if is_report(obj) or is_rollup(obj) or looks_like_vote(obj) or is_notice(obj):
         await handle_note(ctx, activity)
         return
     if obj is None or not has_type(obj, "Event"):
@@ -88,6 +99,7 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
             return  # an older version arriving late changes nothing
         if isinstance(row.document, dict) and row.document.get(DELETED):
             return  # deleted by its chapter: final (a cancellation by Update is not)
+        await tell_members_of_change(ctx.session, ctx.services, row, call, obj, key=activity.id)
         for key, value in remote_call_values(call, obj).items():
             setattr(row, key, value)
         # A campaign's call changed: the calls our chapters adopted from it follow.
@@ -119,6 +131,7 @@ async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
     row = await action_repo.call_by_ap_id(ctx.session, activity.object_id or "")
     if row is None or row.local_actor_id is not None or row.chapter != activity.actor:
         return
+    await tell_members_of_deletion(ctx.session, ctx.services, row, key=activity.id)
     doc = dict(row.document)
     doc["ical:status"] = CANCELLED
     doc[DELETED] = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from node.features.following.approval import follow_back, send_accept
+from node.features.notifications.organisers import tell_follower_waiting
 from node.interfaces.activitypub.handlers.backfill import backfill_follow_up
 from node.interfaces.activitypub.handlers.context import HandlerContext
 from node.interfaces.activitypub.handlers.join import (
@@ -36,6 +37,7 @@ async def handle_follow(ctx: HandlerContext, activity: Activity) -> None:
         log.warning("follow.unknown_follower", extra={"actor": activity.actor})
         return
     existing = await follow_repo.follow_between(session, activity.actor, target.ap_id)
+    waiting = existing is not None and existing.state == PENDING  # the organisers were told
     if existing is not None and existing.state == ACCEPTED:
         state = ACCEPTED  # a repeated Follow is answered again, never downgraded
     else:
@@ -49,6 +51,8 @@ async def handle_follow(ctx: HandlerContext, activity: Activity) -> None:
         state=state,
         now=services.clock.now(),
     )
+    if state == PENDING and not waiting:  # the organisers approve it: tell them
+        await tell_follower_waiting(session, services, target, activity.actor, key=activity.id)
     if state == ACCEPTED:
         await send_accept(session, services, target, dict(activity.raw), follower.inbox)
         ctx.queued_deliveries = True

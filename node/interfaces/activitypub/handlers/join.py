@@ -1,16 +1,23 @@
-"""RSVPs: Join/Leave for our calls, and Accept/Reject answering our members' Joins."""
+"""RSVPs: Join/Leave for our calls (admitted, waitlisted or refused), and Accept/Reject
+answering our members' Joins."""
 
 from __future__ import annotations
 
 import logging
 
+from node.features.calls.answers import tell_member
+from node.features.calls.lifecycle import call_from_row
 from node.features.calls.participation import join_local_call, leave_local_call
+from node.features.calls.places import answer_data
 from node.features.calls.rsvp import refuse_if_ended
+from node.features.notifications.kinds import Kind
+from node.features.notifications.notify import notify
 from node.federation.outbox.publish import publish
 from node.interfaces.activitypub.handlers.context import HandlerContext
 from node.runtime.services import INSTANCE_ACTOR
 from protocol.activities import Activity, build_accept, build_reject
 from protocol.jsonld import id_of
+from protocol.slots import JOIN_SLOT
 from protocol.vocabulary import has_type
 from storage.models import Commitment, LocalActor
 from storage.models.states import CommitmentState
@@ -20,21 +27,50 @@ from storage.repositories import actors as actor_repo
 log = logging.getLogger(__name__)
 
 
+def _named_slot(activity: Activity) -> str | None:
+    """The slot a Join names (``chapterhouse:slot``: a slot id, or an object with one); a
+    value that names none is passed on as text, so the Join is refused as naming no slot."""
+    value = activity.raw.get(JOIN_SLOT)
+    if value is None:
+        return None
+    return id_of(value) or str(value)[:200]
+
+
 async def handle_join(ctx: HandlerContext, activity: Activity) -> None:
+    """Admitted: ``Accept``. Full: on the waiting list, with no answer yet (the Join stays
+    pending on the joiner's side) but a direct message saying so; the ``Accept`` comes when a
+    place frees. Refused: ``Reject`` with the reason."""
     session, services = ctx.session, ctx.services
     joiner = await actor_repo.remote_actor(session, activity.actor)
     if joiner is None:
         log.warning("join.unknown_actor", extra={"actor": activity.actor})
         return
+    call_id = activity.object_id or ""
     # A Join after the call's end is refused (Reject{Join}) and nothing is stored.
-    decision, _row, chapter = await refuse_if_ended(
-        session, services, activity.object_id or ""
+    decision, row, chapter = await refuse_if_ended(
+        session, services, call_id
     ) or await join_local_call(
-        session, services, activity.object_id or "", activity.actor, activity.id
+        session, services, call_id, activity.actor, activity.id, slot=_named_slot(activity)
     )
     if chapter is None:
         # Unknown call: answer as the actor its URL names (else the node) so nobody waits.
-        chapter = await _owner_by_url(ctx, activity.object_id or "")
+        chapter = await _owner_by_url(ctx, call_id)
+    ctx.queued_deliveries = True
+    if decision.waitlisted and row is not None:
+        data = answer_data(
+            call_from_row(row, services), chapter, decision.slot, position=decision.position
+        )
+        await notify(
+            session,
+            services,
+            recipient=activity.actor,
+            kind=Kind.WAITLISTED,
+            key=activity.id,
+            data=data,
+            call=row.ap_id,
+            sender=chapter,
+        )
+        return
     answer_id = services.activity_id()
     join = dict(activity.raw)
     if decision.accepted:
@@ -44,7 +80,6 @@ async def handle_join(ctx: HandlerContext, activity: Activity) -> None:
         answer["summary"] = decision.reason
     # The Accept goes out at once; followers learn the new count from a coalesced follow-up.
     await publish(session, services, chapter, answer, [joiner.inbox])
-    ctx.queued_deliveries = True
     ctx.queued_follow_ups = ctx.queued_follow_ups or decision.accepted
 
 
@@ -70,6 +105,7 @@ async def handle_leave(ctx: HandlerContext, activity: Activity) -> None:
         return
     if await leave_local_call(ctx.session, ctx.services, call_id, activity.actor):
         ctx.queued_follow_ups = True  # the followers' Update, coalesced (calls/lifecycle.py)
+        ctx.queued_deliveries = True  # the waiting list's first, promoted: their Accept
 
 
 async def commitment_answered(ctx: HandlerContext, activity: Activity) -> Commitment | None:
@@ -91,15 +127,28 @@ async def commitment_answered(ctx: HandlerContext, activity: Activity) -> Commit
     return row
 
 
+#: Where a Reject finds a commitment the chapter had taken (a place, or the waiting list):
+#: the organisers took it back.
+_TAKEN_BACK = frozenset(
+    {CommitmentState.ACCEPTED, CommitmentState.REMOVED, CommitmentState.WAITLISTED}
+)
+
+
 async def answer_commitment(ctx: HandlerContext, activity: Activity, row: Commitment) -> None:
     """Accept or Reject of one of our members' Joins. A Reject of a Join the chapter had
-    accepted is a removal: the organisers took the place back (Mobilizon sends the same)."""
+    accepted (or waitlisted) is a removal: the organisers took the place back (Mobilizon
+    sends the same). An Accept of a waitlisted Join is a promotion: a place freed. The member
+    is told of each change (once per answer)."""
+    before = row.state
     if activity.type == "Accept":
         row.state = CommitmentState.ACCEPTED
-    elif row.state in (CommitmentState.ACCEPTED, CommitmentState.REMOVED):
-        row.state = CommitmentState.REMOVED
+        kind = Kind.PROMOTED if before == CommitmentState.WAITLISTED else Kind.ACCEPTED
+    elif before in _TAKEN_BACK:
+        row.state, kind = CommitmentState.REMOVED, Kind.REMOVED
     else:
-        row.state = CommitmentState.REJECTED
+        row.state, kind = CommitmentState.REJECTED, Kind.REJECTED
     summary = activity.raw.get("summary")
     row.reason = summary[:500] if isinstance(summary, str) else None
     row.updated_at = ctx.services.clock.now()
+    if row.state != before:
+        await tell_member(ctx.session, ctx.services, row, kind, activity.id, reason=row.reason)

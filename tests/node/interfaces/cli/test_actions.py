@@ -214,21 +214,19 @@ def test_invalid_input_is_refused_naming_the_field(node):
     assert (calls[call_id]["start"], calls[call_id]["end"]) == (START, END)
 
 
-def test_local_rsvp_accepts_leaves_and_rejects_when_full(node):
+def test_local_rsvp_accepts_leaves_and_waitlists_when_full(node):
     call_id = created_id(node, "--capacity", "1", title="One place only")
 
     joined = node.run("rsvp", call_id, "--as", "mo")
     assert joined.stdout.split()[:2] == [call_id, "accepted"]
 
-    full = node.run("rsvp", call_id, "--as", "pat", check=False)
-    assert full.returncode == 1, (full.stdout, full.stderr)
-    assert full.stdout.split()[:2] == [call_id, "rejected"]
-    assert "full" in full.stdout
+    full = node.run("rsvp", call_id, "--as", "pat")
+    assert full.stdout.split() == [call_id, "waitlisted", "position=1"]
 
     left = node.run("rsvp", call_id, "--leave", "--as", "mo")
     assert left.stdout.split()[:2] == [call_id, "left"]
 
-    # The freed place can be taken.
+    # The freed place went to pat, first on the waiting list; asking again says so.
     again = node.run("rsvp", call_id, "--as", "pat")
     assert again.stdout.split()[:2] == [call_id, "accepted"]
     call = listed(node)[call_id]

@@ -1,0 +1,57 @@
+"""``notifications``: a member's notifications, as /me lists them (a contract: ``--json`` prints
+one list, each item with ``id``, ``kind``, ``subject``, ``text``, ``call``, ``url``,
+``createdAt`` and ``read``, as ``GET /api/v1/notifications`` gives them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from node.features.notifications.listing import mark_read, notification_json, notifications_of
+from node.interfaces.cli.base import (
+    CommandError,
+    Subparsers,
+    data_arg,
+    err,
+    out,
+    principal,
+    with_services,
+)
+from node.runtime.services import Services
+from storage.models.states import ActorKind
+
+
+@with_services
+async def cmd_notifications(args: argparse.Namespace, services: Services) -> int:
+    """Newest first; ``--mark-read`` marks the ones listed read once they are printed."""
+    who = await principal(services, args.as_name)
+    if who.actor.kind != ActorKind.MEMBER:
+        raise CommandError(f"{args.as_name} is not a member: only members get notifications")
+    items = await notifications_of(services, who.actor.id, unread_only=args.unread)
+    if args.json:
+        out(json.dumps([notification_json(item) for item in items]))
+    else:
+        for item in items:
+            mark = "*" if not item.read else " "
+            when = item.created_at.strftime("%Y-%m-%d %H:%M UTC")
+            link = f" {item.link}" if item.link else ""
+            out(f"{mark} {item.id} {when} {item.text}{link}")
+        if not items:
+            err("no notifications" + (" unread" if args.unread else ""))
+    if args.mark_read and items:
+        marked = await mark_read(services, who.actor.id, [item.id for item in items])
+        err(f"marked {marked} read")
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "notifications",
+        help="a member's notifications, newest first (* marks the unread ones)",
+    )
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--unread", action="store_true", help="only the unread ones")
+    p.add_argument("--mark-read", action="store_true", help="mark the ones listed read")
+    p.set_defaults(func=cmd_notifications)

@@ -1,0 +1,130 @@
+"""Check-in at the door: the organisers' page listing a call's participants with one button
+each (check in, or undo), walk-ins by name or as a count, the count so far and the call's
+check-in code; and the form on the call's page where a signed-in member enters that code.
+
+Plain forms (no JavaScript), each with its CSRF token; a tap posts and comes back to the page
+(303), so reloading never posts twice. The features check the organiser's role on every read
+and change (node/features/calls/attendance.py): anyone else gets 403.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.features.calls.attendance import (
+    AttendanceError,
+    attendance_sheet,
+    record_attendance,
+    remove_walk_in,
+)
+from node.features.calls.checkin_code import (
+    CheckinClosed,
+    CheckinThrottled,
+    WrongCode,
+    check_in_with_code,
+    checkin_code,
+    shown_code,
+)
+from node.interfaces.web.common import back, flash, local_call, page, require_member
+from node.interfaces.web.session import check_csrf
+from node.runtime.appkeys import SERVICES
+from node.runtime.errors import HttpError
+from protocol.wording import plural
+
+routes = web.RouteTableDef()
+
+PAGE = "/actors/{name}/actions/{ulid}/checkin"
+
+
+async def _sheet_page(request: web.Request, error: str | None = None) -> web.Response:
+    who = await require_member(request)
+    row, _ = await local_call(request)
+    services = request.app[SERVICES]
+    code = await checkin_code(services, who, row.ap_id)  # made when first asked for
+    sheet = await attendance_sheet(services, who, row.ap_id)
+    response = await page(request, "checkin.html", sheet=sheet, code=shown_code(code), error=error)
+    if error is not None:
+        response.set_status(422)
+    return response
+
+
+@routes.get(PAGE)
+async def checkin_page(request: web.Request) -> web.Response:
+    return await _sheet_page(request)
+
+
+@routes.post(PAGE)
+async def checkin_tap(request: web.Request) -> web.Response:
+    """One participant checked in, or (``undo``) their check-in taken back."""
+    form = await check_csrf(request)
+    who = await require_member(request)
+    row, _ = await local_call(request)
+    undo = bool(form.get("undo"))
+    try:
+        done = await record_attendance(
+            request.app[SERVICES], who, row.ap_id, people=[form.get("actor", "")], undo=undo
+        )
+    except AttendanceError as exc:
+        return await _sheet_page(request, str(exc))
+    change = done.changes[0]
+    verb = "Check-in undone" if undo else "Checked in"
+    note = "" if change.changed else " (already so)"
+    await flash(
+        request, f"{verb}: {change.who}{note}. {plural(done.tally.came, 'person', 'people')} came."
+    )
+    raise back(f"{row.ap_id}/checkin")
+
+
+@routes.post(PAGE + "/walk-ins")
+async def walk_ins(request: web.Request) -> web.Response:
+    """A walk-in by name, a number of walk-ins (or taken back), or one named walk-in removed."""
+    form = await check_csrf(request)
+    who = await require_member(request)
+    row, _ = await local_call(request)
+    services = request.app[SERVICES]
+    try:
+        if form.get("remove"):
+            try:
+                row_id = int(form["remove"])
+            except ValueError as exc:
+                raise AttendanceError("that walk-in is not recorded for this action call") from exc
+            tally = await remove_walk_in(services, who, row.ap_id, row_id)
+            message = "Walk-in removed."
+        elif form.get("name", "").strip():
+            done = await record_attendance(services, who, row.ap_id, names=[form["name"]])
+            tally, message = done.tally, f"Walk-in added: {done.changes[0].who}."
+        else:
+            text = form.get("count", "").strip()
+            if not text.isdigit() or int(text) < 1:
+                raise AttendanceError("give a walk-in's name, or how many came (1 or more)")
+            undo = bool(form.get("undo"))
+            done = await record_attendance(services, who, row.ap_id, walk_ins=int(text), undo=undo)
+            tally = done.tally
+            message = f"{plural(int(text), 'walk-in')} {'taken back' if undo else 'added'}."
+    except AttendanceError as exc:
+        return await _sheet_page(request, str(exc))
+    await flash(request, f"{message} {plural(tally.came, 'person', 'people')} came.")
+    raise back(f"{row.ap_id}/checkin")
+
+
+@routes.post(PAGE + "/code")
+async def code_checkin(request: web.Request) -> web.Response:
+    """A signed-in member checks themselves in with the code shown at the action."""
+    form = await check_csrf(request)
+    who = await require_member(request)
+    row, _ = await local_call(request)
+    try:
+        fresh = await check_in_with_code(
+            request.app[SERVICES], who, row.ap_id, form.get("code", "")
+        )
+    except CheckinThrottled as exc:
+        raise HttpError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from exc
+    except WrongCode as exc:
+        raise HttpError(422, str(exc)) from exc
+    except CheckinClosed as exc:
+        raise HttpError(409, f"Cannot check in: {exc}.") from exc
+    await flash(
+        request,
+        "You are checked in. Thank you for coming!" if fresh else "You were already checked in.",
+    )
+    raise back(row.ap_id)

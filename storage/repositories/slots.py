@@ -1,0 +1,34 @@
+"""The places taken in a call's slots (shifts or roles), counted from its participants."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Participant
+from storage.models.states import PlaceState
+
+
+async def taken_by_slot(session: AsyncSession, call_id: int) -> dict[str, int]:
+    """Slot id → the participants holding a place in it (waiting ones hold none)."""
+    rows = await session.execute(
+        select(Participant.slot, func.count())
+        .where(
+            Participant.call_id == call_id,
+            Participant.state == PlaceState.ACCEPTED,
+            Participant.slot.is_not(None),
+        )
+        .group_by(Participant.slot)
+    )
+    return {str(slot): int(count) for slot, count in rows}
+
+
+async def slots_named(session: AsyncSession, call_id: int) -> set[str]:
+    """Every slot id a participant of the call names, waiting or not (a new slot must not take
+    such an id: it would hand that person a place they never asked for)."""
+    rows = await session.scalars(
+        select(Participant.slot)
+        .where(Participant.call_id == call_id, Participant.slot.is_not(None))
+        .distinct()
+    )
+    return {str(s) for s in rows}
