@@ -162,3 +162,42 @@ def parse_vote(obj: Mapping[str, object], *, actor: str, allow_http: bool = Fals
             f"{name!r:.{MAX_OPTION}} is not an option of the poll ({' or '.join(OPTIONS)})"
         )
     return Vote(note_id=note_id, voter=actor, poll=poll, choice=name.strip())
+
+
+def build_vote(
+    *, note_id: str, activity_id: str, voter: str, poll: str, owner: str, choice: str
+) -> dict[str, object]:
+    """A vote in Mastodon's own shape: a ``Create{Note}`` whose Note names the option and
+    answers the poll, addressed to the poll's author only (so it shows on no timeline)."""
+    note: dict[str, object] = {
+        "id": note_id,
+        "type": "Note",
+        "name": choice,
+        "attributedTo": voter,
+        "to": [owner],
+        "inReplyTo": poll,
+    }
+    return {
+        "@context": CONTEXT,
+        "id": activity_id,
+        "type": "Create",
+        "actor": voter,
+        "to": [owner],
+        "object": note,
+    }
+
+
+def poll_options(doc: Mapping[str, object]) -> tuple[str, ...]:
+    """The option names of a fetched ``Question`` (``oneOf``, else ``anyOf``)."""
+    names: list[str] = []
+    for key in ("oneOf", "anyOf"):
+        value = doc.get(key)
+        if isinstance(value, list):
+            names += [
+                o["name"]
+                for o in value
+                if isinstance(o, Mapping) and isinstance(o.get("name"), str)
+            ]
+        if names:
+            break
+    return tuple(names)

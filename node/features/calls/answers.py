@@ -59,30 +59,53 @@ async def tell_member(
     )
 
 
-async def waitlisted_by_notice(
+#: What a notice from the hosting chapter does to a commitment: (the states it moves from, the
+#: state it moves to). A member's Join is answered by ``Accept``/``Reject``, so only the
+#: waiting list needs a notice; a member's poll vote (``polls_out.py``) is answered by notices
+#: alone, as Mastodon users are.
+NOTICE_ANSWERS: dict[str, tuple[frozenset[str], CommitmentState]] = {
+    Kind.WAITLISTED: (frozenset({CommitmentState.PENDING}), CommitmentState.WAITLISTED),
+    Kind.ACCEPTED: (
+        frozenset({CommitmentState.PENDING, CommitmentState.WAITLISTED}),
+        CommitmentState.ACCEPTED,
+    ),
+    Kind.PROMOTED: (
+        frozenset({CommitmentState.PENDING, CommitmentState.WAITLISTED}),
+        CommitmentState.ACCEPTED,
+    ),
+    Kind.REJECTED: (frozenset({CommitmentState.PENDING}), CommitmentState.REJECTED),
+}
+
+
+async def answered_by_notice(
     session: AsyncSession,
     services: Services,
     *,
+    kind: str,
     sender: str,
     call: str,
     recipients: list[str],
     key: str,
+    reason: str | None = None,
 ) -> int:
-    """The chapter ``sender`` says, by direct message, that our members among ``recipients``
-    are on the waiting list of its call ``call``: each such member's commitment still pending
-    (only the hosting chapter may say so; an ``Accept`` that came first wins) becomes
-    ``waitlisted``, and the member is told. Returns how many commitments changed."""
+    """The chapter ``sender`` tells our members among ``recipients``, by direct message, how
+    it answered their RSVP to its call ``call`` (``NOTICE_ANSWERS``): a commitment in one of
+    the states the notice moves from (only the hosting chapter may say so; an ``Accept`` that
+    came first wins) takes its new state, and the member is told. Returns how many changed."""
+    if kind not in NOTICE_ANSWERS:
+        return 0
+    before, after = NOTICE_ANSWERS[kind]
     changed = 0
     for recipient in dict.fromkeys(recipients):
         member = await actor_repo.local_actor_by_ap_id(session, recipient)
         if member is None:
             continue
         row = await action_repo.commitment(session, member.id, call)
-        if row is None or row.chapter != sender or row.state != CommitmentState.PENDING:
+        if row is None or row.chapter != sender or row.state not in before:
             continue
-        row.state = CommitmentState.WAITLISTED
-        row.reason = None
+        row.state = after
+        row.reason = reason[:500] if reason and after == CommitmentState.REJECTED else None
         row.updated_at = services.clock.now()
-        await tell_member(session, services, row, Kind.WAITLISTED, key)
+        await tell_member(session, services, row, Kind(kind), key)
         changed += 1
     return changed
