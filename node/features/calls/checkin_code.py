@@ -115,10 +115,11 @@ def checkin_open(row: CallRow, services: Services) -> bool:
 
 
 async def member_checkin(services: Services, who: Principal | None, row: CallRow) -> str | None:
-    """What the call's page offers ``who``: None (nothing: not signed in, or the call is not
-    running), ``"open"`` (the code form) or ``"done"`` (they are checked in already)."""
-    if who is None or not checkin_open(row, services):
-        return None
+    """What the call's page offers ``who``: None (nothing: not signed in, the call is not
+    running, or it has no code yet), ``"open"`` (the code form) or ``"done"`` (they are
+    checked in already)."""
+    if who is None or not row.checkin_code or not checkin_open(row, services):
+        return None  # no code yet: the organisers have not opened check-in
     async with services.db.read() as session:
         mine = await attendance_repo.checked_in(session, row.id, who.actor.ap_id)
     return "done" if mine is not None else "open"

@@ -103,12 +103,13 @@ def test_walk_ins_by_name_and_as_a_count_add_up_and_undo_takes_back(story):
 def test_refusals_exit_1_say_why_and_record_nothing(story):
     too_few = story.steps["too-few"]
     assert too_few.returncode == 1 and too_few.stdout == ""
-    assert "fewer than 10 walk-ins" in last_line(too_few.stderr)
+    assert "fewer than 10 walk-ins" in last_line(too_few.stderr), too_few.stderr
     unknown = story.steps["unknown"]
     assert unknown.returncode == 1 and unknown.stdout == ""
-    assert "'nia' is not a participant" in last_line(unknown.stderr)
+    assert "'nia' is not a participant" in last_line(unknown.stderr), unknown.stderr
     refused = story.steps["not-organiser"]
-    assert refused.returncode == 1 and "not an organiser" in last_line(refused.stderr)
+    assert refused.returncode == 1, refused.stderr
+    assert "not an organiser" in last_line(refused.stderr), refused.stderr
     # Nothing of the refused commands was kept: max (named beside nia) is not checked in, and
     # the walk-ins were not taken below zero.
     assert story.count("after-refusals") == 5
