@@ -153,7 +153,7 @@ def _user_of(handle: str | None) -> str | None:
 
 
 async def _resolve(
-    session: AsyncSession, services: Services, row: CallRow, tokens: Sequence[str]
+    session: AsyncSession, row: CallRow, tokens: Sequence[str]
 ) -> list[tuple[str, Person]]:
     """Each of ``tokens`` as the actor it names among the call's participants (or the people
     checked in): an IRI, ``@user@host`` (or ``user@host``), or a name (a local member's, or a
@@ -165,14 +165,12 @@ async def _resolve(
     found: list[tuple[str, Person]] = []
     for raw in tokens:
         token = raw.strip()
-        iri = await _match(session, services, token, people)
+        iri = await _match(session, token, people)
         found.append((iri, people[iri]))
     return found
 
 
-async def _match(
-    session: AsyncSession, services: Services, token: str, people: dict[str, Person]
-) -> str:
+async def _match(session: AsyncSession, token: str, people: dict[str, Person]) -> str:
     if not token:
         raise AttendanceError("an empty name: give a participant's name, @user@host or IRI")
     if token in people:  # an actor IRI
@@ -233,7 +231,7 @@ async def record_attendance(
         row, _ = await organised_call(session, who, call_id, lock=True)
         if row.status == CANCELLED and not undo:
             raise AttendanceError("the action call is cancelled: nobody can be checked in")
-        resolved = await _resolve(session, services, row, people)
+        resolved = await _resolve(session, row, people)
         places = {p.actor: p for p in await action_repo.participants(session, row.id)}
         for iri, person in resolved:
             if undo:

@@ -7,8 +7,8 @@ from aiohttp import web
 
 from node.features.calls.lookup import chapter_calls
 from node.interfaces.feeds.atom import atom_feed
-from protocol.ical import calendar_ics
 from node.runtime.appkeys import SERVICES
+from protocol.ical import calendar_ics
 
 routes = web.RouteTableDef()
 

@@ -25,10 +25,12 @@ from node.ops.demo.changes import cancel_call, move_call
 from node.ops.demo.client import DemoClient, concurrently
 from node.ops.demo.errors import DemoError
 from node.ops.demo.nodes import DemoCluster, DemoNode
+from node.ops.demo.organiser import check_in, poll_vote, reminder
 from node.ops.demo.plan import (
     CAMPAIGN,
     CAMPAIGN_ORGANISER,
     CHAPTERS,
+    CHECK_IN,
     CORRECTION,
     EXCLUSION,
     STEPS,
@@ -122,19 +124,20 @@ class Demo(DemoClient):
         self.begin(STEPS[6])
         await self.rsvp()
         self.begin(STEPS[7])
-        await self.report()
+        await poll_vote(self)  # a vote from another node counts as an RSVP (organiser.py)
         self.begin(STEPS[8])
-        await self.correct()
-        self.begin(STEPS[9])
-        await self.exclude()
-        self.begin(STEPS[10])
-        await self.wait_rollup()
-        self.begin(STEPS[11])
-        await self.verify()
-        self.begin(STEPS[12])
+        await check_in(self)
+        for step, play in enumerate(
+            (self.report, self.correct, self.exclude, self.wait_rollup, self.verify), start=9
+        ):
+            self.begin(STEPS[step])
+            await play()
+        self.begin(STEPS[14])
         await move_call(self)  # the adopted calls and a commitment follow (changes.py)
-        self.begin(STEPS[13])
+        self.begin(STEPS[15])
         await cancel_call(self)  # a remote participant is told
+        self.begin(STEPS[16])
+        await reminder(self)
 
     async def set_up_campaign(self) -> None:
         node = self.campaign
@@ -350,7 +353,13 @@ class Demo(DemoClient):
     async def report(self) -> None:
         async def file(name: str) -> None:
             plan = self.plans[name]
-            metrics = [arg for m in plan.report for arg in ("--metric", m)]
+            counted = name == CHECK_IN[0]  # its head count comes from the check-ins
+            metrics = [
+                arg
+                for m in plan.report
+                if not (counted and m.startswith("participants="))
+                for arg in ("--metric", m)
+            ] + (["--from-attendance"] if counted else [])
             lines = await self.run(
                 self.chapters[name],
                 "report", "create", "--as", plan.organiser, "--call", self.local_calls[name],

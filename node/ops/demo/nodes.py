@@ -20,6 +20,7 @@ from node.ops.demo.plan import CAMPAIGN, CHAPTERS
 NODE_ENV = {
     "CHAPTERHOUSE_ROLLUP_INTERVAL_SECONDS": "1",
     "CHAPTERHOUSE_DELIVERY_POLL_SECONDS": "0.1",
+    "CHAPTERHOUSE_REMINDER_SWEEP_SECONDS": "1",  # the last step's reminder is due in seconds
 }
 STOP_TIMEOUT = 10.0  # how long a node gets to shut down after SIGTERM before it is killed
 

@@ -73,6 +73,14 @@ CAMPAIGN_UNITS = {"participants": "people", "kg_litter": "kg"}
 VISITOR = ("greenpark", "ada", "riverside")
 #: How much later the campaign moves its call once the reports are in (it stays under way).
 MOVE_BY_MINUTES = 30
+#: The chapter whose organiser checks people in at the door, and how many walk-ins came: its
+#: members and the walk-ins make the head count its report takes (``--from-attendance``).
+CHECK_IN = ("greenpark", 40)
+#: The chapter that publishes its call's RSVP poll, and the node and member that vote on it.
+POLL = ("riverside", "oldtown", "fay")
+#: The chapter that reminds its people shortly before a call, the member reminded, and how
+#: many minutes before the start the reminder goes out.
+REMINDER = ("oldtown", "eli", 1)
 #: The chapter that cancels its adopted call at the end of the day, and the reason it gives.
 CANCELLATION = ("riverside", "High water: the river bank is closed for the afternoon")
 
@@ -109,13 +117,16 @@ STEPS = (
     "the campaign publishes a call",
     "chapters adopt the call",
     "members RSVP",
-    "chapters report their impact",
+    "a chapter publishes an RSVP poll; a member elsewhere votes Going",
+    "an organiser checks people in at the door",
+    "chapters report their impact (one takes its head count from the check-ins)",
     "a chapter corrects its report",
     "the campaign leaves out a report it cannot confirm yet",
     "the campaign publishes its rollup",
     "anyone can verify the rollup",
     "the campaign moves its call; the adopted calls follow",
     "a chapter cancels its call; everyone who RSVPed is told",
+    "a member is reminded before a call starts",
 )
 
 

@@ -1,0 +1,110 @@
+"""The organiser's part of the demo day: a poll vote, a check-in and a reminder.
+
+- A chapter publishes its call's RSVP poll and a member of another node answers it the way a
+  Mastodon user would (a vote, not a Join); the chapter counts them in and tells them so.
+- At the door, the first chapter's organiser checks its members in and counts the walk-ins;
+  the chapter's report then takes its head count from the attendance (``--from-attendance``).
+- A chapter sets its reminders a couple of minutes before its calls and posts a call that
+  starts shortly; the member who RSVPed finds the reminder among their notifications.
+
+Each step waits for what a person would see (``commitments``, ``notifications``, the call's
+document), never a sleep.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from node.ops.demo.errors import DemoError
+from node.ops.demo.plan import CHECK_IN, LONDON, POLL, REMINDER
+
+if TYPE_CHECKING:
+    from node.ops.demo.day import Demo
+    from node.ops.demo.nodes import DemoNode
+
+
+async def _json(demo: Demo, node: DemoNode, *args: str) -> Any:
+    return json.loads("\n".join(await demo.run(node, *args)))
+
+
+async def poll_vote(demo: Demo) -> None:
+    """A chapter's RSVP poll, answered from another node."""
+    chapter, home, voter = POLL
+    node, organiser, call = (
+        demo.chapters[chapter],
+        demo.plans[chapter].organiser,
+        demo.local_calls[chapter],
+    )
+    poll = (await demo.run(node, "action", "poll", call, "--as", organiser))[0]
+    demo.detail(f"{organiser} published {chapter}'s poll: {poll}")
+    where = demo.chapters[home]
+    await demo.run(where, "vote", poll, "Going", "--as", voter)
+    demo.detail(f"{voter} ({home}'s node) voted 'Going', as a Mastodon user would")
+
+    async def counted() -> tuple[bool, str]:
+        rows = await _json(demo, where, "commitments", "--as", voter, "--json")
+        states = [r.get("state") for r in rows if isinstance(r, dict) and r.get("call") == call]
+        return states == ["accepted"], f"{voter}'s commitment: {states or 'none yet'}"
+
+    await demo.until(f"{voter}'s vote to be counted and answered", counted)
+    notes = await _json(demo, where, "notifications", "--as", voter, "--json")
+    told = [n.get("text") for n in notes if isinstance(n, dict) and n.get("call") == call]
+    demo.detail(f"{voter} is told: {told[0] if told else '(nothing yet)'}")
+    status, question = await demo.get(poll)
+    if status == 200 and isinstance(question, dict):
+        tally = {
+            o.get("name"): o.get("replies", {}).get("totalItems") for o in question.get("oneOf", [])
+        }
+        demo.detail(f"the poll now reads {tally}")
+
+
+async def check_in(demo: Demo) -> None:
+    """The first chapter's organiser checks its members in and counts the walk-ins."""
+    chapter, walk_ins = CHECK_IN
+    node, plan = demo.chapters[chapter], demo.plans[chapter]
+    call = demo.local_calls[chapter]
+    lines = await demo.run(
+        node, "action", "checkin", call, "--as", plan.organiser, *plan.members,
+        "--walk-ins", str(walk_ins),
+    )  # fmt: skip
+    came = lines[-1].strip()
+    expected = len(plan.members) + walk_ins
+    if came != str(expected):
+        raise DemoError(f"`action checkin` counted {came} people, not {expected}")
+    demo.detail(
+        f"{plan.organiser} checked in {', '.join(plan.members)} and {walk_ins} walk-ins: "
+        f"{came} came (the report will say so, counted)"
+    )
+
+
+async def reminder(demo: Demo) -> None:
+    """A call starting shortly; its participant is reminded before it starts, once."""
+    chapter, member, minutes = REMINDER
+    node, organiser = demo.chapters[chapter], demo.plans[chapter].organiser
+    await demo.run(node, "chapter", "update", chapter, "--reminder-offsets", str(minutes))
+    now = datetime.now(UTC)
+    start = (now + timedelta(minutes=minutes, seconds=40)).astimezone(LONDON).replace(microsecond=0)
+    ends = (start + timedelta(hours=1)).isoformat()
+    lines = await demo.run(
+        node, "action", "create", "--as", organiser, "--chapter", chapter,
+        "--title", "Evening litter pick", "--start", start.isoformat(), "--end", ends,
+        "--timezone", "Europe/London", "--place", "The old canal towpath",
+    )  # fmt: skip
+    call = lines[0]
+    await demo.run(node, "rsvp", call, "--as", member)
+    demo.detail(
+        f"{chapter} reminds {minutes} minutes before its calls; {organiser} posted a call "
+        f"starting {start:%H:%M:%S} and {member} RSVPed"
+    )
+
+    async def reminded() -> tuple[bool, str]:
+        notes = await _json(demo, node, "notifications", "--as", member, "--json")
+        found = [n for n in notes if isinstance(n, dict) and n.get("kind") == "reminder"]
+        return len(found) == 1 and found[0].get("call") == call, f"{len(found)} reminder(s)"
+
+    await demo.until(f"{member} to be reminded of the call", reminded, limit=120)
+    notes = await _json(demo, node, "notifications", "--as", member, "--json")
+    text = next(n.get("text") for n in notes if n.get("kind") == "reminder")
+    demo.detail(f"{member}'s notifications: {text}")
