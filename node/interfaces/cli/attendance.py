@@ -1,4 +1,5 @@
-"""``action checkin`` and ``action checkin-code``: organisers record who came to a call.
+"""``action checkin``, ``action checkin-code`` and ``action participants``: organisers see who
+is coming (by slot, and who waits) and record who came.
 
 Output (a contract): ``checkin`` prints the new count of people who came, one line on stdout;
 what each name did goes to stderr. ``checkin-code`` prints the call's check-in code. Exit 1,
@@ -9,9 +10,10 @@ the call is unknown or cancelled, or ``--as`` is not one of its organisers.
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 
-from node.features.calls.attendance import record_attendance
+from node.features.calls.attendance import attendance_sheet, record_attendance
 from node.features.calls.checkin_code import checkin_code, checkin_window, shown_code
 from node.features.calls.lookup import local_call
 from node.interfaces.cli.base import Subparsers, data_arg, err, out, principal, with_services
@@ -74,6 +76,44 @@ async def cmd_action_checkin_code(args: argparse.Namespace, services: Services) 
     return 0
 
 
+@with_services
+async def cmd_action_participants(args: argparse.Namespace, services: Services) -> int:
+    """One block per slot (the call as a whole when it has none): each person with their
+    handle, ``accepted`` or ``waitlisted`` and whether they came; ``--json`` the same."""
+    who = await principal(services, args.as_name)
+    sheet = await attendance_sheet(services, who, args.call_id)
+    groups = [
+        {
+            "slot": group.name,
+            "people": [
+                {
+                    "actor": e.person.iri,
+                    "name": e.person.name,
+                    "handle": e.person.handle,
+                    "state": "waitlisted" if e.waitlisted else "accepted",
+                    "came": e.checked_in,
+                }
+                for e in group.entries
+            ],
+        }
+        for group in sheet.groups
+    ]
+    if args.json:
+        out(json.dumps({"call": sheet.call.id, "groups": groups, "came": sheet.tally.came}))
+        return 0
+    for group in groups:
+        people = group["people"]
+        assert isinstance(people, list)
+        out(f"{group['slot'] or sheet.call.title}: {len(people)}")
+        for person in people:
+            came = "\tcame" if person["came"] else ""
+            out(
+                f"  {person['name']}\t{person['handle'] or person['actor']}\t{person['state']}{came}"
+            )
+    out(sheet.tally.describe())
+    return 0
+
+
 def register_action(actions: Subparsers) -> None:
     """The two commands, in the ``action`` group (node/interfaces/cli/actions.py)."""
     p = actions.add_parser(
@@ -114,3 +154,13 @@ def register_action(actions: Subparsers) -> None:
     data_arg(p)
     p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
     p.set_defaults(func=cmd_action_checkin_code)
+
+    p = actions.add_parser(
+        "participants",
+        help="who is coming to a call, by slot, who waits and who came (organisers)",
+    )
+    p.add_argument("call_id", metavar="CALL_ID")
+    data_arg(p)
+    p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_action_participants)

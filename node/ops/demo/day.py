@@ -25,7 +25,7 @@ from node.ops.demo.changes import cancel_call, move_call
 from node.ops.demo.client import DemoClient, concurrently
 from node.ops.demo.errors import DemoError
 from node.ops.demo.nodes import DemoCluster, DemoNode
-from node.ops.demo.organiser import check_in, poll_vote, reminder
+from node.ops.demo.organiser import check_in, evening_call, reminder
 from node.ops.demo.plan import (
     CAMPAIGN,
     CAMPAIGN_ORGANISER,
@@ -61,6 +61,7 @@ class Demo(DemoClient):
         self.local_calls: dict[str, str] = {}  # chapter → its adopted call
         self.reports: dict[str, str] = {}  # chapter → its report
         self.rollup = ""
+        self.evening_call = ""  # the reminding chapter's call (organiser.py)
 
     @property
     def nodes(self) -> list[DemoNode]:
@@ -124,7 +125,7 @@ class Demo(DemoClient):
         self.begin(STEPS[6])
         await self.rsvp()
         self.begin(STEPS[7])
-        await poll_vote(self)  # a vote from another node counts as an RSVP (organiser.py)
+        await evening_call(self)  # a poll vote from another node counts as an RSVP
         self.begin(STEPS[8])
         await check_in(self)
         for step, play in enumerate(

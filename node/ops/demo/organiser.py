@@ -1,11 +1,12 @@
 """The organiser's part of the demo day: a poll vote, a check-in and a reminder.
 
-- A chapter publishes its call's RSVP poll and a member of another node answers it the way a
-  Mastodon user would (a vote, not a Join); the chapter counts them in and tells them so.
+- A chapter that reminds its people a minute before its calls posts one for this evening with
+  an RSVP poll; a member of another node answers the poll the way a Mastodon user would (a
+  vote, not a Join), and the chapter counts them in and tells them so.
 - At the door, the first chapter's organiser checks its members in and counts the walk-ins;
   the chapter's report then takes its head count from the attendance (``--from-attendance``).
-- A chapter sets its reminders a couple of minutes before its calls and posts a call that
-  starts shortly; the member who RSVPed finds the reminder among their notifications.
+- Last, the member who RSVPed to the evening call finds its reminder among their
+  notifications, once.
 
 Each step waits for what a person would see (``commitments``, ``notifications``, the call's
 document), never a sleep.
@@ -29,16 +30,28 @@ async def _json(demo: Demo, node: DemoNode, *args: str) -> Any:
     return json.loads("\n".join(await demo.run(node, *args)))
 
 
-async def poll_vote(demo: Demo) -> None:
-    """A chapter's RSVP poll, answered from another node."""
-    chapter, home, voter = POLL
-    node, organiser, call = (
-        demo.chapters[chapter],
-        demo.plans[chapter].organiser,
-        demo.local_calls[chapter],
-    )
+async def evening_call(demo: Demo) -> None:
+    """A chapter that reminds its people shortly before its calls posts one for this evening
+    with an RSVP poll; a member RSVPs here and a member of another node votes on the poll."""
+    chapter, member, minutes = REMINDER
+    node, organiser = demo.chapters[chapter], demo.plans[chapter].organiser
+    await demo.run(node, "chapter", "update", chapter, "--reminder-offsets", str(minutes))
+    start = datetime.now(UTC) + timedelta(minutes=minutes, seconds=50)
+    start = start.astimezone(LONDON).replace(microsecond=0)
+    ends = (start + timedelta(hours=1)).isoformat()
+    lines = await demo.run(
+        node, "action", "create", "--as", organiser, "--chapter", chapter,
+        "--title", "Evening litter pick", "--start", start.isoformat(), "--end", ends,
+        "--timezone", "Europe/London", "--place", "The old canal towpath", "--poll",
+    )  # fmt: skip
+    demo.evening_call = call = lines[0]
     poll = (await demo.run(node, "action", "poll", call, "--as", organiser))[0]
-    demo.detail(f"{organiser} published {chapter}'s poll: {poll}")
+    await demo.run(node, "rsvp", call, "--as", member)
+    demo.detail(
+        f"{chapter} now reminds {minutes} minute(s) before its calls; {organiser} posted one "
+        f"starting {start:%H:%M:%S} with an RSVP poll ({poll}); {member} RSVPed"
+    )
+    home, voter = POLL
     where = demo.chapters[home]
     await demo.run(where, "vote", poll, "Going", "--as", voter)
     demo.detail(f"{voter} ({home}'s node) voted 'Going', as a Mastodon user would")
@@ -55,7 +68,9 @@ async def poll_vote(demo: Demo) -> None:
     status, question = await demo.get(poll)
     if status == 200 and isinstance(question, dict):
         tally = {
-            o.get("name"): o.get("replies", {}).get("totalItems") for o in question.get("oneOf", [])
+            o.get("name"): o.get("replies", {}).get("totalItems")
+            for o in question.get("oneOf", [])
+            if isinstance(o, dict)
         }
         demo.detail(f"the poll now reads {tally}")
 
@@ -80,31 +95,16 @@ async def check_in(demo: Demo) -> None:
 
 
 async def reminder(demo: Demo) -> None:
-    """A call starting shortly; its participant is reminded before it starts, once."""
-    chapter, member, minutes = REMINDER
-    node, organiser = demo.chapters[chapter], demo.plans[chapter].organiser
-    await demo.run(node, "chapter", "update", chapter, "--reminder-offsets", str(minutes))
-    now = datetime.now(UTC)
-    start = (now + timedelta(minutes=minutes, seconds=40)).astimezone(LONDON).replace(microsecond=0)
-    ends = (start + timedelta(hours=1)).isoformat()
-    lines = await demo.run(
-        node, "action", "create", "--as", organiser, "--chapter", chapter,
-        "--title", "Evening litter pick", "--start", start.isoformat(), "--end", ends,
-        "--timezone", "Europe/London", "--place", "The old canal towpath",
-    )  # fmt: skip
-    call = lines[0]
-    await demo.run(node, "rsvp", call, "--as", member)
-    demo.detail(
-        f"{chapter} reminds {minutes} minutes before its calls; {organiser} posted a call "
-        f"starting {start:%H:%M:%S} and {member} RSVPed"
-    )
+    """The evening call's participant here is reminded before it starts, once."""
+    chapter, member, _minutes = REMINDER
+    node, call = demo.chapters[chapter], demo.evening_call
 
     async def reminded() -> tuple[bool, str]:
         notes = await _json(demo, node, "notifications", "--as", member, "--json")
         found = [n for n in notes if isinstance(n, dict) and n.get("kind") == "reminder"]
         return len(found) == 1 and found[0].get("call") == call, f"{len(found)} reminder(s)"
 
-    await demo.until(f"{member} to be reminded of the call", reminded, limit=120)
+    await demo.until(f"{member} to be reminded of the evening call", reminded, limit=120)
     notes = await _json(demo, node, "notifications", "--as", member, "--json")
     text = next(n.get("text") for n in notes if n.get("kind") == "reminder")
     demo.detail(f"{member}'s notifications: {text}")

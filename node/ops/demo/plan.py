@@ -76,10 +76,10 @@ MOVE_BY_MINUTES = 30
 #: The chapter whose organiser checks people in at the door, and how many walk-ins came: its
 #: members and the walk-ins make the head count its report takes (``--from-attendance``).
 CHECK_IN = ("greenpark", 40)
-#: The chapter that publishes its call's RSVP poll, and the node and member that vote on it.
-POLL = ("riverside", "oldtown", "fay")
-#: The chapter that reminds its people shortly before a call, the member reminded, and how
-#: many minutes before the start the reminder goes out.
+#: The node and member that vote on the evening call's RSVP poll (the reminding chapter's).
+POLL = ("riverside", "dev")
+#: The chapter that reminds its people shortly before its calls and posts one for this evening,
+#: the member who RSVPs to it and is reminded, and how many minutes before the start.
 REMINDER = ("oldtown", "eli", 1)
 #: The chapter that cancels its adopted call at the end of the day, and the reason it gives.
 CANCELLATION = ("riverside", "High water: the river bank is closed for the afternoon")
@@ -117,7 +117,7 @@ STEPS = (
     "the campaign publishes a call",
     "chapters adopt the call",
     "members RSVP",
-    "a chapter publishes an RSVP poll; a member elsewhere votes Going",
+    "a chapter posts an evening call with an RSVP poll; a member elsewhere votes Going",
     "an organiser checks people in at the door",
     "chapters report their impact (one takes its head count from the check-ins)",
     "a chapter corrects its report",

@@ -70,6 +70,8 @@ def story(tmp_path_factory) -> Story:
     run("not-organiser", *checkin, "--as", "mia", "max")
     run("after-refusals", *checkin, "--as", "olga")
     run("undo-walk-in", *checkin, "--as", "olga", "--undo", "--walk-in", "Jo Bloggs")
+    run("roster", "action", "participants", call, "--as", "olga", "--json")
+    run("roster-member", "action", "participants", call, "--as", "nia")
     run("code", "action", "checkin-code", call, "--as", "olga")
     run("code-again", "action", "checkin-code", call, "--as", "olga")
     run("code-member", "action", "checkin-code", call, "--as", "nia")
@@ -137,3 +139,21 @@ def test_report_from_attendance_adds_participants_counted(story):
     nothing = story.steps["no-attendance"]
     assert nothing.returncode == 1 and nothing.stdout == ""
     assert "no attendance is recorded" in last_line(nothing.stderr)
+
+
+def test_organisers_list_who_is_coming_and_who_came(story: Story) -> None:
+    """``action participants --json``: everyone with their state and whether they came (mia
+    checked in; max's check-in undone), for organisers only."""
+    import json
+
+    result = story.steps["roster"]
+    assert result.returncode == 0, result.stderr
+    roster = json.loads(result.stdout)
+    people = {p["actor"]: p for g in roster["groups"] for p in g["people"]}
+    mia, max_ = story.node.members["mia"], story.node.members["max"]
+    assert set(people) == {mia, max_}
+    assert people[mia]["came"] is True and people[max_]["came"] is False
+    assert {p["state"] for p in people.values()} == {"accepted"}
+    assert people[mia]["name"] == "mia" and people[mia]["handle"].startswith("@mia@")
+    refused = story.steps["roster-member"]
+    assert refused.returncode == 1 and refused.stdout == "", refused.stdout
