@@ -22,7 +22,6 @@ from storage.models import (
     Commitment,
     ImpactReport,
     LocalActor,
-    Membership,
     Notification,
     Participant,
     Reminder,
@@ -183,21 +182,6 @@ async def chapter_offsets(session: AsyncSession) -> dict[int, Any]:
         )
     )
     return {i: offsets for i, offsets in rows if offsets is not None}
-
-
-async def organisers(session: AsyncSession, chapter_id: int) -> list[str]:
-    """The actor ids of a local chapter's organisers and admins (active memberships)."""
-    rows = await session.scalars(
-        select(LocalActor.ap_id)
-        .join(Membership, Membership.member_id == LocalActor.id)
-        .where(
-            Membership.chapter_id == chapter_id,
-            Membership.active.is_(True),
-            Membership.role.in_(list(ORGANISER_ROLES)),
-        )
-        .order_by(Membership.id)
-    )
-    return list(rows)
 
 
 async def calls_owing_a_report(

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Participant
-from storage.models.states import PlaceState
-
-
-async def taken_by_slot(session: AsyncSession, call_id: int) -> dict[str, int]:
-    """Slot id → the participants holding a place in it (waiting ones hold none)."""
-    rows = await session.execute(
-        select(Participant.slot, func.count())
-        .where(
-            Participant.call_id == call_id,
-            Participant.state == PlaceState.ACCEPTED,
-            Participant.slot.is_not(None),
-        )
-        .group_by(Participant.slot)
-    )
-    return {str(slot): int(count) for slot, count in rows}
 
 
 async def slots_named(session: AsyncSession, call_id: int) -> set[str]:

@@ -40,6 +40,7 @@ from storage.models import LocalActor
 from storage.models.states import ActorKind
 from storage.repositories import actions as action_repo
 from storage.repositories import follow_ups as follow_up_repo
+from storage.repositories import places as places_repo
 from storage.repositories import slots as slot_repo
 
 #: The follow-up kind that sends followers a call's participant count (key: the call's id).
@@ -290,6 +291,12 @@ async def _local_call(
     return row, chapter
 
 
+async def _taken_by_slot(session: AsyncSession, call_id: int) -> dict[str, int]:
+    """Slot id → the places held in it (waiting people hold none)."""
+    _total, per_slot = await places_repo.accepted_counts(session, call_id)
+    return {slot: n for slot, n in per_slot.items() if slot is not None}
+
+
 async def update_action(
     services: Services, who: Principal, call_id: str, data: Mapping[str, object]
 ) -> CallRow:
@@ -307,7 +314,7 @@ async def update_action(
         call = apply_slots(  # stable ids; taken slots may not go or shrink below their people
             call,
             parsed,
-            taken=await slot_repo.taken_by_slot(session, row.id),
+            taken=await _taken_by_slot(session, row.id),
             reserved=await slot_repo.slots_named(session, row.id),
             previous=current,  # a call moved whole takes its slots with it
         )

@@ -22,6 +22,7 @@ from protocol.events import parse_event
 from storage.models import ActionCall as CallRow
 from storage.models import LocalActor
 from storage.models.states import ActorKind
+from storage.repositories import places as places_repo
 from storage.repositories import reminders as reminder_repo
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ async def tell_follower_waiting(
         "url": f"{chapter.ap_id}/manage",
     }
     told = 0
-    for organiser in await reminder_repo.organisers(session, chapter.id):
+    for organiser in await places_repo.organisers_of(session, chapter.id):
         note = await notify(
             session,
             services,
@@ -97,7 +98,7 @@ async def _report_due(session: AsyncSession, services: Services, call_id: int) -
         return 0
     data = call_facts(call, chapter.title or chapter.name)
     told = 0
-    for organiser in await reminder_repo.organisers(session, chapter.id):
+    for organiser in await places_repo.organisers_of(session, chapter.id):
         note = await notify(
             session,
             services,
