@@ -36,7 +36,7 @@ async def evening_call(demo: Demo) -> None:
     chapter, member, minutes = REMINDER
     node, organiser = demo.chapters[chapter], demo.plans[chapter].organiser
     await demo.run(node, "chapter", "update", chapter, "--reminder-offsets", str(minutes))
-    start = datetime.now(UTC) + timedelta(minutes=minutes, seconds=50)
+    start = datetime.now(UTC) + timedelta(minutes=minutes, seconds=20)
     start = start.astimezone(LONDON).replace(microsecond=0)
     ends = (start + timedelta(hours=1)).isoformat()
     lines = await demo.run(
