@@ -22,6 +22,7 @@ from node.features.calls.attendance import tally_of
 from node.features.calls.input import FieldError
 from node.features.calls.lifecycle import call_from_row, create_action, update_action
 from node.features.calls.lookup import calls_with_participants
+from node.features.calls.polls import publish_poll
 from node.features.following.approval import approve_follower, pending_requests
 from node.features.impact.chapter_impact import live_report
 from node.features.impact.exclusions import (
@@ -70,6 +71,7 @@ async def new_call_form(request: web.Request) -> web.Response:
         button="Publish",
         values=new_values(actor.timezone),
         zones=zone_choices(),
+        offer_poll=True,
     )
 
 
@@ -78,7 +80,10 @@ async def new_call(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     who = await require_member(request)
     actor = await named_actor(request)
+    poll = form.get("poll", "no")
     try:
+        if poll not in ("yes", "no"):
+            raise FieldError("poll", "choose whether to publish a poll")
         row = await create_action(request.app[SERVICES], who, actor.name, call_data(form))
     except FieldError as exc:
         return await page(
@@ -89,8 +94,13 @@ async def new_call(request: web.Request) -> web.Response:
             button="Publish",
             values=form,
             zones=zone_choices(),
+            offer_poll=True,
             error=str(exc),
         )
+    if poll == "yes":  # the call is published; its poll follows it to the same followers
+        row = await publish_poll(request.app[SERVICES], who, row.ap_id)
+        await flash(request, "Published to every follower, with its RSVP poll.")
+        raise back(row.ap_id)
     await flash(request, "Published to every follower.")
     raise back(row.ap_id)
 
