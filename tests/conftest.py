@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
+from tests.rig.keypool import KeyPool, install
 from tests.rig.nodes import Node, start_node
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In-process nodes take their RSA keys from a pool of real keys made once
+    (``tests/rig/keypool.py``): generating one per actor cost the suite minutes."""
+    install(KeyPool.load())
 
 
 class NodeFactory:
