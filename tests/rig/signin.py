@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -29,8 +30,15 @@ def browser() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
+@functools.cache
+def _hash_of(password: str) -> str:
+    """One argon2id hash per password and process (each costs ~0.1 s of CPU and 64 MiB);
+    it is salted, and verifies the same for every actor it is given to."""
+    return hash_password(password)
+
+
 async def set_password(node: Node, name: str, password: str = PASSWORD) -> None:
-    await set_password_hash(node, name, hash_password(password))
+    await set_password_hash(node, name, _hash_of(password))
 
 
 async def set_password_hash(node: Node, name: str, stored: str | None) -> None:
