@@ -15,7 +15,10 @@ from storage.types import JSONDocument, UTCDateTime
 
 class ActionCall(Base):
     __tablename__ = "action_calls"
-    __table_args__ = (Index("ix_action_calls_chapter_start", "chapter", "start_time"),)
+    __table_args__ = (
+        Index("ix_action_calls_chapter_start", "chapter", "start_time"),
+        Index("ix_action_calls_start_time", "start_time"),  # the reminder sweep
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ap_id: Mapped[str] = mapped_column(String(2048), unique=True)

@@ -8,7 +8,8 @@
   shift or role taken, for calls split into slots).
 - ``action_calls.checkin_code`` (the code participants enter on the call page while it runs),
   ``action_calls.walk_ins`` (people who came without an account and without a name) and
-  ``action_calls.poll`` (the id of the call's RSVP ``Question``, once published).
+  ``action_calls.poll`` (the id of the call's RSVP ``Question``, once published); an index on
+  ``action_calls.start_time`` for the reminder sweep (calls starting soon, any chapter).
 - ``attendance``: who came to a local call (organisers only; only counts are published).
 - ``poll_votes``: one vote per actor on a call's RSVP poll.
 - ``notifications``: one durable row per person and event; its channels (the in-app list, a
@@ -52,6 +53,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("checkin_code", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("walk_ins", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("poll", sa.String(length=2048), nullable=True))
+    # The reminder sweep looks every half minute for calls starting soon, whatever chapter.
+    op.create_index("ix_action_calls_start_time", "action_calls", ["start_time"])
     op.create_table(
         "attendance",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -133,6 +136,7 @@ def downgrade() -> None:
     op.drop_table("poll_votes")
     op.drop_index("ix_attendance_call_id", table_name="attendance")
     op.drop_table("attendance")
+    op.drop_index("ix_action_calls_start_time", table_name="action_calls")
     with op.batch_alter_table("action_calls") as batch:
         batch.drop_column("poll")
         batch.drop_column("walk_ins")
