@@ -156,12 +156,6 @@ async def feed(
     )
 
 
-async def count_participants(session: AsyncSession, call_id: int) -> int:
-    return int(
-        await session.scalar(select(func.count()).where(Participant.call_id == call_id)) or 0
-    )
-
-
 async def participant(session: AsyncSession, call_id: int, actor: str) -> Participant | None:
     return await session.scalar(
         select(Participant).where(Participant.call_id == call_id, Participant.actor == actor)
@@ -174,15 +168,6 @@ async def participants(session: AsyncSession, call_id: int) -> list[Participant]
             select(Participant).where(Participant.call_id == call_id).order_by(Participant.id)
         )
     )
-
-
-async def add_participant(
-    session: AsyncSession, call_id: int, actor: str, join_id: str, now: datetime
-) -> Participant:
-    row = Participant(call_id=call_id, actor=actor, join_activity_id=join_id, created_at=now)
-    session.add(row)
-    await session.flush()
-    return row
 
 
 async def remove_participant(session: AsyncSession, call_id: int, actor: str) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from node.features.actors.authz import Principal
 from node.features.calls.remote import new_remote_call_values
-from node.features.calls.rsvp import RsvpError, _call_chapter, _record
+from node.features.calls.rsvp import RsvpError, call_chapter, record_commitment
 from node.federation.outbox.publish import publish
 from node.federation.resolver import ResolveError
 from node.federation.transport import FetchError
@@ -90,7 +90,7 @@ async def vote(services: Services, who: Principal, poll_url: str, choice: str) -
     call = id_of(doc.get("context"))
     fetched = None
     if call is not None and same_origin(call, poll):
-        _chapter, _end, fetched = await _call_chapter(services, call)
+        _chapter, _end, fetched = await call_chapter(services, call)
     else:
         call = None
     member = who.actor
@@ -107,7 +107,7 @@ async def vote(services: Services, who: Principal, poll_url: str, choice: str) -
                     state = existing.state  # already answered: the vote is sent, nothing changes
                 else:
                     now = services.clock.now()
-                    await _record(
+                    await record_commitment(
                         session, member.id, call, chapter.id, note_id,
                         CommitmentState.PENDING, None, now,
                     )  # fmt: skip

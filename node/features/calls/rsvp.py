@@ -78,7 +78,7 @@ class RsvpResult:
     position: int | None = None
 
 
-async def _call_chapter(
+async def call_chapter(
     services: Services, call_id: str
 ) -> tuple[str, datetime, Mapping[str, object] | None]:
     """The chapter hosting a call and the call's end, from our copy or else fetched from the
@@ -152,7 +152,7 @@ async def rsvp(
     join_id = services.activity_id()
     if same_origin(call_id, services.settings.base_url):
         return await _rsvp_here(services, member, call_id, join_id, slot)
-    chapter_id, end, fetched = await _call_chapter(services, call_id)
+    chapter_id, end, fetched = await call_chapter(services, call_id)
     if end <= now:
         raise CallEnded(call_id, end)
     asked = None
@@ -166,7 +166,7 @@ async def rsvp(
         existing = await action_repo.commitment(session, member.id, call_id)
         if existing is not None and existing.state in _DECIDED:
             return RsvpResult(call_id, existing.state)  # the chapter keeps its answer
-        await _record(
+        await record_commitment(
             session, member.id, call_id, chapter.id, join_id, CommitmentState.PENDING, None, now
         )
         if fetched is not None:
@@ -217,7 +217,7 @@ async def _rsvp_here(
         if row is None or chapter is None:
             raise NotFoundError(f"no action call {call_id} on this node")
         state, kind = _ANSWERS.get(decision.state, (CommitmentState.REJECTED, Kind.REJECTED))
-        await _record(
+        await record_commitment(
             session, member.id, call_id, row.chapter, join_id, state, decision.reason, now
         )
         if not decision.repeated:  # asking again is answered, not announced again
@@ -240,7 +240,7 @@ async def _rsvp_here(
     return RsvpResult(call_id, state, decision.reason, decision.slot, decision.position)
 
 
-async def _record(
+async def record_commitment(
     session: AsyncSession,
     member_id: int,
     call: str,
