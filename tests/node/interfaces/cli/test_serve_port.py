@@ -52,6 +52,9 @@ def test_serve_without_port_listens_on_base_urls_port(tmp_path: Path):
             time.sleep(0.1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
             assert resp.status == 200
-        assert f"on http://127.0.0.1:{port}" in log.read_text()
+        # the line follows the listening socket (after a database read): wait for it too
+        while f"on http://127.0.0.1:{port}" not in log.read_text():
+            assert time.monotonic() < deadline, f"no serving line:\n{log.read_text()}"
+            time.sleep(0.1)
     finally:
         stop_processes([process])
