@@ -10,6 +10,7 @@ from storage.models.action import (
 )
 from storage.models.activity import InboxItem, OutboxActivity
 from storage.models.actor import ApiToken, Invitation, LocalActor, RemoteActor, SupersededKey
+from storage.models.counters import NodeCounter
 from storage.models.delivery import Delivery
 from storage.models.domain import Domain
 from storage.models.follow import Follow
@@ -18,6 +19,7 @@ from storage.models.impact import (
     CampaignExclusion,
     CampaignState,
     CampaignTotal,
+    ChapterTotal,
     Contribution,
     ImpactReport,
     RollupVerification,
@@ -34,6 +36,7 @@ __all__ = [
     "CampaignExclusion",
     "CampaignState",
     "CampaignTotal",
+    "ChapterTotal",
     "Commitment",
     "Contribution",
     "Delivery",
@@ -47,6 +50,7 @@ __all__ = [
     "Invitation",
     "LocalActor",
     "Membership",
+    "NodeCounter",
     "Notification",
     "OutboxActivity",
     "Participant",

@@ -77,6 +77,20 @@ class CampaignTotal(Base):
     value: Mapped[str] = mapped_column(String(64))
 
 
+class ChapterTotal(Base):
+    """A chapter's running sum of one metric over its live reports: what its pages show, kept
+    as reports arrive, change and are retracted (never a rescan of the reports)."""
+
+    __tablename__ = "chapter_totals"
+    __table_args__ = (UniqueConstraint("chapter", "metric", "unit"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chapter: Mapped[str] = mapped_column(String(2048))
+    metric: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(64))
+
+
 class CampaignState(Base):
     """The campaign's published rollup, and whether totals moved since."""
 
