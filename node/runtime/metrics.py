@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from protocol.activities import ACTIVITY_TYPES
 from storage.engine import Database
-from storage.repositories import delivery_admin
+from storage.repositories import counters, delivery_admin
+from storage.repositories import inbox as inbox_repo
 
 #: Outcomes the delivery worker reports; pre-created so their series exist at zero.
 DELIVERY_OUTCOMES = ("sent", "retry", "dead", "held")
@@ -33,6 +34,8 @@ DELIVERY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 class _DatabaseSnapshot:
     queue: Mapping[str, int]
     unavailable_domains: int
+    inbox_backlog: int
+    inbox_handled: int
 
 
 class _DatabaseGauges(Collector):
@@ -41,7 +44,9 @@ class _DatabaseGauges(Collector):
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    def _families(self) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    def _families(
+        self,
+    ) -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily, CounterMetricFamily]:
         return (
             GaugeMetricFamily(
                 "chapterhouse_delivery_queue",
@@ -52,6 +57,14 @@ class _DatabaseGauges(Collector):
                 "chapterhouse_unavailable_domains",
                 "Remote hosts marked unavailable; their deliveries are held.",
             ),
+            GaugeMetricFamily(
+                "chapterhouse_inbox_backlog",
+                "Inbox items received and not yet handled (waiting out a retry included).",
+            ),
+            CounterMetricFamily(
+                "chapterhouse_inbox_handled",
+                "Inbox items whose handling is over (handled, or failed for good), by any process.",
+            ),
         )
 
     def describe(self) -> Iterable[Metric]:
@@ -61,11 +74,13 @@ class _DatabaseGauges(Collector):
         snapshot = self._metrics.snapshot
         if snapshot is None:
             return ()
-        queue, unavailable = self._families()
+        queue, unavailable, backlog, handled = self._families()
         for state, n in snapshot.queue.items():
             queue.add_metric([state], n)
         unavailable.add_metric([], snapshot.unavailable_domains)
-        return (queue, unavailable)
+        backlog.add_metric([], snapshot.inbox_backlog)
+        handled.add_metric([], snapshot.inbox_handled)
+        return (queue, unavailable, backlog, handled)
 
 
 class Metrics:
@@ -127,4 +142,6 @@ class Metrics:
         async with db.read() as session:
             queue = await delivery_admin.queue_counts(session)
             unavailable = await delivery_admin.unavailable_domains(session)
-        self.snapshot = _DatabaseSnapshot(queue, unavailable)
+            backlog = await inbox_repo.backlog(session)
+            handled = await counters.value(session, counters.INBOX_HANDLED)
+        self.snapshot = _DatabaseSnapshot(queue, unavailable, backlog, handled)

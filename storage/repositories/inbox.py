@@ -165,22 +165,36 @@ async def next_received(session: AsyncSession, limit: int, *, now: datetime) -> 
     )
 
 
-async def lock_received(session: AsyncSession, item_id: int) -> bool:
-    """Take an item for handling inside the caller's transaction; False if another worker has it.
+async def backlog(session: AsyncSession) -> int:
+    """Items received and not yet handled (including those waiting out a backoff)."""
+    stmt = select(func.count()).select_from(InboxItem).where(InboxItem.state == RECEIVED)
+    return int(await session.scalar(stmt) or 0)
 
-    PostgreSQL: a row lock that other workers skip. SQLite: the write transaction already
-    excludes other writers, and the state re-check sees an item someone else just handled.
-    """
-    stmt = select(InboxItem.id).where(InboxItem.id == item_id, InboxItem.state == RECEIVED)
+
+async def lock_many(session: AsyncSession, item_ids: Sequence[int]) -> set[int]:
+    """Take a batch of items for handling inside the caller's transaction, in one statement;
+    returns the ids taken (another worker process may hold or have handled the others).
+
+    PostgreSQL: row locks that other workers skip. SQLite: the write transaction already
+    excludes other writers, and the state re-check sees items someone else just handled."""
+    if not item_ids:
+        return set()
+    stmt = select(InboxItem.id).where(InboxItem.id.in_(item_ids), InboxItem.state == RECEIVED)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return await session.scalar(stmt) is not None
+    return set(await session.scalars(stmt))
 
 
-async def mark_processed(session: AsyncSession, item_id: int, now: datetime) -> None:
-    await session.execute(
-        update(InboxItem).where(InboxItem.id == item_id).values(state=PROCESSED, processed_at=now)
-    )
+async def mark_processed_many(
+    session: AsyncSession, item_ids: Sequence[int], now: datetime
+) -> None:
+    """Items handled in this transaction, in one statement."""
+    if item_ids:
+        await session.execute(
+            update(InboxItem)
+            .where(InboxItem.id.in_(item_ids))
+            .values(state=PROCESSED, processed_at=now)
+        )
 
 
 async def mark_failed(

@@ -1,9 +1,19 @@
-"""Handles stored inbox items in arrival order, each in its own unit of work.
+"""Handles stored inbox items in arrival order, many per unit of work.
 
-An item whose handler fails waits before it is tried again (exponential backoff, the curve of
-``protocol/retry.py`` with the ``inbox_retry_*`` settings) while the items behind it are
-handled; after ``inbox_max_attempts`` it is failed for good. An item that cannot be parsed
-fails for good at once: trying again would not change it.
+A batch of items is handled in one transaction: one claim, the handlers in order (each flushed,
+so an error belongs to the item that caused it), one statement marking them handled, one commit.
+That is what lets handling keep up with acceptance; one transaction per item spent its time in
+``BEGIN``/``COMMIT`` and driver hand-offs, not in the handlers.
+
+One bad item must not fail its batch. When a handler raises, the transaction is rolled back; the
+items before it (which handled cleanly) are handled again and committed together with the bad
+item's failure, and the items after it form the next batch. So each failure costs at most one
+re-run of the items before it, and the good items of a batch are never lost or failed with it.
+
+A failed item waits before it is tried again (exponential backoff, the curve of
+``protocol/retry.py`` with the ``inbox_retry_*`` settings) while the items behind it are handled;
+after ``inbox_max_attempts`` it is failed for good. An item that cannot be parsed, or whose
+handler refuses it as malformed, fails for good at once: trying again would not change it.
 """
 
 from __future__ import annotations
@@ -12,20 +22,49 @@ import asyncio
 import contextlib
 import logging
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.interfaces.activitypub.handlers import dispatch
 from node.interfaces.activitypub.handlers.context import HandlerContext
 from node.runtime.services import Services
-from protocol.activities import parse_activity
+from protocol.activities import Activity, parse_activity
 from protocol.errors import ProtocolError
 from protocol.retry import exponential_backoff
+from storage.models import InboxItem
+from storage.repositories import counters
 from storage.repositories import inbox as inbox_repo
 
 log = logging.getLogger(__name__)
 
-BATCH = 100
+#: Items per unit of work: large enough that a commit is shared by many, small enough that a
+#: batch's transaction stays short (the write lock is held for it) and a failure's re-run cheap.
+BATCH = 200
 POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    item: InboxItem
+    activity: Activity
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    item: InboxItem
+    error: str
+    final: bool
+
+
+class _ItemFailed(Exception):
+    """Raised out of a batch's transaction (rolling it back) when the handler of one item fails."""
+
+    def __init__(self, index: int, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.index = index
+        self.cause = cause
 
 
 class InboxWorker:
@@ -33,43 +72,92 @@ class InboxWorker:
         self._services = services
 
     async def run_once(self) -> int:
-        """Handle every item waiting now; returns how many were handled."""
+        """Handle every item waiting now (one batch); returns how many were taken."""
         services = self._services
         async with services.db.read() as session:
             items = await inbox_repo.next_received(session, BATCH, now=services.clock.now())
+        parsed: list[_Parsed] = []
+        failures: list[_Failure] = []
         for item in items:
-            committed: HandlerContext | None = None
             try:
                 activity = parse_activity(item.body, allow_http=services.settings.allow_http)
-                async with services.db.write() as session:
-                    if not await inbox_repo.lock_received(session, item.id):
-                        continue  # another worker process is handling (or handled) it
-                    handling = HandlerContext(services, session)
-                    await dispatch(handling, activity)
-                    # Done in the same transaction that recorded its follow-ups, never before.
-                    await inbox_repo.mark_processed(session, item.id, services.clock.now())
-                committed = handling
             except ProtocolError as exc:
-                async with services.db.write() as session:
-                    await inbox_repo.mark_failed(
-                        session, item.id, services.clock.now(), str(exc), final=True
-                    )
-            except Exception as exc:  # a failing handler must not stop the others
-                log.exception("inbox.handler_failed", extra={"activity_id": item.activity_id})
-                now = services.clock.now()
-                retry_at = self._retry_at(item.attempts + 1, now)
-                async with services.db.write() as session:
-                    await inbox_repo.mark_failed(
-                        session,
-                        item.id,
-                        now,
-                        f"{exc.__class__.__name__}: {exc}",
-                        final=retry_at is None,
-                        next_attempt_at=retry_at,
-                    )
-            if committed is not None:  # wake the workers for what it queued
-                committed.wake()
+                failures.append(_Failure(item, str(exc), final=True))
+                continue
+            parsed.append(_Parsed(item, activity))
+        await self._handle(parsed, failures)
         return len(items)
+
+    async def _handle(self, todo: list[_Parsed], failures: list[_Failure]) -> None:
+        """Commit ``todo`` as few batches as its failures allow, with ``failures`` recorded."""
+        while todo or failures:
+            try:
+                await self._commit(todo, failures)
+                return
+            except _ItemFailed as failed:
+                bad = todo[failed.index]
+                failures = [*failures, self._failure(bad, failed.cause)]
+                before, todo = todo[: failed.index], todo[failed.index + 1 :]
+            # The items before the bad one handled cleanly: commit them with the failures now,
+            # then go on with the rest. (If one of them fails this time, it is failed the same
+            # way and the others before it are put back in front.)
+            try:
+                await self._commit(before, failures)
+                failures = []
+            except _ItemFailed as failed:
+                failures = [*failures, self._failure(before[failed.index], failed.cause)]
+                todo = before[: failed.index] + before[failed.index + 1 :] + todo
+
+    async def _commit(self, batch: list[_Parsed], failures: list[_Failure]) -> None:
+        """Handle ``batch`` and record ``failures`` in one transaction; raises ``_ItemFailed``
+        (with everything rolled back) when a handler fails."""
+        services = self._services
+        ids = [p.item.id for p in batch] + [f.item.id for f in failures]
+        async with services.db.write() as session:
+            mine = await inbox_repo.lock_many(session, ids)  # others may have taken some
+            handling = HandlerContext(services, session)
+            handled: list[int] = []
+            for index, parsed in enumerate(batch):
+                if parsed.item.id not in mine:
+                    continue
+                try:
+                    await dispatch(handling, parsed.activity)
+                    await session.flush()  # so a failing statement is this item's failure
+                except Exception as exc:
+                    raise _ItemFailed(index, exc) from exc
+                handled.append(parsed.item.id)
+            now = services.clock.now()
+            await inbox_repo.mark_processed_many(session, handled, now)
+            finished = len(handled)
+            for failure in failures:
+                if failure.item.id in mine:
+                    finished += await self._record(session, failure, now)
+            await counters.add(session, counters.INBOX_HANDLED, finished)
+        handling.wake()  # after the commit: the workers for what the batch queued
+
+    def _failure(self, parsed: _Parsed, exc: Exception) -> _Failure:
+        if isinstance(exc, ProtocolError):  # refused as malformed: the same next time
+            return _Failure(parsed.item, str(exc), final=True)
+        log.error(
+            "inbox.handler_failed",
+            exc_info=(type(exc), exc, exc.__traceback__),
+            extra={"activity_id": parsed.item.activity_id},
+        )
+        return _Failure(parsed.item, f"{exc.__class__.__name__}: {exc}", final=False)
+
+    async def _record(self, session: AsyncSession, failure: _Failure, now: datetime) -> int:
+        """Count a failed attempt; returns 1 if the item is now failed for good."""
+        retry_at = None if failure.final else self._retry_at(failure.item.attempts + 1, now)
+        final = retry_at is None
+        await inbox_repo.mark_failed(
+            session,
+            failure.item.id,
+            now,
+            failure.error,
+            final=final,
+            next_attempt_at=retry_at,
+        )
+        return 1 if final else 0
 
     def _retry_at(self, failures: int, now: datetime) -> datetime | None:
         """When an item that has failed ``failures`` times is tried again; None: never."""
@@ -90,11 +178,11 @@ class InboxWorker:
         while True:
             wakeup.clear()
             try:
-                handled = await self.run_once()
+                taken = await self.run_once()
             except Exception:  # the database may be briefly unavailable: keep the loop alive
                 log.exception("inbox.loop_failed")
-                handled = 0
-            if handled >= BATCH:
+                taken = 0
+            if taken >= BATCH:
                 continue
             with contextlib.suppress(TimeoutError):  # not wait_for: see DeliveryWorker._flusher
                 async with asyncio.timeout(POLL_SECONDS):
