@@ -5,6 +5,11 @@ It reads the body, checks the ``Digest`` and the draft-cavage RSA signature (wit
 the JSON with orjson, then answers ``202``. No database, no routing table beyond one catch-all
 route, no middleware, no logging. ``bench.inbox`` measures the node against it.
 
+It gets the node's runtime tuning: once listening it calls the very ``settle_heap`` that
+``chapterhouse serve`` calls (start-up garbage collected, the heap frozen, the youngest
+generation's threshold raised), so the margin between the two is the node's work, not a
+garbage-collector setting only one of them has.
+
     python -m bench.bare_inbox --port PORT --base-url URL --keys KEYS.json [--uvloop]
 
 ``KEYS.json`` maps key ids to public-key PEMs. Prints ``ready`` once listening.
@@ -23,6 +28,7 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
+from node.runtime.app import settle_heap
 from protocol.errors import SignatureError
 from protocol.httpsig import HttpRequest, signature_key_id, verify_request
 from protocol.keys import PublicKey, public_key_from_pem
@@ -54,10 +60,18 @@ def make_app(base_url: str, keys: dict[str, PublicKey]) -> web.Application:
     return app
 
 
-async def serve(port: int, base_url: str, keys: dict[str, PublicKey]) -> None:
+async def start(port: int, base_url: str, keys: dict[str, PublicKey]) -> web.AppRunner:
+    """Listen on ``port``, then settle the heap as ``serve`` does once it listens."""
     runner = web.AppRunner(make_app(base_url, keys), access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, reuse_address=True).start()
+    # The driver starts on "ready", so no timed request runs before the heap is settled.
+    settle_heap()
+    return runner
+
+
+async def serve(port: int, base_url: str, keys: dict[str, PublicKey]) -> None:
+    runner = await start(port, base_url, keys)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     stop = asyncio.Event()

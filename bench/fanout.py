@@ -12,12 +12,19 @@ bare receivers in another process. Baselines measured in the same run, on the sa
 
 A third scenario puts one receiving host 200 ms away (its answers are delayed): the deliveries
 to the other hosts must finish as fast as when that host is not followed at all (goal: within
-25%).
+25%). Both runs time the same thing: from publishing until every delivery to the other hosts
+has been answered (and, printed beside it, until those answers are also recorded as sent).
 
 Rounds are interleaved (ceiling, node, ceiling, node...) and medians reported, so drift on a
 noisy machine affects both alike. Ratios, not absolute times, compare across machines.
 
+Each scenario runs on SQLite and, when a server is named (``--postgres-url`` or
+``CHAPTERHOUSE_BENCH_DATABASE_URL``, e.g. ``postgresql+asyncpg://chapterhouse@127.0.0.1:5433/
+postgres``), on PostgreSQL too: every node round gets a scratch database of its own there,
+dropped afterwards. The goals are the same on both.
+
     python -m bench.fanout [--scenarios 1000x50,10000x200] [--rounds 3] [--slow-delay 0.2]
+                           [--database sqlite|postgresql|both] [--postgres-url URL]
 """
 
 from __future__ import annotations
@@ -25,10 +32,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -39,39 +44,22 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from sqlalchemy import delete, func, insert, select
 
+from bench.fanout_node import CALL, Timing, cpu_seconds, fresh_node, measure_node
 from bench.results import Row, record
-from node.features.actors.authz import Principal
-from node.features.actors.local import create_actor
-from node.features.calls.lifecycle import create_action
-from node.federation.delivery.dispatcher import DeliveryWorker
-from node.ops.cluster import free_port
-from node.runtime.app import close_services, open_services, settle_heap
+from node.runtime.app import settle_heap
 from node.runtime.clock import SystemClock
 from node.runtime.config import Settings
-from node.runtime.services import Services
 from protocol.httpsig import HttpRequest, sign_request_cavage
 from protocol.keys import generate_rsa_key
-from storage.models import Delivery, Follow
-from storage.models.delivery import SENT
-from storage.models.follow import ACCEPTED
-from storage.repositories.deliveries import ClaimedDelivery
+
+__all__ = ["CALL", "Timing", "measure_node"]  # the node's side lives in bench.fanout_node
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_SHARE = 0.75  # of the ceiling's throughput
 GOAL_SLOW = 1.25  # others' time with a slow receiver, against their time without it
-CALL = {
-    "title": "Global day of action",
-    "description": "<p>Clean the river banks with us.</p>",
-    "start": "2027-04-12T10:00:00+01:00",
-    "end": "2027-04-12T13:00:00+01:00",
-}
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+ENV_POSTGRES = "CHAPTERHOUSE_BENCH_DATABASE_URL"
+NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 class Sinks:
@@ -109,104 +97,6 @@ class Sinks:
     def close(self) -> None:
         self._proc.terminate()
         self._proc.wait()
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    wall: float  # seconds until every delivery was answered and recorded
-    others: float  # seconds until every delivery to a host not in ``slow`` was answered
-    cpu: float  # CPU seconds of this process (all threads) in that time
-
-
-class _TimedWorker(DeliveryWorker):
-    """The node's delivery worker, noting when the deliveries we wait for are answered."""
-
-    def __init__(self, services: object, inboxes: list[str], slow: frozenset[str]) -> None:
-        super().__init__(services)  # type: ignore[arg-type]
-        self.started = time.perf_counter()
-        self.others_done = 0.0
-        self.all_answered = asyncio.Event()
-        self._left = len(inboxes)
-        self._others_left = sum(1 for i in inboxes if urlsplit(i).netloc not in slow)
-        self._slow = slow
-
-    async def _deliver(self, row: ClaimedDelivery) -> None:
-        await super()._deliver(row)
-        self._left -= 1
-        if row.host not in self._slow:
-            self._others_left -= 1
-            if self._others_left == 0:
-                self.others_done = time.perf_counter() - self.started
-        if self._left == 0:
-            self.all_answered.set()
-
-
-async def measure_node(
-    inboxes: list[str], data: Path, slow: frozenset[str] = frozenset()
-) -> Timing:
-    settings = Settings(
-        data_dir=data,
-        base_url=f"http://127.0.0.1:{free_port()}",
-        allow_private_network=True,
-        run_workers=False,
-    )
-    services = await open_services(settings)
-    try:
-        chapter = (await create_actor(services, "greenpark", "chapter")).actor
-        admin = (await create_actor(services, "admin", "member", role="admin")).actor
-        organiser = Principal(admin, "admin")
-        # A warm-up call to one other inbox first: a running node has its SQL compiled and its
-        # key loaded; what is measured is the fan-out, not the first query of a cold process.
-        warm_up = inboxes[0].split("/actors/", 1)[0] + "/actors/warm-up/inbox"
-        await _add_followers(services, chapter.ap_id, [warm_up])
-        await create_action(services, organiser, "greenpark", {**CALL, "title": "Warm-up"})
-        await DeliveryWorker(services).run_once()
-        async with services.db.write() as session:
-            await session.execute(delete(Follow).where(Follow.follower_inbox == warm_up))
-        await _add_followers(services, chapter.ap_id, inboxes)
-        worker = _TimedWorker(services, inboxes, slow)
-        runner = asyncio.create_task(worker.run())
-        cpu = cpu_seconds()
-        worker.started = started = time.perf_counter()
-        await create_action(services, organiser, "greenpark", CALL)
-        services.wakeups.deliveries.set()
-        # Wait for the answers without stealing the node's CPU, then for their durable record.
-        await worker.all_answered.wait()
-        while True:
-            async with services.db.read() as session:
-                sent = await session.scalar(
-                    select(func.count()).select_from(Delivery).where(Delivery.state == SENT)
-                )
-            if sent == len(inboxes) + 1:  # and the warm-up's
-                break
-            await asyncio.sleep(0.005)
-        wall = time.perf_counter() - started
-        cpu = cpu_seconds() - cpu
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
-        return Timing(wall, worker.others_done, cpu)
-    finally:
-        await close_services(services)
-
-
-async def _add_followers(services: Services, target: str, inboxes: list[str]) -> None:
-    now = services.clock.now()
-    async with services.db.write() as session:
-        await session.execute(
-            insert(Follow),
-            [
-                {
-                    "activity_id": f"{inbox}#follow",
-                    "follower": inbox.removesuffix("/inbox"),
-                    "target": target,
-                    "follower_inbox": inbox,
-                    "state": ACCEPTED,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for inbox in inboxes
-            ],
-        )
 
 
 def _request(inbox: str, body: bytes) -> HttpRequest:
@@ -249,7 +139,7 @@ async def measure_ceiling(
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in inboxes))
         wall = time.perf_counter() - started
-        return Timing(wall, wall, cpu_seconds() - cpu)
+        return Timing(wall, wall, cpu_seconds() - cpu, wall)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,13 +149,16 @@ class Scenario:
     sign: float
     ceiling: Timing
     node: Timing
+    database: str = "sqlite"
 
     @property
     def share(self) -> float:
         return self.ceiling.wall / self.node.wall
 
 
-async def run_scenario(followers: int, hosts: int, rounds: int, body: bytes) -> Scenario:
+async def run_scenario(
+    followers: int, hosts: int, rounds: int, body: bytes, postgres: str | None = None
+) -> Scenario:
     concurrency = Settings(
         data_dir=Path("."), base_url="https://bench.example"
     ).delivery_concurrency
@@ -277,46 +170,60 @@ async def run_scenario(followers: int, hosts: int, rounds: int, body: bytes) -> 
         ceilings, nodes = [], []
         for _ in range(rounds):
             ceilings.append(await measure_ceiling(inboxes, key, body, concurrency))
-            with tempfile.TemporaryDirectory() as tmp:
-                nodes.append(await measure_node(inboxes, Path(tmp)))
+            nodes.append(await fresh_node(inboxes, postgres))
     finally:
         sinks.close()
-    return Scenario(followers, hosts, sign, _median(ceilings), _median(nodes))
+    database = "postgresql" if postgres else "sqlite"
+    return Scenario(followers, hosts, sign, _median(ceilings), _median(nodes), database)
 
 
 @dataclass(frozen=True, slots=True)
 class SlowScenario:
+    """One host slow, against the same fan-out with that host not followed at all. Both sides
+    are the same quantity: the time until every delivery to the other hosts is answered."""
+
     followers: int
     hosts: int
     delay: float
     without: Timing  # the slow host's followers left out
     with_slow: Timing
+    database: str = "sqlite"
 
     @property
     def ratio(self) -> float:
-        return self.with_slow.others / self.without.wall
+        return self.with_slow.others / self.without.others
+
+    @property
+    def recorded_ratio(self) -> float:
+        """The same, until those deliveries are also recorded as sent."""
+        return self.with_slow.others_recorded / self.without.others_recorded
 
 
-async def run_slow(followers: int, hosts: int, delay: float, rounds: int) -> SlowScenario:
+async def run_slow(
+    followers: int, hosts: int, delay: float, rounds: int, postgres: str | None = None
+) -> SlowScenario:
     sinks = Sinks(hosts, slow=1, delay=delay)
     try:
         inboxes = sinks.inboxes(followers)
         slow = frozenset({f"127.0.0.1:{sinks.ports[0]}"})
         others = [i for i in inboxes if urlsplit(i).netloc not in slow]
         without, with_slow = [], []
-        for _ in range(rounds):
-            with tempfile.TemporaryDirectory() as tmp:
-                without.append(await measure_node(others, Path(tmp)))
-            with tempfile.TemporaryDirectory() as tmp:
-                with_slow.append(await measure_node(inboxes, Path(tmp), slow))
+        for n in range(rounds):  # which goes first alternates: neither gains from the order
+            if n % 2:
+                with_slow.append(await fresh_node(inboxes, postgres, slow))
+            without.append(await fresh_node(others, postgres))
+            if not n % 2:
+                with_slow.append(await fresh_node(inboxes, postgres, slow))
     finally:
         sinks.close()
+    database = "postgresql" if postgres else "sqlite"
     return SlowScenario(
         followers,
         hosts,
         delay,
-        _median(without),
-        min(with_slow, key=lambda t: t.others) if rounds == 1 else _median(with_slow, "others"),
+        _median(without, "others"),
+        _median(with_slow, "others"),
+        database,
     )
 
 
@@ -325,22 +232,23 @@ def _median(timings: list[Timing], by: str = "wall") -> Timing:
     return ordered[len(ordered) // 2]
 
 
-def report(scenarios: list[Scenario], slow: SlowScenario | None) -> list[Row]:
+def report(scenarios: list[Scenario], slows: list[SlowScenario]) -> list[Row]:
     print(
-        "| fan-out | sign only (s) | ceiling (s) | node (s) | node deliveries/s | node CPU s "
-        "| share of ceiling |"
+        "| fan-out | database | sign only (s) | ceiling (s) | node (s) | node deliveries/s "
+        "| node CPU s | share of ceiling |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     rows = []
     for s in scenarios:
+        name = NAMES[s.database]
         print(
-            f"| {s.followers:,} inboxes on {s.hosts} hosts | {s.sign:.2f} | {s.ceiling.wall:.2f} | "
-            f"{s.node.wall:.2f} | {s.followers / s.node.wall:,.0f} | {s.node.cpu:.2f} "
-            f"| {s.share:.0%} |"
+            f"| {s.followers:,} inboxes on {s.hosts} hosts | {name} | {s.sign:.2f} "
+            f"| {s.ceiling.wall:.2f} | {s.node.wall:.2f} | {s.followers / s.node.wall:,.0f} "
+            f"| {s.node.cpu:.2f} | {s.share:.0%} |"
         )
         rows.append(
             Row(
-                benchmark=f"fan-out, {s.followers:,} inboxes on {s.hosts} hosts",
+                benchmark=f"fan-out, {s.followers:,} inboxes on {s.hosts} hosts ({name})",
                 measure="deliveries/s (signed, sent, recorded)",
                 value=f"{s.followers / s.node.wall:,.0f}/s ({s.node.wall:.2f} s)",
                 baseline=f"{s.followers / s.ceiling.wall:,.0f}/s sign+POST, no database",
@@ -349,19 +257,28 @@ def report(scenarios: list[Scenario], slow: SlowScenario | None) -> list[Row]:
                 met=s.share >= GOAL_SHARE,
             )
         )
-    if slow is not None:
+    for slow in slows:
+        name = NAMES[slow.database]
+        w, wo = slow.with_slow, slow.without
         print(
-            f"\none of {slow.hosts} hosts {1000 * slow.delay:.0f} ms away: the other hosts' "
-            f"{slow.followers - slow.followers // slow.hosts:,} deliveries took "
-            f"{slow.with_slow.others:.2f} s, against {slow.without.wall:.2f} s when that host is "
-            f"not followed ({slow.ratio:.2f}×); all {slow.followers:,} in {slow.with_slow.wall:.2f} s"
+            f"\n{name}: one of {slow.hosts} hosts {1000 * slow.delay:.0f} ms away: the other "
+            f"hosts' {slow.followers - slow.followers // slow.hosts:,} deliveries were answered in "
+            f"{w.others:.2f} s, against {wo.others:.2f} s when that host is not followed "
+            f"({slow.ratio:.2f}×); answered and recorded {w.others_recorded:.2f} s against "
+            f"{wo.others_recorded:.2f} s ({slow.recorded_ratio:.2f}×); all {slow.followers:,} "
+            f"answered and recorded in {w.wall:.2f} s"
         )
         rows.append(
             Row(
-                benchmark=f"fan-out, one of {slow.hosts} hosts {1000 * slow.delay:.0f} ms away",
-                measure="seconds until the other hosts have it",
-                value=f"{slow.with_slow.others:.2f} s",
-                baseline=f"{slow.without.wall:.2f} s without that host",
+                benchmark=(
+                    f"fan-out, one of {slow.hosts} hosts {1000 * slow.delay:.0f} ms away ({name})"
+                ),
+                measure="seconds until every delivery to the other hosts is answered, both runs",
+                value=f"{w.others:.2f} s (answered and recorded: {w.others_recorded:.2f} s)",
+                baseline=(
+                    f"{wo.others:.2f} s without that host (answered and recorded: "
+                    f"{wo.others_recorded:.2f} s)"
+                ),
                 ratio=f"{slow.ratio:.2f}×",
                 goal=f"others unaffected (≤ {GOAL_SLOW:.2f}×)",
                 met=slow.ratio <= GOAL_SLOW,
@@ -378,21 +295,27 @@ def parse_scenarios(text: str) -> list[tuple[int, int]]:
     return out
 
 
-async def run(args: argparse.Namespace) -> list[Row]:
+async def run(args: argparse.Namespace, databases: dict[str, str | None]) -> list[Row]:
+    """Every scenario on each database (``databases`` maps a name to its server, or None)."""
     settle_heap()  # the garbage collector set up as in ``serve`` and ``worker``
     body = orjson.dumps({"type": "Create", "id": "https://x.example/a", "object": CALL})
-    scenarios = []
-    for followers, hosts in parse_scenarios(args.scenarios):
-        print(
-            f"fan-out to {followers:,} inboxes on {hosts} hosts, {args.rounds} rounds...",
-            flush=True,
-        )
-        scenarios.append(await run_scenario(followers, hosts, args.rounds, body))
-    slow = None
-    if args.slow_delay > 0:
-        print(f"fan-out with one receiver {1000 * args.slow_delay:.0f} ms away...", flush=True)
-        slow = await run_slow(1000, 50, args.slow_delay, args.rounds)
-    return report(scenarios, slow)
+    scenarios, slows = [], []
+    for database, postgres in databases.items():
+        for followers, hosts in parse_scenarios(args.scenarios):
+            print(
+                f"fan-out to {followers:,} inboxes on {hosts} hosts ({NAMES[database]}), "
+                f"{args.rounds} rounds...",
+                flush=True,
+            )
+            scenarios.append(await run_scenario(followers, hosts, args.rounds, body, postgres))
+        if args.slow_delay > 0:
+            print(
+                f"fan-out with one receiver {1000 * args.slow_delay:.0f} ms away "
+                f"({NAMES[database]})...",
+                flush=True,
+            )
+            slows.append(await run_slow(1000, 50, args.slow_delay, args.rounds, postgres))
+    return report(scenarios, slows)
 
 
 def main() -> None:
@@ -411,6 +334,12 @@ def main() -> None:
         default=0.2,
         help="seconds one receiver waits before answering in the last scenario (0: skip it)",
     )
+    parser.add_argument(
+        "--database", choices=["sqlite", "postgresql", "both"], default="both", help="which node"
+    )
+    parser.add_argument(
+        "--postgres-url", help=f"PostgreSQL server for scratch databases (or ${ENV_POSTGRES})"
+    )
     args = parser.parse_args()
     try:
         parse_scenarios(args.scenarios)
@@ -418,8 +347,19 @@ def main() -> None:
         parser.error(f"--scenarios must look like 1000x50,10000x200, got {args.scenarios!r}")
     if args.rounds < 1 or args.slow_delay < 0:
         parser.error("--rounds must be positive and --slow-delay not negative")
+    postgres = args.postgres_url or os.environ.get(ENV_POSTGRES)
+    databases: dict[str, str | None] = {}
+    if args.database in {"sqlite", "both"}:
+        databases["sqlite"] = None
+    if args.database in {"postgresql", "both"}:
+        if postgres:
+            databases["postgresql"] = postgres
+        elif args.database == "postgresql":
+            parser.error(f"--database postgresql needs --postgres-url or {ENV_POSTGRES}")
+        else:
+            print(f"note: PostgreSQL skipped: no server URL (--postgres-url or {ENV_POSTGRES})")
     os.environ.setdefault("CHAPTERHOUSE_LOG_LEVEL", "WARNING")
-    record(_event_loop_runner()(run(args)))
+    record(_event_loop_runner()(run(args, databases)))
 
 
 def _event_loop_runner() -> Callable[[Coroutine[Any, Any, list[Row]]], list[Row]]:

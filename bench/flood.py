@@ -45,7 +45,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.inbox import (
+from bench.flood_peer import (
     BIN,
     ROOT,
     Sender,
@@ -68,6 +68,8 @@ NODE_CPU = "0"
 CLIENT_CPU = "1"
 HONEST_ADDRESS = "127.0.0.2"
 GOAL_P99_MS = 200.0
+#: The goal holds only while the flood does: at least this share of its requests really sent.
+GOAL_FLOOD_SENT = 0.95
 #: The flood's requests in flight at most (a real flooder would not wait at all; this keeps
 #: the flooding process from drowning in its own sockets when the node answers slowly).
 FLOOD_IN_FLIGHT = 256
@@ -317,8 +319,15 @@ class Outcome:
         return sum(n for s, n in self.flood.statuses.items() if s.startswith(("2", "5")))
 
     @property
+    def flood_held(self) -> bool:
+        """The flooder sent (nearly) all it meant to: the honest figures were taken under the
+        flood the goal names, not a lighter one."""
+        planned = self.flood.sent + self.flood.skipped
+        return planned > 0 and self.flood.sent >= GOAL_FLOOD_SENT * planned
+
+    @property
     def goal_met(self) -> bool:
-        return self.flooded.all_ok and self.flooded.p99_ms < GOAL_P99_MS
+        return self.flooded.all_ok and self.flooded.p99_ms < GOAL_P99_MS and self.flood_held
 
 
 def rows(o: Outcome) -> list[Row]:
@@ -329,18 +338,25 @@ def rows(o: Outcome) -> list[Row]:
         Row(
             benchmark=f"flood: honest peer beside {o.rate:,.0f}/s junk from one address",
             measure="signed Creates from another address answered 2xx; p99",
-            value=f"{f.ok}/{f.sent} 2xx (p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms)",
+            value=(
+                f"{f.ok}/{f.sent} 2xx (p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms); junk sent "
+                f"{o.flood.sent:,} of {o.flood.sent + o.flood.skipped:,}"
+            ),
             baseline=f"{q.ok}/{q.sent} 2xx, p99 {q.p99_ms:.1f} ms without the flood",
             ratio=f"{f.p99_ms / q.p99_ms:.2f}×" if q.p99_ms else "—",
-            goal=f"all 2xx, p99 < {GOAL_P99_MS:.0f} ms",
+            goal=(
+                f"all 2xx, p99 < {GOAL_P99_MS:.0f} ms, with ≥ {GOAL_FLOOD_SENT:.0%} of the junk "
+                "sent"
+            ),
             met=o.goal_met,
         ),
         Row(
             benchmark="flood: answers to the junk",
             measure="badly signed requests, rotating key ids (the honest peer's among them)",
             value=(
-                f"{o.flood.sent:,} at {o.flood.sent / o.flood.seconds:,.0f}/s: {mix['429']:,} × 429, "
-                f"{mix['401']:,} × 401, {others:,} other; node CPU {o.flood.node_cpu:.0%} of a core"
+                f"{o.flood.sent:,} at {o.flood.sent / o.flood.seconds:,.0f}/s "
+                f"({o.flood.skipped:,} not sent): {mix['429']:,} × 429, {mix['401']:,} × 401, "
+                f"{others:,} other; node CPU {o.flood.node_cpu:.0%} of a core"
             ),
             baseline="—",
             ratio="—",

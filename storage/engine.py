@@ -29,6 +29,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.inline import inline_capable
+from storage.inline_session import InlineSessions
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: The files SQLite keeps beside a database file (WAL, its shared-memory index, the journal).
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
@@ -106,6 +109,9 @@ class Database:
     read_engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
+    #: Write units of work in the event loop's thread (SQLite files only; see
+    #: ``storage.inline_session``), for batches of many small statements.
+    inline: InlineSessions | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -136,6 +142,8 @@ class Database:
             await cursor.close()
 
     async def dispose(self) -> None:
+        if self.inline is not None:
+            self.inline.dispose()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
@@ -150,6 +158,7 @@ def open_database(url: str) -> Database:
         read_engine=read_engine,
         sessions=async_sessionmaker(engine, expire_on_commit=False),
         read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
+        inline=InlineSessions(url) if inline_capable(url) else None,
     )
 
 

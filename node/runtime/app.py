@@ -1,4 +1,8 @@
-"""The aiohttp application factory and the node's lifecycle (database, client, workers)."""
+"""The aiohttp application factory and the node's lifecycle (database, client, workers).
+
+Opening the services without the app (``build_services``, ``open_services``, ``close_services``)
+is in ``node.runtime.wiring``, so the command line does not import every interface; they are
+re-exported here for the callers that start a whole node."""
 
 from __future__ import annotations
 
@@ -6,25 +10,17 @@ import asyncio
 import contextlib
 import gc
 import logging
-import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from aiohttp import web
 
-from node.features.actors.local import ensure_instance_actor
 from node.features.impact.rollups import run_rollups
 from node.features.notifications.reminders import run_reminders
-from node.federation.admission.blocklist import BlockList
-from node.federation.admission.blocks import load_blocks
-from node.federation.admission.ratelimit import ClientLimiter, DomainLimiter, RateLimiter
 from node.federation.delivery.dispatcher import DeliveryWorker
 from node.federation.followups.worker import FollowUpWorker
 from node.federation.inbox.group_commit import GroupCommitWriter
-from node.federation.keystore import KeyStore
-from node.federation.resolver import ActorResolver
 from node.federation.retention import run_retention
-from node.federation.transport import Signer, Transport
 from node.interfaces import health
 from node.interfaces import metrics as metrics_routes
 from node.interfaces.activitypub import actors, calls, wellknown
@@ -42,76 +38,16 @@ from node.interfaces.feeds import routes as feed_routes
 from node.interfaces.middlewares import error_middleware
 from node.interfaces.web.setup import setup_web
 from node.runtime.appkeys import INBOX_WRITER, METRICS, SERVICES, TASKS
-from node.runtime.clock import Clock, SystemClock
-from node.runtime.config import Settings
 from node.runtime.metrics import Metrics
-from node.runtime.private_files import ensure_private_dir
-from node.runtime.services import Services, Wakeups
-from node.runtime.version import node_version
-from protocol.ids import IdFactory
-from storage.engine import Database, open_database
-from storage.migrate import migrate
+from node.runtime.services import Services
+from node.runtime.wiring import build_services as build_services
+from node.runtime.wiring import close_services as close_services
+from node.runtime.wiring import open_services as open_services
 
 log = logging.getLogger(__name__)
 
 #: Allocations between collections of the youngest generation in serve/worker (see settle_heap).
 GC_YOUNG_THRESHOLD = 20_000
-
-
-def build_services(settings: Settings, db: Database, clock: Clock, version: str) -> Services:
-    ids = IdFactory(settings.base_url)
-    transport = Transport(settings, clock, version=version)
-    holder: dict[str, Services] = {}
-
-    async def fetch_signer() -> Signer:
-        return await holder["services"].fetch_signer()
-
-    resolver = ActorResolver(
-        settings=settings, db=db, transport=transport, clock=clock, fetch_signer=fetch_signer
-    )
-    services = Services(
-        settings=settings,
-        db=db,
-        clock=clock,
-        ids=ids,
-        keys=KeyStore.empty(ids),
-        transport=transport,
-        resolver=resolver,
-        wakeups=Wakeups(),
-        version=version,
-        blocks=BlockList(),
-    )
-    holder["services"] = services
-    # "ip" before a signature is verified; "key" and "domain" (registrable) only after.
-    services.limits = {
-        "ip": ClientLimiter(
-            settings.inbox_rate_per_ip,
-            settings.inbox_burst_per_ip,
-            forwarded_for=settings.trust_forwarded_for,
-        ),
-        "domain": DomainLimiter(settings.inbox_rate_per_domain, settings.inbox_burst_per_domain),
-        "key": RateLimiter(settings.inbox_rate_per_key, settings.inbox_burst_per_key),
-        "token": RateLimiter(settings.api_rate_per_token, settings.api_burst_per_token),
-    }
-    return services
-
-
-async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
-    """Open the database (migrating it), the HTTP client and the instance actor."""
-    ensure_private_dir(settings.data_dir)  # holds private keys: 0700, whatever the umask
-    db = open_database(settings.database_url)
-    await migrate(db.engine)
-    services = build_services(settings, db, clock or SystemClock(), node_version())
-    await services.transport.start()
-    await ensure_instance_actor(services)
-    await services.load_unavailable_hosts()
-    services.blocks = await load_blocks(services, now=time.monotonic())
-    return services
-
-
-async def close_services(services: Services) -> None:
-    await services.transport.close()
-    await services.db.dispose()
 
 
 def settle_heap() -> None:

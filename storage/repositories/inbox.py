@@ -146,23 +146,33 @@ async def known_bodies(session: AsyncSession, activity_ids: Sequence[str]) -> di
     return {str(a): str(b) for a, b in rows}
 
 
-async def next_received(session: AsyncSession, limit: int, *, now: datetime) -> list[InboxItem]:
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What handling an item needs from its row (read with Core: no ORM objects per item)."""
+
+    id: int
+    activity_id: str
+    body: Any
+    attempts: int
+
+
+async def next_received(session: AsyncSession, limit: int, *, now: datetime) -> list[Received]:
     """Items due for handling, oldest first; an item waiting out a backoff is skipped.
 
     The ``(state, id)`` index serves this: it walks the received items in id order and only
     the few that wait (failed recently) are read and passed over.
     """
-    return list(
-        await session.scalars(
-            select(InboxItem)
-            .where(
-                InboxItem.state == RECEIVED,
-                or_(InboxItem.next_attempt_at.is_(None), InboxItem.next_attempt_at <= now),
-            )
-            .order_by(InboxItem.id)
-            .limit(limit)
+    table = InboxItem.__table__
+    rows = await session.execute(
+        select(table.c.id, table.c.activity_id, table.c.body, table.c.attempts)
+        .where(
+            table.c.state == RECEIVED,
+            or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= now),
         )
+        .order_by(table.c.id)
+        .limit(limit)
     )
+    return [Received(*row) for row in rows]
 
 
 async def backlog(session: AsyncSession) -> int:

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,9 +34,10 @@ from node.runtime.services import Services
 from protocol.activities import Activity, parse_activity
 from protocol.errors import ProtocolError
 from protocol.retry import exponential_backoff
-from storage.models import InboxItem
+from storage.inline import InlineBusy
 from storage.repositories import counters
 from storage.repositories import inbox as inbox_repo
+from storage.repositories.inbox import Received
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +45,20 @@ log = logging.getLogger(__name__)
 #: batch's transaction stays short (the write lock is held for it) and a failure's re-run cheap.
 BATCH = 200
 POLL_SECONDS = 1.0
+#: How long one batch's transaction may run before it commits what it has: on SQLite it runs in
+#: the event loop's thread, and requests wait meanwhile.
+BUDGET_SECONDS = 0.025
 
 
 @dataclass(frozen=True, slots=True)
 class _Parsed:
-    item: InboxItem
+    item: Received
     activity: Activity
 
 
 @dataclass(frozen=True, slots=True)
 class _Failure:
-    item: InboxItem
+    item: Received
     error: str
     final: bool
 
@@ -92,8 +97,11 @@ class InboxWorker:
         """Commit ``todo`` as few batches as its failures allow, with ``failures`` recorded."""
         while todo or failures:
             try:
-                await self._commit(todo, failures)
-                return
+                taken = await self._commit(todo, failures)
+                todo, failures = todo[taken:], []
+                if todo:
+                    await asyncio.sleep(0)  # out of time: requests first, then the rest
+                continue
             except _ItemFailed as failed:
                 bad = todo[failed.index]
                 failures = [*failures, self._failure(bad, failed.cause)]
@@ -102,38 +110,65 @@ class InboxWorker:
             # then go on with the rest. (If one of them fails this time, it is failed the same
             # way and the others before it are put back in front.)
             try:
-                await self._commit(before, failures)
+                taken = await self._commit(before, failures)
                 failures = []
+                todo = before[taken:] + todo
             except _ItemFailed as failed:
                 failures = [*failures, self._failure(before[failed.index], failed.cause)]
                 todo = before[: failed.index] + before[failed.index + 1 :] + todo
 
-    async def _commit(self, batch: list[_Parsed], failures: list[_Failure]) -> None:
-        """Handle ``batch`` and record ``failures`` in one transaction; raises ``_ItemFailed``
-        (with everything rolled back) when a handler fails."""
+    async def _commit(self, batch: list[_Parsed], failures: list[_Failure]) -> int:
+        """Handle ``batch`` (or as much of it as :data:`BUDGET_SECONDS` allows) and record
+        ``failures`` in one transaction; returns how many of ``batch`` it took. Raises
+        ``_ItemFailed`` (with everything rolled back) when a handler fails.
+
+        On an SQLite file the transaction runs in the event loop's thread (``storage.
+        inline_session``) unless another connection holds the write lock."""
+        inline = self._services.db.inline
+        if inline is not None:
+            try:
+                async with inline.write() as session:
+                    taken, handling = await self._run(session, batch, failures)
+                handling.wake()  # after the commit: the workers for what the batch queued
+                return taken
+            except InlineBusy:
+                pass
+        async with self._services.db.write() as session:
+            taken, handling = await self._run(session, batch, failures)
+        handling.wake()
+        return taken
+
+    async def _run(
+        self, session: AsyncSession, batch: list[_Parsed], failures: list[_Failure]
+    ) -> tuple[int, HandlerContext]:
         services = self._services
+        started = time.monotonic()
         ids = [p.item.id for p in batch] + [f.item.id for f in failures]
-        async with services.db.write() as session:
-            mine = await inbox_repo.lock_many(session, ids)  # others may have taken some
-            handling = HandlerContext(services, session)
-            handled: list[int] = []
-            for index, parsed in enumerate(batch):
-                if parsed.item.id not in mine:
-                    continue
-                try:
-                    await dispatch(handling, parsed.activity)
+        mine = await inbox_repo.lock_many(session, ids)  # others may have taken some
+        handling = HandlerContext(services, session)
+        handled: list[int] = []
+        taken = len(batch)
+        for index, parsed in enumerate(batch):
+            if handled and time.monotonic() - started > BUDGET_SECONDS:
+                taken = index  # the rest in the next transaction: let the loop breathe
+                break
+            if parsed.item.id not in mine:
+                continue
+            try:
+                await dispatch(handling, parsed.activity)
+                if session.new or session.dirty or session.deleted:
                     await session.flush()  # so a failing statement is this item's failure
-                except Exception as exc:
-                    raise _ItemFailed(index, exc) from exc
-                handled.append(parsed.item.id)
-            now = services.clock.now()
-            await inbox_repo.mark_processed_many(session, handled, now)
-            finished = len(handled)
-            for failure in failures:
-                if failure.item.id in mine:
-                    finished += await self._record(session, failure, now)
-            await counters.add(session, counters.INBOX_HANDLED, finished)
-        handling.wake()  # after the commit: the workers for what the batch queued
+            except Exception as exc:
+                raise _ItemFailed(index, exc) from exc
+            handled.append(parsed.item.id)
+        now = services.clock.now()
+        await inbox_repo.mark_processed_many(session, handled, now)
+        finished = len(handled)
+        for failure in failures:
+            if failure.item.id in mine:
+                finished += await self._record(session, failure, now)
+        await counters.add(session, counters.INBOX_HANDLED, finished)
+        return taken, handling
 
     def _failure(self, parsed: _Parsed, exc: Exception) -> _Failure:
         if isinstance(exc, ProtocolError):  # refused as malformed: the same next time

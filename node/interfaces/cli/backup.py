@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node.interfaces.cli.base import Subparsers, data_arg, err, out, settings_for
+from node.interfaces.cli.base import err, out, settings_for
 from node.ops.backup import create_backup, read_passphrase, restore_backup
 
 
@@ -27,25 +27,3 @@ async def cmd_restore(args: argparse.Namespace) -> int:
         err(f"warning: {warning}")
     out(result.summary())
     return 0
-
-
-def _passphrase_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--passphrase-file",
-        metavar="F",
-        help="file whose first line is the passphrase (else CHAPTERHOUSE_BACKUP_PASSPHRASE)",
-    )
-
-
-def register(sub: Subparsers) -> None:
-    p = sub.add_parser("backup", help="write an encrypted backup of the node (keys included)")
-    data_arg(p)
-    p.add_argument("out", metavar="OUT", help="the backup file to write")
-    _passphrase_option(p)
-    p.set_defaults(func=cmd_backup)
-
-    p = sub.add_parser("restore", help="restore a backup into a new data directory")
-    p.add_argument("backup", metavar="OUT", help="the backup file to read")
-    data_arg(p)
-    _passphrase_option(p)
-    p.set_defaults(func=cmd_restore)

@@ -13,22 +13,16 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from node.features.actors.authz import Principal, principal_by_name
-from node.runtime.app import close_services, open_services
 from node.runtime.config import CONFIG_FILE, Settings, load_settings
 from node.runtime.services import Services
+from node.runtime.wiring import close_services, open_services
 from protocol.errors import ChapterhouseError
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-"""What ``add_subparsers`` returns; each group's ``register`` adds its commands to it."""
-
-Command: TypeAlias = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
-"""A command as ``main`` runs it: the parsed arguments in, the exit code out."""
 
 
 class CommandError(ChapterhouseError):
@@ -45,11 +39,6 @@ def err(line: str) -> None:
     """A note for the human (progress, hints, errors), kept off the result stream."""
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
-
-
-def data_arg(parser: argparse.ArgumentParser) -> None:
-    """The ``--data DIR`` option that almost every command takes."""
-    parser.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
 
 
 def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:

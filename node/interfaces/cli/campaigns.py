@@ -10,7 +10,7 @@ from node.features.actors.authz import NotFoundError
 from node.features.actors.local import create_actor
 from node.features.following.approval import approve_follower
 from node.features.impact.exclusions import exclude, include, members
-from node.interfaces.cli.base import Subparsers, data_arg, err, out, principal, with_services
+from node.interfaces.cli.base import err, out, principal, with_services
 from node.runtime.services import Services
 from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
@@ -75,45 +75,3 @@ async def cmd_campaign_include(args: argparse.Namespace, services: Services) -> 
     out(args.iri)
     err(f"included again; {moved} report(s) count again")
     return 0
-
-
-def register(sub: Subparsers) -> None:
-    campaign = sub.add_parser("campaign", help="manage campaigns").add_subparsers(
-        dest="sub", required=True
-    )
-    p = campaign.add_parser("create", help="create a campaign (prints its actor id)")
-    p.add_argument("name")
-    data_arg(p)
-    p.add_argument("--title")
-    p.add_argument("--summary")
-    p.add_argument(
-        "--approve-chapters",
-        action="store_true",
-        help="hold chapters that join as pending until an organiser approves them",
-    )
-    p.set_defaults(func=cmd_campaign_create)
-
-    p = campaign.add_parser("members", help="the chapters of a campaign and their state")
-    p.add_argument("campaign", metavar="CAMPAIGN")
-    data_arg(p)
-    p.add_argument("--json", action="store_true", help='{"members": [{"chapter", "state"}]}')
-    p.set_defaults(func=cmd_campaign_members)
-
-    p = campaign.add_parser("approve", help="accept a chapter that asked to join")
-    p.add_argument("campaign", metavar="CAMPAIGN")
-    p.add_argument("chapter", metavar="CHAPTER_IRI")
-    data_arg(p)
-    p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
-    p.set_defaults(func=cmd_campaign_approve)
-
-    for name, func, what in (
-        ("exclude", cmd_campaign_exclude, "leave a report or a chapter out of the totals"),
-        ("include", cmd_campaign_include, "count an excluded report or chapter again"),
-    ):
-        p = campaign.add_parser(name, help=what)
-        p.add_argument("campaign", metavar="CAMPAIGN")
-        p.add_argument("iri", metavar="REPORT_OR_CHAPTER_IRI")
-        data_arg(p)
-        p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
-        p.add_argument("--reason", help="why (published in the signed rollup)")
-        p.set_defaults(func=func)

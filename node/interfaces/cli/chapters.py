@@ -10,7 +10,7 @@ from node.features.notifications.reminders import (
     parse_chapter_offsets,
     set_chapter_offsets,
 )
-from node.interfaces.cli.base import CommandError, Subparsers, data_arg, err, out, with_services
+from node.interfaces.cli.base import CommandError, err, out, with_services
 from node.runtime.services import Services
 from storage.models.states import ActorKind
 
@@ -67,40 +67,3 @@ def reminders_text(services: Services, stored: object) -> str:
     if not minutes:
         return f"none ({whose})"
     return f"{', '.join(str(m) for m in minutes)} minutes before a call ({whose})"
-
-
-TIMEZONE_HELP = (
-    "IANA time zone, e.g. Europe/London: call times given without an offset are read in it, "
-    "and the web form starts with it"
-)
-
-
-def register(sub: Subparsers) -> None:
-    chapter = sub.add_parser("chapter", help="manage chapters").add_subparsers(
-        dest="sub", required=True
-    )
-    p = chapter.add_parser("create", help="create a chapter (prints its actor id)")
-    p.add_argument("name")
-    data_arg(p)
-    p.add_argument("--title")
-    p.add_argument("--summary")
-    p.add_argument("--approve-followers", action="store_true", help="approve followers by hand")
-    p.add_argument("--campaign", action="store_true", help="create a campaign instead of a chapter")
-    p.add_argument("--timezone", metavar="ZONE", help=TIMEZONE_HELP)
-    p.set_defaults(func=cmd_chapter_create)
-
-    p = chapter.add_parser(
-        "update", help="change a chapter's settings (prints its actor id); only those given change"
-    )
-    p.add_argument("name")
-    data_arg(p)
-    p.add_argument("--timezone", metavar="ZONE", help=TIMEZONE_HELP)
-    p.add_argument("--title", help="the name people see (followers get an Update)")
-    p.add_argument("--summary", help="one paragraph about the chapter (followers get an Update)")
-    p.add_argument(
-        "--reminder-offsets",
-        metavar="MINUTES",
-        help="reminders before each call, in minutes before its start, e.g. 1440,120; "
-        "'none' for no reminders, 'default' for the node's (reminder_offsets_minutes)",
-    )
-    p.set_defaults(func=cmd_chapter_update)

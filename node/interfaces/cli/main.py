@@ -4,18 +4,24 @@ outputs and their exit codes are a contract that scripts rely on.
 
 Exit codes: 0 success, 1 the command could not be done (the message says why), 2 usage errors
 (argparse), 130 interrupted. ``EXIT_CODES`` is the one place failures are mapped.
+
+Every run builds the whole parser, ``--help`` included, so it is built from the registration
+modules in ``node.interfaces.cli.parsers``, which import only the standard library; the module
+holding a command's body (and the features, SQLAlchemy and aiohttp behind it) is imported only
+when that command runs (``node.interfaces.cli.args.LazyCommand``). Keep this module's own
+imports as light: tests/node/interfaces/cli/test_lazy_parser.py checks that they stay so.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, NamedTuple
 
-from node.interfaces.cli import (
+from node.interfaces.cli.args import Subparsers
+from node.interfaces.cli.parsers import (
     actions,
     backup,
     campaigns,
@@ -34,8 +40,6 @@ from node.interfaces.cli import (
     setup,
     verify,
 )
-from node.interfaces.cli.base import CommandError, Subparsers, err, settings_for
-from node.runtime.config import ConfigError
 from node.runtime.logs import configure_logging
 from protocol.errors import ChapterhouseError
 from storage.errors import AlreadyExists
@@ -102,7 +106,12 @@ def exit_for(exc: BaseException) -> Exit | None:
 def _run(args: argparse.Namespace, coro: Coroutine[Any, Any, int]) -> int:
     """Long-running commands (``serve``, ``worker``) run on uvloop when the node's
     ``event_loop`` setting asks for it."""
+    import asyncio  # here, not at the top: `--help` and usage errors never need it
+
     if args.command in {"serve", "worker"}:
+        from node.interfaces.cli.base import CommandError, settings_for
+        from node.runtime.config import ConfigError
+
         try:
             wanted = settings_for(args).event_loop
         except (CommandError, ConfigError):
@@ -127,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if how is None:
             raise
         if how.message:
+            from node.interfaces.cli.base import err  # loaded already by the command that failed
+
             err(f"error: {exc}")
         return how.code
 

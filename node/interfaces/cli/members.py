@@ -11,22 +11,20 @@ import sys
 from pathlib import Path
 
 from node.features.actors.authz import local_chapter
-from node.features.actors.invitations import INVITABLE_ROLES, create_invitation, expires_at
+from node.features.actors.invitations import create_invitation, expires_at
 from node.features.actors.local import create_actor, hash_token
 from node.features.actors.passwords import hash_password_off_loop
 from node.features.actors.revocation import revoke_sessions, revoke_tokens
 from node.features.notifications.preferences import KEEP, update_member_settings, valid_address
 from node.interfaces.cli.base import (
     CommandError,
-    Subparsers,
-    data_arg,
     err,
     out,
     principal,
     with_services,
 )
 from node.runtime.services import Services
-from storage.models.states import ActorKind, Role
+from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
 
 MIN_PASSWORD_LENGTH = 10
@@ -124,76 +122,3 @@ async def cmd_member_tokens_revoke(args: argparse.Namespace, services: Services)
     count = await revoke_tokens(services, args.name)
     out(f"revoked {count} API token{'' if count == 1 else 's'} of {args.name}")
     return 0
-
-
-def register(sub: Subparsers) -> None:
-    member = sub.add_parser("member", help="manage members").add_subparsers(
-        dest="sub", required=True
-    )
-    p = member.add_parser("add", help="add a member (prints the actor id and a bearer token)")
-    p.add_argument("name")
-    data_arg(p)
-    p.add_argument("--display-name")
-    p.add_argument("--chapter", help="the local chapter the member belongs to")
-    p.add_argument(
-        "--role",
-        default=Role.MEMBER,
-        choices=list(Role),
-        help="role in the chapter (admin: the whole node)",
-    )
-    p.add_argument("--email", metavar="ADDR", help="where the member's notifications are e-mailed")
-    p.set_defaults(func=cmd_member_add)
-
-    p = member.add_parser(
-        "update",
-        help="change a member's notification settings (prints them)",
-        description='Change where a member\'s notifications are e-mailed (--email "" for '
-        "none: in-app only) and whether they are reminded before calls they are going to.",
-    )
-    p.add_argument("name")
-    data_arg(p)
-    p.add_argument("--email", metavar="ADDR", help='the address ("" for none)')
-    p.add_argument("--reminders", choices=["on", "off"])
-    p.set_defaults(func=cmd_member_update)
-
-    p = member.add_parser(
-        "password", help="set a member's sign-in password (stdin, file or $CHAPTERHOUSE_PASSWORD)"
-    )
-    p.add_argument("name")
-    data_arg(p)
-    p.add_argument("--password-file", help="read the password from this file")
-    p.set_defaults(func=cmd_member_password)
-
-    p = member.add_parser(
-        "invite", help="make a one-time sign-up link for a chapter (prints the link)"
-    )
-    p.add_argument("chapter", help="the chapter or campaign the newcomer joins")
-    data_arg(p)
-    p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
-    p.add_argument("--role", default=Role.MEMBER, choices=sorted(INVITABLE_ROLES))
-    p.set_defaults(func=cmd_member_invite)
-
-    sessions = member.add_parser("sessions", help="a member's browser sessions").add_subparsers(
-        dest="action", required=True
-    )
-    p = sessions.add_parser(
-        "revoke",
-        help="sign the member out of every browser (exit 1 if there is no such member)",
-        description="Sign the member out of every browser at once. They can sign in again.",
-    )
-    p.add_argument("name")
-    data_arg(p)
-    p.set_defaults(func=cmd_member_sessions_revoke)
-
-    tokens = member.add_parser("tokens", help="a member's API tokens").add_subparsers(
-        dest="action", required=True
-    )
-    p = tokens.add_parser(
-        "revoke",
-        help="make every API token of the member stop working (exit 1 if no such member)",
-        description="Delete every API token of the member: requests with them answer 401. "
-        "The member's node-wide role stays.",
-    )
-    p.add_argument("name")
-    data_arg(p)
-    p.set_defaults(func=cmd_member_tokens_revoke)

@@ -10,8 +10,6 @@ import json
 from node.features.notifications.listing import mark_read, notification_json, notifications_of
 from node.interfaces.cli.base import (
     CommandError,
-    Subparsers,
-    data_arg,
     err,
     out,
     principal,
@@ -42,16 +40,3 @@ async def cmd_notifications(args: argparse.Namespace, services: Services) -> int
         marked = await mark_read(services, who.actor.id, [item.id for item in items])
         err(f"marked {marked} read")
     return 0
-
-
-def register(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "notifications",
-        help="a member's notifications, newest first (* marks the unread ones)",
-    )
-    data_arg(p)
-    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
-    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.add_argument("--unread", action="store_true", help="only the unread ones")
-    p.add_argument("--mark-read", action="store_true", help="mark the ones listed read")
-    p.set_defaults(func=cmd_notifications)

@@ -8,7 +8,7 @@ import json
 from node.features.calls.rsvp import commitments, leave, rsvp
 from node.features.calls.views import commitment_json
 from node.features.following.feed import feed_page
-from node.interfaces.cli.base import Subparsers, data_arg, out, principal, with_services
+from node.interfaces.cli.base import out, principal, with_services
 from node.runtime.services import Services
 from storage.models.states import CommitmentState
 
@@ -56,32 +56,3 @@ async def cmd_commitments(args: argparse.Namespace, services: Services) -> int:
                 fields.append(f"({item['reason']})")
             out("\t".join(str(f) for f in fields))
     return 0
-
-
-def register(sub: Subparsers) -> None:
-    p = sub.add_parser("rsvp", help="take part in an action call (or --leave it)")
-    p.add_argument("call", metavar="CALL_URL")
-    data_arg(p)
-    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
-    p.add_argument("--leave", action="store_true", help="withdraw instead")
-    p.add_argument(
-        "--slot",
-        metavar="SLOT",
-        help="the slot (shift or role) to take: its id, role name or number; "
-        "without it, the first slot with room",
-    )
-    p.set_defaults(func=cmd_rsvp)
-
-    p = sub.add_parser("feed", help="action calls of the chapters a member follows")
-    data_arg(p)
-    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
-    p.add_argument("--page", type=int, default=1)
-    p.add_argument("--per-page", dest="per_page", type=int, default=20)
-    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.set_defaults(func=cmd_feed)
-
-    p = sub.add_parser("commitments", help="a member's RSVPs and their answers")
-    data_arg(p)
-    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
-    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.set_defaults(func=cmd_commitments)

@@ -7,7 +7,7 @@ import json
 
 from node.features.calls.polls import publish_poll, question_document
 from node.features.calls.polls_out import vote
-from node.interfaces.cli.base import Subparsers, data_arg, err, out, principal, with_services
+from node.interfaces.cli.base import err, out, principal, with_services
 from node.runtime.services import Services
 from storage.models import ActionCall as CallRow
 
@@ -33,22 +33,6 @@ async def cmd_action_poll(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
-def register_action(actions: Subparsers) -> None:
-    p = actions.add_parser(
-        "poll",
-        help="publish a call's RSVP poll (prints its id); a vote counts as an RSVP",
-        description="Publish the call's RSVP poll to the chapter's followers: a Question "
-        "'Coming to <title> on <date>?' with 'Going' and 'Can't make it', closing when the call "
-        "starts. Mastodon users vote on it; 'Going' counts as a Join (capacity and waiting "
-        "list apply) and each voter gets a direct message saying what happened.",
-    )
-    p.add_argument("call_id", metavar="CALL_ID")
-    data_arg(p)
-    p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
-    p.add_argument("--json", action="store_true", help="print the poll (a Question) as JSON")
-    p.set_defaults(func=cmd_action_poll)
-
-
 @with_services
 async def cmd_vote(args: argparse.Namespace, services: Services) -> int:
     """Prints the poll, the option and the member's commitment to the call after the vote."""
@@ -56,19 +40,3 @@ async def cmd_vote(args: argparse.Namespace, services: Services) -> int:
     sent = await vote(services, who, args.poll, args.option)
     out(f"{sent.poll} {sent.choice!r} sent" + (f"; {sent.call} {sent.state}" if sent.state else ""))
     return 0
-
-
-def register_vote(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "vote",
-        help="answer another chapter's RSVP poll (as a Mastodon user would)",
-        description="Vote on a poll published elsewhere (a Question, e.g. a chapter's RSVP "
-        "poll 'Coming to ...?'). 'Going' records a pending commitment to the poll's call; the "
-        "chapter's answer (accepted, waiting list, refused) arrives as a direct message and "
-        "shows in `commitments` and `notifications`. 'Can't make it' withdraws it.",
-    )
-    p.add_argument("poll", metavar="POLL_URL")
-    p.add_argument("option", metavar="OPTION", help="the option's exact text, e.g. Going")
-    data_arg(p)
-    p.add_argument("--as", dest="as_name", required=True, metavar="MEMBER")
-    p.set_defaults(func=cmd_vote)

@@ -12,7 +12,7 @@ import argparse
 from datetime import timedelta
 
 from node.federation.retention import Purged, purge
-from node.interfaces.cli.base import CommandError, Subparsers, data_arg, err, out, with_services
+from node.interfaces.cli.base import CommandError, err, out, with_services
 from node.runtime.services import Services
 
 
@@ -47,36 +47,3 @@ async def cmd_purge(args: argparse.Namespace, services: Services) -> int:
     purged = await purge(services, older_than, dry_run=args.dry_run, progress=progress)
     out(_summary(purged, dry_run=args.dry_run))
     return 0
-
-
-def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number of days (0 or more), got {text!r}"
-        )
-    return value
-
-
-def register(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "purge",
-        help="drop sent/dead deliveries and handled inbox items older than the retention",
-        description="Delete sent and dead deliveries and handled inbox items older than N days "
-        "(default: the node's retention_days). Inbox activity ids are kept at least as long as "
-        "the signature window, so a replayed activity is still recognised as a duplicate.",
-    )
-    data_arg(p)
-    p.add_argument(
-        "--older-than-days",
-        type=_days,
-        metavar="N",
-        help="purge what is older than N days (default: the retention_days setting)",
-    )
-    p.add_argument(
-        "--dry-run", action="store_true", help="only count what would be purged; change nothing"
-    )
-    p.set_defaults(func=cmd_purge)

@@ -18,10 +18,7 @@ from node.features.impact.reports import (
     update_report,
 )
 from node.interfaces.cli.base import (
-    Command,
     CommandError,
-    Subparsers,
-    data_arg,
     out,
     principal,
     with_services,
@@ -90,59 +87,3 @@ async def cmd_totals(args: argparse.Namespace, services: Services) -> int:
         for total in result.totals:
             out(f"{total['metric']}\t{total['value']}\t{total['unit']}")
     return 0
-
-
-def register(sub: Subparsers) -> None:
-    reports = sub.add_parser("report", help="report what an action achieved").add_subparsers(
-        dest="sub", required=True
-    )
-    forms: tuple[tuple[str, Command, str], ...] = (
-        ("create", cmd_report_create, "report on an action call (prints the report's id)"),
-        ("update", cmd_report_update, "correct a report (the newest version counts)"),
-        ("retract", cmd_report_retract, "withdraw a report from every total"),
-    )
-    for name, func, help_text in forms:
-        p = reports.add_parser(name, help=help_text)
-        if name == "create":
-            p.add_argument("--call", required=True, metavar="CALL_ID")
-            p.add_argument(
-                "--from-attendance",
-                dest="from_attendance",
-                action="store_true",
-                help="add participants=N:people (method counted): how many came, from check-in",
-            )
-        else:
-            p.add_argument("report_id", metavar="REPORT_ID")
-        data_arg(p)
-        p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
-        if name != "retract":
-            p.add_argument(
-                "--metric",
-                action="append",
-                metavar="METRIC=VALUE:UNIT",
-                help="e.g. participants=42:people (repeatable); an update keeps the others",
-            )
-            p.add_argument(
-                "--method", default="counted", help="counted, estimated or self_reported"
-            )
-            p.add_argument("--text", help="the human sentence followers see")
-        if name == "update":
-            p.add_argument(
-                "--remove-metric",
-                dest="remove_metric",
-                action="append",
-                metavar="METRIC:UNIT",
-                help="take a metric out of the report, e.g. kg_litter:kg (repeatable)",
-            )
-            p.add_argument(
-                "--replace",
-                action="store_true",
-                help="the --metric options are the whole new list (others are dropped)",
-            )
-        p.set_defaults(func=func)
-
-    p = sub.add_parser("totals", help="a campaign's totals")
-    p.add_argument("campaign", metavar="CAMPAIGN")
-    data_arg(p)
-    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.set_defaults(func=cmd_totals)

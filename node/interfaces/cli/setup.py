@@ -13,8 +13,6 @@ from aiohttp import web
 from node.features.actors.local import issue_token
 from node.interfaces.cli.base import (
     CommandError,
-    Subparsers,
-    data_arg,
     err,
     out,
     settings_for,
@@ -125,33 +123,3 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     err("shutting down")
     await runner.cleanup()
     return 0
-
-
-def register_init(sub: Subparsers) -> None:
-    p = sub.add_parser("init", help="create a node's data directory, database and admin token")
-    data_arg(p)
-    p.add_argument(
-        "--base-url", required=True, help="public URL of the node, e.g. https://chapter.example"
-    )
-    p.add_argument(
-        "--allow-private-network",
-        action="store_true",
-        help="allow http:// and loopback/private addresses (local testing and demos only)",
-    )
-    p.set_defaults(func=cmd_init)
-
-
-def register_serve(sub: Subparsers) -> None:
-    """``serve`` and ``worker``: registered apart from ``init`` to keep the ``--help`` order."""
-    p = sub.add_parser("serve", help="serve the node over HTTP (and run its workers)")
-    data_arg(p)
-    p.add_argument("--host")
-    p.add_argument(
-        "--port", type=int, help="default: the port in base_url (http://127.0.0.1:8100), else 8080"
-    )
-    p.add_argument("--workers", type=int, help="0: HTTP only (run `chapterhouse worker` beside it)")
-    p.set_defaults(func=cmd_serve)
-
-    p = sub.add_parser("worker", help="run delivery, inbox handling and rollups (no HTTP)")
-    data_arg(p)
-    p.set_defaults(func=cmd_worker)

@@ -14,7 +14,7 @@ from node.features.impact.verify import (
     Verdict,
     verify_rollup,
 )
-from node.interfaces.cli.base import Subparsers, err, out, with_services
+from node.interfaces.cli.base import err, out, with_services
 from node.runtime.services import Services
 
 #: The verdicts as exit codes: scripts tell "wrong" (1) from "could not check" (3).
@@ -62,23 +62,3 @@ async def _verify_as_node(
         transport=services.transport,
         signer=await services.fetch_signer(),
     )
-
-
-def register(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "verify",
-        help="check a rollup against every report it counts: exit 0 verified, 1 mismatch, "
-        "3 could not check (unreachable), 2 usage",
-    )
-    p.add_argument("url", metavar="URL")
-    p.add_argument(
-        "--allow-private-network", action="store_true", help="allow loopback/private addresses"
-    )
-    p.add_argument(
-        "--data",
-        metavar="DIR",
-        help="verify as this node: fetches are signed by its instance actor, so chapters that "
-        "require signed fetches (authorized fetch) answer",
-    )
-    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.set_defaults(func=cmd_verify)

@@ -1,0 +1,42 @@
+"""``purge``: the arguments; the body is in ``node.interfaces.cli.purge``."""
+
+from __future__ import annotations
+
+import argparse
+
+from node.interfaces.cli.args import Subparsers, data_arg, lazy
+
+command = lazy("purge")
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of days (0 or more), got {text!r}"
+        )
+    return value
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "purge",
+        help="drop sent/dead deliveries and handled inbox items older than the retention",
+        description="Delete sent and dead deliveries and handled inbox items older than N days "
+        "(default: the node's retention_days). Inbox activity ids are kept at least as long as "
+        "the signature window, so a replayed activity is still recognised as a duplicate.",
+    )
+    data_arg(p)
+    p.add_argument(
+        "--older-than-days",
+        type=_days,
+        metavar="N",
+        help="purge what is older than N days (default: the retention_days setting)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="only count what would be purged; change nothing"
+    )
+    p.set_defaults(func=command("cmd_purge"))
