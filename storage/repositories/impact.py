@@ -216,14 +216,6 @@ async def snapshots(
     )[::-1]
 
 
-async def live_reports_of_chapter(session: AsyncSession, chapter: str) -> list[ImpactReport]:
-    """A chapter's reports that are not retracted."""
-    stmt = select(ImpactReport).where(
-        ImpactReport.chapter == chapter, ImpactReport.retracted.is_(False)
-    )
-    return list(await session.scalars(stmt))
-
-
 async def local_live_reports_of_call(session: AsyncSession, call: str) -> list[ImpactReport]:
     """The reports this node published on ``call`` and has not retracted, oldest first."""
     stmt = select(ImpactReport).where(

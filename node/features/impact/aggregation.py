@@ -33,8 +33,13 @@ log = logging.getLogger(__name__)
 
 async def campaign_target_units(session: AsyncSession, campaign: LocalActor) -> dict[str, str]:
     """The unit of each metric the campaign's own calls set a target for."""
+    return await target_units_of(session, campaign.ap_id)
+
+
+async def target_units_of(session: AsyncSession, campaign_ap_id: str) -> dict[str, str]:
+    """``campaign_target_units`` by the campaign's IRI."""
     units: dict[str, str] = {}
-    for call in await action_repo.calls_of_chapter(session, campaign.ap_id):
+    for call in await action_repo.calls_of_chapter(session, campaign_ap_id):
         raw = call.document.get("chapterhouse:targets") if isinstance(call.document, dict) else None
         try:
             targets = parse_targets(raw)

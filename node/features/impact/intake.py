@@ -8,20 +8,18 @@ named in another campaign's rollup (fetched from origin; proof and hash must mat
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.features.calls.input import sanitized
 from node.features.calls.remote import new_remote_call
-from node.features.impact.aggregation import count_report, retract_report
-from node.features.impact.membership import (
-    campaigns_reached,
-    counting_campaigns,
-    member_of_any_campaign,
-)
-from node.federation.proofs import check_object_proof
+from node.features.impact.aggregation import retract_report
+from node.features.impact.batch_intake import ReportItem, apply_reports
+from node.features.impact.chapter_sums import replace_values, stored_values
+from node.features.impact.membership import campaigns_reached, member_of_any_campaign
+from node.features.impact.proof_batch import ProofPool, check_proofs
 from node.federation.transport import FetchError
 from node.runtime.services import Services
 from protocol.errors import ProofError, ProtocolError
@@ -33,7 +31,6 @@ from protocol.proofs import jcs_sha256
 from protocol.vocabulary import has_type
 from storage.models import ImpactReport as ReportRow
 from storage.repositories import actions as action_repo
-from storage.repositories import follows as follow_repo
 from storage.repositories import impact as impact_repo
 
 log = logging.getLogger(__name__)
@@ -46,51 +43,13 @@ async def apply_report(
     doc: Mapping[str, Any],
     via: str,
     via_campaign: str | None = None,
+    sha256: str | None = None,
 ) -> str:
     """Store the newest version and count it in the campaigns it belongs to (membership rule:
     ``membership.py``); returns what happened. ``via_campaign``: the campaign whose rollup
-    named the report."""
-    now = services.clock.now()
-    call = await action_repo.call_by_ap_id(session, report.call)
-    if call is None:
-        return "unknown_call"
-    if call.start_time > now:
-        log.info("report.before_start", extra={"report": report.id, "call": report.call})
-        return "not_started"  # impact is reported once the call has started
-    if call.chapter != report.chapter:
-        log.warning("report.foreign_call", extra={"report": report.id, "call": report.call})
-        return "foreign_call"
-    campaigns = await counting_campaigns(session, report.chapter, report.call, via_campaign)
-    if not campaigns and not await follow_repo.followed_by_a_local_actor(session, report.chapter):
-        # Not a member of any campaign here, and nobody here follows the chapter: not kept.
-        log.info("report.not_a_member", extra={"report": report.id, "chapter": report.chapter})
-        return "not_a_member"
-    sha = jcs_sha256(doc)
-    stored = await impact_repo.report(session, report.id)
-    if stored is not None and stored.chapter != report.chapter:
-        return "not_owner"
-    if stored is not None and stored.retracted:
-        return "retracted"
-    if stored is None:
-        session.add(
-            ReportRow(
-                ap_id=report.id,
-                chapter=report.chapter,
-                call=report.call,
-                local_actor_id=None,
-                document=sanitized(doc),
-                version=report.version,
-                retracted=False,
-                sha256=sha,
-                received_at=now,
-            )
-        )
-    elif report.version > stored.version:
-        stored.document, stored.version, stored.sha256 = sanitized(doc), report.version, sha
-    moved = False
-    for campaign in campaigns:
-        moved |= await count_report(session, campaign, report, sha, via, now)
-    return "counted" if moved else "unchanged"
+    named the report. One item of ``batch_intake.apply_reports``: there is one implementation."""
+    item = ReportItem(report, doc, via, via_campaign, sha256)
+    return (await apply_reports(session, services, [item]))[0]
 
 
 async def retract(session: AsyncSession, services: Services, report_id: str, actor: str) -> None:
@@ -114,6 +73,7 @@ async def retract(session: AsyncSession, services: Services, report_id: str, act
     if stored.chapter != actor or stored.retracted:
         return
     stored.retracted = True
+    await replace_values(session, stored.chapter, stored_values(stored.document), {})
     for campaign in await campaigns_reached(session, stored.call):
         await retract_report(session, campaign, report_id, actor, now)
 
@@ -144,6 +104,16 @@ async def fetch_call(services: Services, call_id: str, chapter: str) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A report document to take in (``ingest_many``): ``relayed`` copies must carry a proof."""
+
+    doc: Mapping[str, Any]
+    via: str
+    relayed: bool
+    via_campaign: str | None = None
+
+
 async def ingest(
     services: Services,
     doc: Mapping[str, Any],
@@ -152,23 +122,103 @@ async def ingest(
     relayed: bool,
     via_campaign: str | None = None,
 ) -> str:
-    """Take in one report document; a relayed copy must carry the chapter's proof."""
-    report = parse_report(doc, allow_http=services.settings.allow_http)
-    if relayed:
-        await check_object_proof(services, doc, report.chapter)
-    async with services.db.write() as session:
-        outcome = await apply_report(session, services, report, doc, via, via_campaign)
-        # Calls are fetched only for members: a stranger's report costs us no request.
-        member = via_campaign is not None or await member_of_any_campaign(session, report.chapter)
-    if (
-        outcome == "unknown_call"
-        and member
-        and await fetch_call(services, report.call, report.chapter)
-    ):
-        async with services.db.write() as session:
-            outcome = await apply_report(session, services, report, doc, via, via_campaign)
-    log.info("report.ingested", extra={"report": report.id, "outcome": outcome, "via": via})
+    """Take in one report document; a relayed copy must carry the chapter's proof. Raises
+    ``ProtocolError`` (``ProofError``) for a document refused."""
+    (outcome,) = await ingest_many(services, [Incoming(doc, via, relayed, via_campaign)])
+    if isinstance(outcome, ProtocolError):
+        raise outcome
     return outcome
+
+
+@dataclass
+class Checked:
+    """Reports parsed and proof-checked (``check_incoming``), ready to be counted (``count``)."""
+
+    incoming: Sequence[Incoming]
+    results: list[str | ProtocolError | None]
+    parsed: dict[int, ImpactReport]
+    shas: dict[int, str]
+
+
+async def ingest_many(
+    services: Services, incoming: Sequence[Incoming], pool: ProofPool | None = None
+) -> list[str | ProtocolError]:
+    """Take in many report documents: proofs checked together (``proof_batch``, in ``pool``'s
+    processes when given), all counted in one transaction (``apply_reports``); a report on a
+    call we do not hold has the call fetched from its chapter (members only), then counted.
+    One outcome per document, in order: what ``apply_report`` returned, or the error that
+    refused the document (the others are counted all the same).
+
+    The two steps are ``check_incoming`` then ``count``: a caller with many batches may check
+    the next batch's proofs while this one is written, and still count them in order."""
+    return await count(services, await check_incoming(services, incoming, pool))
+
+
+async def check_incoming(
+    services: Services, incoming: Sequence[Incoming], pool: ProofPool | None = None
+) -> Checked:
+    """Parse each document and check the proofs of the relayed ones (no transaction held)."""
+    checked = Checked(incoming, [None] * len(incoming), {}, {})
+    for index, item in enumerate(incoming):
+        try:
+            checked.parsed[index] = parse_report(item.doc, allow_http=services.settings.allow_http)
+        except ProtocolError as exc:
+            checked.results[index] = exc
+    relayed = [i for i in checked.parsed if incoming[i].relayed]
+    proofs = await check_proofs(
+        services, [(incoming[i].doc, checked.parsed[i].chapter) for i in relayed], pool
+    )
+    for index, proof in zip(relayed, proofs, strict=True):
+        if isinstance(proof, ProofError):
+            checked.results[index] = proof
+            del checked.parsed[index]
+        else:
+            checked.shas[index] = proof
+    return checked
+
+
+async def count(services: Services, checked: Checked) -> list[str | ProtocolError]:
+    """Count what ``check_incoming`` let through, in one write transaction (module doc)."""
+    incoming, results, parsed = checked.incoming, checked.results, checked.parsed
+    todo = sorted(parsed)
+    fetch: list[int] = []
+    async with services.db.write() as session:
+        outcomes = await apply_reports(
+            session, services, [_item(incoming, parsed, checked.shas, i) for i in todo]
+        )
+        for index, outcome in zip(todo, outcomes, strict=True):
+            results[index] = outcome
+            # Calls are fetched only for members: a stranger's report costs us no request.
+            if outcome == "unknown_call" and (
+                incoming[index].via_campaign is not None
+                or await member_of_any_campaign(session, parsed[index].chapter)
+            ):
+                fetch.append(index)
+    fetched = [i for i in fetch if await fetch_call(services, parsed[i].call, parsed[i].chapter)]
+    if fetched:
+        async with services.db.write() as session:
+            again = await apply_reports(
+                session, services, [_item(incoming, parsed, checked.shas, i) for i in fetched]
+            )
+        for index, outcome in zip(fetched, again, strict=True):
+            results[index] = outcome
+    for index, result in enumerate(results):
+        if isinstance(result, str):
+            log.info(
+                "report.ingested",
+                extra={"report": parsed[index].id, "outcome": result, "via": incoming[index].via},
+            )
+    return [r if r is not None else ProtocolError("not taken in") for r in results]
+
+
+def _item(
+    incoming: Sequence[Incoming],
+    parsed: Mapping[int, ImpactReport],
+    shas: Mapping[int, str],
+    i: int,
+) -> ReportItem:
+    item = incoming[i]
+    return ReportItem(parsed[i], item.doc, item.via, item.via_campaign, shas.get(i))
 
 
 async def fetch_from_origin(services: Services, object_id: str) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from node.features.calls.input import TARGET_TEXT as METRIC_TEXT
 from node.features.calls.input import FieldError
 from node.features.calls.lifecycle import call_from_row
 from node.features.impact.aggregation import count_report, retract_report
+from node.features.impact.chapter_sums import replace_values, stored_values
 from node.features.impact.membership import campaigns_reached, counting_campaigns
 from node.federation.outbox.audience import follower_inboxes
 from node.federation.outbox.publish import publish
@@ -243,6 +244,8 @@ async def _publish_version(
     sha = jcs_sha256(doc)
     row = await impact_repo.report(session, report.id)
     now = services.clock.now()
+    old_values = stored_values(row.document) if row is not None and not row.retracted else {}
+    await replace_values(session, chapter.ap_id, old_values, report.values())
     if row is None:
         row = ReportRow(
             ap_id=report.id,
@@ -362,6 +365,7 @@ async def retract_own_report(services: Services, who: Principal, report_id: str)
     async with services.db.write() as session:
         row, chapter = await _own_report(session, who, report_id)
         row.retracted = True
+        await replace_values(session, row.chapter, stored_values(row.document), {})
         call_row = await action_repo.call_by_ap_id(session, row.call)
         inboxes = await follower_inboxes(session, services, chapter)
         if call_row is not None:

@@ -1,0 +1,116 @@
+"""Running sums: a chapter's impact by metric and unit, and a campaign's totals, adjusted by
+deltas for many keys at once (a batch of reports costs a few statements, not a few per report).
+
+Values are decimal text, so the arithmetic happens here in Python, exactly: the rows a batch
+touches are created if missing (``INSERT ... ON CONFLICT DO NOTHING``), read locked (PostgreSQL;
+SQLite's writer is already exclusive) in one fixed order, and written back by primary key in one
+``executemany``. Concurrent writers therefore queue on the rows they share and never deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert_ignore
+from storage.models import CampaignTotal, ChapterTotal
+
+MetricKey = tuple[str, str]
+#: (chapter, metric, unit)
+ChapterKey = tuple[str, str, str]
+#: (campaign id, chapter or "" for campaign-wide, metric, unit)
+CampaignKey = tuple[int, str, str, str]
+
+CHUNK = 300  # keys per statement: far below SQLite's and asyncpg's bound-parameter limits
+KEYS_PER_SELECT = 150  # OR terms per statement: within SQLite's expression depth (1000)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def keys_match(columns: Sequence[ColumnElement[Any]], keys: Iterable[Sequence[Any]]) -> Any:
+    """``(a = ? AND b = ?) OR (a = ? AND b = ?) ...``: unlike a row-value ``(a, b) IN (...)``,
+    which SQLite answers by scanning the table, each term is one index search on both SQLite
+    (multi-index OR) and PostgreSQL (bitmap OR), whatever the table's size."""
+    return or_(*(and_(*(c == v for c, v in zip(columns, key, strict=True))) for key in keys))
+
+
+async def _adjust(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    changes: Mapping[tuple[Any, ...], Decimal],
+) -> None:
+    """Add each change to its row (keyed by ``columns``), creating rows at "0" first."""
+    keys = sorted(changes)
+    if not keys:
+        return
+    for chunk in _chunks(keys):
+        await session.execute(
+            insert_ignore(session, table, columns),
+            [{**dict(zip(columns, key, strict=True)), "value": "0"} for key in chunk],
+        )
+    key_columns = [table.c[name] for name in columns]
+    locking = session.get_bind().dialect.name == "postgresql"
+    current: dict[tuple[Any, ...], tuple[int, str]] = {}
+    for chunk in _chunks(keys, KEYS_PER_SELECT):
+        stmt = (
+            select(table.c.id, *key_columns, table.c.value)
+            .where(keys_match(key_columns, chunk))
+            .order_by(*key_columns)
+        )
+        if locking:
+            stmt = stmt.with_for_update()
+        for row in await session.execute(stmt):
+            current[tuple(row[1:-1])] = (row[0], row[-1])
+    params = [
+        {"row_id": current[key][0], "new_value": str(Decimal(current[key][1]) + changes[key])}
+        for key in keys
+    ]
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(value=bindparam("new_value"))
+        .execution_options(synchronize_session=False),
+        params,
+    )
+
+
+async def adjust_chapters(session: AsyncSession, changes: Mapping[ChapterKey, Decimal]) -> None:
+    """Add ``changes`` to the chapters' running sums (a key with a zero change is still
+    created: it is a metric one of the chapter's live reports holds)."""
+    await _adjust(session, ChapterTotal.__table__, ("chapter", "metric", "unit"), changes)  # type: ignore[arg-type]
+
+
+async def adjust_campaigns(session: AsyncSession, changes: Mapping[CampaignKey, Decimal]) -> None:
+    """Add ``changes`` to campaign totals (campaign-wide and per chapter rows alike)."""
+    await _adjust(
+        session,
+        CampaignTotal.__table__,  # type: ignore[arg-type]
+        ("campaign_id", "chapter", "metric", "unit"),
+        changes,
+    )
+
+
+async def of_chapter(session: AsyncSession, chapter: str) -> dict[MetricKey, Decimal]:
+    """The chapter's running sums, by (metric, unit)."""
+    rows = await session.execute(
+        select(ChapterTotal.metric, ChapterTotal.unit, ChapterTotal.value).where(
+            ChapterTotal.chapter == chapter
+        )
+    )
+    return {(metric, unit): Decimal(value) for metric, unit, value in rows}
+
+
+async def all_sums(session: AsyncSession) -> dict[ChapterKey, Decimal]:
+    """Every chapter's running sums (for checks against a recount)."""
+    rows = await session.execute(
+        select(ChapterTotal.chapter, ChapterTotal.metric, ChapterTotal.unit, ChapterTotal.value)
+    )
+    return {(c, m, u): Decimal(v) for c, m, u, v in rows}
