@@ -79,8 +79,7 @@ class InboxWorker:
     async def run_once(self) -> int:
         """Handle every item waiting now (one batch); returns how many were taken."""
         services = self._services
-        async with services.db.read() as session:
-            items = await inbox_repo.next_received(session, BATCH, now=services.clock.now())
+        items = await self._next()
         parsed: list[_Parsed] = []
         failures: list[_Failure] = []
         for item in items:
@@ -92,6 +91,20 @@ class InboxWorker:
             parsed.append(_Parsed(item, activity))
         await self._handle(parsed, failures)
         return len(items)
+
+    async def _next(self) -> list[Received]:
+        """The next batch, read in the loop's thread when it can be (see ``_commit``): under a
+        flood of requests a hand-off to the driver's thread waits behind all of them."""
+        services = self._services
+        now = services.clock.now()
+        if services.db.inline is not None:
+            try:
+                async with services.db.inline.write() as session:
+                    return await inbox_repo.next_received(session, BATCH, now=now)
+            except InlineBusy:
+                pass
+        async with services.db.read() as session:
+            return await inbox_repo.next_received(session, BATCH, now=now)
 
     async def _handle(self, todo: list[_Parsed], failures: list[_Failure]) -> None:
         """Commit ``todo`` as few batches as its failures allow, with ``failures`` recorded."""
