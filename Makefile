@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-test
 	-$(BIN)/python -m bench.aggregate
 	-$(BIN)/python -m bench.memory
 	-$(BIN)/python -m bench.flood
+	-$(BIN)/python -m bench.planet
 	$(BIN)/python -m bench.results
 
 # Style, types and the layers (import-linter contracts in pyproject.toml); CI runs it too.

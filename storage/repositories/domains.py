@@ -45,10 +45,21 @@ async def record_failure(
     row.last_failure_at = now
     if row.failing_since is None:
         row.failing_since = now
-    if row.unavailable_since is None and now - row.failing_since >= unavailable_after:
+    if row.unavailable_since is None and becomes_unavailable(
+        row.failing_since, now, unavailable_after
+    ):
         row.unavailable_since = now
         return True
     return False
+
+
+def becomes_unavailable(
+    failing_since: datetime, now: datetime, unavailable_after: timedelta
+) -> bool:
+    """A host failing without a break for ``unavailable_after`` is marked unavailable: its
+    deliveries are held (one probe an interval) until it answers again. Pure, so the planet
+    simulation (bench/planet) applies the same rule."""
+    return now - failing_since >= unavailable_after
 
 
 async def unavailable_hosts(session: AsyncSession) -> set[str]:

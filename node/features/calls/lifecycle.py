@@ -14,7 +14,7 @@ still goes out at once and absorbs a participation update that was waiting.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Final
 
@@ -210,19 +210,29 @@ async def create_action(
         )
         session.add(row)
         await session.flush()
-        activity = build_create(services.activity_id(), chapter.ap_id, doc)
-        await _publish_change(session, services, chapter, activity)
-        if announce is not None:
-            # Members see the campaign's own call too (Mastodon shows it as a boost).
-            boost = build_announce(
-                services.activity_id(),
-                chapter.ap_id,
-                announce,
-                cc=[services.ids.actor_part(chapter.name, "followers")],
-            )
-            await _publish_change(session, services, chapter, boost)
+        followers = services.ids.actor_part(chapter.name, "followers")
+        for activity in new_call_activities(
+            services.activity_id, chapter.ap_id, followers, doc, announce
+        ):
+            await _publish_change(session, services, chapter, activity)
     services.wakeups.deliveries.set()
     return row
+
+
+def new_call_activities(
+    new_id: Callable[[], str],
+    chapter: str,
+    followers: str,
+    doc: dict[str, object],
+    announce: str | None,
+) -> list[dict[str, object]]:
+    """What a new call sends each follower inbox: its ``Create`` and, for a call adopted from
+    a campaign's, an ``Announce`` of the campaign's own call (members see it too; Mastodon
+    shows it as a boost). Pure, so the planet simulation (bench/planet) sends the same."""
+    out = [build_create(new_id(), chapter, doc)]
+    if announce is not None:
+        out.append(build_announce(new_id(), chapter, announce, cc=[followers]))
+    return out
 
 
 async def _live_adoption(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from node.federation.outbox.audience import follower_inboxes
@@ -115,7 +115,7 @@ async def publish_due(services: Services) -> int:
         due = []
         for campaign_id in await impact_repo.dirty_campaigns(session):
             state = await impact_repo.state(session, campaign_id)
-            if state is None or state.published_at is None or now - state.published_at >= interval:
+            if rollup_due(None if state is None else state.published_at, now, interval):
                 due.append(campaign_id)
     for campaign_id in due:
         if await publish_rollup(services, campaign_id):
@@ -123,8 +123,19 @@ async def publish_due(services: Services) -> int:
     return published
 
 
+def rollup_due(published_at: datetime | None, now: datetime, interval: timedelta) -> bool:
+    """A campaign whose totals moved publishes again once its last rollup is ``interval`` old
+    (pure: the planet simulation, bench/planet, applies the same rule)."""
+    return published_at is None or now - published_at >= interval
+
+
+def rollup_poll_seconds(interval_seconds: float) -> float:
+    """How often the rollup loop looks for campaigns due: a quarter interval, 50 ms to 1 s."""
+    return min(1.0, max(0.05, interval_seconds / 4))
+
+
 async def run_rollups(services: Services) -> None:
-    poll = min(1.0, max(0.05, services.settings.rollup_interval_seconds / 4))
+    poll = rollup_poll_seconds(services.settings.rollup_interval_seconds)
     while True:
         try:
             await publish_due(services)

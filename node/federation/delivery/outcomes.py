@@ -22,6 +22,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.federation.transport import PostResult
+from node.runtime.config import Settings
 from node.runtime.services import Services
 from protocol.retry import exponential_backoff
 from storage.repositories import deliveries as delivery_repo
@@ -36,6 +37,7 @@ MAX_UNAUTHORIZED = 3
 MAX_RETRY_AFTER = timedelta(days=1)
 FLUSH_BATCH = 500  # outcomes recorded per transaction at most...
 FLUSH_SECONDS = 0.2  # ...or after this long
+JITTER = 0.25  # retries spread by up to this fraction of their delay
 
 
 class OutcomeKind(StrEnum):
@@ -56,6 +58,18 @@ def classify(result: PostResult, attempts: int) -> OutcomeKind:
     if result.status == 401 and attempts + 1 < MAX_UNAUTHORIZED:
         return OutcomeKind.RETRY
     return OutcomeKind.DEAD
+
+
+def backoff(settings: Settings, attempt: int, jitter: float) -> timedelta | None:
+    """How long a failed delivery waits before attempt number ``attempt`` (1-based; ``jitter``
+    in [0, JITTER)), or None once the attempts are used up (pure: bench/planet applies it too)."""
+    return exponential_backoff(
+        attempt,
+        base=timedelta(seconds=settings.delivery_retry_base_seconds),
+        cap=timedelta(seconds=settings.delivery_retry_cap_seconds),
+        max_attempts=settings.delivery_max_attempts,
+        jitter=jitter,
+    )
 
 
 def retry_after(value: str | None, now: datetime) -> timedelta | None:
@@ -175,13 +189,7 @@ class OutcomeRecorder:
         settings = self._services.settings
         delay = o.delay
         if delay is None:
-            delay = exponential_backoff(
-                o.row.attempts + 1,
-                base=timedelta(seconds=settings.delivery_retry_base_seconds),
-                cap=timedelta(seconds=settings.delivery_retry_cap_seconds),
-                max_attempts=settings.delivery_max_attempts,
-                jitter=random.random() * 0.25,
-            )
+            delay = backoff(settings, o.row.attempts + 1, random.random() * JITTER)
         if delay is None:
             await delivery_repo.mark_dead(
                 session,
