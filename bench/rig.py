@@ -11,10 +11,12 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
 
-async def create_database(server: str, prefix: str) -> str:
-    """Create an empty database on the PostgreSQL ``server``; returns its URL."""
+async def create_database(server: str, prefix: str, template: str | None = None) -> str:
+    """Create a database on the PostgreSQL ``server``, empty or a copy of the ``template``
+    database's URL (which nobody may be connected to); returns its URL."""
     name = f"{prefix}{uuid.uuid4().hex[:16]}"
-    await _administer(server, f'CREATE DATABASE "{name}"')
+    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
+    await _administer(server, f'CREATE DATABASE "{name}"{copy}')
     return make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
