@@ -2,6 +2,11 @@
 
 Every outbound request goes through here, so the SSRF guard, timeouts, the size cap, the
 User-Agent and signing are applied in one place.
+
+The client (aiohttp, about a tenth of a second to import) is built at the first request, not at
+``start``: every command line run opens a transport with the node's services, and most commands
+(``member add``, ``action create``, ``report create`` ...) never make a request. Only the methods
+that do import aiohttp; ``tests/node/interfaces/cli/test_lazy_parser.py`` keeps it so.
 """
 
 from __future__ import annotations
@@ -9,12 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import aiohttp
-
-from node.federation.netguard import BlockedDestination, GuardedConnector, NetworkPolicy, check_url
+from node.federation.netpolicy import BlockedDestination, NetworkPolicy, check_url
 from node.runtime.clock import Clock
 from node.runtime.config import Settings
 from protocol.errors import ChapterhouseError, MalformedDocument
@@ -22,6 +25,9 @@ from protocol.httpsig import HttpRequest, sign_request_cavage, sign_request_rfc9
 from protocol.ids import same_origin
 from protocol.jsondoc import MAX_JSON_DEPTH, load_json_object
 from protocol.keys import PrivateKey
+
+if TYPE_CHECKING:
+    import aiohttp
 
 AP_ACCEPT: Final = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 AP_TYPES: Final = frozenset({"application/activity+json", "application/ld+json"})
@@ -105,12 +111,21 @@ class Transport:
         self._clock = clock
         self._user_agent = f"Chapterhouse/{version} (+{settings.base_url}/)"
         self._session: aiohttp.ClientSession | None = None
+        self._started = False
         self._checked: dict[str, str] = {}  # URLs that passed the check -> what to request
         self._policy = NetworkPolicy.from_settings(
             settings.allow_private_network, settings.private_network_allowlist
         )
 
     async def start(self) -> None:
+        """Ready to send; the pooled client itself is built by the first request (``session``)."""
+        self._started = True
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        from node.federation.netguard import GuardedConnector
+
         connector = GuardedConnector(
             self._policy,
             limit=max(32, self._settings.delivery_concurrency * 2 + 16),  # deliveries + fetches
@@ -118,21 +133,25 @@ class Transport:
             ttl_dns_cache=300,
             keepalive_timeout=30,
         )
-        self._session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector,
             headers={"User-Agent": self._user_agent},
             auto_decompress=True,
         )
 
     async def close(self) -> None:
+        self._started = False
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        """The pooled client, built on first use (in the running event loop) once started."""
         if self._session is None:
-            raise RuntimeError("transport is not started")
+            if not self._started:
+                raise RuntimeError("transport is not started")
+            self._session = self._open_session()
         return self._session
 
     def _target(self, url: str) -> str:
@@ -185,6 +204,8 @@ class Transport:
         except ValueError as exc:
             raise Unreachable(url, "is not a URL") from exc
         target = first = self._target(url)
+        import aiohttp  # here, not at the top: see the docstring
+
         timeout = aiohttp.ClientTimeout(total=self._settings.fetch_timeout_seconds)
         for _hop in range(MAX_REDIRECTS + 1):
             request = await self._sign(
@@ -257,6 +278,8 @@ class Transport:
             signer,
             scheme,
         )
+        import aiohttp  # here, not at the top: see the docstring
+
         timeout = aiohttp.ClientTimeout(total=self._settings.delivery_timeout_seconds)
         try:
             async with self.session.post(

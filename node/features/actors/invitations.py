@@ -22,7 +22,7 @@ from node.features.actors.authz import NotFoundError, Principal, require_organis
 from node.features.actors.local import hash_token, new_local_actor, store_local_actor
 from node.features.actors.passwords import hash_password_off_loop
 from node.features.actors.throttle import signin_guard
-from node.features.following.follow import follow_home
+from node.features.following.membership import follow_home
 from node.runtime.services import Services
 from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.ids import validate_local_name

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.features.following.follow import follow_home
+from node.features.following.membership import follow_home
 from node.federation.outbox.audience import follower_inboxes
 from node.federation.outbox.publish import publish
 from node.runtime.services import INSTANCE_ACTOR, Services

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from node.features.notifications.organisers import tell_follower_waiting
 from node.federation.outbox.publish import publish
 from node.federation.resolver import ResolveError
@@ -55,26 +53,6 @@ async def local_actor(services: Services, name: str) -> LocalActor:
     if actor is None:
         raise FollowError(f"no local actor named {name!r}")
     return actor
-
-
-async def follow_home(
-    session: AsyncSession, services: Services, member: LocalActor, chapter: str
-) -> None:
-    """``member`` now belongs to the local chapter ``chapter`` (an actor id): they follow it, in
-    the caller's transaction, accepted at once. Both are local, so no activity travels, and
-    belonging is the approval a chapter that approves followers by hand would give."""
-    existing = await follow_repo.follow_between(session, member.ap_id, chapter)
-    if existing is not None and existing.state == ACCEPTED:
-        return
-    await follow_repo.put_follow(
-        session,
-        activity_id=services.activity_id(),
-        follower=member.ap_id,
-        target=chapter,
-        follower_inbox=None,
-        state=ACCEPTED,
-        now=services.clock.now(),
-    )
 
 
 async def follow(services: Services, follower_name: str, handle_or_url: str) -> FollowResult:

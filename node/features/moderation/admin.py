@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from node.features.actors.authz import NotFoundError
-from node.features.following.follow import follow_home
+from node.features.following.membership import follow_home
 from node.runtime.services import INSTANCE_ACTOR, Services
 from protocol.errors import ChapterhouseError
 from storage.models import DomainBlock, Flag, LocalActor

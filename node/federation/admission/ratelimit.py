@@ -20,13 +20,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from aiohttp import web
 from publicsuffixlist import PublicSuffixList
 
 from node.runtime.errors import HttpError
 from protocol.errors import MalformedDocument
 from protocol.ids import Origin, origin_of
+
+if TYPE_CHECKING:  # only charge_client's annotation: the CLI opens limiters, never a server
+    from aiohttp import web
 
 MAX_BUCKETS = 50_000
 #: Hosts (and IPv6 clients) whose budget key is remembered; past that the oldest is forgotten.

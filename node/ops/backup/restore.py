@@ -39,9 +39,9 @@ from node.ops.backup.layout import (
     no_progress,
 )
 from node.ops.backup.snapshot import backend_of, pg_restore, postgres_is_empty, sqlite_path
-from node.runtime.app import close_services, open_services
 from node.runtime.config import CONFIG_FILE, ConfigError, Settings, load_settings
 from node.runtime.private_files import PRIVATE_FILE_MODE, ensure_private_dir
+from node.runtime.wiring import close_services, open_services
 from storage.models import LocalActor
 
 NODE_FILES = (CONFIG_FILE, SQLITE_FILE, f"{SQLITE_FILE}-wal", ADMIN_TOKEN_FILE)

@@ -1,10 +1,12 @@
-"""``init``, ``serve`` and ``worker``: the arguments; the bodies are in ``node.interfaces.cli.setup``."""
+"""``init``, ``serve`` and ``worker``: the arguments; the bodies are in ``node.interfaces.cli.setup``
+(``init``) and ``node.interfaces.cli.serve`` (``serve``, ``worker``: they need the web app)."""
 
 from __future__ import annotations
 
 from node.interfaces.cli.args import Subparsers, data_arg, lazy
 
 command = lazy("setup")
+running = lazy("serve")
 
 
 def register_init(sub: Subparsers) -> None:
@@ -30,8 +32,8 @@ def register_serve(sub: Subparsers) -> None:
         "--port", type=int, help="default: the port in base_url (http://127.0.0.1:8100), else 8080"
     )
     p.add_argument("--workers", type=int, help="0: HTTP only (run `chapterhouse worker` beside it)")
-    p.set_defaults(func=command("cmd_serve"))
+    p.set_defaults(func=running("cmd_serve"))
 
     p = sub.add_parser("worker", help="run delivery, inbox handling and rollups (no HTTP)")
     data_arg(p)
-    p.set_defaults(func=command("cmd_worker"))
+    p.set_defaults(func=running("cmd_worker"))

@@ -52,6 +52,7 @@ IMPLEMENTATIONS = (
     "polls",
     "purge",
     "reports",
+    "serve",
     "setup",
     "verify",
 )
@@ -124,6 +125,49 @@ def test_a_command_imports_its_own_module_but_not_the_web_app(tmp_path):
     assert "node.interfaces.cli.members" not in modules  # other commands' bodies stay out
     for web in ("node.runtime.app", "node.interfaces.web", "aiohttp_jinja2", "jinja2"):
         assert web not in modules, web
+
+
+#: What only a server needs: the web app, its routes and templates, the HTTP server and client.
+#: A command that makes no request imports none of them (aiohttp alone was a tenth of a second).
+SERVER_ONLY = (
+    "aiohttp",
+    "jinja2",
+    "aiohttp_jinja2",
+    "node.runtime.app",
+    "node.interfaces.web",
+    "node.interfaces.api",
+    "node.interfaces.activitypub",
+    "node.federation.netguard",  # the guarded connection pool: built at the first request
+)
+
+#: Feature modules ``member add`` has no use for (following remote actors, telling organisers):
+#: creating a member only follows its home chapter (``node.features.following.membership``).
+NOT_FOR_MEMBER_ADD = (
+    "node.features.following.follow",
+    "node.features.notifications.organisers",
+)
+
+
+def _matching(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes)]
+
+
+def test_ordinary_commands_import_nothing_only_a_server_needs(tmp_path):
+    data = str(tmp_path / "n")
+    code, modules = _run_in_fresh_interpreter(
+        "init", "--data", data, "--base-url", "http://127.0.0.1:9999", "--allow-private-network"
+    )
+    assert code == 0
+    assert "node.interfaces.cli.setup" in modules
+    assert _matching(modules, SERVER_ONLY) == []
+    assert "node.interfaces.cli.serve" not in modules
+
+    code, modules = _run_in_fresh_interpreter("member", "add", "alice", "--data", data)
+    assert code == 0
+    assert "node.interfaces.cli.members" in modules  # the command did run
+    assert "node.federation.transport" in modules  # the services were opened, transport and all
+    assert _matching(modules, SERVER_ONLY) == []
+    assert _matching(modules, NOT_FOR_MEMBER_ADD) == []
 
 
 def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
