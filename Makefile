@@ -37,7 +37,10 @@ run: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/chapterhouse demo
 
+# Bytecode compiled once up front: the suite runs hundreds of CLI subprocesses, and where the
+# environment sets PYTHONDONTWRITEBYTECODE each would compile our sources again.
 test: $(VENV)/.installed-test
+	$(BIN)/python -m compileall -q node protocol storage
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # Every benchmark against its same-run ceiling; the table lands in bench/RESULTS.md and README.md
