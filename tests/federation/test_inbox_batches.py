@@ -170,3 +170,24 @@ async def test_metrics_report_the_backlog_and_the_items_handled(nodes, peer, fla
     assert after["chapterhouse_inbox_backlog"] == 0
     assert after["chapterhouse_inbox_handled_total"] == len(ids)
     assert (await _states(node))[ids[0]] == ("failed", 1)
+
+
+async def test_inline_batches_checkpoint_the_write_ahead_log(nodes, peer, monkeypatch):
+    """The inline connection never checkpoints; the worker asks for one after its batches, so
+    the log cannot grow without end while a backlog drains with no other writer."""
+    clock = FrozenClock(datetime.now(UTC))
+    node = await nodes(clock=clock, run_workers=False)
+    if node.services.db.inline is None:
+        pytest.skip("inline batches are for nodes on an SQLite file")
+    await node.chapter("greenpark")
+    await _follows(node, peer, clock)
+    checkpoints = []
+    real = node.services.db.checkpoint
+
+    async def counted() -> None:
+        checkpoints.append(True)
+        await real()
+
+    monkeypatch.setattr(node.services.db, "checkpoint", counted)
+    await InboxWorker(node.services).run_once()
+    assert checkpoints == [True]

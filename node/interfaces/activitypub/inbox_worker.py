@@ -48,6 +48,8 @@ POLL_SECONDS = 1.0
 #: How long one batch's transaction may run before it commits what it has: on SQLite it runs in
 #: the event loop's thread, and requests wait meanwhile.
 BUDGET_SECONDS = 0.025
+#: At most one write-ahead-log checkpoint this often after inline batches (see ``_checkpoint``).
+CHECKPOINT_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,7 @@ class _ItemFailed(Exception):
 class InboxWorker:
     def __init__(self, services: Services) -> None:
         self._services = services
+        self._last_checkpoint = float("-inf")
 
     async def run_once(self) -> int:
         """Handle every item waiting now (one batch); returns how many were taken."""
@@ -143,6 +146,7 @@ class InboxWorker:
                 async with inline.write() as session:
                     taken, handling = await self._run(session, batch, failures)
                 handling.wake()  # after the commit: the workers for what the batch queued
+                await self._checkpoint()
                 return taken
             except InlineBusy:
                 pass
@@ -182,6 +186,15 @@ class InboxWorker:
                 finished += await self._record(session, failure, now)
         await counters.add(session, counters.INBOX_HANDLED, finished)
         return taken, handling
+
+    async def _checkpoint(self) -> None:
+        """The inline connection never checkpoints the write-ahead log (that would stall the
+        loop): after its commits, at most once a second, a PASSIVE checkpoint on the driver's
+        thread keeps the log from growing while a backlog drains with no other writer."""
+        now = time.monotonic()
+        if now - self._last_checkpoint >= CHECKPOINT_SECONDS:
+            self._last_checkpoint = now
+            await self._services.db.checkpoint()
 
     def _failure(self, parsed: _Parsed, exc: Exception) -> _Failure:
         if isinstance(exc, ProtocolError):  # refused as malformed: the same next time
