@@ -5,11 +5,11 @@ by remote member chapters (20 per chapter, one per call; ``bench/aggregate_world
 work is new versions of random existing reports, each signed up front by its chapter's Ed25519
 key (FEP-8b32 eddsa-jcs-2022, as ``sign_object`` makes them) and taken in as relayed copies by
 ``intake.ingest_many``: the report parsed, its proof checked against the key the chapter
-publishes (keys read once per chapter per batch; verification in a ``ProofPool`` of worker
-processes), membership checked (the chapter follows the campaign, accepted; its call adopts the
-campaign's), the report row, the contribution, the campaign totals and the chapter's running
+publishes (keys kept between batches while the chapter's actor row is unchanged; verification
+in the node's ``ProofPool`` of worker processes, ``proof_workers``), membership checked (the
+chapter follows the campaign, accepted; its call adopts the campaign's), the report row, the contribution, the campaign totals and the chapter's running
 sums adjusted, and the transaction committed (one per batch). The next batch's proofs are
-checked while this batch is written (``check_incoming`` then ``count``, the two steps of
+checked while this batch is written (``start_incoming`` then ``count``, the steps of
 ``ingest_many``), and batches are counted in order. Every outcome must be ``counted``, and afterwards
 the running sums must equal a recount.
 
@@ -54,7 +54,7 @@ from bench.aggregate_world import (
 from bench.results import Row, record
 from node.features.impact.batch_intake import ReportItem, apply_reports
 from node.features.impact.chapter_sums import add_change, stored_values
-from node.features.impact.intake import Incoming, check_incoming, count
+from node.features.impact.intake import Incoming, count, start_incoming
 from node.features.impact.proof_batch import ProofPool
 from node.runtime.app import build_services, settle_heap
 from node.runtime.clock import FrozenClock
@@ -85,16 +85,17 @@ class Size:
     verify_rates: list[float] = field(default_factory=list)
 
 
-def _services(directory: Path) -> Services:
+def _services(directory: Path, workers: int) -> Services:
     db = open_database(sqlite_url(str(directory / "node.db")))
-    settings = Settings(data_dir=directory, base_url=NODE)
+    settings = Settings(data_dir=directory, base_url=NODE, proof_workers=workers)
     return build_services(settings, db, FrozenClock(NOW), "bench")
 
 
-async def populate(n: int, directory: Path, batch: int) -> Size:
-    """A node whose campaign counts ``n`` reports (taken in through ``apply_reports``)."""
+async def populate(n: int, directory: Path, batch: int, workers: int) -> Size:
+    """A node whose campaign counts ``n`` reports (taken in through ``apply_reports``), with
+    its own proof pool (``proof_workers``) as ``build_services`` makes it."""
     directory.mkdir()
-    services = _services(directory)
+    services = _services(directory, workers)
     await migrate(services.db.engine)
     chapters = await seed(
         services.db,
@@ -150,21 +151,22 @@ async def sign(executor: ProcessPoolExecutor, jobs: list[tuple[Any, ...]]) -> li
     return [doc for chunk in done for doc in chunk]
 
 
-async def time_updates(size: Size, docs: list[Any], pool: ProofPool, batch: int) -> float:
-    """Updates per second through ``ingest_many``'s two steps, pipelined: the next batch's
-    proofs are checked (``check_incoming``, in the pool) while this batch is counted and
-    committed (``count``); batches are counted in order, as one worker would."""
+async def time_updates(size: Size, docs: list[Any], batch: int) -> float:
+    """Updates per second through ``ingest_many``'s two steps, pipelined: the next batch is
+    parsed, its keys found and its proofs sent to the node's pool (``start_incoming``), then
+    this batch is counted and committed (``count``) while the pool checks them; batches are
+    counted in order, as one worker would."""
     batches = [
         [Incoming(d, str(d["attributedTo"]), relayed=True) for d in docs[i : i + batch]]
         for i in range(0, len(docs), batch)
     ]
     bad: list[object] = []
     started = time.perf_counter()
-    ahead = asyncio.ensure_future(check_incoming(size.services, batches[0], pool))
+    ahead = await start_incoming(size.services, batches[0])
     for following in [*batches[1:], None]:
-        checked = await ahead
+        checked = await ahead.result()
         if following is not None:
-            ahead = asyncio.ensure_future(check_incoming(size.services, following, pool))
+            ahead = await start_incoming(size.services, following)
         bad.extend(r for r in await count(size.services, checked) if r != "counted")
     elapsed = time.perf_counter() - started
     if bad:
@@ -172,8 +174,10 @@ async def time_updates(size: Size, docs: list[Any], pool: ProofPool, batch: int)
     return len(docs) / elapsed
 
 
-async def time_verify_only(size: Size, docs: list[Any], pool: ProofPool, batch: int) -> float:
+async def time_verify_only(size: Size, docs: list[Any], batch: int) -> float:
     """Proofs per second, the same documents and pool, nothing else (keys at hand)."""
+    pool = size.services.proof_pool
+    assert pool is not None
     keys = {
         c.actor: ed25519_private_from_multibase(c.key).public_key().public_bytes_raw()
         for c in size.chapters
@@ -211,37 +215,44 @@ async def check_sums(size: Size) -> None:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    pool = ProofPool(args.workers)
     signer = ProcessPoolExecutor(max(1, os.cpu_count() or 1), mp_context=get_context("spawn"))
     built: list[Size] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
-            built.extend([await populate(n, Path(tmp) / f"n{n}", args.batch) for n in args.sizes])
+            built.extend(
+                [
+                    await populate(n, Path(tmp) / f"n{n}", args.batch, args.workers)
+                    for n in args.sizes
+                ]
+            )
             setup_s = time.perf_counter() - started
             settle_heap()  # the runtime tuning ``serve`` and ``worker`` apply once started
             per_round = max(1, args.updates // args.rounds)
             for size in built:  # warm-up: caches, pool processes, SQLite pages
                 await time_updates(
-                    size, await sign(signer, update_jobs(size, args.warmup)), pool, args.batch
+                    size, await sign(signer, update_jobs(size, args.warmup)), args.batch
                 )
             for _ in range(args.rounds):
                 for size in built:
                     docs = await sign(signer, update_jobs(size, per_round))
-                    size.verify_rates.append(await time_verify_only(size, docs, pool, args.batch))
-                    size.rates.append(await time_updates(size, docs, pool, args.batch))
+                    size.verify_rates.append(await time_verify_only(size, docs, args.batch))
+                    size.rates.append(await time_updates(size, docs, args.batch))
             for size in built:
                 await check_sums(size)
                 await size.services.db.dispose()
     finally:
-        pool.close()
+        for size in built:
+            if size.services.proof_pool is not None:
+                size.services.proof_pool.close()
         signer.shutdown(cancel_futures=True)
     return {
         "setup_s": setup_s,
         "per_round": per_round,
         "rounds": args.rounds,
         "batch": args.batch,
-        "workers": pool.workers,
+        "workers": args.workers,
+        "load": os.getloadavg(),
         "sizes": [
             (s.n, statistics.median(s.rates), statistics.median(s.verify_rates)) for s in built
         ],
@@ -260,24 +271,30 @@ def print_table(r: dict[str, Any]) -> bool:
         f"| reports held | updates/s | verify only (proofs/s) | ratio to verify only | ratio to {base_n:,} |"
     )
     print("|---|---|---|---|---|")
+    # Met means the whole definition: this size at ≥ 5,000/s, and every size within ±20% of
+    # the smallest (flatness is a property of the set, so one size off fails every row).
+    flat_all = all(abs(rate / base - 1) <= FLAT for _, rate, _ in sizes)
+    all_met = flat_all and all(rate >= GOAL_RATE for _, rate, _ in sizes)
     rows: list[Row] = []
-    all_met = True
     for n, rate, verify in sizes:
-        flat = abs(rate / base - 1) <= FLAT
-        met = rate >= GOAL_RATE and flat
-        all_met = all_met and met
         print(f"| {n:,} | {rate:,.0f} | {verify:,.0f} | {rate / verify:.2f} | {rate / base:.2f} |")
         rows.append(
             Row(
                 benchmark=f"aggregation, {n:,} reports held",
-                measure="report updates/s (proof, membership, totals, committed)",
+                measure=(
+                    "report updates/s (relayed copies: proof checked, membership checked, "
+                    "campaign totals and chapter sums adjusted, committed)"
+                ),
                 value=f"{rate:,.0f}/s",
-                baseline=f"verify only {verify:,.0f}/s",
+                baseline=f"proof verification only {verify:,.0f}/s",
                 ratio=f"{rate / verify:.0%} of verify only; {rate / base:.2f}× the {base_n:,} size",
-                goal=f"≥ {GOAL_RATE:,.0f}/s, flat (±{FLAT:.0%})",
-                met=met,
+                goal=f"≥ {GOAL_RATE:,.0f} updates/s, flat ±{FLAT:.0%}",
+                met=rate >= GOAL_RATE and flat_all,
             )
         )
+    load = r.get("load")
+    if load:
+        print(f"load average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     print(
         f"\ngoal: ≥ {GOAL_RATE:,.0f} updates/s at every size, each within ±{FLAT:.0%} of the "
         f"{base_n:,} size: " + ("met" if all_met else "NOT met")

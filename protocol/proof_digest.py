@@ -103,6 +103,13 @@ def _parse_proof_sharing_context(document: Mapping[str, object]) -> _ParsedProof
     return dataclasses.replace(parsed, options=options)
 
 
+def proof_method(document: Mapping[str, object]) -> str:
+    """``protocol.proofs.proof_verification_method`` (the same shape checks and failures),
+    without deep-copying the proof's ``@context``: the key is looked up before the proof is
+    verified (in a worker process), and this copy was most of the lookup's cost."""
+    return _parse_proof_sharing_context(document).verification_method
+
+
 def verify_proof_digest(
     document: Mapping[str, object],
     public_key: Ed25519PublicKey,

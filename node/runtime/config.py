@@ -95,6 +95,8 @@ class Settings:
     actor_cache_seconds: int = 24 * 3600
     key_cache_seconds: int = 300  # a remote key is re-read from the database after this long
     key_fetches_per_origin_per_minute: int = 30  # key fetches caused by inbox requests; 0: no cap
+    # Processes that check relayed reports' proofs in batches; -1: cores - 1 (none on one core).
+    proof_workers: int = -1
     node_name: str = ""  # what pages and NodeInfo call the node; empty: base_url's host
     # Reminders before a call starts, in minutes (a chapter may set its own).
     reminder_offsets_minutes: tuple[int, ...] = (1440, 120)
@@ -144,6 +146,8 @@ class Settings:
             raise ConfigError(
                 "signin_failures_per_account and signin_hash_concurrency must be >= 1"
             )
+        if self.proof_workers < -1:
+            raise ConfigError("proof_workers must be -1 (cores - 1), 0 (in-process) or more")
         if self.invitation_days < 1:
             raise ConfigError("invitation_days must be at least 1")
         if self.smtp_security not in SMTP_SECURITY:

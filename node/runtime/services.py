@@ -21,6 +21,7 @@ from storage.repositories import domains as domain_repo
 
 if TYPE_CHECKING:
     from node.features.actors.throttle import SignInGuard
+    from node.features.impact.proof_batch import ProofPool
     from node.federation.admission.blocklist import BlockList
     from node.federation.admission.ratelimit import RateLimiter
     from node.federation.keystore import KeyStore
@@ -62,6 +63,8 @@ class Services:
     local_names: set[str] = field(default_factory=set)
     #: Sign-in limits and the password-hashing semaphore (node/features/actors/throttle.py).
     signin: SignInGuard | None = None
+    #: Proof-checking processes and the chapters' kept assertion keys (impact/proof_batch.py).
+    proof_pool: ProofPool | None = None
 
     def new_id(self) -> str:
         """A time-sortable id for a new local object or activity."""

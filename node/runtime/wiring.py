@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from node.features.actors.local import ensure_instance_actor
+from node.features.impact.proof_batch import ProofPool
 from node.federation.admission.blocklist import BlockList
 from node.federation.admission.blocks import load_blocks
 from node.federation.admission.ratelimit import ClientLimiter, DomainLimiter, RateLimiter
@@ -50,6 +51,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, version: str)
         wakeups=Wakeups(),
         version=version,
         blocks=BlockList(),
+        proof_pool=ProofPool.for_settings(settings),
     )
     holder["services"] = services
     # "ip" before a signature is verified; "key" and "domain" (registrable) only after.
@@ -80,5 +82,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
 
 
 async def close_services(services: Services) -> None:
+    if services.proof_pool is not None:
+        services.proof_pool.close()
     await services.transport.close()
     await services.db.dispose()

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -37,8 +37,65 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 def keys_match(columns: Sequence[ColumnElement[Any]], keys: Iterable[Sequence[Any]]) -> Any:
     """``(a = ? AND b = ?) OR (a = ? AND b = ?) ...``: unlike a row-value ``(a, b) IN (...)``,
     which SQLite answers by scanning the table, each term is one index search on both SQLite
-    (multi-index OR) and PostgreSQL (bitmap OR), whatever the table's size."""
-    return or_(*(and_(*(c == v for c, v in zip(columns, key, strict=True))) for key in keys))
+    (multi-index OR) and PostgreSQL (bitmap OR), whatever the table's size.
+
+    Written as SQL text with named parameters: built from operator expressions, a few hundred
+    keys cost milliseconds of expression building and a compile per statement; this text is
+    the same for every chunk of one size, so its compiled form is reused."""
+    names = [f'{column.table.name}."{column.name}"' for column in columns]
+    terms: list[str] = []
+    params: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        parts = []
+        for j, (name, value) in enumerate(zip(names, key, strict=True)):
+            params[f"k{i}_{j}"] = value
+            parts.append(f"{name} = :k{i}_{j}")
+        terms.append("(" + " AND ".join(parts) + ")")
+    return text(" OR ".join(terms) or "1 = 0").bindparams(**params)
+
+
+def _by_prefix(keys: Sequence[tuple[Any, ...]], width: int) -> dict[tuple[Any, ...], set[Any]]:
+    """Group keys by their columns before the last of the ``width`` searched ones: each group
+    is one ``col = ? AND ... AND last IN (...)`` search of the unique index's prefix."""
+    groups: dict[tuple[Any, ...], set[Any]] = {}
+    for key in keys:
+        groups.setdefault(tuple(key[: width - 1]), set()).add(key[width - 1])
+    return groups
+
+
+async def _current(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    keys: Sequence[tuple[Any, ...]],
+    locking: bool,
+) -> dict[tuple[Any, ...], tuple[int, str]]:
+    """The rows of ``keys`` that exist: key -> (id, value). Searched by the unique index's
+    prefix without the metric and unit (``chapter IN (...)``; ``campaign_id = ? AND chapter IN
+    (...)``): a few rows per chapter, one plain ``IN`` list, a statement compiled once per
+    shape, where an ``OR`` of one term per key cost more to build than to run. Rows of other
+    metrics of the same chapters are read and left out here."""
+    width = len(columns) - 2  # the key columns before (metric, unit)
+    wanted = set(keys)
+    found: dict[tuple[Any, ...], tuple[int, str]] = {}
+    key_columns = [table.c[name] for name in columns]
+    for prefix, lasts in sorted(_by_prefix(keys, width).items()):
+        for chunk in _chunks(sorted(lasts)):
+            stmt = (
+                select(table.c.id, *key_columns, table.c.value)
+                .where(
+                    *(c == v for c, v in zip(key_columns, prefix, strict=False)),
+                    key_columns[width - 1].in_(chunk),
+                )
+                .order_by(*key_columns)
+            )
+            if locking:
+                stmt = stmt.with_for_update()
+            for row in await session.execute(stmt):
+                key = tuple(row[1:-1])
+                if key in wanted:
+                    found[key] = (row[0], row[-1])
+    return found
 
 
 async def _adjust(
@@ -47,39 +104,40 @@ async def _adjust(
     columns: Sequence[str],
     changes: Mapping[tuple[Any, ...], Decimal],
 ) -> None:
-    """Add each change to its row (keyed by ``columns``), creating rows at "0" first."""
+    """Add each change to its row (keyed by ``columns``), creating rows at "0" first.
+
+    On PostgreSQL every key is inserted (``ON CONFLICT DO NOTHING``) before any is read
+    locked, as the module doc says. On SQLite the writer is alone, so the rows are read first
+    and only the missing ones inserted (then read): an update of known keys inserts nothing."""
     keys = sorted(changes)
     if not keys:
         return
-    for chunk in _chunks(keys):
+    locking = session.get_bind().dialect.name == "postgresql"
+    current: dict[tuple[Any, ...], tuple[int, str]] = {}
+    missing = keys
+    if not locking:
+        current = await _current(session, table, columns, keys, locking)
+        missing = [key for key in keys if key not in current]
+    for chunk in _chunks(missing):
         await session.execute(
             insert_ignore(session, table, columns),
             [{**dict(zip(columns, key, strict=True)), "value": "0"} for key in chunk],
         )
-    key_columns = [table.c[name] for name in columns]
-    locking = session.get_bind().dialect.name == "postgresql"
-    current: dict[tuple[Any, ...], tuple[int, str]] = {}
-    for chunk in _chunks(keys, KEYS_PER_SELECT):
-        stmt = (
-            select(table.c.id, *key_columns, table.c.value)
-            .where(keys_match(key_columns, chunk))
-            .order_by(*key_columns)
-        )
-        if locking:
-            stmt = stmt.with_for_update()
-        for row in await session.execute(stmt):
-            current[tuple(row[1:-1])] = (row[0], row[-1])
+    if missing:
+        current.update(await _current(session, table, columns, missing, locking))
     params = [
         {"row_id": current[key][0], "new_value": str(Decimal(current[key][1]) + changes[key])}
         for key in keys
+        if changes[key]  # adding nothing leaves the row as it is
     ]
-    await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
-        .values(value=bindparam("new_value"))
-        .execution_options(synchronize_session=False),
-        params,
-    )
+    if params:
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(value=bindparam("new_value"))
+            .execution_options(synchronize_session=False),
+            params,
+        )
 
 
 async def adjust_chapters(session: AsyncSession, changes: Mapping[ChapterKey, Decimal]) -> None:

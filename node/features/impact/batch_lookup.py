@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.impact.membership import MAX_CHAIN
@@ -97,8 +98,20 @@ class Lookup:
         return found
 
 
+def _link_columns(session: AsyncSession) -> tuple[Any, Any]:
+    """The call document's ``chapterhouse:campaign`` member and its JSON type, read by the
+    database (``json_extract`` / ``->>``) so that a batch never loads and parses whole call
+    documents for one link."""
+    if session.get_bind().dialect.name == "postgresql":
+        member = cast(ActionCall.document, JSONB)["chapterhouse:campaign"]
+        return member.astext, func.jsonb_typeof(member)
+    path = '$."chapterhouse:campaign"'
+    return func.json_extract(ActionCall.document, path), func.json_type(ActionCall.document, path)
+
+
 async def _load_calls(session: AsyncSession, ids: Collection[str]) -> list[CallInfo]:
     out: list[CallInfo] = []
+    link, kind = _link_columns(session)
     for chunk in chunks(ids):
         rows = await session.execute(
             select(
@@ -106,14 +119,13 @@ async def _load_calls(session: AsyncSession, ids: Collection[str]) -> list[CallI
                 ActionCall.chapter,
                 ActionCall.start_time,
                 ActionCall.local_actor_id,
-                ActionCall.document,
+                link,
+                kind,
             ).where(ActionCall.ap_id.in_(chunk))
         )
-        for ap_id, chapter, start, local_id, document in rows:
-            link = document.get("chapterhouse:campaign") if isinstance(document, dict) else None
-            out.append(
-                CallInfo(ap_id, chapter, start, local_id, link if isinstance(link, str) else None)
-            )
+        for ap_id, chapter, start, local_id, campaign, campaign_kind in rows:
+            text = campaign if campaign_kind in {"text", "string"} else None  # a string, or none
+            out.append(CallInfo(ap_id, chapter, start, local_id, text))
     return out
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.impact.batch_lookup import chunks
+from node.features.impact.chapter_sums import stored_values
 from protocol.impact import MetricKey
 from storage.dialect import insert_ignore
 from storage.models import (
@@ -64,7 +65,7 @@ class HeldReport:
     call: str
     retracted: bool
     version: datetime
-    document: Any
+    document: Any  # as stored; None until replaced (the held one is not read: ``values``)
     sha256: str
     received_at: datetime | None = None
     values: dict[MetricKey, Decimal] | None = None  # what it adds to its chapter's sums
@@ -189,11 +190,14 @@ async def load(
     *,
     reports: Collection[str],
     campaigns: Collection[int],
-    live_keys: Collection[tuple[int, str, str]],
+    live_keys: Collection[tuple[int, str, str, str]],
     chapters: Collection[str],
 ) -> Rows:
-    """The rows of these reports, and the live contributions on these (campaign id, chapter,
-    call) keys, in the campaigns (module doc)."""
+    """The rows of these reports, and the live contributions on the (campaign id, chapter,
+    call) of each (campaign id, chapter, call, report) in ``live_keys`` whose report has no
+    contribution in that campaign yet, in the campaigns (module doc). (A report counted
+    already replaces its own row: the other live rows on its call are never looked at, so a
+    batch of new versions reads none of them.)"""
     rows = Rows()
     for chunk in chunks(reports):
         result = await session.execute(
@@ -204,16 +208,55 @@ async def load(
                 _REPORTS.c.call,
                 _REPORTS.c.retracted,
                 _REPORTS.c.version,
-                _REPORTS.c.document,
                 _REPORTS.c.sha256,
             ).where(_REPORTS.c.ap_id.in_(chunk))
         )
-        for row_id, ap_id, chapter, call, retracted, version, document, sha in result:
+        for row_id, ap_id, chapter, call, retracted, version, sha in result:
             rows.reports[ap_id] = HeldReport(
-                row_id, ap_id, chapter, call, bool(retracted), version, document, sha
+                row_id, ap_id, chapter, call, bool(retracted), version, None, sha
             )
-    if not campaigns:
-        return rows
+    if campaigns:
+        await _load_contributions(session, rows, reports, campaigns, live_keys, chapters)
+    await _held_values(session, rows)
+    return rows
+
+
+async def _held_values(session: AsyncSession, rows: Rows) -> None:
+    """What each held report adds to its chapter's sums now (``chapter_sums.stored_values``
+    of its document). A contribution pinned to the report's very version (its SHA-256) holds
+    those values already (``raw_values``: the same document, parsed as it arrived), so the
+    document is read and parsed only for the reports no contribution pins."""
+    pinned = {
+        (r.report, r.sha256): r.raw_values
+        for r in rows.by_report.values()
+        if r.raw_values is not None
+    }
+    unread: list[HeldReport] = []
+    for held in rows.reports.values():
+        if held.retracted:
+            continue
+        raw = pinned.get((held.ap_id, held.sha256))
+        if raw is not None:
+            held.values = decode_values(raw)
+        else:
+            unread.append(held)
+    by_id = {held.row_id: held for held in unread}
+    for chunk in chunks(by_id):
+        result = await session.execute(
+            select(_REPORTS.c.id, _REPORTS.c.document).where(_REPORTS.c.id.in_(chunk))
+        )
+        for row_id, document in result:
+            by_id[row_id].values = stored_values(document)
+
+
+async def _load_contributions(
+    session: AsyncSession,
+    rows: Rows,
+    reports: Collection[str],
+    campaigns: Collection[int],
+    live_keys: Collection[tuple[int, str, str, str]],
+    chapters: Collection[str],
+) -> None:
     await _lock_states(session, rows, campaigns)
     campaign_list = sorted(campaigns)
     seen: dict[int, Counted] = {}
@@ -222,10 +265,15 @@ async def load(
         stmt = select(_CONTRIBUTIONS).where(c.campaign_id.in_(campaign_list), c.report.in_(chunk))
         for found in await session.execute(stmt):
             seen.setdefault(found.id, _contribution(found))
-    # Live on a call: one search of the (campaign_id, chapter, call) index per key. (Asking
-    # for ``retracted = false`` here would have SQLite search the (campaign_id, retracted)
-    # index instead, term after term: the whole campaign each time.)
-    for chunk in chunks(live_keys, KEYS_PER_SELECT):
+    # Live on a call, for the reports not counted yet: one search of the (campaign_id,
+    # chapter, call) index per key. (Asking for ``retracted = false`` here would have SQLite
+    # search the (campaign_id, retracted) index instead, term after term: the whole campaign
+    # each time.)
+    counted = {(r.campaign_id, r.report) for r in seen.values()}
+    calls = {
+        (k, chapter, call) for k, chapter, call, report in live_keys if (k, report) not in counted
+    }
+    for chunk in chunks(calls, KEYS_PER_SELECT):
         stmt = select(_CONTRIBUTIONS).where(keys_match((c.campaign_id, c.chapter, c.call), chunk))
         for found in await session.execute(stmt):
             if not found.retracted:
@@ -243,7 +291,6 @@ async def load(
         )
         for campaign_id, target, reason in excluded:
             rows.exclusions[(campaign_id, target)] = reason
-    return rows
 
 
 def _contribution_params(row: Counted) -> dict[str, Any]:

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.calls.remote import new_remote_call
 from node.features.impact.aggregation import retract_report
-from node.features.impact.batch_intake import ReportItem, apply_reports
+from node.features.impact.batch_intake import ReportItem, apply_reports, write_session
 from node.features.impact.chapter_sums import replace_values, stored_values
 from node.features.impact.membership import campaigns_reached, member_of_any_campaign
-from node.features.impact.proof_batch import ProofPool, check_proofs
+from node.features.impact.proof_batch import PendingProofs, ProofPool, start_proofs
 from node.federation.transport import FetchError
 from node.runtime.services import Services
 from protocol.errors import ProofError, ProtocolError
@@ -158,6 +158,14 @@ async def check_incoming(
     services: Services, incoming: Sequence[Incoming], pool: ProofPool | None = None
 ) -> Checked:
     """Parse each document and check the proofs of the relayed ones (no transaction held)."""
+    return await (await start_incoming(services, incoming, pool)).result()
+
+
+async def start_incoming(
+    services: Services, incoming: Sequence[Incoming], pool: ProofPool | None = None
+) -> PendingChecks:
+    """``check_incoming`` in two steps (``proof_batch.start_proofs``): parsed, keys found and
+    proofs sent to the pool's processes; ``PendingChecks.result`` waits for them."""
     checked = Checked(incoming, [None] * len(incoming), {}, {})
     for index, item in enumerate(incoming):
         try:
@@ -165,16 +173,29 @@ async def check_incoming(
         except ProtocolError as exc:
             checked.results[index] = exc
     relayed = [i for i in checked.parsed if incoming[i].relayed]
-    proofs = await check_proofs(
+    proofs = await start_proofs(
         services, [(incoming[i].doc, checked.parsed[i].chapter) for i in relayed], pool
     )
-    for index, proof in zip(relayed, proofs, strict=True):
-        if isinstance(proof, ProofError):
-            checked.results[index] = proof
-            del checked.parsed[index]
-        else:
-            checked.shas[index] = proof
-    return checked
+    return PendingChecks(checked, relayed, proofs)
+
+
+@dataclass
+class PendingChecks:
+    """Reports parsed, their proofs being checked (``start_incoming``)."""
+
+    checked: Checked
+    relayed: list[int]
+    proofs: PendingProofs
+
+    async def result(self) -> Checked:
+        checked = self.checked
+        for index, proof in zip(self.relayed, await self.proofs.result(), strict=True):
+            if isinstance(proof, ProofError):
+                checked.results[index] = proof
+                del checked.parsed[index]
+            else:
+                checked.shas[index] = proof
+        return checked
 
 
 async def count(services: Services, checked: Checked) -> list[str | ProtocolError]:
@@ -182,7 +203,7 @@ async def count(services: Services, checked: Checked) -> list[str | ProtocolErro
     incoming, results, parsed = checked.incoming, checked.results, checked.parsed
     todo = sorted(parsed)
     fetch: list[int] = []
-    async with services.db.write() as session:
+    async with write_session(services.db) as session:
         outcomes = await apply_reports(
             session, services, [_item(incoming, parsed, checked.shas, i) for i in todo]
         )
@@ -196,7 +217,7 @@ async def count(services: Services, checked: Checked) -> list[str | ProtocolErro
                 fetch.append(index)
     fetched = [i for i in fetch if await fetch_call(services, parsed[i].call, parsed[i].chapter)]
     if fetched:
-        async with services.db.write() as session:
+        async with write_session(services.db) as session:
             again = await apply_reports(
                 session, services, [_item(incoming, parsed, checked.shas, i) for i in fetched]
             )

@@ -39,4 +39,6 @@ async def make_services(tmp_path: Path) -> AsyncIterator[MakeServices]:
 
     yield make
     for services in made:
+        if services.proof_pool is not None:
+            services.proof_pool.close()
         await services.db.dispose()
