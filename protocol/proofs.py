@@ -42,6 +42,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from protocol.errors import MalformedDocument, ProofError
+from protocol.jcs import fast_jcs
 from protocol.keys import bytes_to_multibase, multibase_to_bytes
 from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
 
@@ -137,11 +138,15 @@ def canonical_json(value: object) -> bytes:
     """RFC 8785 (JCS) bytes of a JSON value; ``MalformedDocument`` if it has no JCS form.
 
     Refused: non-JSON types, non-string keys, integers beyond ±(2**53 - 1), NaN/infinities,
-    lone surrogates.
+    lone surrogates. Most documents take ``protocol.jcs.fast_jcs`` (orjson, the same bytes);
+    the rest, and every refusal, the exact ``rfc8785`` path.
     """
+    fast = fast_jcs(value)
+    if fast is not None:
+        return fast
     try:
         return rfc8785.dumps(_plain(value, 0))
-    except rfc8785.CanonicalizationError as exc:
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:  # lone surrogate key
         raise MalformedDocument(f"document has no JCS form: {exc}") from exc
 
 
