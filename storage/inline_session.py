@@ -93,6 +93,12 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _query_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
 def _busy(exc: OperationalError) -> bool:
     orig = exc.orig
     code = getattr(orig, "sqlite_errorcode", None)
@@ -100,13 +106,16 @@ def _busy(exc: OperationalError) -> bool:
 
 
 class InlineSessions:
-    """Write units of work on one synchronous connection to an SQLite file."""
+    """Write units of work on one synchronous connection to an SQLite file, and short reads
+    on another (``read``: the inbox's acceptance checks, see ``storage.loop_reads``)."""
 
     def __init__(self, url: str) -> None:
         if not inline_capable(url):
             raise ValueError(f"not an SQLite database file: {url}")
         self._path = make_url(url).database or ""
         self._engine: Engine | None = None
+        self._reader: Engine | None = None
+        self._reading = False
 
     def _sync_engine(self) -> Engine:
         """Opened on first use, in the thread that uses it (the event loop's)."""
@@ -120,6 +129,41 @@ class InlineSessions:
 
             self._engine = engine
         return self._engine
+
+    def _read_engine(self) -> Engine:
+        """A connection of its own for reads: it never sees a write batch's uncommitted rows,
+        and (WAL) its snapshot never waits for a writer. ``query_only``: it cannot write."""
+        if self._reader is None:
+            engine = create_engine(f"sqlite:///{self._path}", poolclass=StaticPool)
+            event.listen(engine, "connect", _pragmas)
+            event.listen(engine, "connect", _query_only)
+
+            @event.listens_for(engine, "begin")
+            def on_begin(conn: Any) -> None:
+                conn.exec_driver_sql("BEGIN")
+
+            self._reader = engine
+        return self._reader
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A short read in the loop's thread, typed as the ``AsyncSession`` whose interface it
+        offers. Raises :class:`InlineBusy` when SQLite answers busy (never waited for) or when
+        another read holds the connection (a body that awaited something else): the caller
+        reads again the async way (``storage.loop_reads``)."""
+        if self._reading:
+            raise InlineBusy("the inline read connection is in use")
+        self._reading = True
+        session = Session(self._read_engine(), expire_on_commit=False)
+        try:
+            yield cast(AsyncSession, InlineSession(session))
+        except OperationalError as exc:
+            if _busy(exc):
+                raise InlineBusy(str(exc.orig)) from exc
+            raise
+        finally:
+            session.close()  # ends the read transaction: the next read sees a new snapshot
+            self._reading = False
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -146,3 +190,6 @@ class InlineSessions:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        if self._reader is not None:
+            self._reader.dispose()
+            self._reader = None

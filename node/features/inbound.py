@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from node.federation.inbox.acceptance import InboundCheck
 from node.federation.proofs import check_object_proof
 from node.runtime.errors import HttpError
@@ -18,6 +20,8 @@ from protocol.activities import Activity
 from protocol.errors import ProofError, ProtocolError
 from protocol.impact import is_report, parse_report
 from protocol.jsonld import id_of
+from storage.loop_reads import read_now
+from storage.models import ActionCall, ImpactReport
 from storage.repositories import actions as action_repo
 from storage.repositories import impact as impact_repo
 
@@ -26,9 +30,13 @@ async def check_ownership(services: Services, activity: Activity) -> None:
     """Update and Delete need ownership of the stored target, not just the same origin."""
     if activity.type not in {"Update", "Delete"} or activity.object_id is None:
         return
-    async with services.db.read() as session:
-        call = await action_repo.call_by_ap_id(session, activity.object_id)
-        report = await impact_repo.report(session, activity.object_id)
+    object_id = activity.object_id
+
+    async def read(session: AsyncSession) -> tuple[ActionCall | None, ImpactReport | None]:
+        call = await action_repo.call_by_ap_id(session, object_id)
+        return call, await impact_repo.report(session, object_id)
+
+    call, report = await read_now(services.db, read)
     owner = call.chapter if call is not None else report.chapter if report is not None else None
     if owner is not None and owner != activity.actor:
         raise HttpError(403, f"{activity.actor} does not own {activity.object_id}")
@@ -57,8 +65,7 @@ async def check_object(services: Services, activity: Activity) -> None:
 async def check_started(services: Services, call_id: str) -> None:
     """Impact is reported once a call has started (while it runs, or after): a report on a call
     we know has not started is refused with a reason the sender can read."""
-    async with services.db.read() as session:
-        call = await action_repo.call_by_ap_id(session, call_id)
+    call = await read_now(services.db, lambda s: action_repo.call_by_ap_id(s, call_id))
     if call is not None and call.start_time > services.clock.now():
         raise HttpError(
             422, f"the call {call_id} starts {call.start_time.isoformat()}: report once it has"

@@ -12,14 +12,13 @@ from datetime import timedelta
 from node.federation.resolver import ResolveError
 from node.runtime.services import Services
 from protocol.errors import MalformedDocument, ProofError
-from protocol.keys import ed25519_public_from_multibase
+from protocol.proof_digest import verify_proof_digest
 from protocol.proofs import (
     IntegrityProofError,
     ProofFailure,
     controller_of,
     create_proof,
     proof_verification_method,
-    verify_proof,
 )
 from storage.models import LocalActor
 
@@ -55,15 +54,18 @@ async def check_object_proof(services: Services, doc: Mapping[str, object], owne
                 raise ProofError(f"{owner} does not publish the key {method}")
             continue
         try:
-            public = ed25519_public_from_multibase(key.public_key_multibase)
+            public = services.resolver.assertion_key(key.public_key_multibase)
         except MalformedDocument as exc:
             raise ProofError(f"the key {method} is not a usable Ed25519 Multikey") from exc
         try:
-            verify_proof(
+            # verify_proof's checks, with the @context canonicalised once for all proofs
+            # (the same few contexts on every document, and most of the canonicalising).
+            verify_proof_digest(
                 doc,
                 public,
                 now=services.clock.now(),
                 skew=timedelta(seconds=services.settings.signature_window_seconds),
+                cache=services.resolver.proof_contexts(),
             )
             return
         except IntegrityProofError as exc:

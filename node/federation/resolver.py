@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from node.federation.actor_rows import StaleActorDocument, key_fingerprint
 from node.federation.actor_rows import actor_row_values as actor_row_values  # re-exported
 from node.federation.actor_rows import store_actor_row as store_actor_row  # re-exported
@@ -48,9 +50,11 @@ from node.runtime.config import Settings
 from protocol.actors import RFC9421_HREF, Actor, parse_actor
 from protocol.errors import ChapterhouseError, MalformedDocument, ProtocolError, SignatureFailure
 from protocol.ids import authority_of, origin_of, parse_id, same_origin
-from protocol.keys import PublicKey, public_key_from_pem
+from protocol.keys import PublicKey, ed25519_public_from_multibase, public_key_from_pem
+from protocol.proof_digest import JcsCache
 from protocol.webfinger import JRD_JSON, actor_id_from_jrd, parse_handle, webfinger_url
 from storage.engine import Database
+from storage.loop_reads import read_now
 from storage.models import RemoteActor
 from storage.models.domain import YES
 from storage.repositories import actors as actor_repo
@@ -61,6 +65,11 @@ from storage.repositories import keys as key_repo
 log = logging.getLogger(__name__)
 
 KEY_CACHE_SIZE = 10_000
+#: Parsed actor documents kept (those that sign proofs: chapters, far fewer than people).
+PARSED_CACHE_SIZE = 1_000
+#: Canonical ``@context`` values kept for proofs, and the longest kept (as JSON text).
+CONTEXT_CACHE_SIZE = 16
+CONTEXT_MAX_CHARS = 8_192
 NEGATIVE_CACHE = timedelta(minutes=5)
 #: How often a process reads the keys that any process recorded as superseded.
 SUPERSEDED_POLL_SECONDS = 2.0
@@ -137,6 +146,9 @@ class ActorResolver:
         self._monotonic = monotonic
         self._keys: OrderedDict[str, _Cached] = OrderedDict()
         self._failures: dict[str, _Failure] = {}
+        self._parsed: OrderedDict[str, tuple[object, Actor]] = OrderedDict()  # id -> (doc, it)
+        self._assertion_keys: dict[str, Ed25519PublicKey] = {}
+        self._contexts: JcsCache = {}
         self._in_flight: dict[str, asyncio.Future[Actor]] = {}
         self._superseded: set[str] = set()
         self._retired: dict[str, datetime] = {}  # retired-key marker -> until when it counts
@@ -190,11 +202,44 @@ class ActorResolver:
     async def actor(self, actor_id: str, *, refresh: bool = False) -> Actor:
         """A remote actor from the cache while fresh, else fetched."""
         if not refresh:
-            async with self._db.read() as session:
-                row = await actor_repo.remote_actor(session, actor_id)
+            row = await read_now(self._db, lambda s: actor_repo.remote_actor(s, actor_id))
             if row is not None and not self._stale(row):
-                return parse_actor(row.document, allow_http=self._settings.allow_http)
+                return self._parsed_row(row)
         return await self.fetch_actor(actor_id)
+
+    def _parsed_row(self, row: RemoteActor) -> Actor:
+        """The stored document, parsed. Every proof checked asks for its owner, and parsing
+        (the keys in it) costs far more than comparing documents, so the parse of the very
+        same document is kept; any other document (an Update, a refetch) is parsed anew."""
+        held = self._parsed.get(row.ap_id)
+        if held is not None and held[0] == row.document:
+            self._parsed.move_to_end(row.ap_id)
+            return held[1]
+        actor = parse_actor(row.document, allow_http=self._settings.allow_http)
+        self._parsed[row.ap_id] = (row.document, actor)
+        if len(self._parsed) > PARSED_CACHE_SIZE:
+            self._parsed.popitem(last=False)
+        return actor
+
+    def proof_contexts(self) -> JcsCache:
+        """Canonical bytes of the ``@context`` values that proofs carry (for
+        ``protocol.proof_digest``): a few, the same on every document. Kept small and free of
+        long values, since a sender chooses them before anything is verified."""
+        contexts = self._contexts
+        if len(contexts) > CONTEXT_CACHE_SIZE or any(len(k) > CONTEXT_MAX_CHARS for k in contexts):
+            contexts.clear()
+        return contexts
+
+    def assertion_key(self, multibase: str) -> Ed25519PublicKey:
+        """An Ed25519 Multikey's public key (decoded once: it is the same key for every proof
+        its owner signs). Raises ``MalformedDocument`` for a value that is no such key."""
+        key = self._assertion_keys.get(multibase)
+        if key is None:
+            key = ed25519_public_from_multibase(multibase)
+            self._assertion_keys[multibase] = key
+            if len(self._assertion_keys) > PARSED_CACHE_SIZE:
+                self._assertion_keys.pop(next(iter(self._assertion_keys)))
+        return key
 
     @property
     def _retire_for(self) -> timedelta:

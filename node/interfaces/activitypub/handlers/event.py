@@ -81,7 +81,9 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
         await handle_note(ctx, activity)
         return
     if obj is None or not has_type(obj, "Event"):
-        log.info("event.ignored", extra={"activity_id": activity.id, "type": activity.object_type})
+        # Most of what a node receives (every post of those it follows): a line at INFO for
+        # each cost more than the rest of handling it (a formatted write per item).
+        log.debug("event.ignored", extra={"activity_id": activity.id, "type": activity.object_type})
         return
     try:
         call = parse_event(activity.object, allow_http=ctx.services.settings.allow_http)
