@@ -64,18 +64,18 @@ def flaky(monkeypatch) -> Flaky:
 
 
 class Commits:
-    """Counts write transactions (``BEGIN IMMEDIATE``) on any engine of the process: the
-    node's async write engine and its inline one."""
+    """Counts the transactions begun on any engine of the process (the node's async engines
+    and its inline ones, on SQLite or PostgreSQL)."""
 
     def __init__(self, node: Node) -> None:
         self.count = 0
-        event.listen(Engine, "before_cursor_execute", self._statement)
+        event.listen(Engine, "begin", self._begin)
 
-    def _statement(self, _conn, _cursor, statement, *_args) -> None:
-        self.count += statement == "BEGIN IMMEDIATE"
+    def _begin(self, _conn) -> None:
+        self.count += 1
 
     def close(self) -> None:
-        event.remove(Engine, "before_cursor_execute", self._statement)
+        event.remove(Engine, "begin", self._begin)
 
 
 async def _follows(node: Node, peer: HostileServer, clock: FrozenClock) -> list[str]:
