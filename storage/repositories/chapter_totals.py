@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, select, text, update
+from sqlalchemy import ColumnElement, Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
 from storage.models import CampaignTotal, ChapterTotal
+from storage.repositories.batch_updates import update_by_id
 
 MetricKey = tuple[str, str]
 #: (chapter, metric, unit)
@@ -125,19 +126,16 @@ async def _adjust(
         )
     if missing:
         current.update(await _current(session, table, columns, missing, locking))
-    params = [
-        {"row_id": current[key][0], "new_value": str(Decimal(current[key][1]) + changes[key])}
-        for key in keys
-        if changes[key]  # adding nothing leaves the row as it is
-    ]
-    if params:
-        await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values(value=bindparam("new_value"))
-            .execution_options(synchronize_session=False),
-            params,
-        )
+    await update_by_id(
+        session,
+        table,
+        ("value",),
+        [
+            (str(Decimal(current[key][1]) + changes[key]), current[key][0])
+            for key in keys
+            if changes[key]  # adding nothing leaves the row as it is
+        ],
+    )
 
 
 async def adjust_chapters(session: AsyncSession, changes: Mapping[ChapterKey, Decimal]) -> None:

@@ -4,9 +4,10 @@
 their report rows, their contributions to the campaigns they count in (by report, and the live
 ones on their calls), the campaigns' exclusions and state rows (created if missing and locked
 first, in campaign order, as ``impact_repo.lock_state`` does one at a time). ``write`` saves
-what the batch changed: inserts and updates by primary key, each one ``executemany``, then the
-running sums. ORM copies of these rows the caller's session may hold are expired, so the
-session never serves a stale one.
+what the batch changed: inserts and updates by primary key, each one ``executemany`` (the
+updates compiled once and fed plain values on the loop's own SQLite connection:
+``storage.repositories.batch_updates``), then the running sums. ORM copies of these rows the
+caller's session may hold are expired, so the session never serves a stale one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.impact.batch_lookup import chunks
@@ -33,6 +34,7 @@ from storage.models import (
     ImpactReport,
 )
 from storage.repositories import chapter_totals as totals_repo
+from storage.repositories.batch_updates import update_by_id
 from storage.repositories.chapter_totals import KEYS_PER_SELECT, CampaignKey, ChapterKey, keys_match
 from storage.repositories.impact import decode_values
 
@@ -319,26 +321,16 @@ async def write(session: AsyncSession, rows: Rows) -> None:
                 for r in rows.new_reports
             ],
         )
-    updated = [r for r in rows.reports.values() if r.changed and r.row_id is not None]
-    if updated:
-        await session.execute(
-            update(_REPORTS)
-            .where(_REPORTS.c.id == bindparam("row_id"))
-            .values(
-                document=bindparam("new_document"),
-                version=bindparam("new_version"),
-                sha256=bindparam("new_sha256"),
-            ),
-            [
-                {
-                    "row_id": r.row_id,
-                    "new_document": r.document,
-                    "new_version": r.version,
-                    "new_sha256": r.sha256,
-                }
-                for r in updated
-            ],
-        )
+    await update_by_id(
+        session,
+        _REPORTS,
+        ("document", "version", "sha256"),
+        [
+            (r.document, r.version, r.sha256, r.row_id)
+            for r in rows.reports.values()
+            if r.changed and r.row_id is not None
+        ],
+    )
     await _write_contributions(session, rows)
     await _write_states(session, rows)
     await totals_repo.adjust_campaigns(session, rows.campaign_changes)
@@ -350,32 +342,27 @@ async def _write_contributions(session: AsyncSession, rows: Rows) -> None:
     new = [r for r in rows.contributions if r.row_id is None]
     if new:
         await session.execute(insert(_CONTRIBUTIONS), [_contribution_params(r) for r in new])
-    changed = [r for r in rows.by_report.values() if r.changed and r.row_id is not None]
-    if changed:
-        fields: dict[str, Any] = {name: bindparam(f"new_{name}") for name in _CONTRIBUTION_FIELDS}
-        await session.execute(
-            update(_CONTRIBUTIONS)
-            .where(_CONTRIBUTIONS.c.id == bindparam("row_id"))
-            .values(**fields),
-            [
-                {"row_id": r.row_id, **{f"new_{k}": getattr(r, k) for k in _CONTRIBUTION_FIELDS}}
-                for r in changed
-            ],
-        )
+    fields = _CONTRIBUTION_FIELDS
+    await update_by_id(
+        session,
+        _CONTRIBUTIONS,
+        fields,
+        [
+            (*(getattr(r, name) for name in fields), r.row_id)
+            for r in rows.by_report.values()
+            if r.changed and r.row_id is not None
+        ],
+    )
 
 
 async def _write_states(session: AsyncSession, rows: Rows) -> None:
-    changed = [s for s in rows.states.values() if s.changed or s.dirty]
-    if changed:
-        await session.execute(
-            update(_STATES)
-            .where(_STATES.c.campaign_id == bindparam("row_id"))
-            .values(units=bindparam("new_units"), dirty=bindparam("new_dirty")),
-            [
-                {"row_id": s.campaign_id, "new_units": s.units, "new_dirty": s.dirty}
-                for s in changed
-            ],
-        )
+    await update_by_id(
+        session,
+        _STATES,
+        ("units", "dirty"),
+        [(s.units, s.dirty, s.campaign_id) for s in rows.states.values() if s.changed or s.dirty],
+        key="campaign_id",
+    )
 
 
 _ROW_CLASSES = (ImpactReport, Contribution, CampaignState, CampaignTotal, ChapterTotal)
