@@ -24,6 +24,7 @@ from tests.rig.reminders import (
     create_call,
     deliveries_settled,
     direct_messages,
+    emails_settled,
     join_from,
     notices,
     organise,
@@ -115,6 +116,8 @@ async def test_each_person_is_reminded_once_on_their_own_channel(
         )
 
     await eventually(everyone_reminded, timeout=30, what="hal, alice and mo to be reminded")
+    for node in (c, m):  # sent and recorded before the clock jumps (see emails_settled)
+        await emails_settled(node)
     # More sweeps, more time: nobody is reminded again.
     clock.advance(timedelta(minutes=30))
     await _swept(c, m)

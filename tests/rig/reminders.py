@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from protocol.activities import build_join
-from storage.models import Delivery, Notification, Participant, Reminder
-from storage.models.states import DeliveryState
+from storage.models import Delivery, FollowUp, Notification, Participant, Reminder
+from storage.models.states import DeliveryState, FollowUpState
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from tests.rig.api import call_api
@@ -157,3 +157,22 @@ async def deliveries_settled(node: Node) -> None:
         return not waiting
 
     await eventually(idle, timeout=30, what="every delivery to be made")
+
+
+async def emails_settled(node: Node) -> None:
+    """Wait until the node has no e-mail left to send: a frozen clock moved on while a sent
+    e-mail's follow-up is still being recorded would let its lease lapse and send it again."""
+
+    async def idle() -> bool:
+        async with node.services.db.read() as session:
+            waiting = await session.scalar(
+                select(func.count())
+                .select_from(FollowUp)
+                .where(
+                    FollowUp.kind == "notification_email",
+                    FollowUp.state == FollowUpState.PENDING,
+                )
+            )
+        return not waiting
+
+    await eventually(idle, timeout=30, what="every e-mail to be sent")
