@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import pytest
 
 from node.features.following.follow import follow
+from node.interfaces.activitypub import inbox_worker
 from storage.repositories import follows as follow_repo
+from tests.rig.flaky import Flaky
 from tests.rig.nodes import Node, eventually
 
 
@@ -51,3 +53,11 @@ async def federation(nodes) -> Federation:
         for name in names:
             await follow_and_wait(node, name, chapter.ap_id)
     return Federation(c, m1, m2, chapter.ap_id, olga.token, tokens, ids)
+
+
+@pytest.fixture
+def flaky(monkeypatch) -> Flaky:
+    """The inbox worker's dispatch, failing for the activity ids the test names."""
+    fake = Flaky()
+    monkeypatch.setattr(inbox_worker, "dispatch", fake)
+    return fake

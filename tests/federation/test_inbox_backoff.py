@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from node.interfaces.activitypub import inbox_worker
 from node.interfaces.activitypub.inbox_worker import InboxWorker
 from node.runtime.clock import FrozenClock
 from protocol.activities import build_follow
@@ -32,28 +31,6 @@ async def peer() -> AsyncIterator[HostileServer]:
         server.add_actor(name)
     yield server
     await server.stop()
-
-
-class Flaky:
-    """The real dispatch, except that it fails for the activity ids in ``failing``."""
-
-    def __init__(self) -> None:
-        self.real = inbox_worker.dispatch
-        self.failing: set[str] = set()
-        self.calls: list[str] = []
-
-    async def __call__(self, ctx, activity) -> None:
-        self.calls.append(activity.id)
-        if activity.id in self.failing:
-            raise RuntimeError("the handler hiccupped")
-        await self.real(ctx, activity)
-
-
-@pytest.fixture
-def flaky(monkeypatch) -> Flaky:
-    fake = Flaky()
-    monkeypatch.setattr(inbox_worker, "dispatch", fake)
-    return fake
 
 
 async def _follow(node: Node, peer: HostileServer, clock: FrozenClock, who: str) -> str:

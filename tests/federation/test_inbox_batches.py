@@ -35,32 +35,10 @@ async def peer() -> AsyncIterator[HostileServer]:
     await server.stop()
 
 
-class Flaky:
-    """The real dispatch, except that it fails for the activity ids in ``failing``."""
-
-    def __init__(self) -> None:
-        self.real = inbox_worker.dispatch
-        self.failing: set[str] = set()
-        self.calls: list[str] = []
-
-    async def __call__(self, ctx, activity) -> None:
-        self.calls.append(activity.id)
-        if activity.id in self.failing:
-            raise RuntimeError("the handler hiccupped")
-        await self.real(ctx, activity)
-
-
 @pytest.fixture(autouse=True)
 def unhurried(monkeypatch) -> None:
     """No time budget: a loaded machine must not split the batches these tests count."""
     monkeypatch.setattr(inbox_worker, "BUDGET_SECONDS", 3600.0)
-
-
-@pytest.fixture
-def flaky(monkeypatch) -> Flaky:
-    fake = Flaky()
-    monkeypatch.setattr(inbox_worker, "dispatch", fake)
-    return fake
 
 
 class Commits:
