@@ -65,11 +65,9 @@ async def check_object(services: Services, activity: Activity) -> None:
 async def check_started(services: Services, call_id: str) -> None:
     """Impact is reported once a call has started (while it runs, or after): a report on a call
     we know has not started is refused with a reason the sender can read."""
-    call = await read_now(services.db, lambda s: action_repo.call_by_ap_id(s, call_id))
-    if call is not None and call.start_time > services.clock.now():
-        raise HttpError(
-            422, f"the call {call_id} starts {call.start_time.isoformat()}: report once it has"
-        )
+    start = await read_now(services.db, lambda s: action_repo.call_start(s, call_id))
+    if start is not None and start > services.clock.now():
+        raise HttpError(422, f"the call {call_id} starts {start.isoformat()}: report once it has")
 
 
 INBOUND_CHECKS: Final[tuple[InboundCheck, ...]] = (check_ownership, check_object)

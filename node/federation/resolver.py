@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from node.federation.actor_rows import StaleActorDocument, key_fingerprint
@@ -146,7 +147,7 @@ class ActorResolver:
         self._monotonic = monotonic
         self._keys: OrderedDict[str, _Cached] = OrderedDict()
         self._failures: dict[str, _Failure] = {}
-        self._parsed: OrderedDict[str, tuple[object, Actor]] = OrderedDict()  # id -> (doc, it)
+        self._parsed: OrderedDict[str, tuple[str, Actor]] = OrderedDict()  # id -> (text, it)
         self._assertion_keys: dict[str, Ed25519PublicKey] = {}
         self._contexts: JcsCache = {}
         self._in_flight: dict[str, asyncio.Future[Actor]] = {}
@@ -202,21 +203,22 @@ class ActorResolver:
     async def actor(self, actor_id: str, *, refresh: bool = False) -> Actor:
         """A remote actor from the cache while fresh, else fetched."""
         if not refresh:
-            row = await read_now(self._db, lambda s: actor_repo.remote_actor(s, actor_id))
-            if row is not None and not self._stale(row):
-                return self._parsed_row(row)
+            found = await read_now(self._db, lambda s: actor_repo.remote_actor_text(s, actor_id))
+            if found is not None and not self._stale_at(found[0]):
+                return self._parsed_text(actor_id, found[1])
         return await self.fetch_actor(actor_id)
 
-    def _parsed_row(self, row: RemoteActor) -> Actor:
-        """The stored document, parsed. Every proof checked asks for its owner, and parsing
-        (the keys in it) costs far more than comparing documents, so the parse of the very
-        same document is kept; any other document (an Update, a refetch) is parsed anew."""
-        held = self._parsed.get(row.ap_id)
-        if held is not None and held[0] == row.document:
-            self._parsed.move_to_end(row.ap_id)
+    def _parsed_text(self, actor_id: str, text: str) -> Actor:
+        """The stored document (JSON text), parsed. Every proof checked asks for its owner, and
+        decoding and parsing it (the keys in it) costs far more than comparing two strings, so
+        the parse of the very same text is kept; any other text (an Update, a refetch) is parsed
+        anew."""
+        held = self._parsed.get(actor_id)
+        if held is not None and held[0] == text:
+            self._parsed.move_to_end(actor_id)
             return held[1]
-        actor = parse_actor(row.document, allow_http=self._settings.allow_http)
-        self._parsed[row.ap_id] = (row.document, actor)
+        actor = parse_actor(orjson.loads(text), allow_http=self._settings.allow_http)
+        self._parsed[actor_id] = (text, actor)
         if len(self._parsed) > PARSED_CACHE_SIZE:
             self._parsed.popitem(last=False)
         return actor
@@ -246,7 +248,10 @@ class ActorResolver:
         return timedelta(seconds=self._settings.key_cache_seconds)
 
     def _stale(self, row: RemoteActor) -> bool:
-        age = self._clock.now() - row.fetched_at
+        return self._stale_at(row.fetched_at)
+
+    def _stale_at(self, fetched_at: datetime) -> bool:
+        age = self._clock.now() - fetched_at
         return age > timedelta(seconds=self._settings.actor_cache_seconds)
 
     async def cached_actor(self, actor_id: str) -> RemoteActor | None:

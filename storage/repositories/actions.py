@@ -33,6 +33,14 @@ async def call_by_ap_id(
     return await session.scalar(stmt)
 
 
+async def call_start(session: AsyncSession, ap_id: str) -> datetime | None:
+    """When a stored call starts (None when we hold no such call): one column, not the row."""
+    start: datetime | None = await session.scalar(
+        select(ActionCall.start_time).where(ActionCall.ap_id == ap_id)
+    )
+    return start
+
+
 async def documents_by_ap_id(session: AsyncSession, ap_ids: Sequence[str]) -> dict[str, Any]:
     """The stored documents of the calls among ``ap_ids`` (one query for a whole page)."""
     if not ap_ids:

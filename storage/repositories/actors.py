@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Text, and_, delete, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -67,6 +67,21 @@ async def actor_for_token(
 
 async def remote_actor(session: AsyncSession, ap_id: str) -> RemoteActor | None:
     return await session.scalar(select(RemoteActor).where(RemoteActor.ap_id == ap_id))
+
+
+async def remote_actor_text(session: AsyncSession, ap_id: str) -> tuple[datetime, str] | None:
+    """When the cached copy of an actor was fetched, and its document as stored (JSON text).
+
+    For callers that keep parsed documents: comparing the text with the one they parsed is
+    far cheaper than building the ORM row and decoding the document on every request."""
+    row = (
+        await session.execute(
+            select(RemoteActor.fetched_at, type_coerce(RemoteActor.document, Text)).where(
+                RemoteActor.ap_id == ap_id
+            )
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def remote_actor_by_key_id(session: AsyncSession, key_id: str) -> RemoteActor | None:
