@@ -18,13 +18,15 @@ from protocol.errors import MalformedDocument, UnsupportedType
 from protocol.events import validate_metric
 from protocol.ids import parse_id, same_origin
 from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
+from protocol.rollup_sources import MAX_SOURCES as MAX_SOURCES  # re-exported
+from protocol.rollup_sources import Source as Source  # re-exported
+from protocol.rollup_sources import SourcesLink, build_link, parse_link, parse_source
 from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
 from protocol.vocabulary import has_type
 
 METHODS: Final = frozenset({"counted", "estimated", "self_reported"})
 MAX_METRICS: Final = 64
 MAX_VALUE: Final = Decimal("1e15")
-MAX_SOURCES: Final = 1_000_000
 
 MetricKey = tuple[str, str]  # (metric, unit)
 
@@ -60,15 +62,6 @@ class ImpactReport:
 
     def values(self) -> dict[MetricKey, Decimal]:
         return {m.key: m.value for m in self.measures}
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One report a rollup counts, pinned to the exact version by its JCS SHA-256."""
-
-    report: str
-    chapter: str
-    sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +104,9 @@ class Rollup:
     chapter_count: int
     updated: datetime | None
     exclusions: tuple[Exclusion, ...] = ()
+    #: Where the sources are when the rollup only links to them (``sources`` is then empty
+    #: until they are fetched: ``protocol/rollup_sources.py``).
+    sources_link: SourcesLink | None = None
 
 
 def json_number(value: Decimal) -> int | float:
@@ -278,9 +274,11 @@ def build_rollup(rollup: Rollup, *, content: str, cc: Iterable[str] = ()) -> dic
             for t in rollup.totals
         ],
         "chapterhouse:chapterCount": rollup.chapter_count,
-        "chapterhouse:sources": [
-            {"report": s.report, "chapter": s.chapter, "sha256": s.sha256} for s in rollup.sources
-        ],
+        "chapterhouse:sources": (
+            build_link(rollup.sources_link)
+            if rollup.sources_link is not None
+            else [s.as_json() for s in rollup.sources]
+        ),
         "chapterhouse:exclusions": [e.as_json() for e in rollup.exclusions],
     }
     if rollup.updated is not None:
@@ -309,23 +307,15 @@ def parse_rollup(doc: object, *, allow_http: bool = False) -> Rollup:
                 to_decimal(item.get("value"), f"total of {item['metric']}"),
             )
         )
-    sources = []
-    raw_sources = as_list(doc.get("chapterhouse:sources"))
+    raw_sources = doc.get("chapterhouse:sources")
+    link = None
+    if isinstance(raw_sources, Mapping):  # paged: a link the proof pins (rollup_sources.py)
+        link = parse_link(raw_sources, rollup_id, allow_http=allow_http)
+        raw_sources = []
+    raw_sources = as_list(raw_sources)
     if len(raw_sources) > MAX_SOURCES:
         raise MalformedDocument("too many sources")
-    for item in raw_sources:
-        if not isinstance(item, Mapping):
-            raise MalformedDocument("each source must be an object {report, chapter, sha256}")
-        sha = item.get("sha256")
-        if not isinstance(sha, str) or len(sha) != 64:
-            raise MalformedDocument("each source needs the SHA-256 (hex) of the report it counts")
-        sources.append(
-            Source(
-                parse_id(item.get("report"), allow_http=allow_http),
-                parse_id(item.get("chapter"), allow_http=allow_http),
-                sha,
-            )
-        )
+    sources = [parse_source(item, allow_http=allow_http) for item in raw_sources]
     exclusions = [
         _parse_exclusion(item, allow_http)
         for item in as_list(doc.get("chapterhouse:exclusions"))[:MAX_SOURCES]
@@ -343,6 +333,7 @@ def parse_rollup(doc: object, *, allow_http: bool = False) -> Rollup:
         count,
         _time(doc, "updated"),
         tuple(exclusions),
+        link,
     )
 
 

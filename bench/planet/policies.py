@@ -30,7 +30,7 @@ from pathlib import Path
 import orjson
 
 from node.features.calls.lifecycle import new_call_activities
-from node.features.impact.rollups import rollup_due, rollup_poll_seconds
+from node.features.impact.rollups import rollup_due, rollup_poll_seconds, sources_link
 from node.federation.delivery import dispatcher
 from node.federation.delivery.outcomes import JITTER, OutcomeKind, backoff, classify
 from node.federation.delivery.ready_rows import ReadyRows
@@ -157,8 +157,19 @@ def rollup_poll(s: Settings) -> float:
     return rollup_poll_seconds(s.rollup_interval_seconds)
 
 
-def rollup_document(sources: int) -> dict[str, object]:
-    """The campaign's rollup over ``sources`` reports (two metrics), unsigned."""
+def rollup_document(sources: int, inline_sources: int | None = None) -> dict[str, object]:
+    """The campaign's rollup over ``sources`` reports (two metrics), unsigned. Past
+    ``inline_sources`` (the node's ``rollup_inline_sources``) it links to its sources, as
+    ``node.features.impact.rollups.publish_rollup`` does; None: always inline."""
+    listed = tuple(
+        Source(
+            f"https://chapter-{i:05d}.example/reports/01J{i:023d}",
+            f"https://chapter-{i:05d}.example/actors/chapter",
+            f"{i:064x}",
+        )
+        for i in range(sources)
+    )
+    paged = inline_sources is not None and sources > inline_sources
     rollup = Rollup(
         id=f"{CAMPAIGN}/rollup",
         campaign=CAMPAIGN,
@@ -167,24 +178,20 @@ def rollup_document(sources: int) -> dict[str, object]:
             Total("participants", "people", Decimal(sources * 17)),
             Total("kg_litter", "kg", Decimal(sources * 41) / 2),
         ),
-        sources=tuple(
-            Source(
-                f"https://chapter-{i:05d}.example/reports/01J{i:023d}",
-                f"https://chapter-{i:05d}.example/actors/chapter",
-                f"{i:064x}",
-            )
-            for i in range(sources)
-        ),
+        sources=() if paged else listed,
         chapter_count=sources,
         updated=T0,
+        sources_link=sources_link(f"{CAMPAIGN}/rollup", listed) if paged else None,
     )
     return build_rollup(rollup, content=f"Together, {sources} chapters.", cc=[f"{CAMPAIGN}/f"])
 
 
-def rollup_bytes(sources: int, proof_bytes: int = 400) -> int:
+def rollup_bytes(s: Settings, sources: int, proof_bytes: int = 400) -> int:
     """The rollup's ``Update`` as sent: the document, its envelope and its proof."""
     envelope = build_create(
-        "https://campaign.example/activities/x", CAMPAIGN, rollup_document(sources)
+        "https://campaign.example/activities/x",
+        CAMPAIGN,
+        rollup_document(sources, s.rollup_inline_sources),
     )
     return len(orjson.dumps(envelope)) + proof_bytes
 

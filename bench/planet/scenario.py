@@ -279,7 +279,7 @@ class Campaign:
 
     def _publish_rollup(self) -> None:
         camp, sim = self.campaign, self.sim
-        size = policies.rollup_bytes(self.counted)
+        size = policies.rollup_bytes(self.options.settings, self.counted)
         self.published_at, self.published_count = sim.clock.now, self.counted
         self.result.rollups += 1
         self.result.rollup_bytes = size

@@ -55,6 +55,9 @@ class Settings:
     domain_unavailable_after_seconds: float = 3 * 24 * 3600.0
     domain_probe_seconds: float = 3600.0
     rollup_interval_seconds: float = 60.0
+    # A rollup naming more reports than this links to its sources in pages of this many
+    # (each ~210 bytes inline: 1,000 keep it far below receivers' max_body_bytes).
+    rollup_inline_sources: int = 1000
     # Joins/Leaves update followers' copies of a call at most once per call per this interval.
     participation_update_seconds: float = 60.0
     # Follow-ups of inbound activities (fetching an unknown call, a rollup's sources, ...).
@@ -140,6 +143,8 @@ class Settings:
             raise ConfigError("participation_update_seconds must not be negative")
         if self.inbox_max_attempts < 1:
             raise ConfigError("inbox_max_attempts must be at least 1")
+        if self.rollup_inline_sources < 1:
+            raise ConfigError("rollup_inline_sources must be at least 1")
         if self.retention_days < 0:
             raise ConfigError("retention_days must not be negative (0: keep everything)")
         if min(self.signin_failures_per_account, self.signin_hash_concurrency) < 1:

@@ -102,6 +102,9 @@ class CampaignState(Base):
     dirty: Mapped[bool] = mapped_column(Boolean, default=False)
     rollup_ap_id: Mapped[str | None] = mapped_column(String(2048))
     rollup_document: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    #: The published rollup's sources, ``[[report, chapter, sha256], ...]`` in its order: served
+    #: in pages when the rollup links to them (``protocol/rollup_sources.py``).
+    rollup_sources: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The unit each metric's totals are kept in: {"metric": "unit"}.
     units: Mapped[Any] = mapped_column(JSONDocument, nullable=True)

@@ -1,13 +1,17 @@
 """Regional → global: a campaign counts another campaign's rollup without counting any chapter
-report twice, even when the report also reaches it directly."""
+report twice, even when the report also reaches it directly; also when the rollup links to its
+sources in pages instead of listing them (a campaign with many reports)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from node.features.actors.local import create_actor
 from node.features.calls.lifecycle import adopt_action, create_action
 from node.features.impact.campaigns import campaign_totals
+from node.features.impact.verify import verify_rollup
+from node.federation.transport import FetchError
 from node.features.impact.reports import create_report, parse_metric_args
 from storage.models import ActionCall, Contribution
 from tests.federation.conftest import follow_and_wait
@@ -40,9 +44,12 @@ async def _totals(node: Node, name: str) -> dict:
     return {(t["metric"], t["unit"]): t["value"] for t in result.totals}
 
 
-async def test_global_campaign_counts_regional_rollup_without_double_counting(nodes):
+@pytest.mark.parametrize("inline_sources", [1000, 1], ids=["inline", "paged"])
+async def test_global_campaign_counts_regional_rollup_without_double_counting(
+    nodes, inline_sources
+):
     hub_g = await nodes(rollup_interval_seconds=0.2)
-    hub_r = await nodes(rollup_interval_seconds=0.2)
+    hub_r = await nodes(rollup_interval_seconds=0.2, rollup_inline_sources=inline_sources)
     node_x, node_y = await nodes(), await nodes()
     g = (await create_actor(hub_g.services, "world", "campaign")).actor
     r = (await create_actor(hub_r.services, "europe", "campaign")).actor
@@ -111,3 +118,24 @@ async def test_global_campaign_counts_regional_rollup_without_double_counting(no
     assert by_chapter[x.ap_id] == x.ap_id  # paris's report came directly
     assert by_chapter[y.ap_id] == f"{r.ap_id}/rollup"  # lyon's only inside the regional rollup
     assert (await campaign_totals(hub_g.services, "world")).chapter_count == 2
+
+    # The region's rollup as published: its sources listed, or (paged) linked and pinned by
+    # digest; the world hub walked the pages to count lyon. Anyone can verify it either way.
+    rollup_url = f"{r.ap_id}/rollup"
+    sources = (await hub_g.services.transport.get_json(rollup_url)).document[
+        "chapterhouse:sources"
+    ]
+    assert isinstance(sources, dict if inline_sources == 1 else list)
+    verdict = await verify_rollup(
+        rollup_url,
+        allow_private_network=True,
+        transport=hub_g.services.transport,
+        signer=await hub_g.services.fetch_signer(),
+        clock=hub_g.services.clock,
+    )
+    assert (verdict.ok, verdict.sources, verdict.checked) == (True, 2, 2), verdict.as_json()
+    if inline_sources == 1:  # two pages of one source; a page that is not there is said so
+        for page, status in (("0", 400), ("x", 400), ("3", 404)):
+            with pytest.raises(FetchError) as refused:
+                await hub_g.services.transport.get_json(f"{rollup_url}/sources?page={page}")
+            assert refused.value.status == status

@@ -27,6 +27,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.impact.intake import ingest, relayed_object, rollup_source
+from node.features.impact.rollup_pages import SourcesChanged, origin_fetch, walk_sources
 from node.federation.followups.queue import PermanentFailure, RetryLater, enqueue, follow_up
 from node.federation.resolver import ResolveError
 from node.runtime.services import Services
@@ -122,15 +123,28 @@ async def relay(services: Services, payload: Mapping[str, Any]) -> None:
 async def expand_rollup(services: Services, payload: Mapping[str, Any]) -> None:
     """``rollup``: one ``rollup_source`` follow-up per report we do not hold in the version the
     rollup pinned, up to ``MAX_SOURCES_PER_ROLLUP``. Fetches nothing itself."""
+    allow_http = services.settings.allow_http
     with _refusals_are_final("rollup"):
-        parsed = parse_rollup(payload["rollup"], allow_http=services.settings.allow_http)
+        parsed = parse_rollup(payload["rollup"], allow_http=allow_http)
+    sources = list(parsed.sources)
+    if parsed.sources_link is not None:  # paged: walked and checked against the pinned digest
+        fetch = origin_fetch(services.transport, await services.fetch_signer())
+        try:
+            with _refusals_are_final("rollup sources"):
+                sources = await walk_sources(fetch, parsed.sources_link, allow_http=allow_http)
+        except PermanentFailure as exc:
+            if not isinstance(exc.__cause__, SourcesChanged):
+                raise
+            # The campaign published a newer version meanwhile (that one is on its way).
+            log.info("rollup.sources_changed", extra={"rollup": parsed.id, "error": str(exc)})
+            return
     async with services.db.write() as session:
         if not await follow_repo.followed_by_a_local_campaign(session, parsed.campaign):
             log.info("rollup.no_longer_followed", extra={"rollup": parsed.id})
             return
-        held = await impact_repo.held_versions(session, {s.report for s in parsed.sources})
+        held = await impact_repo.held_versions(session, {s.report for s in sources})
         wanted: dict[tuple[str, str], Source] = {}
-        for source in parsed.sources:
+        for source in sources:
             have = held.get(source.report)
             if have is not None and (have[0] == source.sha256 or have[1]):
                 continue  # that very version, or a report its chapter retracted

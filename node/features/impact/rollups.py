@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from protocol.impact import (
     Total,
     build_rollup,
 )
+from protocol.rollup_sources import SourcesLink, sources_digest
 from protocol.wording import measure_text, plural
 from storage.models import Contribution, LocalActor
 from storage.repositories import actions as action_repo
@@ -34,6 +36,11 @@ log = logging.getLogger(__name__)
 
 def rollup_id(services: Services, campaign: LocalActor) -> str:
     return services.ids.actor_part(campaign.name, "rollup")
+
+
+def sources_link(ident: str, sources: Sequence[Source]) -> SourcesLink:
+    """Where a rollup with many sources lists them (``/actors/{name}/rollup/sources``)."""
+    return SourcesLink(f"{ident}/sources", len(sources), sources_digest(sources))
 
 
 def describe(totals: dict[tuple[str, str], Decimal], chapters: int) -> str:
@@ -74,15 +81,18 @@ async def publish_rollup(services: Services, campaign_id: int) -> str | None:
         chapters = len({c.chapter for c in counted})
         calls = [c.ap_id for c in await action_repo.calls_of_chapter(session, campaign.ap_id)]
         ident = rollup_id(services, campaign)
+        sources = tuple(Source(c.report, c.chapter, c.sha256) for c in counted)
+        paged = len(sources) > services.settings.rollup_inline_sources
         rollup = Rollup(
             id=ident,
             campaign=campaign.ap_id,
             rollup_of=tuple(calls),
             totals=tuple(Total(m, u, v) for (m, u), v in sorted(totals.items())),
-            sources=tuple(Source(c.report, c.chapter, c.sha256) for c in counted),
+            sources=() if paged else sources,
             chapter_count=chapters,
             updated=now,
             exclusions=exclusions_of(live),
+            sources_link=sources_link(ident, sources) if paged else None,
         )
         cc = [services.ids.actor_part(campaign.name, "followers")]
         doc = sign_object(
@@ -98,11 +108,12 @@ async def publish_rollup(services: Services, campaign_id: int) -> str | None:
         )
         state.rollup_ap_id = ident
         state.rollup_document = doc
+        state.rollup_sources = [[s.report, s.chapter, s.sha256] for s in sources]
         state.published_at = now
         state.dirty = False
         await impact_repo.add_snapshot(session, campaign_id, now, chapters, totals)
     services.wakeups.deliveries.set()
-    log.info("rollup.published", extra={"campaign": campaign_id, "sources": len(rollup.sources)})
+    log.info("rollup.published", extra={"campaign": campaign_id, "sources": len(sources)})
     return ident
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from node.features.impact.rollup_pages import SourcesChanged, walk_sources
 from node.federation.transport import FetchError, Signer, Transport
 from node.runtime.clock import Clock, SystemClock
 from node.runtime.config import Settings
@@ -169,13 +170,25 @@ class Verifier:
         except ProtocolError as exc:
             verdict.problem(url, f"rollup: {exc}")
             return verdict
-        verdict.sources = len(rollup.sources)
+        sources = list(rollup.sources)
+        if rollup.sources_link is not None:
+            try:
+                sources = await walk_sources(
+                    self.fetch, rollup.sources_link, allow_http=self._allow_http
+                )
+            except (FetchError, SourcesChanged) as exc:  # a newer rollup may be out: try again
+                verdict.unchecked(rollup.sources_link.id, f"sources: {exc}")
+                return verdict
+            except ProtocolError as exc:
+                verdict.problem(rollup.sources_link.id, f"sources: {exc}")
+                return verdict
+        verdict.sources = len(sources)
         verdict.excluded = [e.as_json() for e in rollup.exclusions]
         whole = {e.report for e in rollup.exclusions if e.reason != UNIT_REASON}
         reports: list[ImpactReport] = []
-        for index, source in enumerate(rollup.sources, 1):
+        for index, source in enumerate(sources, 1):
             if progress is not None:
-                progress(index, len(rollup.sources))
+                progress(index, len(sources))
             if source.report in whole:
                 verdict.problem(source.report, "both counted and listed as excluded")
                 continue

@@ -7,11 +7,19 @@ import html
 from aiohttp import web
 
 from node.features.calls.polls import call_for_poll, question_document
+from node.features.impact.rollups import rollup_id, sources_link
 from node.interfaces.activitypub.negotiation import activity_json, require_signed_fetch, wants_html
 from node.interfaces.web.public import call_page
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from protocol.polls import poll_id
+from protocol.rollup_sources import (
+    MAX_SOURCES,
+    Source,
+    build_collection,
+    build_page,
+    page_count,
+)
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 from storage.repositories import impact as impact_repo
@@ -84,3 +92,31 @@ async def rollup_document(request: web.Request) -> web.Response:
     if state is None or state.rollup_document is None:
         raise HttpError(404, "this campaign has not published a rollup yet")
     return activity_json(state.rollup_document)
+
+
+@routes.get("/actors/{name}/rollup/sources")
+async def rollup_sources(request: web.Request) -> web.Response:
+    """The published rollup's sources: the collection (count, digest, first page) or
+    ``?page=N`` (from 1). Always those of the rollup as last published, which pins them."""
+    services = request.app[SERVICES]
+    await require_signed_fetch(request)
+    raw_page = request.query.get("page")
+    page = None
+    if raw_page is not None:
+        if not raw_page.isdigit() or not 1 <= int(raw_page) <= MAX_SOURCES:
+            raise HttpError(400, "page must be a whole number from 1")
+        page = int(raw_page)
+    async with services.db.read() as session:
+        campaign = await actor_repo.local_actor_by_name(session, request.match_info["name"])
+        state = await impact_repo.state(session, campaign.id) if campaign is not None else None
+    if campaign is None or state is None or state.rollup_sources is None:
+        raise HttpError(404, "this campaign has not published a rollup yet")
+    sources = [Source(*triple) for triple in state.rollup_sources]
+    link = sources_link(rollup_id(services, campaign), sources)
+    if page is None:
+        return activity_json(build_collection(link))
+    size = services.settings.rollup_inline_sources
+    if page > page_count(len(sources), size):
+        raise HttpError(404, f"the sources have {page_count(len(sources), size)} page(s)")
+    start = (page - 1) * size
+    return activity_json(build_page(link, page, sources[start : start + size], page_size=size))
