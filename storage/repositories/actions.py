@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, delete, func, select, type_coerce
+from sqlalchemy import Select, Text, bindparam, delete, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -25,12 +25,16 @@ from storage.models.follow import ACCEPTED
 async def call_by_ap_id(
     session: AsyncSession, ap_id: str, *, for_update: bool = False
 ) -> ActionCall | None:
-    stmt = select(ActionCall).where(ActionCall.ap_id == ap_id)
     if for_update and session.get_bind().dialect.name == "postgresql":
         # Locked, the row is read afresh: a copy loaded earlier in the session may predate
         # the change of the transaction we waited for.
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    return await session.scalar(stmt)
+        stmt = _CALL_BY_AP_ID.with_for_update().execution_options(populate_existing=True)
+        return await session.scalar(stmt, {"ap_id": ap_id})
+    return await session.scalar(_CALL_BY_AP_ID, {"ap_id": ap_id})
+
+
+#: Built once: every Join (and much else) reads its call by id.
+_CALL_BY_AP_ID = select(ActionCall).where(ActionCall.ap_id == bindparam("ap_id"))
 
 
 async def call_start(session: AsyncSession, ap_id: str) -> datetime | None:

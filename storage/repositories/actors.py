@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, delete, func, or_, select, type_coerce, update
+from sqlalchemy import Text, and_, bindparam, delete, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -67,6 +67,24 @@ async def actor_for_token(
 
 async def remote_actor(session: AsyncSession, ap_id: str) -> RemoteActor | None:
     return await session.scalar(select(RemoteActor).where(RemoteActor.ap_id == ap_id))
+
+
+async def remote_actor_card(session: AsyncSession, ap_id: str) -> RemoteActor | None:
+    """What answering and naming a remote actor needs (inbox, names, document), read as plain
+    columns (no ORM load: cheaper on every inbound Join). The row returned is not in the
+    session: read it, do not change it."""
+    row = (await session.execute(_CARD, {"ap_id": ap_id})).first()
+    return None if row is None else RemoteActor(**row._mapping)
+
+
+_CARD = select(
+    RemoteActor.ap_id,
+    RemoteActor.inbox,
+    RemoteActor.preferred_username,
+    RemoteActor.host,
+    RemoteActor.document,
+    RemoteActor.gone_at,
+).where(RemoteActor.ap_id == bindparam("ap_id"))
 
 
 async def remote_actor_text(session: AsyncSession, ap_id: str) -> tuple[datetime, str] | None:

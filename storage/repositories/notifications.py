@@ -29,6 +29,16 @@ async def add_if_absent(session: AsyncSession, values: dict[str, Any]) -> Notifi
     )
 
 
+async def add_many_if_absent(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """``add_if_absent`` for several people at once (one statement; rows with the same keys),
+    for callers that need no row back."""
+    if not rows:
+        return
+    table = Notification.__table__
+    stmt = insert_ignore(session, table, ["recipient", "key"])  # type: ignore[arg-type]
+    await session.execute(stmt, list(rows))
+
+
 async def by_id(session: AsyncSession, notification_id: int) -> Notification | None:
     return await session.get(Notification, notification_id)
 

@@ -7,26 +7,63 @@ are the counts the decision is made on."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, bindparam, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from storage.models import LocalActor, Membership, Participant
+from storage.models import LocalActor, Membership, Participant, RsvpBan
 from storage.models.states import PlaceState, Role
 
 ACCEPTED = PlaceState.ACCEPTED
 WAITLISTED = PlaceState.WAITLISTED
 ORGANISER_ROLES = (Role.ORGANISER, Role.ADMIN)
 
+# The statements of every Join, built once (plain Core: no ORM entities to load, and no
+# statement to build and key for the cache each time).
+_PLACES = Participant.__table__.c
+_COUNTS = (
+    select(_PLACES.slot, func.count())
+    .where(_PLACES.call_id == bindparam("call"), _PLACES.state == ACCEPTED)
+    .group_by(_PLACES.slot)
+)
+_STANDING = select(
+    select(RsvpBan.__table__.c.id)
+    .where(
+        RsvpBan.__table__.c.chapter_id == bindparam("chapter"),
+        RsvpBan.__table__.c.actor == bindparam("actor"),
+    )
+    .scalar_subquery(),
+    select(_PLACES.id)
+    .where(_PLACES.call_id == bindparam("call"), _PLACES.actor == bindparam("actor"))
+    .scalar_subquery(),
+)
+_INSERT_PLACE = insert(cast(Table, Participant.__table__))
+_ACTORS = LocalActor.__table__.c
+_MEMBERSHIPS = Membership.__table__.c
+_ORGANISERS = (
+    select(_ACTORS.ap_id, _ACTORS.id, _ACTORS.kind, _ACTORS.email)
+    .join_from(LocalActor.__table__, Membership.__table__, _MEMBERSHIPS.member_id == _ACTORS.id)
+    .where(
+        _MEMBERSHIPS.chapter_id == bindparam("chapter"),
+        _MEMBERSHIPS.active.is_(True),
+        _MEMBERSHIPS.role.in_(ORGANISER_ROLES),
+    )
+    .order_by(_MEMBERSHIPS.id)
+)
+
 
 async def accepted_counts(session: AsyncSession, call_id: int) -> tuple[int, dict[str | None, int]]:
     """The places held in a call: in all, and per slot id (``None``: no slot)."""
-    rows = await session.execute(
-        select(Participant.slot, func.count())
-        .where(Participant.call_id == call_id, Participant.state == ACCEPTED)
-        .group_by(Participant.slot)
-    )
+    rows = await session.execute(_COUNTS, {"call": call_id})
     per_slot = {slot: int(n) for slot, n in rows}
+    return sum(per_slot.values()), per_slot
+
+
+def accepted_counts_sync(session: Session, call_id: int) -> tuple[int, dict[str | None, int]]:
+    """``accepted_counts`` on a sync ``Session`` (for a session event, e.g. before a commit)."""
+    per_slot = {slot: int(n) for slot, n in session.execute(_COUNTS, {"call": call_id})}
     return sum(per_slot.values()), per_slot
 
 
@@ -77,6 +114,51 @@ async def add_place(
     return row
 
 
+async def insert_place(
+    session: AsyncSession,
+    call_id: int,
+    actor: str,
+    join_id: str,
+    now: datetime,
+    *,
+    state: str,
+    slot: str | None,
+) -> Participant:
+    """``add_place`` as one plain INSERT (no unit-of-work flush: a Join handled in a batch
+    costs a statement, not a flush). The place returned is not in the session: read it, do
+    not change it (load it with ``actions.participant`` to change it)."""
+    values = {
+        "call_id": call_id,
+        "actor": actor,
+        "join_activity_id": join_id,
+        "created_at": now,
+        "state": state,
+        "slot": slot,
+    }
+    result = await session.execute(_INSERT_PLACE, values)
+    return Participant(id=result.inserted_primary_key[0], **values)  # type: ignore[attr-defined]
+
+
+async def join_standing(
+    session: AsyncSession, chapter_id: int, call_id: int, actor: str
+) -> tuple[bool, int | None]:
+    """For a Join of ``actor``, in one statement: whether the chapter banned them
+    (``moderation.is_banned``), and the id of the place they already have in the call."""
+    row = (
+        await session.execute(_STANDING, {"chapter": chapter_id, "call": call_id, "actor": actor})
+    ).one()
+    return row[0] is not None, row[1]
+
+
+class Organiser(NamedTuple):
+    """What telling an organiser needs (``notify_members``): no ORM row, no documents."""
+
+    ap_id: str
+    id: int
+    kind: str
+    email: str | None
+
+
 async def organisers_of(session: AsyncSession, chapter_id: int) -> list[str]:
     """The actor ids of a local chapter's organisers and admins (active memberships)."""
     rows = await session.scalars(
@@ -90,3 +172,9 @@ async def organisers_of(session: AsyncSession, chapter_id: int) -> list[str]:
         .order_by(Membership.id)
     )
     return list(rows)
+
+
+async def organisers_to_tell(session: AsyncSession, chapter_id: int) -> list[Organiser]:
+    """``organisers_of`` with what a notification needs of each, in one narrow query."""
+    rows = await session.execute(_ORGANISERS, {"chapter": chapter_id})
+    return [Organiser(*row) for row in rows]

@@ -8,16 +8,17 @@ stay right), but followers hear of it through a durable follow-up of kind
 ``call_participation_update`` (one row per call), run at most once per
 ``participation_update_seconds`` and sending the document as it is then: twenty Joins and
 Leaves cost each follower inbox one Update, not forty. An organiser's edit or cancellation
-still goes out at once and absorbs a participation update that was waiting.
+still goes out at once and absorbs a participation update that was waiting. The recount
+itself is ``recount.py`` (a burst of Joins signs the document once per transaction).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from typing import Any, Final
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.actors.authz import NotFoundError, Principal, local_chapter, require_organiser
@@ -54,7 +55,24 @@ MAX_REASON: Final = 500
 
 
 def call_from_row(row: CallRow, services: Services) -> ActionCall:
-    return parse_event(row.document, allow_http=services.settings.allow_http)
+    """The call ``row`` stores, parsed once per stored document and ORM instance (a burst of
+    Joins handled in one session reads the same call again and again). The instance's state
+    keeps the parse with the very document object it came from: a new document (an edit, a
+    recount, a reload) is parsed anew. Documents are only ever replaced, never changed in
+    place, and ``ActionCall`` is frozen."""
+    allow_http = services.settings.allow_http
+    memo = sa_inspect(row).info
+    document = row.document
+    parsed = memo.get(_PARSED)
+    if parsed is not None and parsed[0] is document and parsed[1] == allow_http:
+        return parsed[2]  # type: ignore[no-any-return]
+    call = parse_event(document, allow_http=allow_http)
+    memo[_PARSED] = (document, allow_http, call)
+    return call
+
+
+#: Where ``call_from_row`` keeps its parse, in the row's ORM instance state ``info``.
+_PARSED: Final = "parsed_call"
 
 
 def _apply(call: ActionCall, data: ActionInput, chapter_zone: str | None = None) -> ActionCall:
@@ -62,7 +80,7 @@ def _apply(call: ActionCall, data: ActionInput, chapter_zone: str | None = None)
     return apply_input(call, data, chapter_zone)
 
 
-def _signed(services: Services, chapter: LocalActor, doc: dict[str, object]) -> dict[str, object]:
+def signed(services: Services, chapter: LocalActor, doc: dict[str, object]) -> dict[str, object]:
     """Calls carry the chapter's proof, so relayed copies can be checked without trust."""
     return sign_object(services, chapter, doc)
 
@@ -113,7 +131,7 @@ async def _publish_change(
         await follow_up_repo.enqueue(session, [item], services.clock.now())
 
 
-def _document(call: ActionCall, reason: str | None = None) -> dict[str, object]:
+def event_document(call: ActionCall, reason: str | None = None) -> dict[str, object]:
     """The call's Event; a cancelled call carries the organisers' reason, if they gave one."""
     doc = build_event(call)
     if call.cancelled and reason:
@@ -147,7 +165,7 @@ async def publish_update(
     call = dataclasses.replace(call, updated=services.clock.now())
     before = call_from_row(row, services)
     kept = cancellation_reason(row.document) if call.cancelled else None
-    doc = _signed(services, chapter, _document(call, reason or kept))
+    doc = signed(services, chapter, event_document(call, reason or kept))
     for key, value in row_values(call, doc).items():
         setattr(row, key, value)
     update = build_update(services.activity_id(), chapter.ap_id, doc)
@@ -199,7 +217,7 @@ async def create_action(
             parsed,
         )
         call = apply_slots(call, parsed, taken={})  # slot ids, and capacity = their sum
-        doc = _signed(services, chapter, build_event(call))
+        doc = signed(services, chapter, build_event(call))
         row = CallRow(
             ap_id=call_id,
             chapter=chapter.ap_id,
@@ -334,7 +352,7 @@ async def update_action(
             call = await counted(session, row, call)
             await schedule_poll_update(session, services, row)
         call = dataclasses.replace(call, updated=services.clock.now())
-        doc = _signed(services, chapter, build_event(call))
+        doc = signed(services, chapter, build_event(call))
         for key, value in row_values(call, doc).items():
             setattr(row, key, value)
         update = build_update(services.activity_id(), chapter.ap_id, doc)
@@ -396,29 +414,6 @@ async def restore_action(services: Services, who: Principal, call_id: str) -> Ca
         await publish_update(session, services, row, chapter, restored)
     services.wakeups.deliveries.set()
     return row
-
-
-async def refresh_participation(
-    session: AsyncSession, services: Services, row: CallRow, chapter: LocalActor
-) -> bool:
-    """Recount the places held (accepted participants, in all and per slot; the waiting list
-    holds none) and store the new document at once; followers get it later, at most once per
-    ``participation_update_seconds`` (a durable follow-up, so a restart keeps it). Returns
-    True when that update was scheduled (wake the follow-up worker after the commit)."""
-    current = call_from_row(row, services)
-    call = await counted(session, row, current)
-    if (call.participant_count, call.slots) == (current.participant_count, current.slots):
-        return False
-    call = dataclasses.replace(call, updated=services.clock.now())
-    doc = _signed(services, chapter, _document(call, cancellation_reason(row.document)))
-    for key, value in row_values(call, doc).items():
-        setattr(row, key, value)
-    await schedule_poll_update(session, services, row)  # its "Going" is this count
-    item = follow_up(PARTICIPATION_UPDATE, row.ap_id, {"call": row.ap_id}, about=chapter.ap_id)
-    spacing = timedelta(seconds=services.settings.participation_update_seconds)
-    return await follow_up_repo.schedule_once(
-        session, item, now=services.clock.now(), spacing=spacing
-    )
 
 
 async def _absorb_participation_update(

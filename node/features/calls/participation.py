@@ -5,19 +5,22 @@ A Join is decided under the call's row lock: admitted while there is room (in th
 names, or the first slot with room), else put on the waiting list (``places.py``), which is
 served at once whenever a place frees. A change of participants stores the call's new counts
 at once; the followers' Update is a coalesced follow-up (``refresh_participation`` in
-``lifecycle``), so callers wake the follow-up worker after their commit rather than the
+``recount``), so callers wake the follow-up worker after their commit rather than the
 delivery worker. A removal also tells the person removed at once: a ``Reject`` of their Join
 to their own inbox (their node then shows the commitment as removed), or, for a member of
 this node, their commitment directly."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.features.calls.lifecycle import call_from_row, refresh_participation
+from node.features.calls.lifecycle import call_from_row
 from node.features.calls.places import (
     answer_data,
     placement,
@@ -25,6 +28,7 @@ from node.features.calls.places import (
     slot_by_id,
     tell_organisers,
 )
+from node.features.calls.recount import refresh_participation
 from node.features.notifications.kinds import Kind
 from node.features.notifications.notify import notify
 from node.federation.outbox.publish import publish
@@ -35,7 +39,6 @@ from storage.models import LocalActor, Participant
 from storage.models.states import CommitmentState, PlaceState
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
-from storage.repositories import moderation as moderation_repo
 from storage.repositories import places as places_repo
 
 REJECTED: Final = "rejected"
@@ -77,6 +80,31 @@ async def _standing(session: AsyncSession, place: Participant, *, repeated: bool
     return Decision(PlaceState.ACCEPTED, slot=place.slot, repeated=repeated)
 
 
+async def _locked_call(session: AsyncSession, call_id: str) -> tuple[CallRow, LocalActor] | None:
+    """The local call ``call_id``, locked (``for_update``), and its chapter; None when no
+    call of ours has that id. The session holds both for the rest of the transaction (its
+    identity map holds only weak references), so a burst of Joins in one batch reads them,
+    and takes the lock, once: the next Join of the call in the transaction finds the row as
+    the last one left it (with its parsed document: ``call_from_row``), still locked."""
+    sync = session.sync_session
+    transaction = sync.get_transaction()
+    held: dict[str, tuple[object, CallRow, LocalActor]] = sync.info.setdefault(_HELD, {})
+    known = held.get(call_id)
+    if known is not None and known[0] is transaction and sa_inspect(known[1]).persistent:
+        return known[1], known[2]
+    row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
+    if row is None or row.local_actor_id is None:
+        return None
+    chapter = await session.get(LocalActor, row.local_actor_id)
+    assert chapter is not None
+    held[call_id] = (transaction, row, chapter)
+    return row, chapter
+
+
+#: Where ``_locked_call`` keeps what it read, in the session's ``info``.
+_HELD: Final = "participation_held"
+
+
 async def join_local_call(
     session: AsyncSession,
     services: Services,
@@ -85,26 +113,34 @@ async def join_local_call(
     join_id: str,
     *,
     slot: str | None = None,
+    ended: Callable[[datetime], str] | None = None,
+    who: str | None = None,
 ) -> tuple[Decision, CallRow | None, LocalActor | None]:
     """Admit ``actor`` to a call hosted here, or put them on its waiting list when it is full;
     refuse when the call is unknown or cancelled, takes no RSVPs, the chapter banned them, or
     ``slot`` (a slot id) is not one of the call's. Places are counted under the call's row lock
     (``for_update``; SQLite's writes are serial), so racing Joins never overfill it. A repeated
     Join is answered with the place (or waiting-list position) the actor already has, and
-    becomes the Join that later answers (a promotion, a removal) refer to."""
-    row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
-    if row is None or row.local_actor_id is None:
+    becomes the Join that later answers (a promotion, a removal) refer to.
+
+    ``ended``: refuse a call whose end has passed (by our clock), before anything else, with
+    the reason it gives for the end (an inbound Join: nothing is stored). ``who``: the
+    actor's display name, when the caller has it (the organisers' notice names them)."""
+    locked = await _locked_call(session, call_id)
+    if locked is None:
         return Decision.refused(f"no action call {call_id} here"), None, None
-    chapter = await session.get(LocalActor, row.local_actor_id)
-    assert chapter is not None
+    row, chapter = locked
+    if ended is not None and row.end_time <= services.clock.now():
+        return Decision.refused(ended(row.end_time)), row, chapter
     call = call_from_row(row, services)
     if call.cancelled:
         return Decision.refused("the action call is cancelled"), row, chapter
     if call.join_mode == "external":
         return Decision.refused("this action call takes no RSVPs"), row, chapter
-    if await moderation_repo.is_banned(session, chapter.id, actor):
+    banned, place_id = await places_repo.join_standing(session, chapter.id, row.id, actor)
+    if banned:
         return Decision.refused("the chapter does not admit you to its action calls"), row, chapter
-    place = await action_repo.participant(session, row.id, actor)
+    place = await session.get(Participant, place_id) if place_id is not None else None
     if place is not None:
         place.join_activity_id = join_id
         return await _standing(session, place, repeated=True), row, chapter
@@ -115,15 +151,18 @@ async def join_local_call(
             reason = f"{slot} is not one of this action call's slots"
             return Decision.refused(reason), row, chapter
         wanted = found.id
-    total, per_slot = await places_repo.accepted_counts(session, row.id)
-    state, taken = placement(call, total, per_slot, wanted)
+    if call.capacity is None and not call.slots:
+        state, taken = PlaceState.ACCEPTED, None  # no limit: nothing to count
+    else:
+        total, per_slot = await places_repo.accepted_counts(session, row.id)
+        state, taken = placement(call, total, per_slot, wanted)
     now = services.clock.now()
-    place = await places_repo.add_place(
+    place = await places_repo.insert_place(
         session, row.id, actor, join_id, now, state=state, slot=taken
     )
     if state == PlaceState.ACCEPTED:
-        await refresh_participation(session, services, row, chapter)
-        await tell_organisers(session, services, chapter, call, place)
+        await refresh_participation(session, services, row, chapter, grew=True)
+        await tell_organisers(session, services, chapter, call, place, who=who)
     return await _standing(session, place, repeated=False), row, chapter
 
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.actors.names import display_names
 from node.features.notifications.kinds import Kind
-from node.features.notifications.notify import notify
+from node.features.notifications.notify import notify, notify_members
 from node.features.notifications.wording import call_facts
 from node.federation.outbox.publish import publish
 from node.runtime.services import Services
@@ -92,7 +92,11 @@ def placement(
 
 async def counted(session: AsyncSession, row: CallRow, call: ActionCall) -> ActionCall:
     """``call`` with the places held now: its ``participantCount`` and each slot's ``taken``."""
-    total, per_slot = await places_repo.accepted_counts(session, row.id)
+    return with_counts(call, *await places_repo.accepted_counts(session, row.id))
+
+
+def with_counts(call: ActionCall, total: int, per_slot: Mapping[str | None, int]) -> ActionCall:
+    """``call`` with ``total`` places held, and each slot's ``taken`` from ``per_slot``."""
     slots = tuple(dataclasses.replace(s, taken=per_slot.get(s.id, 0)) for s in call.slots)
     return dataclasses.replace(call, participant_count=total, slots=slots)
 
@@ -117,26 +121,44 @@ async def tell_organisers(
     chapter: LocalActor,
     call: ActionCall,
     place: Participant,
+    *,
+    who: str | None = None,
 ) -> None:
-    """The chapter's organisers hear of a new accepted participant (not of themselves)."""
-    organisers = [
-        o for o in await places_repo.organisers_of(session, chapter.id) if o != place.actor
-    ]
+    """The chapter's organisers hear of a new accepted participant (not of themselves): one
+    query for the organisers, one statement for their notifications. ``who``: the
+    participant's display name when the caller has it (else it is looked up)."""
+    organisers = [o for o in await _organisers(session, chapter) if o.ap_id != place.actor]
     if not organisers:
         return
-    who = (await display_names(session, [place.actor]))[place.actor].name
-    data = answer_data(call, chapter, place.slot, who=who)
-    for organiser in organisers:
-        await notify(
-            session,
-            services,
-            recipient=organiser,
-            kind=Kind.NEW_PARTICIPANT,
-            key=f"{call.id} {place.join_activity_id}",
-            data=data,
-            call=call.id,
-            sender=chapter,
-        )
+    if who is None:
+        who = (await display_names(session, [place.actor]))[place.actor].name
+    await notify_members(
+        session,
+        services,
+        organisers,
+        kind=Kind.NEW_PARTICIPANT,
+        key=f"{call.id} {place.join_activity_id}",
+        data=answer_data(call, chapter, place.slot, who=who),
+        call=call.id,
+    )
+
+
+async def _organisers(session: AsyncSession, chapter: LocalActor) -> list[places_repo.Organiser]:
+    """The chapter's organisers, read once per transaction (a burst of Joins tells the same
+    people; no handler of a batch changes a chapter's memberships). Kept in the session's
+    ``info`` with the transaction it was read in, so a rolled-back one's copy is never used."""
+    memo = session.sync_session.info
+    transaction = session.sync_session.get_transaction()
+    known = memo.get((_ORGANISERS, chapter.id))
+    if known is not None and known[0] is transaction:
+        return known[1]  # type: ignore[no-any-return]
+    organisers = await places_repo.organisers_to_tell(session, chapter.id)
+    memo[(_ORGANISERS, chapter.id)] = (transaction, organisers)
+    return organisers
+
+
+#: Where ``_organisers`` keeps a chapter's organisers, in the session's ``info``.
+_ORGANISERS: Final = "organisers_of_chapter"
 
 
 async def promote(

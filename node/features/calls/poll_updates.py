@@ -1,5 +1,5 @@
 """Scheduling a call's poll counts for the followers: a coalesced follow-up, like the call's
-own participation update (``lifecycle.refresh_participation``), so that twenty votes cost each
+own participation update (``recount.refresh_participation``), so that twenty votes cost each
 inbox one ``Update{Question}``. Kept apart from ``polls.py`` so that ``lifecycle`` can ask for
 it whenever the call's participants change, without importing what builds on ``lifecycle``."""
 

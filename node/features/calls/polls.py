@@ -5,7 +5,7 @@ followers like the call itself. Only its id is stored (``action_calls.poll``); t
 built from the call and the current counts whenever it is served or sent, so it can never
 disagree with the participants list. Counts reach followers and voters as ``Update{Question}``,
 a coalesced follow-up of kind ``call_poll_update`` (``poll_updates.py``), scheduled by a vote
-and by any change of the call's participants (``lifecycle.refresh_participation``).
+and by any change of the call's participants (``recount.refresh_participation``).
 Votes themselves are taken in ``votes.py``.
 """
 

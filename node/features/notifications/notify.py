@@ -15,7 +15,7 @@ once they are visible.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,7 @@ from storage.repositories import actors as actor_repo
 from storage.repositories import follow_ups as follow_up_repo
 from storage.repositories import notifications as notification_repo
 from storage.repositories.follow_ups import NewFollowUp
+from storage.repositories.places import Organiser
 
 #: The follow-up kind that sends one notification's e-mail (key: the notification's id).
 NOTIFICATION_EMAIL: Final = "notification_email"
@@ -40,6 +41,45 @@ NOTIFICATION_EMAIL: Final = "notification_email"
 
 def email_enabled(services: Services) -> bool:
     return bool(services.settings.smtp_host)
+
+
+async def notify_members(
+    session: AsyncSession,
+    services: Services,
+    members: Sequence[Organiser],
+    *,
+    kind: Kind,
+    key: str,
+    data: Mapping[str, Any],
+    call: str | None = None,
+) -> None:
+    """``notify`` for several local actors at once (e.g. a chapter's organisers), as read by
+    ``places.organisers_to_tell``: the in-app rows in one statement. Someone who gets an
+    e-mail goes through ``notify`` (its follow-up needs the row's id); non-members (chapters,
+    the instance actor) are skipped, as ``notify`` skips them."""
+    people = [m for m in members if m.kind == ActorKind.MEMBER]
+    mail = email_enabled(services)
+    rows: list[dict[str, Any]] = []
+    now = services.clock.now()
+    stored = dict(data)
+    for member in people:
+        if mail and member.email:
+            await notify(
+                session, services, recipient=member.ap_id, kind=kind, key=key, data=data, call=call
+            )
+            continue
+        rows.append(
+            {
+                "recipient": member.ap_id,
+                "kind": str(kind),
+                "key": f"{kind}:{key}"[:1024],
+                "call": call,
+                "data": stored,
+                "created_at": now,
+                "member_id": member.id,
+            }
+        )
+    await notification_repo.add_many_if_absent(session, rows)
 
 
 async def notify(

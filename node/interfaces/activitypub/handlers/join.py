@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
+from node.features.actors.names import remote_person
 from node.features.calls.answers import tell_member
 from node.features.calls.lifecycle import call_from_row
 from node.features.calls.participation import join_local_call, leave_local_call
 from node.features.calls.places import answer_data
-from node.features.calls.rsvp import refuse_if_ended
+from node.features.calls.rsvp import ended_reason
 from node.features.notifications.kinds import Kind
 from node.features.notifications.notify import notify
 from node.federation.outbox.publish import publish
@@ -41,16 +42,21 @@ async def handle_join(ctx: HandlerContext, activity: Activity) -> None:
     pending on the joiner's side) but a direct message saying so; the ``Accept`` comes when a
     place frees. Refused: ``Reject`` with the reason."""
     session, services = ctx.session, ctx.services
-    joiner = await actor_repo.remote_actor(session, activity.actor)
+    joiner = await actor_repo.remote_actor_card(session, activity.actor)
     if joiner is None:
         log.warning("join.unknown_actor", extra={"actor": activity.actor})
         return
     call_id = activity.object_id or ""
     # A Join after the call's end is refused (Reject{Join}) and nothing is stored.
-    decision, row, chapter = await refuse_if_ended(
-        session, services, call_id
-    ) or await join_local_call(
-        session, services, call_id, activity.actor, activity.id, slot=_named_slot(activity)
+    decision, row, chapter = await join_local_call(
+        session,
+        services,
+        call_id,
+        activity.actor,
+        activity.id,
+        slot=_named_slot(activity),
+        ended=ended_reason,
+        who=remote_person(joiner).name,
     )
     if chapter is None:
         # Unknown call: answer as the actor its URL names (else the node) so nobody waits.
