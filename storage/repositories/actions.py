@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, Text, bindparam, delete, func, select, type_coerce
+from sqlalchemy import Select, Table, Text, bindparam, delete, func, insert, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -35,6 +35,15 @@ async def call_by_ap_id(
 
 #: Built once: every Join (and much else) reads its call by id.
 _CALL_BY_AP_ID = select(ActionCall).where(ActionCall.ap_id == bindparam("ap_id"))
+
+
+async def insert_call(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Store a new call row in one statement (no ORM object: a remote call arriving in a
+    busy inbox is inserted and left alone; whoever needs it next reads it)."""
+    await session.execute(_INSERT_CALL, values)
+
+
+_INSERT_CALL = insert(cast(Table, ActionCall.__table__))
 
 
 async def call_start(session: AsyncSession, ap_id: str) -> datetime | None:
@@ -288,10 +297,15 @@ async def commitments_to(session: AsyncSession, call: str) -> list[Commitment]:
 async def has_commitment_to(session: AsyncSession, call: str, chapter: str) -> bool:
     """Whether one of our members has answered ``chapter``'s call ``call`` (we then keep its
     copy current, whether or not anyone here follows the chapter)."""
-    found = await session.scalar(
-        select(Commitment.id).where(Commitment.call == call, Commitment.chapter == chapter).limit(1)
-    )
+    found = await session.scalar(_COMMITMENT_TO, {"call": call, "chapter": chapter})
     return found is not None
+
+
+_COMMITMENT_TO = (
+    select(Commitment.id)
+    .where(Commitment.call == bindparam("call"), Commitment.chapter == bindparam("chapter"))
+    .limit(1)
+)
 
 
 async def adoptions_of_call(session: AsyncSession, campaign_call: str) -> list[ActionCall]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Final
 
 from node.features.calls.adoption.follow import follow_campaign_call
-from node.features.calls.remote import new_remote_call, remote_call_values
+from node.features.calls.remote import new_remote_call_values, remote_call_values
 from node.features.impact import follow_ups
 from node.features.impact.intake import apply_report, retract
 from node.features.notifications.remote_changes import (
@@ -111,7 +111,9 @@ async def handle_event(ctx: HandlerContext, activity: Activity) -> None:
     if not await _wanted_here(ctx, call.chapter, call.id):
         log.info("event.unsolicited", extra={"activity_id": activity.id})
         return
-    ctx.session.add(new_remote_call(call, obj, ctx.services.clock.now()))
+    await action_repo.insert_call(
+        ctx.session, new_remote_call_values(call, obj, ctx.services.clock.now())
+    )
 
 
 async def handle_delete(ctx: HandlerContext, activity: Activity) -> None:
