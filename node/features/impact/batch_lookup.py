@@ -2,8 +2,11 @@
 
 The same rules as ``membership.py`` (calls and their campaign links upwards, our campaigns among
 them, who follows whom), answered for a whole batch: one ``SELECT ... IN`` per level of the call
-chain, one for the campaigns' actors, one for the follows, one for "followed by someone here".
-None of this changes while a batch of reports is counted, so it is read once per batch.
+chain (with the campaign actor holding each call joined in), one for the follows, one for
+"followed by someone here". None of this changes while a batch of reports is counted, so it is
+read once per batch. Each statement is built once per shape and, on SQLite's inline
+connection, run as plain sqlite3 (``batch_updates.rows_of``): a one-report batch (the inbox
+worker's) costs its few index searches, not SQLAlchemy's statement building.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import cast, func, select
+from sqlalchemy import Executable, and_, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +24,7 @@ from node.features.impact.membership import MAX_CHAIN
 from storage.models import ActionCall, Follow, LocalActor
 from storage.models.follow import ACCEPTED
 from storage.models.states import ActorKind
+from storage.repositories.batch_updates import in_list, listed, rows_of, sized
 
 CHUNK = 400
 
@@ -98,35 +102,75 @@ class Lookup:
         return found
 
 
-def _link_columns(session: AsyncSession) -> tuple[Any, Any]:
+def _link_columns(dialect: str) -> tuple[Any, Any]:
     """The call document's ``chapterhouse:campaign`` member and its JSON type, read by the
     database (``json_extract`` / ``->>``) so that a batch never loads and parses whole call
     documents for one link."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         member = cast(ActionCall.document, JSONB)["chapterhouse:campaign"]
         return member.astext, func.jsonb_typeof(member)
     path = '$."chapterhouse:campaign"'
     return func.json_extract(ActionCall.document, path), func.json_type(ActionCall.document, path)
 
 
-async def _load_calls(session: AsyncSession, ids: Collection[str]) -> list[CallInfo]:
-    out: list[CallInfo] = []
-    link, kind = _link_columns(session)
-    for chunk in chunks(ids):
-        rows = await session.execute(
-            select(
-                ActionCall.ap_id,
-                ActionCall.chapter,
-                ActionCall.start_time,
-                ActionCall.local_actor_id,
-                link,
-                kind,
-            ).where(ActionCall.ap_id.in_(chunk))
+def _calls_stmt(dialect: str, size: int) -> Executable:
+    """Calls by id, with the campaign that holds each (a local campaign actor), if any."""
+    link, kind = _link_columns(dialect)
+    return (
+        select(
+            ActionCall.ap_id,
+            ActionCall.chapter,
+            ActionCall.start_time,
+            ActionCall.local_actor_id,
+            link,
+            kind,
+            LocalActor.ap_id,
         )
-        for ap_id, chapter, start, local_id, campaign, campaign_kind in rows:
+        .outerjoin(
+            LocalActor,
+            and_(
+                LocalActor.id == ActionCall.local_actor_id,
+                LocalActor.kind == ActorKind.CAMPAIGN,
+            ),
+        )
+        .where(in_list(ActionCall.ap_id, "a", size))
+    )
+
+
+def _accepted_stmt(dialect: str, followers: int, targets: int) -> Executable:
+    return select(Follow.follower, Follow.target).where(
+        in_list(Follow.follower, "f", followers),
+        in_list(Follow.target, "t", targets),
+        Follow.state == ACCEPTED,
+    )
+
+
+def _followed_stmt(dialect: str, size: int) -> Executable:
+    return (
+        select(Follow.target)
+        .where(
+            in_list(Follow.target, "a", size),
+            Follow.state == ACCEPTED,
+            Follow.follower.in_(select(LocalActor.ap_id)),
+        )
+        .distinct()
+    )
+
+
+async def _load_calls(session: AsyncSession, lookup: Lookup, ids: Collection[str]) -> set[str]:
+    """Load these calls (and the campaigns holding them); the calls they link to."""
+    links: set[str] = set()
+    for chunk in chunks(ids):
+        size = sized(len(chunk))
+        rows = await rows_of(session, _calls_stmt, (size,), listed("a", chunk, size))
+        for ap_id, chapter, start, local_id, campaign, campaign_kind, owner in rows:
             text = campaign if campaign_kind in {"text", "string"} else None  # a string, or none
-            out.append(CallInfo(ap_id, chapter, start, local_id, text))
-    return out
+            lookup.calls[ap_id] = CallInfo(ap_id, chapter, start, local_id, text)
+            if owner is not None:
+                lookup.campaigns[local_id] = Campaign(local_id, owner)
+            if text is not None:
+                links.add(text)
+    return links
 
 
 async def load(session: AsyncSession, wanted: Sequence[tuple[str, str, str | None]]) -> Lookup:
@@ -137,20 +181,7 @@ async def load(session: AsyncSession, wanted: Sequence[tuple[str, str, str | Non
         missing = frontier - lookup.calls.keys()
         if not missing:
             break
-        frontier = set()
-        for info in await _load_calls(session, missing):
-            lookup.calls[info.ap_id] = info
-            if info.link is not None:
-                frontier.add(info.link)
-    owners = {c.local_actor_id for c in lookup.calls.values() if c.local_actor_id is not None}
-    for chunk in chunks(owners):
-        rows = await session.execute(
-            select(LocalActor.id, LocalActor.ap_id).where(
-                LocalActor.id.in_(chunk), LocalActor.kind == ActorKind.CAMPAIGN
-            )
-        )
-        for actor_id, ap_id in rows:
-            lookup.campaigns[actor_id] = Campaign(actor_id, ap_id)
+        frontier = await _load_calls(session, lookup, missing)
     followers: set[str] = set()
     targets: set[str] = set()
     for chapter, call, via in {(c, k, v) for c, k, v in wanted}:
@@ -163,13 +194,9 @@ async def load(session: AsyncSession, wanted: Sequence[tuple[str, str, str | Non
                 targets.update((campaign.ap_id, via))
     for follower_chunk in chunks(followers):
         for target_chunk in chunks(targets):
-            pairs = await session.execute(
-                select(Follow.follower, Follow.target).where(
-                    Follow.follower.in_(follower_chunk),
-                    Follow.target.in_(target_chunk),
-                    Follow.state == ACCEPTED,
-                )
-            )
+            shape = (sized(len(follower_chunk)), sized(len(target_chunk)))
+            params = listed("f", follower_chunk, shape[0]) | listed("t", target_chunk, shape[1])
+            pairs = await rows_of(session, _accepted_stmt, shape, params)
             lookup.accepted.update((str(f), str(t)) for f, t in pairs)
     return lookup
 
@@ -179,11 +206,7 @@ async def load_followed_here(
 ) -> None:
     """Which of ``actors`` someone on this node follows (accepted): their reports are kept
     even when they count toward none of our campaigns."""
-    locals_ = select(LocalActor.ap_id)
     for chunk in chunks(set(actors) - lookup.followed_here):
-        rows = await session.scalars(
-            select(Follow.target)
-            .where(Follow.target.in_(chunk), Follow.state == ACCEPTED, Follow.follower.in_(locals_))
-            .distinct()
-        )
-        lookup.followed_here.update(rows)
+        size = sized(len(chunk))
+        rows = await rows_of(session, _followed_stmt, (size,), listed("a", chunk, size))
+        lookup.followed_here.update(target for (target,) in rows)

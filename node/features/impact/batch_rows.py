@@ -4,10 +4,13 @@
 their report rows, their contributions to the campaigns they count in (by report, and the live
 ones on their calls), the campaigns' exclusions and state rows (created if missing and locked
 first, in campaign order, as ``impact_repo.lock_state`` does one at a time). ``write`` saves
-what the batch changed: inserts and updates by primary key, each one ``executemany`` (the
-updates compiled once and fed plain values on the loop's own SQLite connection:
-``storage.repositories.batch_updates``), then the running sums. ORM copies of these rows the
-caller's session may hold are expired, so the session never serves a stale one.
+what the batch changed: inserts and updates by primary key, each one ``executemany``, then the
+running sums. Every statement is built once per shape and, on the loop's own SQLite connection,
+compiled once and run by plain sqlite3 (``storage.repositories.batch_updates``): a one-report
+batch costs its index searches, not SQLAlchemy's statement work. A contribution that still
+holds the same report is updated without its indexed columns (``_write_contributions``). ORM
+copies of these rows the caller's session may hold are expired, so the session never serves a
+stale one.
 """
 
 from __future__ import annotations
@@ -18,13 +21,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Executable, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.impact.batch_lookup import chunks
 from node.features.impact.chapter_sums import stored_values
 from protocol.impact import MetricKey
-from storage.dialect import insert_ignore
 from storage.models import (
     CampaignExclusion,
     CampaignState,
@@ -34,8 +36,23 @@ from storage.models import (
     ImpactReport,
 )
 from storage.repositories import chapter_totals as totals_repo
-from storage.repositories.batch_updates import update_by_id
-from storage.repositories.chapter_totals import KEYS_PER_SELECT, CampaignKey, ChapterKey, keys_match
+from storage.repositories.batch_updates import (
+    execute_many,
+    in_list,
+    insert_ignore_for,
+    listed,
+    rows_of,
+    sized,
+    update_by_id,
+    values_of,
+)
+from storage.repositories.chapter_totals import (
+    KEYS_PER_SELECT,
+    CampaignKey,
+    ChapterKey,
+    key_params,
+    keys_text,
+)
 from storage.repositories.impact import decode_values
 
 _REPORTS: Table = ImpactReport.__table__  # type: ignore[assignment]
@@ -43,6 +60,17 @@ _CONTRIBUTIONS: Table = Contribution.__table__  # type: ignore[assignment]
 _STATES: Table = CampaignState.__table__  # type: ignore[assignment]
 #: Before any version (a new contribution's, until it takes its report's).
 NO_VERSION = datetime.min.replace(tzinfo=UTC)
+#: What a new version of the same report changes in its contribution row.
+_VALUE_FIELDS = (
+    "values",
+    "raw_values",
+    "unit_excluded",
+    "excluded",
+    "version",
+    "sha256",
+    "via",
+    "counted_at",
+)
 _CONTRIBUTION_FIELDS = (
     "report",
     "chapter",
@@ -95,6 +123,7 @@ class Counted:
     counted_at: datetime | None = None
     decoded: dict[MetricKey, Decimal] | None = None
     changed: bool = False
+    moved: bool = False  # now another report's (``Rows.move``): its key columns are written
 
     def counted(self) -> dict[MetricKey, Decimal]:
         """What it adds to the totals now (``aggregation._counted``)."""
@@ -145,6 +174,8 @@ class Rows:
         older one's contribution) and keep the indexes right."""
         if row.report and self.by_report.get((row.campaign_id, row.report)) is row:
             del self.by_report[(row.campaign_id, row.report)]
+        if (row.report, row.chapter, row.call) != (report, chapter, call):
+            row.moved = True
         row.report, row.chapter, row.call = report, chapter, call
         self._index(row)
 
@@ -158,27 +189,101 @@ class Rows:
         return max(candidates, key=lambda r: r.order) if candidates else None
 
 
-async def _lock_states(session: AsyncSession, rows: Rows, campaigns: Collection[int]) -> None:
+_REPORT_INSERT = (
+    "ap_id",
+    "chapter",
+    "call",
+    "local_actor_id",
+    "document",
+    "version",
+    "retracted",
+    "sha256",
+    "received_at",
+)
+_CONTRIBUTION_COLUMNS = tuple(_CONTRIBUTIONS.c.keys())
+
+
+def _reports_stmt(dialect: str, size: int) -> Executable:
+    r = _REPORTS.c
+    return select(r.id, r.ap_id, r.chapter, r.call, r.retracted, r.version, r.sha256).where(
+        in_list(r.ap_id, "r", size)
+    )
+
+
+def _documents_stmt(dialect: str, size: int) -> Executable:
+    return select(_REPORTS.c.id, _REPORTS.c.document).where(in_list(_REPORTS.c.id, "i", size))
+
+
+def _states_insert(dialect: str) -> Executable:
+    return insert_ignore_for(dialect, _STATES, ["campaign_id"]).values(
+        values_of(_STATES, ("campaign_id", "dirty"))
+    )
+
+
+def _states_stmt(dialect: str, size: int) -> Executable:
+    stmt = (
+        select(_STATES.c.campaign_id, _STATES.c.units, _STATES.c.dirty)
+        .where(in_list(_STATES.c.campaign_id, "c", size))
+        .order_by(_STATES.c.campaign_id)
+    )
+    return stmt.with_for_update() if dialect == "postgresql" else stmt
+
+
+def _by_report_stmt(dialect: str, campaigns: int, reports: int) -> Executable:
+    c = _CONTRIBUTIONS.c
+    return select(_CONTRIBUTIONS).where(
+        in_list(c.campaign_id, "c", campaigns), in_list(c.report, "r", reports)
+    )
+
+
+def _live_stmt(dialect: str, size: int) -> Executable:
+    """The contributions on ``size`` (campaign id, chapter, call) keys (``keys_text``)."""
+    c = _CONTRIBUTIONS.c
+    return select(_CONTRIBUTIONS).where(keys_text((c.campaign_id, c.chapter, c.call), size, "k"))
+
+
+def _exclusions_stmt(dialect: str, campaigns: int, targets: int) -> Executable:
+    e = CampaignExclusion
+    return select(e.campaign_id, e.target, e.reason).where(
+        in_list(e.campaign_id, "c", campaigns), in_list(e.target, "t", targets)
+    )
+
+
+def _reports_insert(dialect: str) -> Executable:
+    return insert(_REPORTS).values(values_of(_REPORTS, _REPORT_INSERT))
+
+
+def _contributions_insert(dialect: str) -> Executable:
+    return insert(_CONTRIBUTIONS).values(
+        values_of(_CONTRIBUTIONS, ("campaign_id", *_CONTRIBUTION_FIELDS))
+    )
+
+
+async def _read_states(session: AsyncSession, rows: Rows, campaigns: list[int]) -> None:
     for chunk in chunks(campaigns):
-        await session.execute(
-            insert_ignore(session, _STATES, ["campaign_id"]),
-            [{"campaign_id": c, "dirty": False} for c in chunk],
-        )
-    locking = session.get_bind().dialect.name == "postgresql"
-    for chunk in chunks(campaigns):
-        stmt = (
-            select(_STATES.c.campaign_id, _STATES.c.units, _STATES.c.dirty)
-            .where(_STATES.c.campaign_id.in_(chunk))
-            .order_by(_STATES.c.campaign_id)
-        )
-        if locking:
-            stmt = stmt.with_for_update()
-        for campaign_id, units, dirty in await session.execute(stmt):
+        size = sized(len(chunk))
+        for campaign_id, units, dirty in await rows_of(
+            session, _states_stmt, (size,), listed("c", chunk, size)
+        ):
             rows.states[campaign_id] = State(campaign_id, units, bool(dirty))
 
 
-def _contribution(row: Any) -> Counted:
-    data = row._mapping
+async def _lock_states(session: AsyncSession, rows: Rows, campaigns: Collection[int]) -> None:
+    """Each campaign's state row, created if missing; on PostgreSQL every one is inserted
+    (``ON CONFLICT DO NOTHING``) and then read locked, in campaign order. SQLite's writer is
+    alone: the rows are read first and only the missing ones inserted (then read)."""
+    missing = sorted(campaigns)
+    if session.get_bind().dialect.name != "postgresql":
+        await _read_states(session, rows, missing)
+        missing = [c for c in missing if c not in rows.states]
+    if missing:
+        params = [{"v_campaign_id": c, "v_dirty": False} for c in missing]
+        await execute_many(session, _states_insert, (), params)
+        await _read_states(session, rows, missing)
+
+
+def _contribution(row: tuple[Any, ...]) -> Counted:
+    data = dict(zip(_CONTRIBUTION_COLUMNS, row, strict=True))
     return Counted(
         row_id=data["id"],
         order=(0, data["id"]),
@@ -202,18 +307,9 @@ async def load(
     batch of new versions reads none of them.)"""
     rows = Rows()
     for chunk in chunks(reports):
-        result = await session.execute(
-            select(
-                _REPORTS.c.id,
-                _REPORTS.c.ap_id,
-                _REPORTS.c.chapter,
-                _REPORTS.c.call,
-                _REPORTS.c.retracted,
-                _REPORTS.c.version,
-                _REPORTS.c.sha256,
-            ).where(_REPORTS.c.ap_id.in_(chunk))
-        )
-        for row_id, ap_id, chapter, call, retracted, version, sha in result:
+        size = sized(len(chunk))
+        found = await rows_of(session, _reports_stmt, (size,), listed("r", chunk, size))
+        for row_id, ap_id, chapter, call, retracted, version, sha in found:
             rows.reports[ap_id] = HeldReport(
                 row_id, ap_id, chapter, call, bool(retracted), version, None, sha
             )
@@ -244,10 +340,9 @@ async def _held_values(session: AsyncSession, rows: Rows) -> None:
             unread.append(held)
     by_id = {held.row_id: held for held in unread}
     for chunk in chunks(by_id):
-        result = await session.execute(
-            select(_REPORTS.c.id, _REPORTS.c.document).where(_REPORTS.c.id.in_(chunk))
-        )
-        for row_id, document in result:
+        size = sized(len(chunk))
+        found = await rows_of(session, _documents_stmt, (size,), listed("i", chunk, size))
+        for row_id, document in found:
             by_id[row_id].values = stored_values(document)
 
 
@@ -261,62 +356,64 @@ async def _load_contributions(
 ) -> None:
     await _lock_states(session, rows, campaigns)
     campaign_list = sorted(campaigns)
+    by_campaign = listed("c", campaign_list, sized(len(campaign_list)))
     seen: dict[int, Counted] = {}
-    c = _CONTRIBUTIONS.c
     for chunk in chunks(reports):  # by report: the unique (campaign_id, report) index
-        stmt = select(_CONTRIBUTIONS).where(c.campaign_id.in_(campaign_list), c.report.in_(chunk))
-        for found in await session.execute(stmt):
-            seen.setdefault(found.id, _contribution(found))
+        shape = (sized(len(campaign_list)), sized(len(chunk)))
+        params = by_campaign | listed("r", chunk, shape[1])
+        for found in await rows_of(session, _by_report_stmt, shape, params):
+            counted = _contribution(found)
+            seen.setdefault(counted.row_id or 0, counted)
     # Live on a call, for the reports not counted yet: one search of the (campaign_id,
     # chapter, call) index per key. (Asking for ``retracted = false`` here would have SQLite
     # search the (campaign_id, retracted) index instead, term after term: the whole campaign
     # each time.)
-    counted = {(r.campaign_id, r.report) for r in seen.values()}
+    counted_keys = {(r.campaign_id, r.report) for r in seen.values()}
     calls = {
-        (k, chapter, call) for k, chapter, call, report in live_keys if (k, report) not in counted
+        (k, chapter, call)
+        for k, chapter, call, report in live_keys
+        if (k, report) not in counted_keys
     }
     for chunk in chunks(calls, KEYS_PER_SELECT):
-        stmt = select(_CONTRIBUTIONS).where(keys_match((c.campaign_id, c.chapter, c.call), chunk))
-        for found in await session.execute(stmt):
-            if not found.retracted:
-                seen.setdefault(found.id, _contribution(found))
+        size = sized(len(chunk))
+        params = key_params(chunk, size, "k")
+        for found in await rows_of(session, _live_stmt, (size,), params):
+            live = _contribution(found)
+            if not live.retracted:
+                seen.setdefault(live.row_id or 0, live)
     for row in sorted(seen.values(), key=lambda r: r.order):
         rows._index(row)
     for chunk in chunks(set(reports) | set(chapters)):
-        excluded = await session.execute(
-            select(
-                CampaignExclusion.campaign_id, CampaignExclusion.target, CampaignExclusion.reason
-            ).where(
-                CampaignExclusion.campaign_id.in_(campaign_list),
-                CampaignExclusion.target.in_(chunk),
-            )
-        )
-        for campaign_id, target, reason in excluded:
+        shape = (sized(len(campaign_list)), sized(len(chunk)))
+        params = by_campaign | listed("t", chunk, shape[1])
+        for campaign_id, target, reason in await rows_of(session, _exclusions_stmt, shape, params):
             rows.exclusions[(campaign_id, target)] = reason
 
 
 def _contribution_params(row: Counted) -> dict[str, Any]:
-    params = {name: getattr(row, name) for name in _CONTRIBUTION_FIELDS}
-    params["campaign_id"] = row.campaign_id
+    params = {f"v_{name}": getattr(row, name) for name in _CONTRIBUTION_FIELDS}
+    params["v_campaign_id"] = row.campaign_id
     return params
 
 
 async def write(session: AsyncSession, rows: Rows) -> None:
     """Save what the batch changed (module doc)."""
     if rows.new_reports:
-        await session.execute(
-            insert(_REPORTS),
+        await execute_many(
+            session,
+            _reports_insert,
+            (),
             [
                 {
-                    "ap_id": r.ap_id,
-                    "chapter": r.chapter,
-                    "call": r.call,
-                    "local_actor_id": None,
-                    "document": r.document,
-                    "version": r.version,
-                    "retracted": False,
-                    "sha256": r.sha256,
-                    "received_at": r.received_at,
+                    "v_ap_id": r.ap_id,
+                    "v_chapter": r.chapter,
+                    "v_call": r.call,
+                    "v_local_actor_id": None,
+                    "v_document": r.document,
+                    "v_version": r.version,
+                    "v_retracted": False,
+                    "v_sha256": r.sha256,
+                    "v_received_at": r.received_at,
                 }
                 for r in rows.new_reports
             ],
@@ -341,18 +438,25 @@ async def write(session: AsyncSession, rows: Rows) -> None:
 async def _write_contributions(session: AsyncSession, rows: Rows) -> None:
     new = [r for r in rows.contributions if r.row_id is None]
     if new:
-        await session.execute(insert(_CONTRIBUTIONS), [_contribution_params(r) for r in new])
-    fields = _CONTRIBUTION_FIELDS
-    await update_by_id(
-        session,
-        _CONTRIBUTIONS,
-        fields,
-        [
-            (*(getattr(r, name) for name in fields), r.row_id)
-            for r in rows.by_report.values()
-            if r.changed and r.row_id is not None
-        ],
-    )
+        await execute_many(
+            session, _contributions_insert, (), [_contribution_params(r) for r in new]
+        )
+    # A row that still holds the same report is written without its key columns (report,
+    # chapter, call; ``retracted`` never changes here): SQLite rewrites the entries of every
+    # index on a column an UPDATE sets, changed or not, and these are in all three indexes
+    # (a dirtied index page per row, written to the log: most of an update's cost once the
+    # tables no longer fit in the page cache).
+    changed = [r for r in rows.by_report.values() if r.changed and r.row_id is not None]
+    for fields, group in (
+        (_CONTRIBUTION_FIELDS, [r for r in changed if r.moved]),
+        (_VALUE_FIELDS, [r for r in changed if not r.moved]),
+    ):
+        await update_by_id(
+            session,
+            _CONTRIBUTIONS,
+            fields,
+            [(*(getattr(r, name) for name in fields), r.row_id) for r in group],
+        )
 
 
 async def _write_states(session: AsyncSession, rows: Rows) -> None:
