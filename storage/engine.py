@@ -9,18 +9,27 @@ with ordinary deferred transactions so readers never queue behind writers (WAL).
 The SQLite file holds the local actors' private keys, so it is created owner-only (0600) before
 SQLite would create it under the process umask; SQLite creates its ``-wal``, ``-shm`` and
 ``-journal`` files with the database file's mode.
+
+On PostgreSQL every statement is a network round trip, and the fixed ones around a short unit
+of work used to outnumber its own: the pool's pre-ping (``BEGIN``, a probe, ``ROLLBACK``) on
+every checkout, then ``BEGIN`` and ``COMMIT``. So a connection is probed only after it sat idle
+(:data:`POSTGRES_PING_IDLE_SECONDS`: a server restart or a dropped socket still never reaches a
+caller), and read-only sessions run in autocommit mode, a statement each, with no ``BEGIN``
+or ``COMMIT``: under PostgreSQL's READ COMMITTED every statement of a transaction takes its
+own snapshot anyway, so a reader sees exactly what it saw inside one.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -35,6 +44,11 @@ from storage.inline_session import InlineSessions
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: The files SQLite keeps beside a database file (WAL, its shared-memory index, the journal).
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+#: A pooled PostgreSQL connection idle at least this long is probed before it is handed out.
+POSTGRES_PING_IDLE_SECONDS = 2.0
+#: Prepared statements kept per PostgreSQL connection (asyncpg; SQLAlchemy's default is 100):
+#: a statement evicted costs a prepare round trip the next time it runs.
+POSTGRES_STATEMENT_CACHE = 500
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -97,7 +111,41 @@ def make_engine(url: str, *, immediate: bool = True, echo: bool = False) -> Asyn
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return _postgres_engine(url, echo)
+
+
+def _postgres_engine(url: str, echo: bool) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        # Every acceptance reads a row or two: under a flood more than ten connections are busy
+        # at once, and connections past the pool's size are closed on return, so each burst
+        # paid for new connections (and for preparing every statement again on them).
+        pool_size=20,
+        max_overflow=10,
+        connect_args={"prepared_statement_cache_size": POSTGRES_STATEMENT_CACHE},
+    )
+    pool = engine.sync_engine.pool
+    event.listen(pool, "checkin", _note_idle)
+    event.listen(pool, "checkout", _ping_if_idle)
+    return engine
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """``pool_pre_ping`` for connections that sat idle only: a busy connection was just seen
+    working, and probing it costs three round trips per unit of work. A failed probe makes the
+    pool drop the connection and hand out (or open) another, as ``pool_pre_ping`` would."""
+    idle_since = record.info.pop("idle_since", None)
+    if idle_since is None or time.monotonic() - idle_since < POSTGRES_PING_IDLE_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:
+        raise exc.DisconnectionError(f"pooled connection failed its probe: {error}") from error
 
 
 @dataclass
@@ -129,6 +177,18 @@ class Database:
         async with self.read_sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def statement(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that is a single statement. On PostgreSQL it runs in autocommit mode:
+        the statement is its own transaction (as atomic and durable as one), committed without
+        a ``BEGIN`` and a ``COMMIT`` round trip. Elsewhere it is :meth:`write`."""
+        if self.is_sqlite:
+            async with self.write() as session:
+                yield session
+            return
+        async with self.read_sessions() as session, session.begin():
+            yield session
+
     async def checkpoint(self) -> None:
         """Copy the SQLite write-ahead log back into the database (PASSIVE: never waits for
         readers or writers), on the driver's worker thread. Nothing to do on PostgreSQL."""
@@ -145,13 +205,16 @@ class Database:
         if self.inline is not None:
             self.inline.dispose()
         await self.engine.dispose()
-        if self.read_engine is not self.engine:
+        if self.read_engine.sync_engine.pool is not self.engine.sync_engine.pool:
             await self.read_engine.dispose()
 
 
 def open_database(url: str) -> Database:
     engine = make_engine(url, immediate=True)
-    read_engine = make_engine(url, immediate=False) if engine.dialect.name == "sqlite" else engine
+    if engine.dialect.name == "sqlite":
+        read_engine = make_engine(url, immediate=False)
+    else:  # the same pool; its sessions skip BEGIN and COMMIT (see the module's docstring)
+        read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return Database(
         url=url,
         engine=engine,

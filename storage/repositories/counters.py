@@ -3,10 +3,11 @@ so a count never runs ahead of, or behind, what was committed, whichever process
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import insert_ignore
 from storage.models import NodeCounter
 
 #: Inbox items whose handling is over (handled, or failed for good).
@@ -14,13 +15,21 @@ INBOX_HANDLED = "inbox_handled"
 
 
 async def add(session: AsyncSession, name: str, amount: int) -> None:
-    """Add ``amount`` to the counter, creating it at zero first."""
+    """Add ``amount`` to the counter, creating it first: one upsert, one statement (on
+    PostgreSQL a round trip, paid once per inbox batch)."""
     if amount == 0:
         return
+    module: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql as module
+    else:
+        from sqlalchemy.dialects import sqlite as module
     table = NodeCounter.__table__
-    await session.execute(insert_ignore(session, table, ["name"]).values(name=name, value=0))  # type: ignore[arg-type]
+    stmt = module.insert(table).values(name=name, value=amount)
     await session.execute(
-        update(NodeCounter).where(NodeCounter.name == name).values(value=NodeCounter.value + amount)
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.name], set_={"value": table.c.value + stmt.excluded.value}
+        )
     )
 
 

@@ -16,7 +16,21 @@ from functools import cache
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import ColumnElement, Text, delete, func, or_, select, type_coerce, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Text,
+    any_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.dialect import insert_ignore
 from storage.models import InboxItem
 from storage.models.activity import FAILED, PROCESSED, RECEIVED
+from storage.types import JSONDocument
 
 #: A purged item's body as stored: an empty object (the column is not nullable), read back
 #: as ``{}``.
@@ -33,20 +48,51 @@ HANDLED = (PROCESSED, FAILED)
 
 
 async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int | None:
-    """Insert received activities in one executemany; known activity ids are skipped.
+    """Insert received activities in one statement; known activity ids are skipped.
 
     Returns how many rows were inserted: SQLite reports it as the row count; PostgreSQL's
     driver does not, so there the inserted ids come back with ``RETURNING``. None if unknown.
     """
     if not rows:
         return 0
-    stmt = insert_ignore(session, InboxItem.__table__, ["activity_id"])  # type: ignore[arg-type]
     if session.get_bind().dialect.name == "postgresql":
-        returned = await session.execute(stmt.returning(InboxItem.activity_id), list(rows))
-        return len(returned.all())
+        return await _insert_many_postgresql(session, rows)
+    stmt = insert_ignore(session, InboxItem.__table__, ["activity_id"])  # type: ignore[arg-type]
     result = await session.execute(stmt, list(rows))
     count = getattr(result, "rowcount", -1)
     return count if isinstance(count, int) and count >= 0 else None
+
+
+#: PostgreSQL: a batch of arrivals as one array per column, in arrival order. One statement text
+#: whatever the batch's size, so each connection prepares it once; a multi-row ``VALUES`` (what
+#: an executemany with ``RETURNING`` becomes) is a new statement, parsed and planned anew, for
+#: every size of batch.
+_POSTGRES_INSERT = text(
+    "INSERT INTO inbox_items"
+    " (activity_id, activity_type, actor, body, body_sha256, state, attempts, received_at)"
+    " SELECT activity_id, activity_type, actor, body, body_sha256, state, attempts, received_at"
+    " FROM unnest(CAST(:activity_id AS varchar[]), CAST(:activity_type AS varchar[]),"
+    " CAST(:actor AS varchar[]), CAST(:body AS text[]), CAST(:body_sha256 AS varchar[]),"
+    " CAST(:state AS varchar[]), CAST(:attempts AS integer[]),"
+    " CAST(:received_at AS timestamptz[])) WITH ORDINALITY AS arrival(activity_id, activity_type,"
+    " actor, body, body_sha256, state, attempts, received_at, n)"
+    " ORDER BY n"
+    " ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id"
+)
+
+
+async def _insert_many_postgresql(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    document = JSONDocument()
+    dialect = session.get_bind().dialect
+    columns: dict[str, list[Any]] = {name: [] for name in ARRIVAL_COLUMNS}
+    for row in rows:
+        for name in ARRIVAL_COLUMNS:
+            value = row[name]
+            if name == "body":
+                value = document.process_bind_param(value, dialect)
+            columns[name].append(value)
+    returned = await session.execute(_POSTGRES_INSERT, columns)
+    return len(returned.all())
 
 
 #: Columns the inbox writes on arrival, in the order of the inline statement's parameters.
@@ -181,6 +227,16 @@ async def backlog(session: AsyncSession) -> int:
     return int(await session.scalar(stmt) or 0)
 
 
+def _one_of(session: AsyncSession, item_ids: Sequence[int]) -> ColumnElement[bool]:
+    """``id IN (...)``; on PostgreSQL ``id = ANY(array)``: one statement text whatever the count,
+    so the server prepares it once per connection instead of once per batch size."""
+    table = InboxItem.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        ids = bindparam("item_ids", list(item_ids), type_=ARRAY(Integer))
+        return table.c.id == any_(ids)
+    return table.c.id.in_(item_ids)
+
+
 async def lock_many(session: AsyncSession, item_ids: Sequence[int]) -> set[int]:
     """Take a batch of items for handling inside the caller's transaction, in one statement;
     returns the ids taken (another worker process may hold or have handled the others).
@@ -189,7 +245,8 @@ async def lock_many(session: AsyncSession, item_ids: Sequence[int]) -> set[int]:
     excludes other writers, and the state re-check sees items someone else just handled."""
     if not item_ids:
         return set()
-    stmt = select(InboxItem.id).where(InboxItem.id.in_(item_ids), InboxItem.state == RECEIVED)
+    table = InboxItem.__table__
+    stmt = select(table.c.id).where(_one_of(session, item_ids), table.c.state == RECEIVED)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return set(await session.scalars(stmt))
@@ -198,11 +255,11 @@ async def lock_many(session: AsyncSession, item_ids: Sequence[int]) -> set[int]:
 async def mark_processed_many(
     session: AsyncSession, item_ids: Sequence[int], now: datetime
 ) -> None:
-    """Items handled in this transaction, in one statement."""
+    """Items handled in this transaction, in one statement (Core: no ORM bookkeeping)."""
     if item_ids:
         await session.execute(
-            update(InboxItem)
-            .where(InboxItem.id.in_(item_ids))
+            update(InboxItem.__table__)  # type: ignore[arg-type]
+            .where(_one_of(session, item_ids))
             .values(state=PROCESSED, processed_at=now)
         )
 

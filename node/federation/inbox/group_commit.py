@@ -111,7 +111,9 @@ class GroupCommitWriter:
         try:
             known = self._write_inline(rows)
             if known is None:
-                async with self._db.write() as session:
+                # One statement (``Database.statement``: on PostgreSQL no BEGIN and COMMIT round
+                # trips); the fingerprints of known ids are committed rows, read afterwards.
+                async with self._db.statement() as session:
                     inserted = await inbox_repo.insert_many(session, list(rows.values()))
                     known = {}
                     if inserted != len(rows):
