@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     Select,
+    Table,
     Text,
     bindparam,
     delete,
     exists,
     func,
+    insert,
     or_,
     select,
     type_coerce,
@@ -64,6 +66,42 @@ async def enqueue(
     if rows:
         stmt = insert_ignore(session, Delivery.__table__, ["activity_id", "inbox"])  # type: ignore[arg-type]
         await session.execute(stmt, rows)
+
+
+_TABLE: Table = Delivery.__table__  # type: ignore[assignment]
+_INSERT = insert(_TABLE)  # built once: see ``enqueue_new``
+
+
+async def enqueue_new(
+    session: AsyncSession,
+    activity_pk: int,
+    targets: Mapping[str, str],
+    now: datetime,
+    ordering_key: str | None = None,
+) -> None:
+    """:func:`enqueue` for an activity stored in this very transaction: one pending row per
+    inbox of ``targets`` (inbox -> host; a mapping, so each inbox once).
+
+    No row for that activity can exist yet, nor appear from another transaction (its foreign
+    key names a row only this one sees), so a plain INSERT does: one statement, with the
+    driver's ``executemany`` for a fan-out, and no per-dialect upsert to build.
+    """
+    if not targets:
+        return
+    rows = [
+        {
+            "activity_id": activity_pk,
+            "inbox": inbox,
+            "host": host,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "ordering_key": ordering_key,
+        }
+        for inbox, host in targets.items()
+    ]
+    await session.execute(_INSERT, rows)
 
 
 def _due_statement(*, skip_locked: bool, with_busy: bool) -> Select[Any]:

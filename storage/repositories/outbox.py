@@ -5,10 +5,43 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxActivity
+
+_TABLE: Table = OutboxActivity.__table__  # type: ignore[assignment]
+# Built once (an immutable Core statement: SQLAlchemy memoises its cache key and keeps the
+# compiled form). No ORM object, no unit-of-work flush: publishing sits on the inbox's hot path.
+_INSERT = insert(_TABLE)
+
+
+async def insert_activity(
+    session: AsyncSession,
+    *,
+    ap_id: str,
+    actor_id: int,
+    activity_type: str,
+    body: dict[str, Any] | bytes,
+    public: bool,
+    now: datetime,
+) -> int:
+    """Store a published activity with one INSERT; returns its primary key.
+
+    ``body`` may be the document already serialised as compact UTF-8 JSON (``orjson.dumps``),
+    stored as is. A second activity with the same ``ap_id`` is an ``IntegrityError``.
+    """
+    params = {
+        "ap_id": ap_id,
+        "actor_id": actor_id,
+        "activity_type": activity_type,
+        "body": body,
+        "public": public,
+        "published_at": now,
+    }
+    # A CursorResult: on SQLite the key is the cursor's lastrowid, on PostgreSQL a RETURNING.
+    result: Any = await session.execute(_INSERT, params)
+    return int(result.inserted_primary_key[0])
 
 
 async def add(
@@ -21,6 +54,7 @@ async def add(
     public: bool,
     now: datetime,
 ) -> OutboxActivity:
+    """The ORM way to store one (a loaded object back); publishing uses :func:`insert_activity`."""
     row = OutboxActivity(
         ap_id=ap_id,
         actor_id=actor_id,

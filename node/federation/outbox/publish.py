@@ -16,7 +16,7 @@ from node.runtime.services import Services
 from protocol.errors import MalformedDocument
 from protocol.ids import Origin, origin_of
 from protocol.jsonld import id_of, is_public
-from storage.models import LocalActor, OutboxActivity
+from storage.models import LocalActor
 from storage.repositories import deliveries as delivery_repo
 from storage.repositories import outbox as outbox_repo
 
@@ -32,24 +32,32 @@ async def publish(
     actor: LocalActor,
     activity: dict[str, Any],
     inboxes: Iterable[str],
-) -> OutboxActivity:
-    """Record ``activity`` as sent by ``actor`` and queue it once per distinct remote inbox."""
-    activity_id = activity["id"]
-    row = await outbox_repo.add(
+) -> int:
+    """Record ``activity`` as sent by ``actor`` and queue it once per distinct remote inbox;
+    returns the stored activity's primary key.
+
+    Two Core INSERTs (the activity, then its deliveries in one ``executemany``), no ORM
+    object: an inbound Join publishes its Accept inside the inbox worker's batch, so this runs
+    once per item. The caller wakes the delivery worker once its transaction has committed.
+    """
+    # A Core INSERT does not autoflush, but callers may rely on their pending objects being
+    # written (and given ids) by now, as the ORM add did: flush them. Nothing pending: no cost.
+    await session.flush()
+    kind = activity["type"]
+    now = services.clock.now()
+    pk = await outbox_repo.insert_activity(
         session,
-        ap_id=activity_id,
+        ap_id=activity["id"],
         actor_id=actor.id,
-        activity_type=str(activity["type"]),
+        activity_type=str(kind),
         body=activity,
         public=is_public(activity.get("to")) or is_public(activity.get("cc")),
-        now=services.clock.now(),
+        now=now,
     )
     targets = _remote_targets(services, inboxes)
-    ordering_key = id_of(activity.get("object")) if activity["type"] in ORDERED else None
-    await delivery_repo.enqueue(
-        session, row.id, targets.items(), services.clock.now(), ordering_key
-    )
-    return row
+    ordering_key = id_of(activity.get("object")) if kind in ORDERED else None
+    await delivery_repo.enqueue_new(session, pk, targets, now, ordering_key)
+    return pk
 
 
 def _remote_targets(services: Services, inboxes: Iterable[str]) -> dict[str, str]:
