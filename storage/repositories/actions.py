@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Text, bindparam, delete, func, insert, select, type_coerce
+from sqlalchemy import (
+    Executable,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -20,6 +31,7 @@ from storage.models import (
     RemoteActor,
 )
 from storage.models.follow import ACCEPTED
+from storage.repositories.batch_updates import rows_of
 
 
 async def call_by_ap_id(
@@ -47,11 +59,14 @@ _INSERT_CALL = insert(cast(Table, ActionCall.__table__))
 
 
 async def call_start(session: AsyncSession, ap_id: str) -> datetime | None:
-    """When a stored call starts (None when we hold no such call): one column, not the row."""
-    start: datetime | None = await session.scalar(
-        select(ActionCall.start_time).where(ActionCall.ap_id == ap_id)
-    )
-    return start
+    """When a stored call starts (None when we hold no such call): one column, not the row
+    (plain sqlite3 on the inline connection: ``rows_of``)."""
+    rows = await rows_of(session, _call_start_stmt, (), {"ap_id": ap_id})
+    return rows[0][0] if rows else None
+
+
+def _call_start_stmt(dialect: str) -> Executable:
+    return select(ActionCall.start_time).where(ActionCall.ap_id == bindparam("ap_id"))
 
 
 async def documents_by_ap_id(session: AsyncSession, ap_ids: Sequence[str]) -> dict[str, Any]:

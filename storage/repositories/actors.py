@@ -6,13 +6,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, delete, func, or_, select, type_coerce, update
+from sqlalchemy import (
+    Executable,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
 from storage.errors import AlreadyExists
 from storage.models import ApiToken, Invitation, LocalActor, RemoteActor
 from storage.models.states import GROUP_KINDS
+from storage.repositories.batch_updates import rows_of
 
 
 async def add_local_actor(session: AsyncSession, actor: LocalActor) -> LocalActor:
@@ -91,15 +103,16 @@ async def remote_actor_text(session: AsyncSession, ap_id: str) -> tuple[datetime
     """When the cached copy of an actor was fetched, and its document as stored (JSON text).
 
     For callers that keep parsed documents: comparing the text with the one they parsed is
-    far cheaper than building the ORM row and decoding the document on every request."""
-    row = (
-        await session.execute(
-            select(RemoteActor.fetched_at, type_coerce(RemoteActor.document, Text)).where(
-                RemoteActor.ap_id == ap_id
-            )
-        )
-    ).first()
-    return None if row is None else (row[0], row[1])
+    far cheaper than building the ORM row and decoding the document on every request (and,
+    on SQLite's inline connection, the statement runs as plain sqlite3: ``rows_of``)."""
+    rows = await rows_of(session, _actor_text_stmt, (), {"ap_id": ap_id})
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def _actor_text_stmt(dialect: str) -> Executable:
+    return select(RemoteActor.fetched_at, type_coerce(RemoteActor.document, Text)).where(
+        RemoteActor.ap_id == bindparam("ap_id")
+    )
 
 
 async def remote_actor_by_key_id(session: AsyncSession, key_id: str) -> RemoteActor | None:
