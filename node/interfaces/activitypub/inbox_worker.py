@@ -55,6 +55,10 @@ BUDGET_SECONDS = 0.025
 #: trips (claim, marking, counter, commit). A limit still bounds a failure's re-run and how long
 #: the batch's rows stay locked.
 ASYNC_BUDGET_FACTOR = 20
+#: How long a batch waits for SQLite's write lock to run inline (the loop's thread), trying
+#: again every ``INLINE_RETRY_SECONDS``, before it takes the driver's thread and waits there.
+INLINE_WAIT_SECONDS = 0.05
+INLINE_RETRY_SECONDS = 0.001
 #: At most one write-ahead-log checkpoint this often after inline batches (see ``_checkpoint``).
 CHECKPOINT_SECONDS = 1.0
 
@@ -149,14 +153,21 @@ class InboxWorker:
         inline_session``) unless another connection holds the write lock."""
         inline = self._services.db.inline
         if inline is not None:
-            try:
-                async with inline.write() as session:
-                    taken, handling = await self._run(session, batch, failures, BUDGET_SECONDS)
-                handling.wake()  # after the commit: the workers for what the batch queued
-                await self._checkpoint()
-                return taken
-            except InlineBusy:
-                pass
+            waited_until = time.monotonic() + INLINE_WAIT_SECONDS
+            while True:
+                try:
+                    async with inline.write() as session:
+                        taken, handling = await self._run(session, batch, failures, BUDGET_SECONDS)
+                    handling.wake()  # after the commit: the workers for what the batch queued
+                    await self._checkpoint()
+                    return taken
+                except InlineBusy:
+                    # Another connection's short write (a delivery's outcome, a follow-up)
+                    # holds the lock: it ends within milliseconds, while the same batch through
+                    # the driver's thread costs a hand-off per statement. Wait a little first.
+                    if time.monotonic() >= waited_until:
+                        break
+                    await asyncio.sleep(INLINE_RETRY_SECONDS)
         async with self._services.db.write() as session:
             taken, handling = await self._run(
                 session, batch, failures, BUDGET_SECONDS * ASYNC_BUDGET_FACTOR
