@@ -10,9 +10,9 @@ from sqlalchemy import select
 from node.features.actors.local import create_actor
 from node.features.calls.lifecycle import adopt_action, create_action
 from node.features.impact.campaigns import campaign_totals
+from node.features.impact.reports import create_report, parse_metric_args
 from node.features.impact.verify import verify_rollup
 from node.federation.transport import FetchError
-from node.features.impact.reports import create_report, parse_metric_args
 from storage.models import ActionCall, Contribution
 from tests.federation.conftest import follow_and_wait
 from tests.federation.test_campaigns import principal
@@ -122,9 +122,7 @@ async def test_global_campaign_counts_regional_rollup_without_double_counting(
     # The region's rollup as published: its sources listed, or (paged) linked and pinned by
     # digest; the world hub walked the pages to count lyon. Anyone can verify it either way.
     rollup_url = f"{r.ap_id}/rollup"
-    sources = (await hub_g.services.transport.get_json(rollup_url)).document[
-        "chapterhouse:sources"
-    ]
+    sources = (await hub_g.services.transport.get_json(rollup_url)).document["chapterhouse:sources"]
     assert isinstance(sources, dict if inline_sources == 1 else list)
     verdict = await verify_rollup(
         rollup_url,
