@@ -50,19 +50,7 @@ async def enqueue(
     ordering_key: str | None = None,
 ) -> None:
     """One pending row per (activity, inbox); ``targets`` are (inbox, host) pairs."""
-    rows = [
-        {
-            "activity_id": activity_pk,
-            "inbox": inbox,
-            "host": host,
-            "state": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "ordering_key": ordering_key,
-        }
-        for inbox, host in dict(targets).items()
-    ]
+    rows = _pending_rows(activity_pk, dict(targets), now, ordering_key)
     if rows:
         stmt = insert_ignore(session, Delivery.__table__, ["activity_id", "inbox"])  # type: ignore[arg-type]
         await session.execute(stmt, rows)
@@ -86,9 +74,15 @@ async def enqueue_new(
     key names a row only this one sees), so a plain INSERT does: one statement, with the
     driver's ``executemany`` for a fan-out, and no per-dialect upsert to build.
     """
-    if not targets:
-        return
-    rows = [
+    if targets:
+        await session.execute(_INSERT, _pending_rows(activity_pk, targets, now, ordering_key))
+
+
+def _pending_rows(
+    activity_pk: int, targets: Mapping[str, str], now: datetime, ordering_key: str | None
+) -> list[dict[str, object]]:
+    """A new delivery row for each inbox of ``targets`` (inbox -> host), due now."""
+    return [
         {
             "activity_id": activity_pk,
             "inbox": inbox,
@@ -101,7 +95,6 @@ async def enqueue_new(
         }
         for inbox, host in targets.items()
     ]
-    await session.execute(_INSERT, rows)
 
 
 def _due_statement(*, skip_locked: bool, with_busy: bool) -> Select[Any]:
