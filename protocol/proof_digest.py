@@ -27,7 +27,6 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from protocol.errors import MalformedDocument
@@ -39,9 +38,11 @@ from protocol.proofs import (
     JsonObject,
     ProofFailure,
     VerifiedProof,
+    _check_purpose,
     _check_time,
     _parse_proof,
     _ParsedProof,
+    _verified,
     canonical_json,
 )
 
@@ -132,28 +133,14 @@ def verify_proof_digest(
     each member once (module doc)."""
     parsed = _parse_proof_sharing_context(document)
     _check_time(parsed, now, skew)
-    if expected_purpose is not None and parsed.proof_purpose != expected_purpose:
-        raise IntegrityProofError(
-            ProofFailure.PURPOSE_MISMATCH,
-            f"proofPurpose is {parsed.proof_purpose!r}, expected {expected_purpose!r}",
-        )
+    _check_purpose(parsed, expected_purpose)
     fast = _fast_parts(document, parsed.options)
     if fast is not None:
         config, unsecured, whole = fast
     else:
         config, unsecured, whole = _exact_parts(document, parsed.options, cache)
     hash_data = hashlib.sha256(config).digest() + hashlib.sha256(unsecured).digest()
-    try:
-        public_key.verify(parsed.signature, hash_data)
-    except InvalidSignature as exc:
-        raise IntegrityProofError(
-            ProofFailure.INVALID,
-            f"signature does not verify with the key for {parsed.verification_method}",
-        ) from exc
-    verified = VerifiedProof(
-        parsed.verification_method, parsed.created, parsed.proof_purpose, parsed.expires
-    )
-    return verified, hashlib.sha256(whole).hexdigest()
+    return _verified(parsed, public_key, hash_data), hashlib.sha256(whole).hexdigest()
 
 
 def _fast_parts(

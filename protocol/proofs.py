@@ -380,11 +380,7 @@ def verify_proof(
     """
     parsed = _parse_proof(document)
     _check_time(parsed, now, skew)
-    if expected_purpose is not None and parsed.proof_purpose != expected_purpose:
-        raise IntegrityProofError(
-            ProofFailure.PURPOSE_MISMATCH,
-            f"proofPurpose is {parsed.proof_purpose!r}, expected {expected_purpose!r}",
-        )
+    _check_purpose(parsed, expected_purpose)
     try:
         unsecured = _plain_object(document)
     except MalformedDocument as exc:
@@ -411,6 +407,22 @@ def verify_proof(
         hash_data = proof_hash_data(parsed.options, unsecured)
     except MalformedDocument as exc:
         raise IntegrityProofError(ProofFailure.MALFORMED_DOCUMENT, str(exc)) from exc
+    return _verified(parsed, public_key, hash_data)
+
+
+def _check_purpose(parsed: _ParsedProof, expected_purpose: str | None) -> None:
+    """``expected_purpose=None`` accepts any ``proofPurpose``."""
+    if expected_purpose is not None and parsed.proof_purpose != expected_purpose:
+        raise IntegrityProofError(
+            ProofFailure.PURPOSE_MISMATCH,
+            f"proofPurpose is {parsed.proof_purpose!r}, expected {expected_purpose!r}",
+        )
+
+
+def _verified(
+    parsed: _ParsedProof, public_key: Ed25519PublicKey, hash_data: bytes
+) -> VerifiedProof:
+    """The signature over ``hash_data`` checked: the proof as verified, or the failure."""
     try:
         public_key.verify(parsed.signature, hash_data)
     except InvalidSignature as exc:

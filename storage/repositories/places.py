@@ -91,29 +91,6 @@ async def waiting_position(session: AsyncSession, place: Participant) -> int:
     return int(await session.scalar(stmt) or 0) + 1
 
 
-async def add_place(
-    session: AsyncSession,
-    call_id: int,
-    actor: str,
-    join_id: str,
-    now: datetime,
-    *,
-    state: str,
-    slot: str | None,
-) -> Participant:
-    row = Participant(
-        call_id=call_id,
-        actor=actor,
-        join_activity_id=join_id,
-        created_at=now,
-        state=state,
-        slot=slot,
-    )
-    session.add(row)
-    await session.flush()
-    return row
-
-
 async def insert_place(
     session: AsyncSession,
     call_id: int,
@@ -124,8 +101,8 @@ async def insert_place(
     state: str,
     slot: str | None,
 ) -> Participant:
-    """``add_place`` as one plain INSERT (no unit-of-work flush: a Join handled in a batch
-    costs a statement, not a flush). The place returned is not in the session: read it, do
+    """A new place (a Join's), as one plain INSERT (no unit-of-work flush: a Join handled in a
+    batch costs a statement, not a flush). The place returned is not in the session: read it, do
     not change it (load it with ``actions.participant`` to change it)."""
     values = {
         "call_id": call_id,
