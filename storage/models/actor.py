@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false, true
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -42,6 +42,21 @@ class LocalActor(Base):
     reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     #: A chapter's own reminder offsets (minutes before a call starts); None: the node's.
     reminder_offsets: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    #: A chapter's place (published as the Group's ``location``) and the area it serves.
+    place_name: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    radius_km: Mapped[float | None] = mapped_column(Float)
+    regions: Mapped[Any] = mapped_column(JSONDocument, nullable=True)  # list of names
+    #: A chapter's languages (BCP 47 tags) and topics (hashtags without ``#``).
+    languages: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    topics: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    #: A member's chosen language for pages and e-mail (None: the browser's, then the node's).
+    language: Mapped[str | None] = mapped_column(String(35))
+    #: Where a chapter moved (its new actor's id) and the actors an imported one was before.
+    moved_to: Mapped[str | None] = mapped_column(String(2048))
+    also_known_as: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
