@@ -33,7 +33,10 @@ def setup_web(app: web.Application, services: Services) -> None:
         app,
         loader=jinja2.PackageLoader("node.interfaces.web", "templates"),
         autoescape=jinja2.select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
     )
+    # Every page's words go through gettext: {{ _("Text") }} or {% trans %}…{% endtrans %}.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     # Counts and amounts in words: {{ n | plural("follower") }}, {{ t.target | number }}.
     env.filters.update(plural=plural, number=number_text, measure=measure_text)
     setup_sessions(
