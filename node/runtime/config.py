@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from node.runtime.i18n import SHIPPED
 from protocol.errors import ChapterhouseError, MalformedDocument
 from protocol.ids import origin_of
 
@@ -55,6 +56,9 @@ class Settings:
     domain_unavailable_after_seconds: float = 3 * 24 * 3600.0
     domain_probe_seconds: float = 3600.0
     rollup_interval_seconds: float = 60.0
+    #: The language of pages, e-mails and CLI messages when neither the person's setting nor
+    #: their browser names one this node ships (node/runtime/i18n.py: SHIPPED).
+    default_language: str = "en"
     # A rollup naming more reports than this links to its sources in pages of this many
     # (each ~210 bytes inline: 1,000 keep it far below receivers' max_body_bytes).
     rollup_inline_sources: int = 1000
@@ -101,6 +105,10 @@ class Settings:
     # Processes that check relayed reports' proofs in batches; -1: cores - 1 (none on one core).
     proof_workers: int = -1
     node_name: str = ""  # what pages and NodeInfo call the node; empty: base_url's host
+    # The maps' background tiles (an https URL with {z}, {x} and {y}); the pages' lists work
+    # without them. Browsers fetch them from that host, so pages allow its images (CSP).
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_attribution: str = "© OpenStreetMap contributors"  # plain text, shown on the maps
     # Reminders before a call starts, in minutes (a chapter may set its own).
     reminder_offsets_minutes: tuple[int, ...] = (1440, 120)
     reminder_sweep_seconds: float = 30.0  # how often reminders due (and reports due) are sent
@@ -163,6 +171,10 @@ class Settings:
         object.__setattr__(self, "reminder_offsets_minutes", offsets)
         if not self.smtp_from.strip():
             object.__setattr__(self, "smtp_from", f"noreply@{origin.host}")
+        if self.default_language not in SHIPPED:
+            raise ConfigError(f"default_language must be one of {', '.join(SHIPPED)}")
+        if not _tile_url_ok(self.map_tile_url, self.allow_http):
+            raise ConfigError("map_tile_url must be an https URL with {z}, {x} and {y}")
         if self.event_loop not in EVENT_LOOPS:
             raise ConfigError(f"event_loop must be one of {', '.join(sorted(EVENT_LOOPS))}")
 
@@ -170,6 +182,23 @@ class Settings:
     def allow_http(self) -> bool:
         """Plain-http ids are accepted only where private networks are (local testing)."""
         return self.allow_private_network
+
+
+def _tile_url_ok(url: str, allow_http: bool) -> bool:
+    """A tile URL pages may load images from: https (http only for local testing), a host, and
+    the three placeholders Leaflet fills in."""
+    try:
+        host = urlsplit(url).hostname
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        return False
+    schemes = {"https", "http"} if allow_http else {"https"}
+    return (
+        scheme in schemes
+        and bool(host)
+        and all(p in url for p in ("{z}", "{x}", "{y}"))
+        and not any(c in url for c in " '\";")
+    )
 
 
 def reminder_offsets(raw: object) -> tuple[int, ...]:

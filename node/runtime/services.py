@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from node.runtime.clock import Clock
 from node.runtime.config import Settings
+from node.runtime.i18n import Catalogues
 from protocol.ids import IdFactory, make_ulid
 from storage.engine import Database
 from storage.models import LocalActor
@@ -65,6 +66,8 @@ class Services:
     signin: SignInGuard | None = None
     #: Proof-checking processes and the chapters' kept assertion keys (impact/proof_batch.py).
     proof_pool: ProofPool | None = None
+    #: The gettext catalogues of the shipped languages (node/runtime/i18n.py).
+    catalogues: Catalogues = field(default_factory=Catalogues)
 
     def new_id(self) -> str:
         """A time-sortable id for a new local object or activity."""
