@@ -6,7 +6,7 @@ DATA ?= var
 PORT ?= 8080
 CHAPTER ?= greenpark
 
-.PHONY: run demo test lint bench install install-test clean
+.PHONY: run demo test lint bench install install-test clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,27 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy --strict protocol storage node/federation
 	$(BIN)/mypy node bench
 	$(BIN)/lint-imports
+
+# Every marked word into each gettext domain's template (node/locale/DOMAIN.pot, one Babel
+# mapping file per domain: babel-DOMAIN.cfg), then merged into each language's .po: new words
+# arrive empty, to translate; nothing is matched fuzzily. `pages` is the web pages, `messages`
+# the e-mails and the command line. The catalogues compile in memory at start (no .mo files).
+LANGUAGES ?= es fr de
+messages: $(VENV)/.installed
+	@for domain in pages messages; do \
+		[ -f babel-$$domain.cfg ] || continue; \
+		$(BIN)/pybabel extract -F babel-$$domain.cfg -k N_ --project=Chapterhouse --no-wrap \
+			--sort-by-file -o node/locale/$$domain.pot . || exit 1; \
+		for lang in $(LANGUAGES); do \
+			if [ -f node/locale/$$lang/LC_MESSAGES/$$domain.po ]; then \
+				$(BIN)/pybabel update -D $$domain -i node/locale/$$domain.pot -d node/locale \
+					-l $$lang --no-wrap --no-fuzzy-matching --ignore-obsolete || exit 1; \
+			else \
+				$(BIN)/pybabel init -D $$domain -i node/locale/$$domain.pot -d node/locale \
+					-l $$lang --no-wrap || exit 1; \
+			fi; \
+		done; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -18,6 +18,7 @@ from typing import Final
 from protocol.errors import MalformedDocument, UnsupportedType
 from protocol.ids import parse_id, same_origin
 from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
+from protocol.language_maps import best_language, build_map, original_language, read_map
 from protocol.localtime import format_span, in_zone, known_zone, local_iso
 from protocol.slots import SLOTS, Slot, build_slots, parse_slots
 from protocol.timefmt import format_xsd_datetime, parse_xsd_datetime
@@ -84,6 +85,11 @@ class ActionCall:
     #: Shifts or roles (protocol/slots.py); a call with slots has their sum as capacity.
     slots: tuple[Slot, ...] = ()
     extra: Mapping[str, object] = field(default_factory=dict)
+    #: The BCP 47 tag the title and content are written in (``nameMap``/``contentMap``), and
+    #: translations into other languages (tag → title, tag → HTML content).
+    language: str | None = None
+    title_map: Mapping[str, str] = field(default_factory=dict)
+    content_map: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cancelled(self) -> bool:
@@ -102,6 +108,30 @@ def validate_metric(name: str) -> str:
             f"metric {name!r} must be lower_snake_case (a-z, 0-9, _), starting with a letter"
         )
     return name
+
+
+@dataclass(frozen=True, slots=True)
+class CallText:
+    """The title and content a reader sees, and the language they are in (None: unknown)."""
+
+    title: str
+    content: str
+    language: str | None
+
+
+def call_text(call: ActionCall, preferred: Sequence[str]) -> CallText:
+    """The version of ``call`` in the language the reader prefers most among those it has
+    (translations per field: a missing description falls back to the original's)."""
+    own = call.language
+    available = dict.fromkeys([*([own] if own else []), *call.title_map, *call.content_map])
+    chosen = best_language(available, preferred)
+    if chosen is None or chosen == own:
+        return CallText(call.title, call.content, own)
+    return CallText(
+        call.title_map.get(chosen, call.title),
+        call.content_map.get(chosen, call.content),
+        chosen,
+    )
 
 
 def _when(call: ActionCall) -> str:
@@ -158,6 +188,10 @@ def build_event(call: ActionCall) -> dict[str, object]:
     }
     if call.timezone:
         doc["timezone"] = call.timezone
+    if call.language:
+        doc["nameMap"] = build_map(call.language, call.title, call.title_map)
+        if call.content or call.content_map:
+            doc["contentMap"] = build_map(call.language, call.content, call.content_map)
     if call.updated is not None:
         doc["updated"] = format_xsd_datetime(call.updated)
     if call.place is not None:
@@ -330,14 +364,23 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
         if has_type(t, "Hashtag") and isinstance(t, Mapping) and isinstance(t.get("name"), str)
     )[:32]
     join_mode = doc.get("joinMode", "free")
+    names = read_map(doc.get("nameMap"), limit=MAX_TITLE)
+    contents = read_map(doc.get("contentMap"), limit=MAX_TEXT)
+    title = _text(doc, "name", required=not names, limit=MAX_TITLE)
+    content = _text(doc, "content")
+    language = original_language((names, title), (contents, content))
+    if title is None:  # only a nameMap: its entry in the language found, else its first
+        title = names.get(language or "", next(iter(names.values())))
+    if content is None and contents:
+        content = contents.get(language or "", next(iter(contents.values())))
     return ActionCall(
         id=call_id,
         chapter=chapter,
-        title=_text(doc, "name", required=True, limit=MAX_TITLE) or "",
+        title=title,
         start=start,
         end=end,
         published=published,
-        content=_text(doc, "content") or "",
+        content=content or "",
         timezone=zone,
         place=place,
         online_url=online,
@@ -354,4 +397,7 @@ def parse_event(doc: object, *, allow_http: bool = False) -> ActionCall:
         followers=cc[0] if cc else None,
         url=_safe_url(id_of(doc.get("url")), allow_http),
         slots=parse_slots(doc.get(SLOTS), call_id, start, end, zone),
+        language=language,
+        title_map={k: v for k, v in names.items() if k != language},
+        content_map={k: v for k, v in contents.items() if k != language},
     )

@@ -28,6 +28,8 @@ INLINE_TERMS: Final[Mapping[str, object]] = {
     "toot": "http://joinmastodon.org/ns#",
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
     "discoverable": "toot:discoverable",
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
+    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
     "joinMode": {"@id": "mz:joinMode", "@type": "mz:joinModeType"},
     "participantCount": {"@id": "mz:participantCount", "@type": "sc:Integer"},
     "timezone": {"@id": "mz:timezone", "@type": "sc:Text"},
@@ -49,6 +51,8 @@ INLINE_TERMS: Final[Mapping[str, object]] = {
     "streetAddress": "sc:streetAddress",
     "ical:status": {"@id": "ical:status"},
     "Hashtag": "as:Hashtag",
+    "knowsLanguage": "sc:knowsLanguage",
+    "areaServed": "sc:areaServed",
 }
 
 CONTEXT: Final[list[object]] = [

@@ -12,7 +12,7 @@ that do import aiohttp; ``tests/node/interfaces/cli/test_lazy_parser.py`` keeps 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -93,6 +93,9 @@ class Signer:
 class Fetched:
     url: str  # the final URL after redirects
     document: object
+    #: The answer's validators, for a conditional GET next time (the directory's refresh).
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,13 +194,15 @@ class Transport:
         accept: str = AP_ACCEPT,
         content_types: Collection[str] = AP_TYPES,
         cross_origin_redirects: bool = False,
+        conditions: Mapping[str, str] | None = None,
     ) -> Fetched:
         """GET a JSON document, following at most 5 redirects, each checked again.
 
         ActivityPub documents may only redirect within their origin (their ``id`` must then
         equal the final URL); WebFinger may send us elsewhere. Every hop requests the normal
         form the guard approved; errors and ``Fetched.url`` name the URL as given (or as the
-        redirect spelt it).
+        redirect spelt it). ``conditions`` (``If-None-Match``, ``If-Modified-Since``) make it
+        a conditional GET: an unchanged document is a FetchError with status 304.
         """
         try:
             url = urlunsplit(urlsplit(url)._replace(fragment=""))
@@ -209,7 +214,10 @@ class Transport:
         timeout = aiohttp.ClientTimeout(total=self._settings.fetch_timeout_seconds)
         for _hop in range(MAX_REDIRECTS + 1):
             request = await self._sign(
-                HttpRequest.from_mapping("GET", target, {"Accept": accept}, None), signer
+                HttpRequest.from_mapping(
+                    "GET", target, {**(conditions or {}), "Accept": accept}, None
+                ),
+                signer,
             )
             try:
                 async with self.session.get(
@@ -245,6 +253,8 @@ class Transport:
                 return Fetched(
                     url=url,
                     document=load_json_object(body, max_depth=MAX_JSON_DEPTH, nested_contexts=True),
+                    etag=response.headers.get("ETag"),
+                    last_modified=response.headers.get("Last-Modified"),
                 )
             except MalformedDocument as exc:
                 raise FetchError(url, f"answer is not a usable JSON object: {exc}") from exc

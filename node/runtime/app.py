@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.features.directory.refresh import run_directory
 from node.features.impact.rollups import run_rollups
 from node.features.notifications.reminders import run_reminders
 from node.federation.delivery.dispatcher import DeliveryWorker
@@ -23,16 +24,21 @@ from node.federation.inbox.group_commit import GroupCommitWriter
 from node.federation.retention import run_retention
 from node.interfaces import health
 from node.interfaces import metrics as metrics_routes
-from node.interfaces.activitypub import actors, calls, wellknown
+from node.interfaces.activitypub import actors, calls, campaign_chapters, wellknown
+from node.interfaces.activitypub import directory_routes as ap_directory_routes
 from node.interfaces.activitypub.follow_ups import FOLLOW_UP_HANDLERS
 from node.interfaces.activitypub.inbox_worker import InboxWorker
 from node.interfaces.api import (
     attendance_routes,
     campaign_routes,
+    chapter_routes,
+    export_routes,
     moderation_routes,
     notification_routes,
+    public_routes,
     report_routes,
 )
+from node.interfaces.api import directory_routes as api_directory_routes
 from node.interfaces.api import routes as api_routes
 from node.interfaces.feeds import routes as feed_routes
 from node.interfaces.middlewares import error_middleware
@@ -98,6 +104,7 @@ def worker_tasks(
         ("rollups", run_rollups(services)),
         ("retention", run_retention(services)),
         ("reminders", run_reminders(services)),
+        ("directory", run_directory(services)),
     ]
 
 
@@ -110,15 +117,21 @@ def create_app(services: Services) -> web.Application:
     app[INBOX_WRITER] = GroupCommitWriter(services.db, services.wakeups.inbox, services.clock)
     app.add_routes(wellknown.routes)
     app.add_routes(actors.routes)
+    app.add_routes(campaign_chapters.routes)
     app.add_routes(health.routes)
     app.add_routes(calls.routes)
     app.add_routes(feed_routes.routes)
     app.add_routes(api_routes.routes)
     app.add_routes(moderation_routes.routes)
     app.add_routes(report_routes.routes)
+    app.add_routes(export_routes.routes)
     app.add_routes(attendance_routes.routes)
     app.add_routes(campaign_routes.routes)
+    app.add_routes(chapter_routes.routes)
     app.add_routes(notification_routes.routes)
+    app.add_routes(public_routes.routes)  # chapters and history, without a token
+    app.add_routes(ap_directory_routes.routes)  # /directory (AS2; the page for browsers)
+    app.add_routes(api_directory_routes.routes)  # the directory search, without a token
     app[METRICS] = Metrics()
     app.add_routes(metrics_routes.routes)
     setup_web(app, services)

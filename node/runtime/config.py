@@ -109,6 +109,14 @@ class Settings:
     # without them. Browsers fetch them from that host, so pages allow its images (CSP).
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"  # plain text, shown on the maps
+    map_attribution_url: str = "https://www.openstreetmap.org/copyright"  # its link; "" for none
+    # The directory (node/features/directory): nodes whose /directory we read, at most
+    # directory_max_nodes, each at most once every directory_fetch_interval_seconds (an hour
+    # at least), keeping at most directory_max_entries_per_node of its chapters and campaigns.
+    directory_max_nodes: int = 1000
+    directory_max_entries_per_node: int = 500
+    directory_fetch_interval_seconds: float = 3600.0
+    directory_poll_seconds: float = 60.0  # how often the worker looks for nodes due
     # Reminders before a call starts, in minutes (a chapter may set its own).
     reminder_offsets_minutes: tuple[int, ...] = (1440, 120)
     reminder_sweep_seconds: float = 30.0  # how often reminders due (and reports due) are sent
@@ -161,6 +169,10 @@ class Settings:
             )
         if self.proof_workers < -1:
             raise ConfigError("proof_workers must be -1 (cores - 1), 0 (in-process) or more")
+        if min(self.directory_max_nodes, self.directory_max_entries_per_node) < 0:
+            raise ConfigError("directory_max_nodes and directory_max_entries_per_node must be >= 0")
+        if self.directory_fetch_interval_seconds < 3600:
+            raise ConfigError("directory_fetch_interval_seconds must be at least 3600 (an hour)")
         if self.invitation_days < 1:
             raise ConfigError("invitation_days must be at least 1")
         if self.smtp_security not in SMTP_SECURITY:

@@ -12,6 +12,7 @@ from storage.models.activity import InboxItem, OutboxActivity
 from storage.models.actor import ApiToken, Invitation, LocalActor, RemoteActor, SupersededKey
 from storage.models.counters import NodeCounter
 from storage.models.delivery import Delivery
+from storage.models.directory import DirectoryEntry, DirectoryNode
 from storage.models.domain import Domain
 from storage.models.follow import Follow
 from storage.models.follow_up import FollowUp
@@ -40,6 +41,8 @@ __all__ = [
     "Commitment",
     "Contribution",
     "Delivery",
+    "DirectoryEntry",
+    "DirectoryNode",
     "Domain",
     "DomainBlock",
     "Flag",

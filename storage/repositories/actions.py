@@ -15,6 +15,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     type_coerce,
 )
@@ -339,6 +340,23 @@ async def adoptions_of_call(session: AsyncSession, campaign_call: str) -> list[A
         for r in rows
         if isinstance(r.document, dict) and r.document.get("chapterhouse:campaign") == campaign_call
     ]
+
+
+async def calls_naming(
+    session: AsyncSession, chapters: Sequence[str], calls: Sequence[str], *, limit: int
+) -> list[ActionCall]:
+    """Calls of ``chapters`` whose stored text names one of ``calls`` (a campaign's map of the
+    calls adopted from its own), newest first. The text narrows; the caller checks the link."""
+    if not chapters or not calls:
+        return []
+    named = [type_coerce(ActionCall.document, Text).contains(c, autoescape=True) for c in calls]
+    rows = await session.scalars(
+        select(ActionCall)
+        .where(ActionCall.chapter.in_(list(chapters)), or_(*named))
+        .order_by(ActionCall.start_time.desc(), ActionCall.id)
+        .limit(limit)
+    )
+    return list(rows)
 
 
 async def add_call_if_absent(session: AsyncSession, values: dict[str, Any]) -> None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.features.actors.chapter_profile import apply_changes, stored_profile
 from node.features.following.membership import follow_home
 from node.federation.outbox.audience import follower_inboxes
 from node.federation.outbox.publish import publish
 from node.runtime.services import INSTANCE_ACTOR, Services
 from protocol.activities import build_update
 from protocol.actors import ActorSpec, Multikey, build_actor
+from protocol.chapter_profile import profile_fields
 from protocol.errors import MalformedDocument
 from protocol.ids import IdFactory, validate_local_name
 from protocol.keys import (
@@ -60,11 +63,13 @@ async def create_actor(
     role: str | None = None,
     chapter: str | None = None,
     timezone: str | None = None,
+    profile: Mapping[str, object] | None = None,
 ) -> Created:
     """Create a local actor with fresh RSA-2048 and Ed25519 keys, and a token if a role is given.
 
     ``timezone`` (chapters and campaigns) is the IANA zone their calls' times are read and
-    shown in when a call gives none."""
+    shown in when a call gives none; ``profile`` their place, languages and topics (keys of
+    ``chapter_profile.PROFILE_KEYS``), validated before anything is stored."""
     if role is not None and role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     actor = new_local_actor(
@@ -72,6 +77,10 @@ async def create_actor(
     )
     if timezone is not None:
         actor.timezone = chapter_zone(actor, timezone)
+    if profile:
+        if actor.kind not in GROUP_KINDS:
+            raise ValueError(f"{name} is not a chapter or a campaign: it has no place or topics")
+        apply_changes(actor, profile)
     async with services.db.write() as session:
         token = await store_local_actor(session, actor, role=role, chapter=chapter)
         if chapter is not None and kind == ActorKind.MEMBER:
@@ -131,11 +140,13 @@ async def update_chapter(
     timezone: str | None = None,
     title: str | None = None,
     summary: str | None = None,
+    profile: Mapping[str, object] | None = None,
 ) -> LocalActor:
-    """Change a chapter's (or campaign's) settings; only those given change. A new title or
-    summary changes the actor document, so followers get an Update of it."""
-    if timezone is None and title is None and summary is None:
-        raise ValueError("nothing to change: give --timezone, --title or --summary")
+    """Change a chapter's (or campaign's) settings; only those given change. A new title,
+    summary or profile (place, area, languages, topics: ``chapter_profile.apply_changes``)
+    changes the actor document, so followers get an Update of it."""
+    if timezone is None and title is None and summary is None and not profile:
+        raise ValueError("nothing to change: give --timezone, --title, --summary or a profile")
     async with services.db.write() as session:
         actor = await actor_repo.local_actor_by_name(session, name)
         if actor is None or actor.kind not in GROUP_KINDS:
@@ -149,6 +160,8 @@ async def update_chapter(
             actor.title = title
         if summary is not None:
             actor.summary = summary
+        if profile and apply_changes(actor, profile):
+            public = True
         await session.flush()
         if public:
             doc = actor_document(services.ids, actor)
@@ -229,7 +242,21 @@ def actor_document(ids: IdFactory, actor: LocalActor) -> dict[str, object]:
         kind=actor.kind if actor.kind in GROUP_KINDS else None,
         published=format_xsd_datetime(actor.created_at),
     )
-    return build_actor(spec)
+    doc = build_actor(spec)
+    if actor.moved_to:  # where a moved chapter went (node/features/actors/move.py)
+        doc["movedTo"] = actor.moved_to
+    if actor.also_known_as:  # what an imported chapter was
+        doc["alsoKnownAs"] = list(actor.also_known_as)
+    if actor.kind in GROUP_KINDS:
+        doc.update(profile_fields(stored_profile(actor), tag_base=tag_base(ids)))
+    if actor.kind == ActorKind.CAMPAIGN:  # its member chapters (activitypub/campaign_chapters.py)
+        doc["chapterhouse:chapters"] = ids.actor_part(actor.name, "chapters")
+    return doc
+
+
+def tag_base(ids: IdFactory) -> str:
+    """Where our hashtags point: ``/tags/{topic}`` under the node."""
+    return ids.url("tags")
 
 
 async def rotate_keys(services: Services, name: str, *, assertion: bool = False) -> LocalActor:

@@ -10,9 +10,11 @@ from datetime import datetime
 
 from node.features.calls.errors import FieldError as FieldError  # callers import it here
 from node.features.calls.slot_input import SlotInput, parse_slots_input
+from protocol.chapter_profile import InvalidProfileField, validate_language
 from protocol.errors import MalformedDocument
 from protocol.events import MAX_TITLE, Place, Target, validate_metric
 from protocol.ids import parse_id
+from protocol.language_maps import MAX_LANGUAGES
 from protocol.localtime import WallTime, parse_wall_time, zone_info
 
 ALLOWED_TAGS = {
@@ -65,6 +67,12 @@ class ActionInput:
     tags: tuple[str, ...] | None = None
     #: The call's slots, replacing all it has (``()``: none); placed in time by slots.py.
     slots: tuple[SlotInput, ...] | None = None
+    #: The language title and description are written in (BCP 47), and translations of
+    #: them (tag → text; the description's sanitised like the description), each replacing
+    #: the whole map.
+    language: str | None = None
+    title_map: Mapping[str, str] | None = None
+    description_map: Mapping[str, str] | None = None
     cleared: frozenset[str] = frozenset()
 
     def is_empty(self) -> bool:
@@ -94,6 +102,11 @@ def sanitized(doc: Mapping[str, object]) -> dict[str, object]:
     content = copy.get("content")
     if isinstance(content, str):
         copy["content"] = sanitize_html(content)
+    translations = copy.get("contentMap")
+    if isinstance(translations, Mapping):  # every language's HTML is shown as the content is
+        copy["contentMap"] = {
+            k: sanitize_html(v) if isinstance(v, str) else v for k, v in translations.items()
+        }
     if not _web_link(copy.get("url")):
         copy.pop("url", None)
     location = copy.get("location")
@@ -305,9 +318,23 @@ KNOWN_FIELDS = {
     "remove_targets",
     "tags",
     "slots",
+    "language",
+    "titleMap",
+    "descriptionMap",
 }
 #: Fields a patch may remove by sending ``null``; the others a call always has.
-CLEARABLE = {"description", "place", "online_url", "capacity", "goal", "targets", "tags", "slots"}
+CLEARABLE = {
+    "description",
+    "place",
+    "online_url",
+    "capacity",
+    "goal",
+    "targets",
+    "tags",
+    "slots",
+    "titleMap",
+    "descriptionMap",
+}
 MAX_TAGS = 16
 
 
@@ -329,6 +356,31 @@ def _tags(value: object) -> tuple[str, ...]:
     if len(value) > MAX_TAGS:
         raise FieldError("tags", f"at most {MAX_TAGS} hashtags")
     return tuple(dict.fromkeys(t.lstrip("#") for t in value))
+
+
+def parse_language(field: str, value: object) -> str:
+    """A BCP 47 tag in canonical case, or a ``FieldError`` naming ``field``."""
+    try:
+        return validate_language(value)
+    except InvalidProfileField as exc:
+        raise FieldError(field, exc.detail) from exc
+
+
+def parse_text_map(field: str, value: object, limit: int) -> dict[str, str]:
+    """``{"fr": "…", "de": "…"}``: valid tags to non-empty texts of at most ``limit`` chars."""
+    if not isinstance(value, Mapping):
+        raise FieldError(field, 'must be an object of language tag to text, e.g. {"fr": "…"}')
+    if len(value) > MAX_LANGUAGES:
+        raise FieldError(field, f"at most {MAX_LANGUAGES} languages")
+    out: dict[str, str] = {}
+    for key, text in value.items():
+        tag = parse_language(f"{field}.{str(key)[:40]}", key)
+        if not isinstance(text, str) or not text.strip():
+            raise FieldError(f"{field}.{tag}", "must be a non-empty string")
+        if len(text) > limit:
+            raise FieldError(f"{field}.{tag}", f"must be at most {limit} characters")
+        out[tag] = text.strip()
+    return out
 
 
 def _online_url(value: object, allow_http: bool) -> str:
@@ -367,6 +419,17 @@ def parse_action_input(
     timezone = parse_timezone(data["timezone"]) if data.get("timezone") is not None else None
     place = _place(data["place"]) if data.get("place") is not None else None
     online = data.get("online_url")
+    language = data.get("language")
+    title_map = data.get("titleMap")
+    description_map = data.get("descriptionMap")
+    descriptions = None
+    if description_map is not None:
+        descriptions = {
+            tag: sanitize_html(text)
+            for tag, text in parse_text_map(
+                "descriptionMap", description_map, MAX_DESCRIPTION
+            ).items()
+        }
     removals = data.get("remove_targets")
     if removals is not None and not isinstance(removals, list):
         raise FieldError("remove_targets", 'must be a list such as ["participants:people"]')
@@ -385,6 +448,11 @@ def parse_action_input(
         remove_targets=tuple(_metric_unit(r) for r in removals or ()),
         tags=_tags(data["tags"]) if data.get("tags") is not None else None,
         slots=parse_slots_input(data["slots"]) if data.get("slots") is not None else None,
+        language=parse_language("language", language) if language is not None else None,
+        title_map=parse_text_map("titleMap", title_map, MAX_TITLE)
+        if title_map is not None
+        else None,
+        description_map=descriptions,
         cleared=cleared,
     )
 

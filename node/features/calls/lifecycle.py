@@ -75,6 +75,14 @@ def call_from_row(row: CallRow, services: Services) -> ActionCall:
 _PARSED: Final = "parsed_call"
 
 
+def call_language(services: Services, chapter: LocalActor) -> str:
+    """The language of a call that names none: the chapter's first, else the node's default."""
+    languages = chapter.languages
+    if isinstance(languages, list) and languages and isinstance(languages[0], str):
+        return languages[0]
+    return services.settings.default_language
+
+
 def _apply(call: ActionCall, data: ActionInput, chapter_zone: str | None = None) -> ActionCall:
     """``call`` patched by ``data``: only the fields given change (node/features/calls/patch.py)."""
     return apply_input(call, data, chapter_zone)
@@ -213,6 +221,7 @@ async def create_action(
                 followers=services.ids.actor_part(chapter.name, "followers"),
                 campaign=campaign,
                 context=campaign,
+                language=call_language(services, chapter),
             ),
             parsed,
         )
@@ -295,6 +304,9 @@ async def adopt_action(
         "targets": [t.as_json() for t in call.targets] or None,
         "tags": list(call.tags) or None,
         "online_url": call.online_url,
+        "language": call.language,
+        "titleMap": dict(call.title_map) or None,
+        "descriptionMap": dict(call.content_map) or None,
     }
     if call.place is not None:
         data["place"] = {k: v for k, v in dataclasses.asdict(call.place).items() if v is not None}
@@ -339,6 +351,8 @@ async def update_action(
         if current.cancelled:
             raise FieldError("status", "a cancelled call cannot be edited")
         call = _apply(current, parsed, chapter.timezone)
+        if call.language is None and (call.title_map or call.content_map):
+            call = dataclasses.replace(call, language=call_language(services, chapter))
         call = apply_slots(  # stable ids; taken slots may not go or shrink below their people
             call,
             parsed,

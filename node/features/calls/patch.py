@@ -117,6 +117,21 @@ def apply_fields(call: ActionCall, data: ActionInput) -> ActionCall:
     elif data.place is not None:
         changes["place"] = merge_place(call.place, data.place)
     changes["targets"] = _targets(call, data)
+    if data.language is not None:
+        changes["language"] = data.language
+    for given, cleared, attr in (
+        (data.title_map, "titleMap", "title_map"),
+        (data.description_map, "descriptionMap", "content_map"),
+    ):
+        if given is not None:
+            changes[attr] = dict(given)
+        elif cleared in data.cleared:
+            changes[attr] = {}
+    language = changes.get("language", call.language)
+    for attr in ("title_map", "content_map"):  # the call's own language is its title/content
+        current = changes.get(attr, getattr(call, attr))
+        if isinstance(current, Mapping) and language in current:
+            changes[attr] = {k: v for k, v in current.items() if k != language}
     return dataclasses.replace(call, **changes)  # type: ignore[arg-type]
 
 

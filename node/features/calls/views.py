@@ -39,6 +39,10 @@ def call_json(call: ActionCall, *, local: bool) -> dict[str, object]:
         "goal": call.goal,
         "targets": [t.as_json() for t in call.targets],
         "tags": list(call.tags),
+        # The language title and description are in, and their translations (tag → text).
+        "language": call.language,
+        "titleMap": dict(call.title_map),
+        "descriptionMap": dict(call.content_map),
         # Shifts or roles, each with its places: taken, and left (0 when full).
         "slots": [
             {

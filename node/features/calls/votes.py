@@ -115,6 +115,7 @@ async def take_vote(
         await poll_repo.record_vote(session, row.id, vote.voter, vote.choice, vote.note_id, now)
         outcome, kind = DECLINED, Kind.VOTE_COUNTED
         data["text"] = declined_text(str(data["title"]), gave_up)
+        data["declined"] = "gave_up" if gave_up else "noted"  # worded in the reader's language
     changed = outcome != REJECTED
     if changed:
         await schedule_poll_update(session, services, row)

@@ -43,7 +43,7 @@ from node.features.notifications.kinds import WITH_CALENDAR, Kind
 from node.features.notifications.listing import web_link
 from node.features.notifications.preferences import AddressError, valid_address
 from node.features.notifications.unsubscribe import unsubscribe_url
-from node.features.notifications.wording import describe
+from node.features.notifications.wording import describe, speech_for
 from node.federation.followups.queue import PermanentFailure, RetryLater
 from node.runtime.config import Settings
 from node.runtime.services import Services
@@ -197,11 +197,14 @@ def _why_not(
 def build_message(
     services: Services, row: Notification, member: LocalActor, calendar: bytes | None
 ) -> EmailMessage:
-    """The e-mail of notification ``row`` to ``member``'s address."""
+    """The e-mail of notification ``row`` to ``member``'s address, in the member's language
+    (``local_actors.language``, else the node's ``default_language``)."""
     settings = services.settings
     address = str(member.email)
     data = row.data if isinstance(row.data, dict) else {}
-    words = describe(row.kind, data)
+    speech = speech_for(services, member.language)
+    _ = speech.translations.gettext
+    words = describe(row.kind, data, speech)
     link = web_link(data.get("url")) or web_link(row.call)
     unsubscribe = unsubscribe_url(services, member.id, address)
     settings_page = services.ids.url("me")
@@ -218,26 +221,31 @@ def build_message(
     message["List-Unsubscribe-Post"] = ONE_CLICK
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to this
 
+    more_about = _("More about it")
+    why = _("You get this e-mail because you are a member of {node}.")
+    settings_words = _("Your notifications and e-mail settings")
+    stop_words = _("Stop these e-mails")
     lines = [words.text, ""]
     if link:
-        lines += [f"More about it: {link}", ""]
+        lines += [f"{more_about}: {link}", ""]
     lines += [
         "--",
-        f"You get this e-mail because you are a member of {node_name}.",
-        f"Your notifications and e-mail settings: {settings_page}",
-        f"Stop these e-mails: {unsubscribe}",
+        why.format(node=node_name),
+        f"{settings_words}: {settings_page}",
+        f"{stop_words}: {unsubscribe}",
     ]
     message.set_content("\n".join(lines) + "\n")
 
-    more = f'<p><a href="{html.escape(link)}">More about it</a></p>\n' if link else ""
+    more = f'<p><a href="{html.escape(link)}">{html.escape(more_about)}</a></p>\n' if link else ""
     message.add_alternative(
         "<!doctype html>\n"
-        f'<html><head><meta charset="utf-8"><title>{html.escape(words.subject)}</title></head>\n'
+        f'<html lang="{speech.language}"><head><meta charset="utf-8">'
+        f"<title>{html.escape(words.subject)}</title></head>\n"
         f"<body>\n<p>{html.escape(words.text)}</p>\n{more}"
         '<hr><p style="font-size:small;color:#555">'
-        f"You get this e-mail because you are a member of {html.escape(node_name)}. "
-        f'<a href="{html.escape(settings_page)}">Your notifications and e-mail settings</a> · '
-        f'<a href="{html.escape(unsubscribe)}">Stop these e-mails</a></p>\n'
+        f"{html.escape(why.format(node=node_name))} "
+        f'<a href="{html.escape(settings_page)}">{html.escape(settings_words)}</a> · '
+        f'<a href="{html.escape(unsubscribe)}">{html.escape(stop_words)}</a></p>\n'
         "</body></html>\n",
         subtype="html",
     )
@@ -245,6 +253,7 @@ def build_message(
         message.add_attachment(
             calendar, maintype="text", subtype="calendar", filename="action-call.ics"
         )
+    message["Content-Language"] = speech.language  # RFC 3282; after the parts, which reset it
     return message
 
 

@@ -23,6 +23,8 @@ class Kind(StrEnum):
     REPORT_DUE = "report_due"
     # A poll vote answered (to the voter, who has no other way of hearing).
     VOTE_COUNTED = "vote_counted"
+    # A chapter they followed moved to another node (they now follow it there).
+    CHAPTER_MOVED = "chapter_moved"
 
 
 #: Kinds whose e-mail carries the call's ``.ics`` (confirmations and changes).

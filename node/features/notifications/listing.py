@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from node.features.notifications.wording import describe
+from node.features.notifications.wording import ENGLISH, Speech, describe
 from node.runtime.services import Services
 from protocol.timefmt import format_xsd_datetime
 from storage.models import Notification
@@ -39,9 +39,11 @@ def web_link(value: object) -> str | None:
     return None
 
 
-def shown(row: Notification) -> Shown:
+def shown(row: Notification, speech: Speech = ENGLISH) -> Shown:
+    """``row`` as its reader sees it, worded in ``speech``'s language (``wording.speech_for``:
+    the member's own setting, else the node's default)."""
     data = row.data if isinstance(row.data, dict) else {}
-    message = describe(row.kind, data)
+    message = describe(row.kind, data, speech)
     return Shown(
         id=row.id,
         kind=row.kind,
@@ -69,13 +71,18 @@ def notification_json(item: Shown) -> dict[str, Any]:
 
 
 async def notifications_of(
-    services: Services, member_id: int, *, unread_only: bool = False, limit: int = DEFAULT_LIMIT
+    services: Services,
+    member_id: int,
+    *,
+    unread_only: bool = False,
+    limit: int = DEFAULT_LIMIT,
+    speech: Speech = ENGLISH,
 ) -> list[Shown]:
     async with services.db.read() as session:
         rows = await notification_repo.of_member(
             session, member_id, unread_only=unread_only, limit=max(1, min(limit, MAX_LIMIT))
         )
-    return [shown(row) for row in rows]
+    return [shown(row, speech) for row in rows]
 
 
 async def unread_count(services: Services, member_id: int) -> int:

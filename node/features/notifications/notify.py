@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.features.actors.names import remote_person
 from node.features.notifications.kinds import Kind
-from node.features.notifications.wording import describe
+from node.features.notifications.wording import describe, speech_for
 from node.federation.outbox.publish import publish
 from node.runtime.services import Services
 from protocol.notes import build_direct_message
@@ -134,7 +134,7 @@ async def notify(
     row = await notification_repo.add_if_absent(session, values)
     if row is None:
         return None
-    message = describe(kind, data)
+    message = describe(kind, data, speech_for(services))  # a remote person: the node's language
     link = call or (str(data["url"]) if data.get("url") else None)
     dm = build_direct_message(
         note_id=services.ids.activity(services.new_id()),

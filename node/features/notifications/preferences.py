@@ -28,41 +28,63 @@ _LOCAL: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*
 _LABEL: Final = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the ``messages`` catalogue; it is translated where it is shown."""
+    return message
+
+
 class AddressError(ChapterhouseError):
-    """Not an e-mail address this node will send to (the message says why)."""
+    """Not an e-mail address this node will send to (the message says why). ``template`` and
+    ``params`` let the reader's interface word it in their language (the CLI does); ``str()``
+    is the English."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template.format(**params))
+        self.template = template
+        self.params = params
 
 
 def valid_address(text: str) -> str:
     """``text`` as a plain ``local@domain`` address (surrounding spaces dropped, the domain
     lower-cased and in ASCII), or ``AddressError``."""
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise AddressError("an e-mail address may not contain line breaks or control characters")
+        raise AddressError(
+            N_("an e-mail address may not contain line breaks or control characters")
+        )
     value = text.strip()
     if not value:
-        raise AddressError("the e-mail address is empty")
+        raise AddressError(N_("the e-mail address is empty"))
     if any(c.isspace() for c in value) or "<" in value or ">" in value:
-        raise AddressError(f"{value!r} is not an e-mail address (give just local@domain)")
+        raise AddressError(
+            N_("{value!r} is not an e-mail address (give just local@domain)"), value=value
+        )
     local, at, domain = value.rpartition("@")
     if not at or not local or not domain:
-        raise AddressError(f"{value!r} is not an e-mail address (no local@domain)")
+        raise AddressError(N_("{value!r} is not an e-mail address (no local@domain)"), value=value)
     if not local.isascii() or _LOCAL.fullmatch(local) is None or len(local) > 64:
-        raise AddressError(f"{value!r} is not an e-mail address (its part before @)")
+        raise AddressError(
+            N_("{value!r} is not an e-mail address (its part before @)"), value=value
+        )
     try:
         ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
-        raise AddressError(f"{value!r} is not an e-mail address (its domain)") from exc
+        raise AddressError(
+            N_("{value!r} is not an e-mail address (its domain)"), value=value
+        ) from exc
     labels = ascii_domain.split(".")
     if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise AddressError(f"{value!r} is not an e-mail address (its domain)")
+        raise AddressError(N_("{value!r} is not an e-mail address (its domain)"), value=value)
     address = f"{local}@{ascii_domain}"
     if len(address) > MAX_ADDRESS:
-        raise AddressError(f"the e-mail address is longer than {MAX_ADDRESS} characters")
+        raise AddressError(
+            N_("the e-mail address is longer than {count} characters"), count=MAX_ADDRESS
+        )
     try:  # the standard library's parser, which will write the header, agrees
         parsed = Address(addr_spec=address)
     except (HeaderParseError, ValueError, IndexError) as exc:
-        raise AddressError(f"{value!r} is not an e-mail address") from exc
+        raise AddressError(N_("{value!r} is not an e-mail address"), value=value) from exc
     if parsed.addr_spec != address:
-        raise AddressError(f"{value!r} is not an e-mail address")
+        raise AddressError(N_("{value!r} is not an e-mail address"), value=value)
     return address
 
 

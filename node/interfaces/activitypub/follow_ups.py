@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from node.features.actors.move import MOVE_FOLLOWERS, move_followers
 from node.features.calls.adoption.follow import follow_adopted
 from node.features.calls.lifecycle import (
     ADOPTED_CALLS,
@@ -39,5 +40,6 @@ FOLLOW_UP_HANDLERS: Final[Mapping[str, FollowUpHandler]] = MappingProxyType(
         ADOPTED_CALLS: follow_adopted,
         VERIFY_ROLLUP: verify_stored_rollup,
         NOTIFICATION_EMAIL: send_notification_email,
+        MOVE_FOLLOWERS: move_followers,
     }
 )

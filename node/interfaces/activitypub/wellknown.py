@@ -93,6 +93,8 @@ async def nodeinfo(request: web.Request) -> web.Response:
             "chapters": chapters,
             "campaigns": campaigns,
             "instanceActor": services.ids.actor("relay"),
+            # Our chapters and campaigns, for other nodes' directories (FEDERATION.md).
+            "directory": services.ids.url("directory"),
         },
     )
     return web.Response(body=orjson.dumps(doc), headers={**CORS, "Content-Type": NODEINFO_PROFILE})

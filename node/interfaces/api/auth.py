@@ -1,4 +1,8 @@
-"""Bearer tokens: ``Authorization: Bearer chp_...`` identifies a local actor and its role."""
+"""Bearer tokens: ``Authorization: Bearer chp_...`` identifies a local actor and its role.
+
+Writes and a member's own data need one (``authenticate``); the public reads (what the pages,
+feeds and ActivityPub documents already show anyone) take one when given
+(``optional_principal``, see node/interfaces/api/public.py)."""
 
 from __future__ import annotations
 
@@ -37,3 +41,11 @@ async def authenticate(request: web.Request) -> Principal:
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
     return Principal(actor, role)
+
+
+async def optional_principal(request: web.Request) -> Principal | None:
+    """The token's principal when the request carries one, else ``None``: public reads answer
+    anyone, but a token that is sent is still checked (401 if bad) and rate-limited."""
+    if "Authorization" not in request.headers:
+        return None
+    return await authenticate(request)

@@ -7,6 +7,8 @@ from typing import Any
 from node.interfaces.api.openapi_attendance import ATTENDANCE_PATHS, ATTENDANCE_SCHEMAS
 from node.interfaces.api.openapi_calls import PATCH_DESCRIPTION, SLOT, call_input_schema
 from node.interfaces.api.openapi_campaigns import CAMPAIGN_PATHS, CAMPAIGN_SCHEMAS
+from node.interfaces.api.openapi_chapters import CHAPTER_PATHS, CHAPTER_SCHEMAS
+from node.interfaces.api.openapi_exports import EXPORT_PATHS
 from node.interfaces.api.openapi_moderation import MODERATION_PATHS, MODERATION_SCHEMAS
 from node.interfaces.api.openapi_notifications import NOTIFICATION_PATHS, NOTIFICATION_SCHEMAS
 from node.interfaces.api.openapi_parts import CHAPTER, ULID
@@ -14,6 +16,7 @@ from node.interfaces.api.openapi_parts import json_body as _json_body
 from node.interfaces.api.openapi_parts import ok as _ok
 from node.interfaces.api.openapi_parts import op as _op
 from node.interfaces.api.openapi_parts import ref as _ref
+from node.interfaces.api.openapi_public import PUBLIC_PATHS, mark_public
 from node.interfaces.api.openapi_reports import REPORT_PATHS, REPORT_SCHEMAS
 from node.runtime.version import node_version
 
@@ -64,6 +67,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "goal": {"type": ["string", "null"]},
             "targets": {"type": "array", "items": target},
             "tags": {"type": "array", "items": {"type": "string"}},
+            "language": {"type": ["string", "null"]},
+            "titleMap": {"type": "object", "additionalProperties": {"type": "string"}},
+            "descriptionMap": {"type": "object", "additionalProperties": {"type": "string"}},
             "slots": {"type": "array", "items": SLOT},
             "poll": {
                 "type": "string",
@@ -108,7 +114,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
     def items(schema: dict[str, Any]) -> dict[str, Any]:
         return {"type": "object", "properties": {"items": {"type": "array", "items": schema}}}
 
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Chapterhouse node API",
@@ -206,22 +212,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 ),
             },
             **REPORT_PATHS,
+            **EXPORT_PATHS,
             **ATTENDANCE_PATHS,
             **CAMPAIGN_PATHS,
-            "/api/v1/campaigns/{campaign}/totals": {
-                "parameters": [
-                    {
-                        "name": "campaign",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "get": _op(
-                    "A campaign's totals: now, per chapter and over time",
-                    {"200": _ok("Totals", _ref("CampaignTotals"))},
-                ),
-            },
+            **PUBLIC_PATHS,
+            **CHAPTER_PATHS,
             "/api/v1/flags": {
                 "post": _op(
                     "Report an action call, a report or an actor to the moderators",
@@ -466,6 +461,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 **MODERATION_SCHEMAS,
                 **NOTIFICATION_SCHEMAS,
                 **CAMPAIGN_SCHEMAS,
+                **CHAPTER_SCHEMAS,
                 "Problem": {
                     "type": "object",
                     "properties": {
@@ -484,3 +480,5 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
         },
     }
+    mark_public(document["paths"])  # the reads anyone may call (openapi_public.py)
+    return document

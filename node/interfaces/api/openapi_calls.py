@@ -110,6 +110,26 @@ def call_input_schema(place: dict[str, Any], target: dict[str, Any]) -> dict[str
                 "items": slot_input_schema(),
                 "description": SLOTS,
             },
+            "language": {
+                "type": "string",
+                "description": "the BCP 47 tag title and description are written in (default: "
+                "the chapter's first language, else the node's); published as the first key "
+                "of the Event's nameMap and contentMap, as Mastodon reads them",
+            },
+            "titleMap": {
+                "type": ["object", "null"],
+                "maxProperties": 20,
+                "additionalProperties": {"type": "string", "maxLength": 300},
+                "description": 'translations of the title, e.g. {"fr": "Nettoyage du canal"}; '
+                "replaces the whole map, null removes it",
+            },
+            "descriptionMap": {
+                "type": ["object", "null"],
+                "maxProperties": 20,
+                "additionalProperties": {"type": "string"},
+                "description": "translations of the description (HTML, cleaned as the "
+                "description is); replaces the whole map, null removes it",
+            },
             "poll": {
                 "type": "boolean",
                 "description": "on create only: also publish the call's RSVP poll (a Question "

@@ -1,4 +1,5 @@
-"""``/api/v1`` endpoints. Every one authenticates first and answers problem+json on error."""
+"""``/api/v1`` endpoints. Each answers problem+json on error, and each authenticates first
+except the public reads (``public_get``, node/interfaces/api/public.py), which anyone may call."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from node.features.following.follow import FollowError, follow, following, unfol
 from node.features.impact.campaigns import campaign_totals
 from node.interfaces.api.auth import authenticate
 from node.interfaces.api.openapi import openapi_document
+from node.interfaces.api.public import public_get
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from protocol.timefmt import format_xsd_datetime
@@ -122,12 +124,12 @@ async def me(request: web.Request, who: Principal) -> web.Response:
     )
 
 
-@routes.get("/api/v1/chapters/{chapter}/actions")
-@api
-async def list_calls(request: web.Request, who: Principal) -> web.Response:
+@public_get(routes, "/api/v1/chapters/{chapter}/actions")
+async def list_calls(request: web.Request, who: Principal | None) -> dict[str, object]:
+    """Public: the calls are the chapter's published Events (its outbox, feeds and page)."""
     services = request.app[SERVICES]
     rows = await list_actions(services, request.match_info["chapter"])
-    return _json({"items": [call_json(call_from_row(r, services), local=True) for r in rows]})
+    return {"items": [call_json(call_from_row(r, services), local=True) for r in rows]}
 
 
 @routes.post("/api/v1/chapters/{chapter}/actions")
@@ -147,15 +149,15 @@ async def create_call(request: web.Request, who: Principal) -> web.Response:
     return _json(created, status=201, headers={"Location": row.ap_id})
 
 
-@routes.get("/api/v1/chapters/{chapter}/actions/{ulid}")
-@api
-async def get_call(request: web.Request, who: Principal) -> web.Response:
+@public_get(routes, "/api/v1/chapters/{chapter}/actions/{ulid}")
+async def get_call(request: web.Request, who: Principal | None) -> dict[str, object]:
+    """Public: the call's published Event, as JSON."""
     services = request.app[SERVICES]
     async with services.db.read() as session:
         row = await action_repo.call_by_ap_id(session, _call_id(request))
     if row is None or row.local_actor_id is None:
         raise NotFoundError("no such action call on this node")
-    return _json(call_json(call_from_row(row, services), local=True))
+    return call_json(call_from_row(row, services), local=True)
 
 
 @routes.patch("/api/v1/chapters/{chapter}/actions/{ulid}")
@@ -214,12 +216,12 @@ async def call_participants(request: web.Request, who: Principal) -> web.Respons
     )
 
 
-@routes.get("/api/v1/campaigns/{campaign}/totals")
-@api
-async def totals(request: web.Request, who: Principal) -> web.Response:
-    """Totals now, per chapter, and as published over time (one point per rollup)."""
+@public_get(routes, "/api/v1/campaigns/{campaign}/totals")
+async def totals(request: web.Request, who: Principal | None) -> dict[str, object]:
+    """Public (the campaign page and signed rollup show it all): totals now, per chapter, and
+    as published over time (one point per rollup)."""
     result = await campaign_totals(request.app[SERVICES], request.match_info["campaign"])
-    return _json({**result.summary(), "chapters": result.chapters, "history": result.history})
+    return {**result.summary(), "chapters": result.chapters, "history": result.history}
 
 
 @routes.get("/api/v1/feed")

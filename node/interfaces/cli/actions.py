@@ -24,6 +24,7 @@ from node.interfaces.cli.base import (
     with_services,
 )
 from node.interfaces.cli.parsers.actions import CLEARABLE
+from node.interfaces.cli.words import _, ngettext
 from node.runtime.services import Services
 from protocol.events import summary_line
 from storage.models import ActionCall as CallRow
@@ -47,7 +48,7 @@ def _action_fields(args: argparse.Namespace, *, creating: bool) -> dict[str, obj
     if args.latitude is not None or args.longitude is not None:
         place["latitude"], place["longitude"] = args.latitude, args.longitude
         if args.latitude is None or args.longitude is None:
-            raise CommandError("give --latitude and --longitude together")
+            raise CommandError(_("give --latitude and --longitude together"))
     for what in getattr(args, "clear", None) or ():
         if what == "address":
             place["address"] = None
@@ -67,6 +68,16 @@ def _action_fields(args: argparse.Namespace, *, creating: bool) -> dict[str, obj
         data["tags"] = list(args.tag)
     if args.slot:
         data["slots"] = list(args.slot)  # the text form; parsed with the API's slots
+    if args.language is not None:
+        data["language"] = args.language
+    for option, key in (("title_in", "titleMap"), ("description_in", "descriptionMap")):
+        pairs = getattr(args, option, None) or []
+        if pairs:
+            translations = dict(pairs)  # tags are checked with the API's input
+            if len(translations) < len(pairs):
+                flag = "--" + option.replace("_", "-")
+                raise CommandError(_("{flag}: a language is given twice").format(flag=flag))
+            data[key] = translations
     _refuse_contradictions(args, data)
     return data
 
@@ -85,13 +96,17 @@ def _refuse_contradictions(args: argparse.Namespace, data: dict[str, object]) ->
         "tags": bool(args.tag),
         "targets": bool(args.target) or bool(getattr(args, "remove_target", None)),
         "slots": bool(args.slot),
+        "title-in": bool(args.title_in),
+        "description-in": bool(args.description_in),
     }
     both = sorted(c for c in cleared if given.get(c))
     if both or ("place" in cleared and cleared & {"address", "coordinates"}):
         what = both[0] if both else "place"
-        raise CommandError(f"--clear {what} contradicts another option that sets it")
+        raise CommandError(
+            _("--clear {what} contradicts another option that sets it").format(what=what)
+        )
     if not data:
-        raise CommandError("nothing to change: give at least one option (see --help)")
+        raise CommandError(_("nothing to change: give at least one option (see --help)"))
 
 
 def _print_call(services: Services, row: CallRow, as_json: bool) -> None:
@@ -101,7 +116,10 @@ def _print_call(services: Services, row: CallRow, as_json: bool) -> None:
         out(json.dumps(call_json(call, local=row.local_actor_id is not None)))
     else:
         out(call.id)
-        err(f"{call.title} · {call.status.lower()} · {call.participant_count} coming")
+        coming = ngettext("{count} coming", "{count} coming", call.participant_count).format(
+            count=call.participant_count
+        )
+        err(f"{call.title} · {call.status.lower()} · {coming}")
         err(summary_line(call))  # when (in the call's zone) · where · goal
 
 
@@ -111,7 +129,7 @@ async def cmd_action_create(args: argparse.Namespace, services: Services) -> int
     row = await create_action(services, who, args.chapter, _action_fields(args, creating=True))
     if args.poll:  # the RSVP poll Mastodon users can answer
         row = await publish_poll(services, who, row.ap_id)
-        err(f"RSVP poll: {row.poll}")
+        err(_("RSVP poll: {poll}").format(poll=row.poll))
     _print_call(services, row, args.json)
     return 0
 

@@ -15,6 +15,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from node.interfaces.cli.words import N_
+
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What ``add_subparsers`` returns; each group's ``register`` adds its commands to it."""
 
@@ -49,7 +51,9 @@ def lazy(module: str) -> Callable[[str], LazyCommand]:
 
 def data_arg(parser: argparse.ArgumentParser) -> None:
     """The ``--data DIR`` option that almost every command takes."""
-    parser.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    parser.add_argument(
+        "--data", required=True, metavar="DIR", help=N_("the node's data directory")
+    )
 
 
 class IntermixedParser(argparse.ArgumentParser):

@@ -16,10 +16,13 @@ from node.features.calls.attendance import attendance_sheet, record_attendance
 from node.features.calls.checkin_code import checkin_code, checkin_window, shown_code
 from node.features.calls.lookup import local_call
 from node.interfaces.cli.base import err, out, principal, with_services
+from node.interfaces.cli.words import N_, _
 from node.runtime.services import Services
 
 #: How a name that changed nothing is told: it was so already.
-ALREADY = {"checked in": "already checked in", "check-in undone": "was not checked in"}
+ALREADY = {"checked in": N_("already checked in"), "check-in undone": N_("was not checked in")}
+#: What a name that changed something is told (``node.features.calls.attendance``'s words).
+DONE = {"checked in": N_("checked in"), "check-in undone": N_("check-in undone")}
 
 
 @with_services
@@ -36,9 +39,9 @@ async def cmd_action_checkin(args: argparse.Namespace, services: Services) -> in
     )
     for change in result.changes:
         if change.changed:
-            err(f"{change.what}: {change.who}")
+            err(f"{_(DONE.get(change.what, change.what))}: {change.who}")
         else:
-            err(f"{ALREADY.get(change.what, change.what)}: {change.who}")
+            err(f"{_(ALREADY.get(change.what, change.what))}: {change.who}")
     err(result.tally.describe())
     out(str(result.tally.came))
     return 0
@@ -48,10 +51,14 @@ async def cmd_action_checkin(args: argparse.Namespace, services: Services) -> in
 async def cmd_action_checkin_code(args: argparse.Namespace, services: Services) -> int:
     who = await principal(services, args.as_name)
     code = await checkin_code(services, who, args.call_id)
-    row, _ = await local_call(services, args.call_id)
+    row, _chapter = await local_call(services, args.call_id)
     opens, closes = checkin_window(row)
     out(shown_code(code))
-    err(f"members signed in enter it on the call's page from {opens} to {closes}")
+    err(
+        _("members signed in enter it on the call's page from {opens} to {closes}").format(
+            opens=opens, closes=closes
+        )
+    )
     return 0
 
 

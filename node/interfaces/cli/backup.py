@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from node.interfaces.cli.base import err, out, settings_for
+from node.interfaces.cli.words import _
 from node.ops.backup import create_backup, read_passphrase, restore_backup
 
 
@@ -24,6 +25,6 @@ async def cmd_restore(args: argparse.Namespace) -> int:
     passphrase = read_passphrase(args.passphrase_file)
     result = await restore_backup(Path(args.backup), Path(args.data), passphrase, progress=err)
     for warning in result.warnings:
-        err(f"warning: {warning}")
+        err(_("warning: {warning}").format(warning=warning))
     out(result.summary())
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from node.features.actors.authz import Principal, principal_by_name
+from node.interfaces.cli.words import _
 from node.runtime.config import CONFIG_FILE, Settings, load_settings
 from node.runtime.services import Services
 from node.runtime.wiring import close_services, open_services
@@ -46,7 +47,11 @@ def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:
     environment configures the node, as the test rig does)."""
     data = Path(args.data)
     if not (data / CONFIG_FILE).exists() and not os.environ.get("CHAPTERHOUSE_BASE_URL"):
-        raise CommandError(f"{data} is not a Chapterhouse data directory (run `chapterhouse init`)")
+        raise CommandError(
+            _("{data} is not a Chapterhouse data directory (run `chapterhouse init`)").format(
+                data=data
+            )
+        )
     return load_settings(data, **overrides)
 
 

@@ -11,6 +11,7 @@ from node.features.actors.local import create_actor
 from node.features.following.approval import approve_follower
 from node.features.impact.exclusions import exclude, include, members
 from node.interfaces.cli.base import err, out, principal, with_services
+from node.interfaces.cli.words import _, ngettext
 from node.runtime.services import Services
 from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
@@ -28,9 +29,9 @@ async def cmd_campaign_create(args: argparse.Namespace, services: Services) -> i
         approve_followers=args.approve_chapters,
     )
     out(created.actor.ap_id)
-    err(f"handle: acct:{created.actor.name}@{services.ids.authority}")
+    err(_("handle: {handle}").format(handle=f"acct:{created.actor.name}@{services.ids.authority}"))
     if args.approve_chapters:
-        err("chapters that join wait for an organiser: `chapterhouse campaign approve`")
+        err(_("chapters that join wait for an organiser: `chapterhouse campaign approve`"))
     return 0
 
 
@@ -42,7 +43,7 @@ async def cmd_campaign_members(args: argparse.Namespace, services: Services) -> 
     else:
         for member in found:
             out(f"{member.chapter}\t{member.state}")
-        err(f"{len(found)} chapter(s)")
+        err(ngettext("{count} chapter", "{count} chapters", len(found)).format(count=len(found)))
     return 0
 
 
@@ -52,10 +53,14 @@ async def cmd_campaign_approve(args: argparse.Namespace, services: Services) -> 
     async with services.db.read() as session:
         campaign = await actor_repo.local_actor_by_name(session, args.campaign)
     if campaign is None or campaign.kind != ActorKind.CAMPAIGN:
-        raise NotFoundError(f"no campaign named {args.campaign!r} on this node")
+        raise NotFoundError(_("no campaign named {name!r} on this node").format(name=args.campaign))
     await approve_follower(services, who, campaign, args.chapter)
     out(args.chapter)
-    err(f"{args.chapter} is a member of {args.campaign}")
+    err(
+        _("{chapter} is a member of {campaign}").format(
+            chapter=args.chapter, campaign=args.campaign
+        )
+    )
     return 0
 
 
@@ -64,7 +69,13 @@ async def cmd_campaign_exclude(args: argparse.Namespace, services: Services) -> 
     who = await principal(services, args.as_name)
     moved = await exclude(services, who, args.campaign, args.iri, args.reason or "")
     out(args.iri)
-    err(f"excluded; {moved} counted report(s) left the totals (the next rollup lists it)")
+    err(
+        ngettext(
+            "excluded; {count} counted report left the totals (the next rollup lists it)",
+            "excluded; {count} counted reports left the totals (the next rollup lists it)",
+            moved,
+        ).format(count=moved)
+    )
     return 0
 
 
@@ -73,5 +84,11 @@ async def cmd_campaign_include(args: argparse.Namespace, services: Services) -> 
     who = await principal(services, args.as_name)
     moved = await include(services, who, args.campaign, args.iri)
     out(args.iri)
-    err(f"included again; {moved} report(s) count again")
+    err(
+        ngettext(
+            "included again; {count} report counts again",
+            "included again; {count} reports count again",
+            moved,
+        ).format(count=moved)
+    )
     return 0

@@ -12,6 +12,7 @@ from typing import Any
 
 from node.interfaces.cli.base import CommandError, err, out, with_services
 from node.interfaces.cli.parsers.deliveries import DELIVERY_LIST_LIMIT
+from node.interfaces.cli.words import _, ngettext
 from node.runtime.services import Services
 from storage.models.states import DeliveryState
 from storage.repositories import delivery_admin
@@ -74,7 +75,7 @@ async def cmd_deliveries_list(args: argparse.Namespace, services: Services) -> i
         for line in _delivery_table(views):
             out(line.rstrip())
     else:
-        err(f"no deliveries in state {', '.join(states)}")
+        err(_("no deliveries in state {states}").format(states=", ".join(states)))
     return 0
 
 
@@ -93,10 +94,16 @@ async def cmd_deliveries_retry(args: argparse.Namespace, services: Services) -> 
     if getattr(args, "json", False):
         out(json.dumps({"requeued": count}))
     else:
-        out(f"re-queued {count} {'delivery' if count == 1 else 'deliveries'}")
+        out(
+            ngettext("re-queued {count} delivery", "re-queued {count} deliveries", count).format(
+                count=count
+            )
+        )
     if ids and count < len(ids):
         raise CommandError(
-            f"only {count} of the {len(ids)} deliveries asked for could be re-queued; "
-            "the rest do not exist, are not dead or failing, or are being sent right now"
+            _(
+                "only {count} of the {asked} deliveries asked for could be re-queued; the rest "
+                "do not exist, are not dead or failing, or are being sent right now"
+            ).format(count=count, asked=len(ids))
         )
     return 0

@@ -6,6 +6,7 @@ import argparse
 
 from node.features.actors.local import rotate_keys
 from node.interfaces.cli.base import err, out, with_services
+from node.interfaces.cli.words import _
 from node.runtime.services import Services
 
 
@@ -14,5 +15,5 @@ async def cmd_keys_rotate(args: argparse.Namespace, services: Services) -> int:
     """Followers learn the new key from an Update the workers send, not from this command."""
     actor = await rotate_keys(services, args.as_name, assertion=args.assertion_key)
     out(f"{services.ids.main_key(actor.name)} rotated")
-    err("followers will receive an Update of the actor when the node next runs its workers")
+    err(_("followers will receive an Update of the actor when the node next runs its workers"))
     return 0

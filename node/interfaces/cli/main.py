@@ -28,6 +28,7 @@ from node.interfaces.cli.parsers import (
     chapters,
     deliveries,
     demo,
+    directory,
     following,
     keys,
     members,
@@ -39,6 +40,16 @@ from node.interfaces.cli.parsers import (
     reports,
     setup,
     verify,
+)
+from node.interfaces.cli.words import (
+    ENGLISH,
+    N_,
+    Translations,
+    _,
+    argparse_words,
+    language_for,
+    localise,
+    speaking,
 )
 from node.runtime.logs import configure_logging
 from protocol.errors import ChapterhouseError
@@ -85,17 +96,30 @@ REGISTRARS = (
     following.register_listing,
     deliveries.register,
     purge.register,
+    directory.register,
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(words: Translations = ENGLISH) -> argparse.ArgumentParser:
+    """The whole parser, its texts shown in ``words``' language (``words.py``)."""
     parser = argparse.ArgumentParser(
-        prog="chapterhouse", description="A federated node for chapters of communities of action."
+        prog="chapterhouse",
+        description=N_("A federated node for chapters of communities of action."),
     )
     sub: Subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in REGISTRARS:
         register(sub)
+    localise(parser, words)
     return parser
+
+
+def words_for(language: str) -> Translations:
+    """The catalogue of ``language``; English needs none, and no Babel."""
+    if language == "en":
+        return ENGLISH
+    from node.runtime.i18n import Catalogues  # Babel: only for a run that speaks another language
+
+    return Catalogues().translations(language, "messages")
 
 
 def exit_for(exc: BaseException) -> Exit | None:
@@ -124,8 +148,28 @@ def _run(args: argparse.Namespace, coro: Coroutine[Any, Any, int]) -> int:
     return asyncio.run(coro)
 
 
+def _reason(exc: BaseException) -> str:
+    """Why ``exc`` ended the command, in the run's language when the error carries its words
+    as a marked ``template`` and its ``params`` (e.g. ``AddressError``), else as it says it."""
+    template, params = getattr(exc, "template", None), getattr(exc, "params", None)
+    if isinstance(template, str) and isinstance(params, dict):
+        try:
+            return _(template).format(**params)
+        except (KeyError, IndexError, ValueError):
+            pass  # a translation that lost a placeholder: the English is still right
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    language = language_for(argv)
+    words = words_for(language)
+    with argparse_words(words), speaking(language, words):
+        return _main(argv, words)
+
+
+def _main(argv: Sequence[str], words: Translations) -> int:
+    args = build_parser(words).parse_args(argv)
     if args.command != "serve":
         configure_logging(os.environ.get("CHAPTERHOUSE_LOG_LEVEL", "WARNING"))
     try:
@@ -138,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if how.message:
             from node.interfaces.cli.base import err  # loaded already by the command that failed
 
-            err(f"error: {exc}")
+            err(_("error: {reason}").format(reason=_reason(exc)))
         return how.code
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from node.features.actors.authz import local_chapter
 from node.features.actors.invitations import create_invitation, expires_at
+from node.features.actors.language import set_member_language
 from node.features.actors.local import create_actor, hash_token
 from node.features.actors.passwords import hash_password_off_loop
 from node.features.actors.revocation import revoke_sessions, revoke_tokens
@@ -23,6 +24,7 @@ from node.interfaces.cli.base import (
     principal,
     with_services,
 )
+from node.interfaces.cli.words import _, ngettext
 from node.runtime.services import Services
 from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
@@ -54,17 +56,21 @@ async def cmd_member_add(args: argparse.Namespace, services: Services) -> int:
 async def cmd_member_update(args: argparse.Namespace, services: Services) -> int:
     """A member's notification settings: ``--email ADDR`` ("" for none) and ``--reminders
     on|off``; prints them as they now are."""
-    if args.email is None and args.reminders is None:
-        raise CommandError("nothing to change: give --email and/or --reminders")
+    if args.email is None and args.reminders is None and args.language is None:
+        raise CommandError(_("nothing to change: give --email, --reminders or --language"))
     member = await update_member_settings(
         services,
         args.name,
         email=KEEP if args.email is None else args.email,
         reminders=KEEP if args.reminders is None else args.reminders == "on",
     )
-    out(
+    line = (
         f"{member.name} email={member.email or '-'} reminders={'on' if member.reminders else 'off'}"
     )
+    if args.language is not None:  # the line scripts read grows only when it was asked for
+        chosen = await set_member_language(services, member.id, args.language.strip() or None)
+        line += f" language={chosen or '-'}"
+    out(line)
     return 0
 
 
@@ -77,7 +83,11 @@ async def cmd_member_password(args: argparse.Namespace) -> int:
     else:
         password = os.environ.get("CHAPTERHOUSE_PASSWORD") or sys.stdin.readline().strip()
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise CommandError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise CommandError(
+            _("the password must have at least {count} characters").format(
+                count=MIN_PASSWORD_LENGTH
+            )
+        )
     return await _set_password(args, password)
 
 
@@ -87,9 +97,9 @@ async def _set_password(args: argparse.Namespace, services: Services, password: 
     async with services.db.write() as session:
         member = await actor_repo.local_actor_by_name(session, args.name)
         if member is None or member.kind != ActorKind.MEMBER:
-            raise CommandError(f"no member named {args.name!r}")
+            raise CommandError(_("no member named {name!r}").format(name=args.name))
         member.password_hash = hashed
-    out(f"password set for {args.name}")
+    out(_("password set for {name}").format(name=args.name))
     return 0
 
 
@@ -104,7 +114,7 @@ async def cmd_member_invite(args: argparse.Namespace, services: Services) -> int
     async with services.db.read() as session:
         made = await actor_repo.invitation_by_token_hash(session, hash_token(token))
     if made is not None:
-        err(f"expires {expires_at(services, made).isoformat()}")
+        err(_("expires {when}").format(when=expires_at(services, made).isoformat()))
     return 0
 
 
@@ -112,7 +122,7 @@ async def cmd_member_invite(args: argparse.Namespace, services: Services) -> int
 async def cmd_member_sessions_revoke(args: argparse.Namespace, services: Services) -> int:
     """Signs the member out of every browser; prints a confirmation line."""
     member = await revoke_sessions(services, args.name)
-    out(f"signed {member.name} out everywhere")
+    out(_("signed {name} out everywhere").format(name=member.name))
     return 0
 
 
@@ -120,5 +130,9 @@ async def cmd_member_sessions_revoke(args: argparse.Namespace, services: Service
 async def cmd_member_tokens_revoke(args: argparse.Namespace, services: Services) -> int:
     """Deletes every API token of the member; prints how many."""
     count = await revoke_tokens(services, args.name)
-    out(f"revoked {count} API token{'' if count == 1 else 's'} of {args.name}")
+    out(
+        ngettext(
+            "revoked {count} API token of {name}", "revoked {count} API tokens of {name}", count
+        ).format(count=count, name=args.name)
+    )
     return 0

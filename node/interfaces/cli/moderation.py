@@ -16,6 +16,7 @@ from node.interfaces.cli.base import (
     principal,
     with_services,
 )
+from node.interfaces.cli.words import _, ngettext
 from node.runtime.services import Services
 from storage.models.states import FlagState
 from storage.repositories import moderation as moderation_repo
@@ -38,7 +39,12 @@ async def cmd_block_actor(args: argparse.Namespace, services: Services) -> int:
 async def cmd_block_import(args: argparse.Namespace, services: Services) -> int:
     """Mastodon's export format, so an admin can start from a list other servers keep."""
     text = Path(args.file).read_text("utf-8")  # noqa: ASYNC240 - a one-shot CLI read
-    out(f"imported {await import_mastodon_csv(services, text)} domain blocks")
+    count = await import_mastodon_csv(services, text)
+    out(
+        ngettext("imported {count} domain block", "imported {count} domain blocks", count).format(
+            count=count
+        )
+    )
     return 0
 
 
@@ -71,7 +77,7 @@ async def cmd_block_list(args: argparse.Namespace, services: Services) -> int:
 @with_services
 async def cmd_unblock(args: argparse.Namespace, services: Services) -> int:
     if not await unblock(services, args.target):
-        raise CommandError(f"{args.target} is not blocked")
+        raise CommandError(_("{target} is not blocked").format(target=args.target))
     out(f"{args.target} unblocked")
     return 0
 

@@ -8,6 +8,7 @@ import json
 from node.features.calls.polls import publish_poll, question_document
 from node.features.calls.polls_out import vote
 from node.interfaces.cli.base import err, out, principal, with_services
+from node.interfaces.cli.words import _
 from node.runtime.services import Services
 from storage.models import ActionCall as CallRow
 
@@ -21,7 +22,11 @@ async def print_poll(services: Services, row: CallRow, *, as_json: bool) -> None
         out(json.dumps(question))
         return
     out(str(question["id"]))
-    err(f"{question['name']} (Going / Can't make it; closes when the call starts)")
+    err(
+        _("{poll} (Going / Can't make it; closes when the call starts)").format(
+            poll=question["name"]
+        )
+    )
 
 
 @with_services

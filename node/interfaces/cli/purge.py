@@ -13,20 +13,22 @@ from datetime import timedelta
 
 from node.federation.retention import Purged, purge
 from node.interfaces.cli.base import CommandError, err, out, with_services
+from node.interfaces.cli.words import _, ngettext
 from node.runtime.services import Services
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 def _summary(purged: Purged, *, dry_run: bool) -> str:
-    verb = "would purge" if dry_run else "purged"
-    return (
-        f"{verb} {_count(purged.deliveries, 'delivery', 'deliveries')}, "
-        f"{_count(purged.inbox_items, 'inbox item', 'inbox items')} "
-        f"and {_count(purged.inbox_bodies, 'inbox body', 'inbox bodies')}"
-    )
+    counts = {
+        "deliveries": ngettext("{count} delivery", "{count} deliveries", purged.deliveries),
+        "items": ngettext("{count} inbox item", "{count} inbox items", purged.inbox_items),
+        "bodies": ngettext("{count} inbox body", "{count} inbox bodies", purged.inbox_bodies),
+    }
+    numbers = {"deliveries": purged.deliveries, "items": purged.inbox_items}
+    numbers["bodies"] = purged.inbox_bodies
+    said = {key: text.format(count=numbers[key]) for key, text in counts.items()}
+    if dry_run:
+        return _("would purge {deliveries}, {items} and {bodies}").format(**said)
+    return _("purged {deliveries}, {items} and {bodies}").format(**said)
 
 
 @with_services
@@ -36,13 +38,15 @@ async def cmd_purge(args: argparse.Namespace, services: Services) -> int:
         days = services.settings.retention_days
         if days == 0:
             raise CommandError(
-                "retention is off for this node (retention_days = 0): "
-                "say how old with --older-than-days N"
+                _(
+                    "retention is off for this node (retention_days = 0): "
+                    "say how old with --older-than-days N"
+                )
             )
     older_than = timedelta(days=days)
 
     def progress(what: str, done: int) -> None:
-        err(f"{what}: {done} purged so far")
+        err(_("{what}: {count} purged so far").format(what=what, count=done))
 
     purged = await purge(services, older_than, dry_run=args.dry_run, progress=progress)
     out(_summary(purged, dry_run=args.dry_run))

@@ -23,6 +23,7 @@ from node.interfaces.cli.base import (
     principal,
     with_services,
 )
+from node.interfaces.cli.words import _
 from node.runtime.services import Services
 
 
@@ -33,7 +34,7 @@ async def cmd_report_create(args: argparse.Namespace, services: Services) -> int
     if args.from_attendance:  # participants=N:people, counted, from the check-ins
         counted = await attendance_measure(services, who, args.call)
         if any(m.key == counted.key for m in measures):
-            raise CommandError("give participants either with --metric or --from-attendance")
+            raise CommandError(_("give participants either with --metric or --from-attendance"))
         measures = (*measures, counted)
     elif not measures:
         measures = parse_metric_args([], args.method)  # says what to give
@@ -41,8 +42,10 @@ async def cmd_report_create(args: argparse.Namespace, services: Services) -> int
         row = await create_report(services, who, args.call, measures, args.text)
     except ReportExists as exc:
         raise CommandError(
-            f"{exc.call} already has a live report: {exc.report}; correct it with "
-            f"`chapterhouse report update {exc.report}` (one live report per call)"
+            _(
+                "{call} already has a live report: {report}; correct it with "
+                "`chapterhouse report update {report}` (one live report per call)"
+            ).format(call=exc.call, report=exc.report)
         ) from exc
     out(row.ap_id)
     return 0
@@ -55,9 +58,11 @@ async def cmd_report_update(args: argparse.Namespace, services: Services) -> int
     With none of them the numbers stay as they were (only the text changes)."""
     who = await principal(services, args.as_name)
     if args.replace and not args.metric:
-        raise CommandError("--replace needs the new list: one or more --metric METRIC=VALUE:UNIT")
+        raise CommandError(
+            _("--replace needs the new list: one or more --metric METRIC=VALUE:UNIT")
+        )
     if args.replace and args.remove_metric:
-        raise CommandError("--remove-metric cannot be combined with --replace")
+        raise CommandError(_("--remove-metric cannot be combined with --replace"))
     patch = MeasurePatch(
         set=parse_metric_args(args.metric, args.method) if args.metric else (),
         remove=parse_metric_keys(args.remove_metric or []),

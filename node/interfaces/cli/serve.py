@@ -11,6 +11,7 @@ import signal
 from aiohttp import web
 
 from node.interfaces.cli.base import CommandError, err, out, settings_for
+from node.interfaces.cli.words import _
 from node.runtime.app import close_services, create_app, open_services, settle_heap, worker_tasks
 from node.runtime.logs import configure_logging
 from node.runtime.private_files import tighten_data_dir
@@ -64,7 +65,11 @@ async def cmd_serve(args: argparse.Namespace) -> int:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise CommandError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
+        raise CommandError(
+            _("cannot listen on {address}: {reason}").format(
+                address=f"{settings.host}:{settings.port}", reason=exc
+            )
+        ) from exc
     async with services.db.read() as session:
         local = await actor_repo.local_actors(session, sorted(GROUP_KINDS))
     out(f"serving {settings.base_url} on http://{settings.host}:{settings.port}")
@@ -73,6 +78,6 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     settle_heap()
     stop = _stop_on_signals()
     await stop.wait()
-    err("shutting down")
+    err(_("shutting down"))
     await runner.cleanup()
     return 0

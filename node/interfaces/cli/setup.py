@@ -9,6 +9,7 @@ from pathlib import Path
 
 from node.features.actors.local import issue_token
 from node.interfaces.cli.base import CommandError, out, with_services
+from node.interfaces.cli.words import _
 from node.ops.backup.layout import ADMIN_TOKEN_FILE  # where backup looks for it
 from node.runtime.config import CONFIG_FILE, ConfigError, Settings, write_config
 from node.runtime.private_files import PRIVATE_FILE_MODE, ensure_private_dir, write_private
@@ -22,7 +23,11 @@ async def cmd_init(args: argparse.Namespace) -> int:
     made 0700 and every file in it 0600 (the database holds private keys), whatever the umask."""
     data = Path(args.data)
     if (data / CONFIG_FILE).exists():
-        raise CommandError(f"{data} is already initialised ({data / CONFIG_FILE} exists)")
+        raise CommandError(
+            _("{data} is already initialised ({config} exists)").format(
+                data=data, config=data / CONFIG_FILE
+            )
+        )
     values: dict[str, object] = {"base_url": args.base_url}
     if args.allow_private_network:
         values["allow_private_network"] = True
@@ -44,6 +49,6 @@ async def _issue_admin_token(args: argparse.Namespace, services: Services, data:
     assert relay is not None
     token = await issue_token(services, relay, Role.ADMIN)
     write_private(data / ADMIN_TOKEN_FILE, token + "\n")
-    out(f"initialised node {services.settings.base_url} in {data}")
+    out(_("initialised node {url} in {data}").format(url=services.settings.base_url, data=data))
     out(f"admin token: {token}")
     return 0

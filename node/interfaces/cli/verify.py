@@ -15,6 +15,7 @@ from node.features.impact.verify import (
     verify_rollup,
 )
 from node.interfaces.cli.base import err, out, with_services
+from node.interfaces.cli.words import _
 from node.runtime.services import Services
 
 #: The verdicts as exit codes: scripts tell "wrong" (1) from "could not check" (3).
@@ -27,7 +28,7 @@ async def cmd_verify(args: argparse.Namespace) -> int:
 
     def progress(done: int, total: int) -> None:
         if not args.json and (done == total or done % 50 == 0):
-            err(f"checked {done}/{total} reports")
+            err(_("checked {done}/{total} reports").format(done=done, total=total))
 
     if args.data is not None:  # as that node: signed fetches, its own network policy
         verdict = await _verify_as_node(args, progress)

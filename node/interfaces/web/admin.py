@@ -22,10 +22,10 @@ from node.features.moderation.admin import (
 from node.features.moderation.blocks import block_domain
 from node.features.moderation.flags import FlagAlreadyResolved, flag_id_from, resolve_flag
 from node.interfaces.web.common import back, flash, page, require_member
+from node.interfaces.web.language import N_, translator
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
-from protocol.wording import plural
 from storage.models.states import ActorKind, Severity
 
 routes = web.RouteTableDef()
@@ -34,7 +34,8 @@ routes = web.RouteTableDef()
 async def require_admin(request: web.Request) -> Principal:
     who = await require_member(request)
     if not who.is_admin:
-        raise HttpError(403, "only node admins can see this page")
+        t = await translator(request)
+        raise HttpError(403, t.gettext("only node admins can see this page"))
     return who
 
 
@@ -63,6 +64,7 @@ async def admin(request: web.Request) -> web.Response:
 async def admin_block(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     await require_admin(request)
+    t = await translator(request)
     try:
         domain = await block_domain(
             request.app[SERVICES],
@@ -70,9 +72,9 @@ async def admin_block(request: web.Request) -> web.Response:
             form.get("severity", Severity.SUSPEND),
             form.get("reason") or None,
         )
-        await flash(request, f"Blocked {domain}.")
+        await flash(request, t.gettext("Blocked %(domain)s.", domain=domain))
     except ValueError as exc:
-        await flash(request, f"Could not block: {exc}")
+        await flash(request, t.gettext("Could not block: %(reason)s", reason=t.gettext(str(exc))))
     raise back("/admin")
 
 
@@ -90,20 +92,34 @@ async def admin_role(request: web.Request) -> web.Response:
         raise HttpError(422, str(exc)) from exc
     except NotFoundError as exc:
         raise HttpError(404, str(exc)) from exc
-    await flash(request, f"{member.name} is now {role} of {chapter.name}.")
+    t = await translator(request)
+    await flash(
+        request,
+        t.gettext(
+            "%(member)s is now %(role)s of %(chapter)s.",
+            member=member.name,
+            role=t.gettext(role),
+            chapter=chapter.name,
+        ),
+    )
     raise back("/admin")
 
 
 #: What an admin can revoke for a member: (heading, what it does) for the confirmation page.
 REVOCATIONS = {
     "sessions": (
-        "Sign {name} out everywhere",
-        "Every browser where {name} is signed in is signed out at once; {name} can sign in again.",
+        N_("Sign %(name)s out everywhere"),
+        N_(
+            "Every browser where %(name)s is signed in is signed out at once; "
+            "%(name)s can sign in again."
+        ),
     ),
     "tokens": (
-        "Revoke {name}'s API tokens",
-        "Every API token of {name} stops working at once (scripts using them get 401); "
-        "{name}'s roles stay.",
+        N_("Revoke %(name)s's API tokens"),
+        N_(
+            "Every API token of %(name)s stops working at once (scripts using them get 401); "
+            "%(name)s's roles stay."
+        ),
     ),
 }
 
@@ -116,13 +132,14 @@ async def admin_revoke(request: web.Request) -> web.Response:
     await require_admin(request)
     services = request.app[SERVICES]
     what, name = form.get("what", ""), form.get("member", "").strip()
+    t = await translator(request)
     if what not in REVOCATIONS:
-        raise HttpError(422, "what must be 'sessions' or 'tokens'")
+        raise HttpError(422, t.gettext("what must be 'sessions' or 'tokens'"))
     actor = await find_local_actor(services, name)
     if actor is None or actor.kind != ActorKind.MEMBER:
-        raise HttpError(404, f"no member named {name!r} on this node")
+        raise HttpError(404, t.gettext("no member named %(name)r on this node", name=name))
     if form.get("confirm") != "yes":
-        heading, consequence = (text.format(name=actor.name) for text in REVOCATIONS[what])
+        heading, consequence = (t.gettext(text, name=actor.name) for text in REVOCATIONS[what])
         return await page(
             request,
             "admin_confirm.html",
@@ -134,10 +151,15 @@ async def admin_revoke(request: web.Request) -> web.Response:
     try:
         if what == "sessions":
             await revoke_sessions(services, actor.name)
-            message = f"{actor.name} is signed out everywhere."
+            message = t.gettext("%(name)s is signed out everywhere.", name=actor.name)
         else:
             count = await revoke_tokens(services, actor.name)
-            message = f"Revoked {count} API token{'' if count == 1 else 's'} of {actor.name}."
+            message = t.ngettext(
+                "Revoked %(num)s API token of %(name)s.",
+                "Revoked %(num)s API tokens of %(name)s.",
+                count,
+                name=actor.name,
+            )
     except NotFoundError as exc:
         raise HttpError(404, str(exc)) from exc
     await flash(request, message)
@@ -149,7 +171,10 @@ async def admin_retry(request: web.Request) -> web.Response:
     await check_csrf(request)
     await require_admin(request)
     count = await retry_dead_deliveries(request.app[SERVICES])
-    await flash(request, f"Re-queued {plural(count, 'delivery', 'deliveries')}.")
+    t = await translator(request)
+    await flash(
+        request, t.ngettext("Re-queued %(num)s delivery.", "Re-queued %(num)s deliveries.", count)
+    )
     raise back("/admin")
 
 
@@ -168,5 +193,6 @@ async def admin_resolve_flag(request: web.Request) -> web.Response:
         raise HttpError(404, str(exc)) from exc
     except FlagAlreadyResolved as exc:
         raise HttpError(409, str(exc)) from exc
-    await flash(request, f"Report {row.id} resolved.")
+    t = await translator(request)
+    await flash(request, t.gettext("Report %(id)s resolved.", id=row.id))
     raise back("/admin")

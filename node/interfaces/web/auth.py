@@ -25,6 +25,7 @@ from node.features.actors.revocation import revoke_sessions
 from node.features.actors.signin import SignInThrottled, authenticate
 from node.interfaces.web.common import back, page, require_member
 from node.interfaces.web.interaction import take_return
+from node.interfaces.web.language import PageLanguage, translator
 from node.interfaces.web.session import check_csrf, remember_member
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
@@ -51,10 +52,10 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def _wait_text(seconds: int) -> str:
+def _wait_text(t: PageLanguage, seconds: int) -> str:
     if seconds < 120:
-        return "1 second" if seconds == 1 else f"{seconds} seconds"
-    return f"{-(-seconds // 60)} minutes"
+        return t.ngettext("%(num)s second", "%(num)s seconds", seconds)
+    return t.ngettext("%(num)s minute", "%(num)s minutes", -(-seconds // 60))
 
 
 @routes.get("/login")
@@ -66,6 +67,7 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     services = request.app[SERVICES]
+    t = await translator(request)
     try:
         actor = await authenticate(
             services,
@@ -74,15 +76,21 @@ async def login(request: web.Request) -> web.Response:
             client=client_address(request),
         )
     except SignInThrottled as exc:
-        wait = _wait_text(exc.retry_after)
+        wait = _wait_text(t, exc.retry_after)
         response = await page(
-            request, "login.html", error=f"{exc} Please try again in about {wait}."
+            request,
+            "login.html",
+            error=t.gettext(
+                "%(reason)s Please try again in about %(wait)s.",
+                reason=t.gettext(str(exc)),  # the features' words (listed in web/words.py)
+                wait=wait,
+            ),
         )
         response.set_status(429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if actor is None:
-        return await page(request, "login.html", error="Wrong name or password.")
+        return await page(request, "login.html", error=t.gettext("Wrong name or password."))
     after = take_return(await get_session(request))  # read before the fresh session
     await _sign_in(request, actor)
     raise back(after or "/me")
@@ -101,9 +109,10 @@ async def logout_everywhere(request: web.Request) -> web.Response:
     await check_csrf(request)
     who = await require_member(request)
     await revoke_sessions(request.app[SERVICES], who.actor.name)
+    t = await translator(request)
     session = await get_session(request)
     session.invalidate()
-    session["flash"] = "You are signed out on every device."
+    session["flash"] = t.gettext("You are signed out on every device.")
     raise back("/login")
 
 
@@ -135,7 +144,11 @@ async def signup(request: web.Request) -> web.Response:
         member = await redeem_invitation(services, opened, name, password)
     except SignupRefused as exc:  # any refusal goes back to the form
         return await page(
-            request, "signup.html", chapter=opened.chapter, token=token, error=str(exc)
+            request,
+            "signup.html",
+            chapter=opened.chapter,
+            token=token,
+            error=(await translator(request)).gettext(str(exc)),
         )
     except InvitationGone as exc:  # another sign-up used it meanwhile, or it just expired
         raise HttpError(410, str(exc)) from exc

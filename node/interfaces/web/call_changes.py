@@ -20,10 +20,12 @@ from node.features.calls.lifecycle import (
     restore_action,
 )
 from node.interfaces.web.common import back, flash, local_call, page, require_member
+from node.interfaces.web.language import translator
+from node.interfaces.web.localise import call_summary
 from node.interfaces.web.session import check_csrf
+from node.interfaces.web.words import field_error
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
-from protocol.events import summary_line
 from storage.models import ActionCall as CallRow
 
 routes = web.RouteTableDef()
@@ -37,7 +39,7 @@ async def _confirm_page(
         request,
         "call_cancel.html",
         call=call,
-        summary=summary_line(call),
+        summary=call_summary(await translator(request), call),
         reason=reason,
         error=error,
     )
@@ -51,10 +53,11 @@ async def cancel_form(request: web.Request) -> web.Response:
     """Are you sure? Who will be told, and a box for the reason they will read."""
     who = await require_member(request)
     row, chapter = await local_call(request)
+    t = await translator(request)
     if not await is_organiser(request.app[SERVICES], who, chapter):
-        raise HttpError(403, "only organisers can cancel action calls")
+        raise HttpError(403, t.gettext("only organisers can cancel action calls"))
     if call_from_row(row, request.app[SERVICES]).cancelled:
-        await flash(request, "This action call is already cancelled.")
+        await flash(request, t.gettext("This action call is already cancelled."))
         raise back(row.ap_id)
     return await _confirm_page(request, row)
 
@@ -71,8 +74,10 @@ async def cancel_call(request: web.Request) -> web.Response:
     try:
         await cancel_action(request.app[SERVICES], who, row.ap_id, reason)
     except FieldError as exc:
-        return await _confirm_page(request, row, reason=reason, error=str(exc))
-    await flash(request, "Cancelled: followers and everyone who answered are told.")
+        t = await translator(request)
+        return await _confirm_page(request, row, reason=reason, error=field_error(t, exc))
+    t = await translator(request)
+    await flash(request, t.gettext("Cancelled: followers and everyone who answered are told."))
     raise back(row.ap_id)
 
 
@@ -82,7 +87,8 @@ async def restore_call(request: web.Request) -> web.Response:
     who = await require_member(request)
     row, _ = await local_call(request)
     await restore_action(request.app[SERVICES], who, row.ap_id)
-    await flash(request, "Restored: followers and everyone who answered are told.")
+    t = await translator(request)
+    await flash(request, t.gettext("Restored: followers and everyone who answered are told."))
     raise back(row.ap_id)
 
 
@@ -97,10 +103,17 @@ async def settle_adoption(request: web.Request) -> web.Response:
         await settle_conflict(request.app[SERVICES], who, row.ap_id, field, choice)
     except FieldError as exc:
         raise HttpError(422, str(exc)) from exc
+    t = await translator(request)
+    shown = t.gettext(field)
     if choice == "theirs":
-        await flash(request, f"Took the campaign's {field}; followers and participants are told.")
+        await flash(
+            request,
+            t.gettext(
+                "Took the campaign's %(field)s; followers and participants are told.", field=shown
+            ),
+        )
     else:
-        await flash(request, f"Kept your {field}.")
+        await flash(request, t.gettext("Kept your %(field)s.", field=shown))
     raise back(row.ap_id)
 
 

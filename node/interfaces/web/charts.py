@@ -22,6 +22,10 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_skeleton, format_time
+
+from node.interfaces.web.language import ENGLISH, PageLanguage
+from node.interfaces.web.localise import number as local_number
 from protocol.errors import MalformedDocument
 from protocol.timefmt import parse_xsd_datetime
 
@@ -38,21 +42,32 @@ Y_TICKS = 4
 MAX_DOTS = 60  # past this many samples the line alone is drawn
 
 
-def progress_bars(rows: Sequence[tuple[str, float, float | None]]) -> str:
-    """One bar per metric: value against target (or against the largest value)."""
+def progress_bars(
+    rows: Sequence[tuple[str, float, float | None]], t: PageLanguage = ENGLISH
+) -> str:
+    """One bar per metric: value against target (or against the largest value), in ``t``'s
+    words and numbers."""
     if not rows:
         return ""
     scale = max([t or v for _, v, t in rows] + [1.0])
     height = len(rows) * (BAR_HEIGHT + GAP + 16)
+    named = escape(t.gettext("Totals against targets"))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" class="bars" aria-label="Totals against targets">'
+        f'width="100%" class="bars" aria-label="{named}">'
     ]
     y = 0
     for label, value, target in rows:
         full = WIDTH * (min(value, target) / target if target else value / scale)
-        caption = f"{label}: {number_text(value)}" + (
-            f" of {number_text(target)}" if target else ""
+        caption = (
+            t.gettext(
+                "%(label)s: %(value)s of %(target)s",
+                label=label,
+                value=_number(t, value),
+                target=_number(t, target),
+            )
+            if target
+            else t.gettext("%(label)s: %(value)s", label=label, value=_number(t, value))
         )
         parts.append(
             f'<text x="0" y="{y + 12}" font-size="{FONT}" fill="{INK}">{escape(caption)}</text>'
@@ -75,6 +90,10 @@ def number_text(value: float) -> str:
     if rounded == int(rounded):
         return f"{int(rounded):,}"
     return f"{rounded:,.9f}".rstrip("0").rstrip(".")
+
+
+def _number(t: PageLanguage, value: float) -> str:
+    return number_text(value) if t.code == "en" else local_number(t, round(value, 9))
 
 
 def short_number(value: float) -> str:
@@ -161,22 +180,34 @@ def _day(when: datetime) -> str:
     return f"{when.day} {when:%b}"
 
 
-def when_text(when: datetime, zone: ZoneInfo) -> str:
-    """A moment in words, in ``zone``: ``12 Jul 2027, 14:05``."""
+def _local_day(when: datetime, t: PageLanguage) -> str:
+    return _day(when) if t.code == "en" else format_skeleton("MMMd", when, locale=t.locale)
+
+
+def when_text(when: datetime, zone: ZoneInfo, t: PageLanguage = ENGLISH) -> str:
+    """A moment in words, in ``zone``: ``12 Jul 2027, 14:05`` (``12 juil. 2027, 14:05``)."""
     local = when.astimezone(zone)
-    return f"{_day(local)} {local.year}, {local:%H:%M}"
+    if t.code == "en":
+        return f"{_day(local)} {local.year}, {local:%H:%M}"
+    day = format_skeleton("yMMMd", local, locale=t.locale)
+    return f"{day}, {format_time(local, 'short', locale=t.locale)}"
 
 
-def _tick_labels(ticks: Sequence[datetime], step: _Step) -> list[tuple[str, str]]:
+def _tick_labels(
+    ticks: Sequence[datetime], step: _Step, t: PageLanguage = ENGLISH
+) -> list[tuple[str, str]]:
     """Two lines per tick; the second only where it changes (the date, or the year)."""
     labels, previous = [], ""
     for tick in ticks:
         if step.length is not None and step.length < timedelta(days=1):
-            first, second = f"{tick:%H:%M}", f"{_day(tick)} {tick.year}"
+            first, second = f"{tick:%H:%M}", f"{_local_day(tick, t)} {tick.year}"
         elif step.length is not None:
-            first, second = _day(tick), str(tick.year)
+            first, second = _local_day(tick, t), str(tick.year)
         else:
-            first, second = f"{tick:%b}", str(tick.year)
+            month = (
+                f"{tick:%b}" if t.code == "en" else format_skeleton("MMM", tick, locale=t.locale)
+            )
+            first, second = month, str(tick.year)
         labels.append((first, "" if second == previous else second))
         previous = second
     return labels
@@ -230,7 +261,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "metric"
 
 
-def time_chart(series: Series, zone: ZoneInfo, *, key: str) -> str:
+def time_chart(series: Series, zone: ZoneInfo, *, key: str, t: PageLanguage = ENGLISH) -> str:
     """A figure: the metric's line over time (SVG), a caption, and its numbers as a table.
 
     ``key`` makes the element ids unique on the page."""
@@ -255,8 +286,8 @@ def time_chart(series: Series, zone: ZoneInfo, *, key: str) -> str:
         return bottom - max(value, 0.0) / top * plot_h
 
     name = f"{series.metric} ({series.unit})"
-    title = f"{name} over time"
-    desc = _description(series, zone)
+    title = t.gettext("%(name)s over time", name=name)
+    desc = _description(series, zone, t)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="100%" class="time-chart" data-metric="{escape(series.metric)}" '
@@ -282,7 +313,7 @@ def time_chart(series: Series, zone: ZoneInfo, *, key: str) -> str:
         'stroke-width="1"/>'
     )
     ticks, step = time_ticks(start, end, zone)
-    for at, (first, second) in zip(ticks, _tick_labels(ticks, step), strict=True):
+    for at, (first, second) in zip(ticks, _tick_labels(ticks, step, t), strict=True):
         x = x_of(at)
         anchor = "start" if x < LEFT + 20 else "end" if x > WIDTH - RIGHT - 20 else "middle"
         parts.append(
@@ -304,41 +335,57 @@ def time_chart(series: Series, zone: ZoneInfo, *, key: str) -> str:
         )
     parts.append("</svg>")
     rows = "".join(
-        f'<tr><td><time datetime="{at.isoformat()}">{escape(when_text(at, zone))}</time></td>'
-        f"<td>{escape(number_text(v))}</td></tr>"
+        f'<tr><td><time datetime="{at.isoformat()}">{escape(when_text(at, zone, t))}</time></td>'
+        f"<td>{escape(_number(t, v))}</td></tr>"
         for at, v in series.points
     )
-    zone_name = escape(zone.key)
+    caption = t.gettext("%(title)s. Times in %(zone)s.", title=title, zone=zone.key)
+    numbers = t.gettext("The numbers: %(name)s", name=name)
+    when_header = t.gettext("When (%(zone)s)", zone=zone.key)
     return (
         f'<figure class="chart" id="{base}">'
         + "".join(parts)
-        + f"<figcaption>{escape(title)}. Times in {zone_name}.</figcaption>"
-        + f"<details><summary>The numbers: {escape(name)}</summary>"
+        + f"<figcaption>{escape(caption)}</figcaption>"
+        + f"<details><summary>{escape(numbers)}</summary>"
         + '<div class="table-wrap">'
         + f"<table><caption>{escape(title)}</caption><thead><tr>"
-        + f'<th scope="col">When ({zone_name})</th><th scope="col">{escape(series.unit)}</th>'
+        + f'<th scope="col">{escape(when_header)}</th>'
+        + f'<th scope="col">{escape(series.unit)}</th>'
         + f"</tr></thead><tbody>{rows}</tbody></table></div></details></figure>"
     )
 
 
-def _description(series: Series, zone: ZoneInfo) -> str:
+def _description(series: Series, zone: ZoneInfo, t: PageLanguage = ENGLISH) -> str:
     """What the chart shows, in a sentence: where it starts, ends and peaks."""
     (first_at, first), (last_at, last) = series.points[0], series.points[-1]
     peak_at, peak = max(series.points, key=lambda p: p[1])
-    count = len(series.points)
-    text = (
-        f"{count} total{'s' if count != 1 else ''} of {series.metric} in {series.unit}, "
-        f"from {number_text(first)} on {when_text(first_at, zone)} "
-        f"to {number_text(last)} on {when_text(last_at, zone)}"
+    text = t.ngettext(
+        "%(num)s total of %(metric)s in %(unit)s, from %(first)s on %(first_at)s "
+        "to %(last)s on %(last_at)s",
+        "%(num)s totals of %(metric)s in %(unit)s, from %(first)s on %(first_at)s "
+        "to %(last)s on %(last_at)s",
+        len(series.points),
+        metric=series.metric,
+        unit=series.unit,
+        first=_number(t, first),
+        first_at=when_text(first_at, zone, t),
+        last=_number(t, last),
+        last_at=when_text(last_at, zone, t),
     )
     if peak > max(first, last):
-        text += f"; highest {number_text(peak)} on {when_text(peak_at, zone)}"
-    return f"{text}. Times in {zone.key}."
+        text += t.gettext(
+            "; highest %(peak)s on %(when)s",
+            peak=_number(t, peak),
+            when=when_text(peak_at, zone, t),
+        )
+    return t.gettext("%(text)s. Times in %(zone)s.", text=text, zone=zone.key)
 
 
-def metric_charts(history: Iterable[Mapping[str, Any]], zone: ZoneInfo) -> list[str]:
-    """One time chart per metric of a campaign's totals history."""
+def metric_charts(
+    history: Iterable[Mapping[str, Any]], zone: ZoneInfo, t: PageLanguage = ENGLISH
+) -> list[str]:
+    """One time chart per metric of a campaign's totals history, in ``t``'s words."""
     return [
-        time_chart(series, zone, key=f"{i}-{series.metric}-{series.unit}")
+        time_chart(series, zone, key=f"{i}-{series.metric}-{series.unit}", t=t)
         for i, series in enumerate(series_from_history(history))
     ]

@@ -26,10 +26,10 @@ from node.features.calls.checkin_code import (
     shown_code,
 )
 from node.interfaces.web.common import back, flash, local_call, page, require_member
+from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
-from protocol.wording import plural
 
 routes = web.RouteTableDef()
 
@@ -60,18 +60,24 @@ async def checkin_tap(request: web.Request) -> web.Response:
     who = await require_member(request)
     row, _ = await local_call(request)
     undo = bool(form.get("undo"))
+    t = await translator(request)
     try:
         done = await record_attendance(
             request.app[SERVICES], who, row.ap_id, people=[form.get("actor", "")], undo=undo
         )
     except AttendanceError as exc:
-        return await _sheet_page(request, str(exc))
+        return await _sheet_page(request, t.gettext(str(exc)))
     change = done.changes[0]
-    verb = "Check-in undone" if undo else "Checked in"
-    note = "" if change.changed else " (already so)"
-    await flash(
-        request, f"{verb}: {change.who}{note}. {plural(done.tally.came, 'person', 'people')} came."
-    )
+    if undo:
+        told = t.gettext("Check-in undone: %(name)s.", name=change.who)
+        if not change.changed:
+            told = t.gettext("Check-in undone: %(name)s (already so).", name=change.who)
+    else:
+        told = t.gettext("Checked in: %(name)s.", name=change.who)
+        if not change.changed:
+            told = t.gettext("Checked in: %(name)s (already so).", name=change.who)
+    came = t.ngettext("%(num)s person came.", "%(num)s people came.", done.tally.came)
+    await flash(request, f"{told} {came}")
     raise back(f"{row.ap_id}/checkin")
 
 
@@ -82,28 +88,40 @@ async def walk_ins(request: web.Request) -> web.Response:
     who = await require_member(request)
     row, _ = await local_call(request)
     services = request.app[SERVICES]
+    t = await translator(request)
     try:
         if form.get("remove"):
             try:
                 row_id = int(form["remove"])
             except ValueError as exc:
-                raise AttendanceError("that walk-in is not recorded for this action call") from exc
+                raise AttendanceError(
+                    t.gettext("that walk-in is not recorded for this action call")
+                ) from exc
             tally = await remove_walk_in(services, who, row.ap_id, row_id)
-            message = "Walk-in removed."
+            message = t.gettext("Walk-in removed.")
         elif form.get("name", "").strip():
             done = await record_attendance(services, who, row.ap_id, names=[form["name"]])
-            tally, message = done.tally, f"Walk-in added: {done.changes[0].who}."
+            tally = done.tally
+            message = t.gettext("Walk-in added: %(name)s.", name=done.changes[0].who)
         else:
             text = form.get("count", "").strip()
             if not text.isdigit() or int(text) < 1:
-                raise AttendanceError("give a walk-in's name, or how many came (1 or more)")
+                raise AttendanceError(
+                    t.gettext("give a walk-in's name, or how many came (1 or more)")
+                )
             undo = bool(form.get("undo"))
             done = await record_attendance(services, who, row.ap_id, walk_ins=int(text), undo=undo)
             tally = done.tally
-            message = f"{plural(int(text), 'walk-in')} {'taken back' if undo else 'added'}."
+            count = int(text)
+            message = (
+                t.ngettext("%(num)s walk-in taken back.", "%(num)s walk-ins taken back.", count)
+                if undo
+                else t.ngettext("%(num)s walk-in added.", "%(num)s walk-ins added.", count)
+            )
     except AttendanceError as exc:
-        return await _sheet_page(request, str(exc))
-    await flash(request, f"{message} {plural(tally.came, 'person', 'people')} came.")
+        return await _sheet_page(request, t.gettext(str(exc)))
+    came = t.ngettext("%(num)s person came.", "%(num)s people came.", tally.came)
+    await flash(request, f"{message} {came}")
     raise back(f"{row.ap_id}/checkin")
 
 
@@ -113,6 +131,7 @@ async def code_checkin(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     who = await require_member(request)
     row, _ = await local_call(request)
+    t = await translator(request)
     try:
         fresh = await check_in_with_code(
             request.app[SERVICES], who, row.ap_id, form.get("code", "")
@@ -122,9 +141,13 @@ async def code_checkin(request: web.Request) -> web.Response:
     except WrongCode as exc:
         raise HttpError(422, str(exc)) from exc
     except CheckinClosed as exc:
-        raise HttpError(409, f"Cannot check in: {exc}.") from exc
+        raise HttpError(
+            409, t.gettext("Cannot check in: %(reason)s.", reason=t.gettext(str(exc)))
+        ) from exc
     await flash(
         request,
-        "You are checked in. Thank you for coming!" if fresh else "You were already checked in.",
+        t.gettext("You are checked in. Thank you for coming!")
+        if fresh
+        else t.gettext("You were already checked in."),
     )
     raise back(row.ap_id)

@@ -19,6 +19,7 @@ from node.features.actors.authz import NotFoundError, Principal
 from node.features.actors.directory import find_local_actor
 from node.features.calls.lookup import local_call as find_local_call
 from node.features.notifications.listing import unread_count
+from node.interfaces.web.language import page_language
 from node.interfaces.web.session import csrf_token, signed_in_member
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
@@ -42,6 +43,7 @@ async def require_member(request: web.Request) -> Principal:
 
 async def page(request: web.Request, template: str, **context: Any) -> web.Response:
     """Render ``template`` with ``context`` plus the base context, under the pages' headers."""
+    await page_language(request)  # the template's gettext, dates and numbers speak it
     session = await get_session(request)
     who = await current(request)
     services = request.app[SERVICES]
@@ -56,7 +58,7 @@ async def page(request: web.Request, template: str, **context: Any) -> web.Respo
         flash=flash,
     )
     response = aiohttp_jinja2.render_template(template, request, context)
-    response.headers["Vary"] = "Accept, Cookie"
+    response.headers["Vary"] = "Accept, Accept-Language, Cookie"
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data:; style-src 'self'"
     )

@@ -23,6 +23,7 @@ from node.features.following.interaction import (
     describe_target,
 )
 from node.interfaces.web.common import back, current, flash, page, require_member
+from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 
@@ -64,11 +65,13 @@ async def authorize_form(request: web.Request) -> web.Response:
     who = await require_member(request)
     uri = request.query.get("uri", "")
     if len(uri) > MAX_URI:
-        return await _refused(request, uri[:80] + "…", "the address is too long", 400)
+        t = await translator(request)
+        return await _refused(request, uri[:80] + "…", t.gettext("the address is too long"), 400)
     try:
         target = await describe_target(request.app[SERVICES], who.actor.ap_id, uri)
     except FollowError as exc:
-        return await _refused(request, uri, str(exc), _status(exc))
+        t = await translator(request)
+        return await _refused(request, uri, t.gettext(str(exc)), _status(exc))
     return await page(request, "authorize.html", target=target, uri=uri)
 
 
@@ -84,11 +87,18 @@ async def authorize(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     who = await require_member(request)
     uri = form.get("uri", "")
+    t = await translator(request)
     try:
         result = await follow(request.app[SERVICES], who.actor.name, uri)
     except FollowError as exc:
-        await flash(request, f"Could not follow: {exc}")
+        await flash(request, t.gettext("Could not follow: %(reason)s", reason=t.gettext(str(exc))))
         raise back("/me") from None
-    what = "waiting for their answer" if result.state == "pending" else result.state
-    await flash(request, f"Following {result.target} ({what}).")
+    what = (
+        t.gettext("waiting for their answer")
+        if result.state == "pending"
+        else t.gettext(result.state)
+    )
+    await flash(
+        request, t.gettext("Following %(target)s (%(state)s).", target=result.target, state=what)
+    )
     raise back("/me")

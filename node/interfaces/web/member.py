@@ -18,6 +18,8 @@ from node.features.following.feed import feed_page
 from node.features.following.follow import FollowError, follow, following, unfollow
 from node.features.notifications.listing import notifications_of
 from node.features.notifications.notify import email_enabled
+from node.features.notifications.wording import Speech
+from node.interfaces.web.call_language import localized_item, reader_languages
 from node.interfaces.web.common import (
     back,
     flash,
@@ -26,6 +28,7 @@ from node.interfaces.web.common import (
     require_member,
     upcoming_first,
 )
+from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
@@ -38,9 +41,12 @@ routes = web.RouteTableDef()
 async def me(request: web.Request) -> web.Response:
     who = await require_member(request)
     services = request.app[SERVICES]
+    t = await translator(request)
     items, _ = await feed_page(services, who, page=1, per_page=50)
     now = services.clock.now()
     items = upcoming_first(items, now)
+    wanted = reader_languages(request)  # each call's title in the reader's language, if it has it
+    items = [localized_item(item, wanted) for item in items]
     ended = {c["id"] for c in items if datetime.fromisoformat(str(c["end"])) <= now}  # no RSVP
     rows = await commitments(services, who)
     follows = await following(services, who.actor.name)
@@ -57,7 +63,12 @@ async def me(request: web.Request) -> web.Response:
         commitments={c.call: c.state for c in rows if c.state != CommitmentState.LEFT},
         following=follows,
         ended=ended,
-        notifications=await notifications_of(services, who.actor.id),
+        # Worded in the page's language (the ``messages`` catalogue: the same words as e-mails).
+        notifications=await notifications_of(
+            services,
+            who.actor.id,
+            speech=Speech(t.code, services.catalogues.translations(t.code, "messages")),
+        ),
         email_enabled=email_enabled(services),
     )
 
@@ -69,17 +80,18 @@ async def me_show_commitments(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     who = await require_member(request)
     choice = form.get("show", "")
+    t = await translator(request)
     if choice not in ("yes", "no"):
-        raise HttpError(400, "show must be 'yes' or 'no'")
+        raise HttpError(400, t.gettext("show must be 'yes' or 'no'"))
     try:
         await set_show_commitments(request.app[SERVICES], who, choice == "yes")
     except NotFoundError as exc:
         raise HttpError(403, str(exc)) from exc
     await flash(
         request,
-        "Your commitments are now shown on your profile."
+        t.gettext("Your commitments are now shown on your profile.")
         if choice == "yes"
-        else "Your commitments are no longer shown on your profile.",
+        else t.gettext("Your commitments are no longer shown on your profile."),
     )
     raise back("/me")
 
@@ -88,11 +100,19 @@ async def me_show_commitments(request: web.Request) -> web.Response:
 async def me_follow(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     who = await require_member(request)
+    t = await translator(request)
     try:
         result = await follow(request.app[SERVICES], who.actor.name, form.get("target", ""))
-        await flash(request, f"Following {result.target} ({result.state}).")
+        await flash(
+            request,
+            t.gettext(
+                "Following %(target)s (%(state)s).",
+                target=result.target,
+                state=t.gettext(result.state),
+            ),
+        )
     except FollowError as exc:
-        await flash(request, f"Could not follow: {exc}")
+        await flash(request, t.gettext("Could not follow: %(reason)s", reason=t.gettext(str(exc))))
     raise back(request.headers.get("Referer") or "/me")
 
 
@@ -100,26 +120,34 @@ async def me_follow(request: web.Request) -> web.Response:
 async def me_unfollow(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     who = await require_member(request)
+    t = await translator(request)
     try:
         await unfollow(request.app[SERVICES], who.actor.name, form.get("target", ""))
-        await flash(request, "Unfollowed.")
+        await flash(request, t.gettext("Unfollowed."))
     except FollowError as exc:
-        await flash(request, f"Could not unfollow: {exc}")
+        await flash(
+            request, t.gettext("Could not unfollow: %(reason)s", reason=t.gettext(str(exc)))
+        )
     raise back(request.headers.get("Referer") or "/me")
 
 
 async def _rsvp(request: web.Request, call_id: str, leaving: bool, slot: str | None = None) -> None:
     who = await require_member(request)
     services = request.app[SERVICES]
+    t = await translator(request)
     try:
         result = await (
             leave(services, who, call_id) if leaving else rsvp(services, who, call_id, slot=slot)
         )
+        state = t.gettext(result.state)
         await flash(
-            request, f"RSVP {result.state}" + (f": {result.reason}" if result.reason else ".")
+            request,
+            t.gettext("RSVP %(state)s: %(reason)s", state=state, reason=result.reason)
+            if result.reason
+            else t.gettext("RSVP %(state)s.", state=state),
         )
     except (RsvpError, NotFoundError) as exc:
-        await flash(request, f"Could not RSVP: {exc}")
+        await flash(request, t.gettext("Could not RSVP: %(reason)s", reason=t.gettext(str(exc))))
 
 
 @routes.post("/me/rsvp")

@@ -22,6 +22,7 @@ from node.features.notifications.unsubscribe import (
     unsubscribe,
 )
 from node.interfaces.web.common import back, flash, page, require_member
+from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
@@ -37,20 +38,24 @@ def masked(address: str) -> str:
     return f"{local[:1]}…@{domain}"
 
 
-def _token(request: web.Request) -> str:
+async def _token(request: web.Request) -> str:
     token = request.query.get("token", "")
     if not token or len(token) > MAX_TOKEN:
-        raise HttpError(400, "this unsubscribe link has no token; use the link from the e-mail")
+        t = await translator(request)
+        raise HttpError(
+            400, t.gettext("this unsubscribe link has no token; use the link from the e-mail")
+        )
     return token
 
 
 @routes.get("/unsubscribe")
 async def unsubscribe_page(request: web.Request) -> web.Response:
-    token = _token(request)
+    token = await _token(request)
     try:
         target = await link_target(request.app[SERVICES], token)
     except InvalidUnsubscribeLink as exc:
-        raise HttpError(403, f"{exc}: nothing was changed") from exc
+        t = await translator(request)
+        raise HttpError(403, t.gettext("%(reason)s: nothing was changed", reason=exc)) from exc
     return await page(
         request,
         "unsubscribe.html",
@@ -62,11 +67,12 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
 
 @routes.post("/unsubscribe")
 async def unsubscribe_post(request: web.Request) -> web.Response:
-    token = _token(request)
+    token = await _token(request)
     try:
         outcome = await unsubscribe(request.app[SERVICES], token)
     except InvalidUnsubscribeLink as exc:
-        raise HttpError(403, f"{exc}: nothing was changed") from exc
+        t = await translator(request)
+        raise HttpError(403, t.gettext("%(reason)s: nothing was changed", reason=exc)) from exc
     return await page(request, "unsubscribe.html", token=token, address=None, outcome=outcome)
 
 
@@ -75,7 +81,13 @@ async def me_mark_read(request: web.Request) -> web.Response:
     await check_csrf(request)
     who = await require_member(request)
     count = await mark_read(request.app[SERVICES], who.actor.id, None)
-    await flash(request, f"Marked {count} notification{'' if count == 1 else 's'} read.")
+    t = await translator(request)
+    await flash(
+        request,
+        t.ngettext(
+            "Marked %(num)s notification read.", "Marked %(num)s notifications read.", count
+        ),
+    )
     raise back("/me#notifications")
 
 
@@ -86,8 +98,9 @@ async def me_settings(request: web.Request) -> web.Response:
     who = await require_member(request)
     email = form.get("email")  # absent: kept; empty: no e-mail
     reminders = form.get("reminders", "on")
+    t = await translator(request)
     if reminders not in ("on", "off"):
-        raise HttpError(400, "reminders must be 'on' or 'off'")
+        raise HttpError(400, t.gettext("reminders must be 'on' or 'off'"))
     try:
         member = await update_member_settings(
             request.app[SERVICES],
@@ -96,11 +109,21 @@ async def me_settings(request: web.Request) -> web.Response:
             reminders=reminders == "on",
         )
     except AddressError as exc:
-        await flash(request, f"Nothing was changed: {exc}.")
+        await flash(request, t.gettext("Nothing was changed: %(reason)s.", reason=exc))
         raise back("/me#settings") from exc
     except NotFoundError as exc:
         raise HttpError(403, str(exc)) from exc
-    where = f"to {member.email}" if member.email else "nowhere (in-app only)"
-    turned = "on" if member.reminders else "off"
-    await flash(request, f"Saved: notifications go {where}; reminders are {turned}.")
+    if member.email:
+        where = t.gettext("to %(address)s", address=member.email)
+    else:
+        where = t.gettext("nowhere (in-app only)")
+    turned = t.gettext("on") if member.reminders else t.gettext("off")
+    await flash(
+        request,
+        t.gettext(
+            "Saved: notifications go %(where)s; reminders are %(turned)s.",
+            where=where,
+            turned=turned,
+        ),
+    )
     raise back("/me#settings")

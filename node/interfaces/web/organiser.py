@@ -42,13 +42,14 @@ from node.features.impact.reports import (
 )
 from node.interfaces.web.call_form import call_data, form_values, new_values, zone_choices
 from node.interfaces.web.common import back, flash, local_call, named_actor, page, require_member
+from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
+from node.interfaces.web.words import field_error
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from protocol.errors import MalformedDocument
 from protocol.ids import parse_id
 from protocol.impact import parse_report
-from protocol.wording import plural
 from storage.models import LocalActor, Participant
 from storage.models.states import ActorKind, Role
 
@@ -61,14 +62,15 @@ routes = web.RouteTableDef()
 async def new_call_form(request: web.Request) -> web.Response:
     who = await require_member(request)
     actor = await named_actor(request)
+    t = await translator(request)
     if not await is_organiser(request.app[SERVICES], who, actor):
-        raise HttpError(403, "only organisers can create action calls")
+        raise HttpError(403, t.gettext("only organisers can create action calls"))
     return await page(
         request,
         "call_form.html",
-        heading=f"New action call for {actor.title or actor.name}",
+        heading=t.gettext("New action call for %(name)s", name=actor.title or actor.name),
         action=f"{actor.ap_id}/actions/new",
-        button="Publish",
+        button=t.gettext("Publish"),
         values=new_values(actor.timezone),
         zones=zone_choices(),
         offer_poll=True,
@@ -81,27 +83,28 @@ async def new_call(request: web.Request) -> web.Response:
     who = await require_member(request)
     actor = await named_actor(request)
     poll = form.get("poll", "no")
+    t = await translator(request)
     try:
         if poll not in ("yes", "no"):
-            raise FieldError("poll", "choose whether to publish a poll")
+            raise FieldError("poll", t.gettext("choose whether to publish a poll"))
         row = await create_action(request.app[SERVICES], who, actor.name, call_data(form))
     except FieldError as exc:
         return await page(
             request,
             "call_form.html",
-            heading="New action call",
+            heading=t.gettext("New action call"),
             action=f"{actor.ap_id}/actions/new",
-            button="Publish",
+            button=t.gettext("Publish"),
             values=form,
             zones=zone_choices(),
             offer_poll=True,
-            error=str(exc),
+            error=field_error(t, exc),
         )
     if poll == "yes":  # the call is published; its poll follows it to the same followers
         row = await publish_poll(request.app[SERVICES], who, row.ap_id)
-        await flash(request, "Published to every follower, with its RSVP poll.")
+        await flash(request, t.gettext("Published to every follower, with its RSVP poll."))
         raise back(row.ap_id)
-    await flash(request, "Published to every follower.")
+    await flash(request, t.gettext("Published to every follower."))
     raise back(row.ap_id)
 
 
@@ -109,15 +112,16 @@ async def new_call(request: web.Request) -> web.Response:
 async def edit_call_form(request: web.Request) -> web.Response:
     who = await require_member(request)
     row, chapter = await local_call(request)
+    t = await translator(request)
     if not await is_organiser(request.app[SERVICES], who, chapter):
-        raise HttpError(403, "only organisers can edit action calls")
+        raise HttpError(403, t.gettext("only organisers can edit action calls"))
     call = call_from_row(row, request.app[SERVICES])
     return await page(
         request,
         "call_form.html",
-        heading=f"Edit {call.title}",
+        heading=t.gettext("Edit %(title)s", title=call.title),
         action=f"{row.ap_id}/edit",
-        button="Save and notify followers",
+        button=t.gettext("Save and notify followers"),
         values=form_values(call, chapter.timezone),
         zones=zone_choices(),
     )
@@ -129,20 +133,21 @@ async def edit_call(request: web.Request) -> web.Response:
     who = await require_member(request)
     row, chapter = await local_call(request)
     shown = form_values(call_from_row(row, request.app[SERVICES]), chapter.timezone)
+    t = await translator(request)
     try:
         await update_action(request.app[SERVICES], who, row.ap_id, call_data(form, shown))
     except FieldError as exc:
         return await page(
             request,
             "call_form.html",
-            heading="Edit",
+            heading=t.gettext("Edit"),
             action=f"{row.ap_id}/edit",
-            button="Save and notify followers",
+            button=t.gettext("Save and notify followers"),
             values=form,
             zones=zone_choices(),
-            error=str(exc),
+            error=field_error(t, exc),
         )
-    await flash(request, "Saved; followers get the update.")
+    await flash(request, t.gettext("Saved; followers get the update."))
     raise back(row.ap_id)
 
 
@@ -155,8 +160,9 @@ async def report_form(request: web.Request) -> web.Response:
     who = await require_member(request)
     row, chapter = await local_call(request)
     services = request.app[SERVICES]
+    t = await translator(request)
     if not await is_organiser(services, who, chapter):
-        raise HttpError(403, "only organisers can report impact")
+        raise HttpError(403, t.gettext("only organisers can report impact"))
     existing = await live_report(services, row.ap_id)
     values: dict[str, str] = {}
     if existing is not None:
@@ -174,7 +180,11 @@ async def report_form(request: web.Request) -> web.Response:
         came = (await tally_of(services, who, row.ap_id)).came
         if came:
             values = {"metrics": f"participants={came}:people", "method": "counted"}
-            prefilled = f"{plural(came, 'person', 'people')} checked in: pre-filled, counted."
+            prefilled = t.ngettext(
+                "%(num)s person checked in: pre-filled, counted.",
+                "%(num)s people checked in: pre-filled, counted.",
+                came,
+            )
     return await page(
         request,
         "report_form.html",
@@ -191,6 +201,7 @@ async def report_post(request: web.Request) -> web.Response:
     who = await require_member(request)
     row, _ = await local_call(request)
     services = request.app[SERVICES]
+    t = await translator(request)
     existing = await live_report(services, row.ap_id)
     try:
         measures = parse_metric_args(
@@ -211,9 +222,9 @@ async def report_post(request: web.Request) -> web.Response:
             call=call_from_row(row, services),
             report=existing.document if existing else None,
             values=form,
-            error=str(exc),
+            error=field_error(t, exc) if isinstance(exc, FieldError) else t.gettext(str(exc)),
         )
-    await flash(request, "Report published and sent to the campaign.")
+    await flash(request, t.gettext("Report published and sent to the campaign."))
     raise back(row.ap_id)
 
 
@@ -223,7 +234,8 @@ async def manage(request: web.Request) -> web.Response:
     actor = await named_actor(request)
     services = request.app[SERVICES]
     if not await is_organiser(services, who, actor):
-        raise HttpError(403, "only organisers can manage a chapter")
+        t = await translator(request)
+        raise HttpError(403, t.gettext("only organisers can manage a chapter"))
     pending = await pending_requests(services, actor)
     calls = await calls_with_participants(services, actor)
     session = await get_session(request)
@@ -252,7 +264,8 @@ async def approve(request: web.Request) -> web.Response:
         raise HttpError(404, str(exc)) from exc
     follower = form.get("follower", "")
     shown = (await names_of(request.app[SERVICES], [follower])).get(follower)
-    await flash(request, f"Approved {shown.name if shown else follower}.")
+    t = await translator(request)
+    await flash(request, t.gettext("Approved %(name)s.", name=shown.name if shown else follower))
     raise back(f"{actor.ap_id}/manage")
 
 
@@ -274,15 +287,15 @@ async def _organised_campaign(request: web.Request) -> tuple[Principal, LocalAct
     """The signed-in member and the campaign named in the URL, which they must organise."""
     who = await require_member(request)
     actor = await named_actor(request)
+    t = await translator(request)
     if actor.kind != ActorKind.CAMPAIGN:
-        raise HttpError(404, f"{actor.name} is a chapter, not a campaign")
+        raise HttpError(404, t.gettext("%(name)s is a chapter, not a campaign", name=actor.name))
     if not await is_organiser(request.app[SERVICES], who, actor):
-        raise HttpError(403, f"only organisers of {actor.name} manage its members and totals")
+        raise HttpError(
+            403,
+            t.gettext("only organisers of %(name)s manage its members and totals", name=actor.name),
+        )
     return who, actor
-
-
-def _reports(count: int) -> str:
-    return f"{count} report{'' if count == 1 else 's'}"
 
 
 @routes.post("/actors/{name}/members/approve")
@@ -291,12 +304,20 @@ async def approve_member(request: web.Request) -> web.Response:
     who, campaign = await _organised_campaign(request)
     services = request.app[SERVICES]
     chapter = form.get("chapter", "").strip()
+    t = await translator(request)
     try:
         await approve_follower(services, who, campaign, chapter)
     except NotFoundError as exc:
-        raise HttpError(404, f"{chapter or 'that chapter'} has no pending request") from exc
+        raise HttpError(
+            404,
+            t.gettext("%(chapter)s has no pending request", chapter=chapter)
+            if chapter
+            else t.gettext("that chapter has no pending request"),
+        ) from exc
     name = (await known_names(services, [chapter])).get(chapter, chapter)
-    await flash(request, f"Approved: {name} is now a member of the campaign.")
+    await flash(
+        request, t.gettext("Approved: %(name)s is now a member of the campaign.", name=name)
+    )
     raise back(campaign.ap_id)
 
 
@@ -305,18 +326,27 @@ async def exclude_post(request: web.Request) -> web.Response:
     form = await check_csrf(request)
     who, campaign = await _organised_campaign(request)
     services = request.app[SERVICES]
+    t = await translator(request)
     try:
         target = str(
             parse_id(form.get("target", "").strip(), allow_http=services.settings.allow_http)
         )
     except MalformedDocument as exc:
         raise HttpError(
-            422, "give the address (IRI) of the report or chapter to leave out, https://..."
+            422,
+            t.gettext("give the address (IRI) of the report or chapter to leave out, https://..."),
         ) from exc
     already = {e.target: e for e in await list_exclusions(services, campaign.name)}
     if target in already:
         shown = already[target]
-        await flash(request, f"Already left out: {shown.name or target}, because: {shown.reason}")
+        await flash(
+            request,
+            t.gettext(
+                "Already left out: %(name)s, because: %(reason)s",
+                name=shown.name or target,
+                reason=shown.reason,
+            ),
+        )
         raise back(campaign.ap_id)
     try:
         moved = await exclude(services, who, campaign.name, target, form.get("reason", ""))
@@ -325,8 +355,14 @@ async def exclude_post(request: web.Request) -> web.Response:
     listed = {e.target: e.name for e in await list_exclusions(services, campaign.name)}
     await flash(
         request,
-        f"Left {listed.get(target) or target} out of the totals ({_reports(moved)} taken out); "
-        "the next rollup lists it with its reason.",
+        t.ngettext(
+            "Left %(name)s out of the totals (%(num)s report taken out); "
+            "the next rollup lists it with its reason.",
+            "Left %(name)s out of the totals (%(num)s reports taken out); "
+            "the next rollup lists it with its reason.",
+            moved,
+            name=listed.get(target) or target,
+        ),
     )
     raise back(campaign.ap_id)
 
@@ -337,8 +373,9 @@ async def include_post(request: web.Request) -> web.Response:
     who, campaign = await _organised_campaign(request)
     services = request.app[SERVICES]
     target = form.get("target", "").strip()
+    t = await translator(request)
     if not target:
-        raise HttpError(422, "name the excluded report or chapter to count again")
+        raise HttpError(422, t.gettext("name the excluded report or chapter to count again"))
     listed = {e.target: e.name for e in await list_exclusions(services, campaign.name)}
     try:
         moved = await include(services, who, campaign.name, target)
@@ -346,6 +383,11 @@ async def include_post(request: web.Request) -> web.Response:
         raise HttpError(404, str(exc)) from exc
     await flash(
         request,
-        f"Counting {listed.get(target) or target} again ({_reports(moved)} back in the totals).",
+        t.ngettext(
+            "Counting %(name)s again (%(num)s report back in the totals).",
+            "Counting %(name)s again (%(num)s reports back in the totals).",
+            moved,
+            name=listed.get(target) or target,
+        ),
     )
     raise back(campaign.ap_id)

@@ -12,18 +12,22 @@ from node.interfaces.web import (
     admin,
     auth,
     call_changes,
+    chapter_settings,
     checkin,
+    exports,
     interaction,
+    language,
     member,
     notifications,
     organiser,
     public,
+    widget,
 )
 from node.interfaces.web.call_cache import ParsedCalls
+from node.interfaces.web.localise import FILTERS
 from node.interfaces.web.session import setup_sessions
 from node.runtime.appkeys import PARSED_CALLS
 from node.runtime.services import Services
-from protocol.wording import measure_text, number_text, plural
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -36,12 +40,20 @@ def setup_web(app: web.Application, services: Services) -> None:
         extensions=["jinja2.ext.i18n"],
     )
     # Every page's words go through gettext: {{ _("Text") }} or {% trans %}…{% endtrans %}.
+    # These null translations are only the fallback: each render gets its request's own
+    # gettext in its context (node/interfaces/web/language.py), never in the shared globals.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    # Counts and amounts in words: {{ n | plural("follower") }}, {{ t.target | number }}.
-    env.filters.update(plural=plural, number=number_text, measure=measure_text)
+    # Counts, amounts and times in the page's language: {{ n | plural("follower") }},
+    # {{ t.target | number }}, {{ when | datetime(zone) }}, {{ call | summary }}.
+    env.filters.update(FILTERS)
     setup_sessions(
         app, services.settings.data_dir, secure=services.settings.base_url.startswith("https://")
     )
+    # The language is chosen before each page's handler runs (inside the sessions, which it
+    # reads), so that an error page speaks it too.
+    app.middlewares.append(language.language_middleware)
+    app.on_response_prepare.append(language.language_headers)
+    app.on_response_prepare.append(widget.no_cookies)  # public, cacheable: no session
     app[PARSED_CALLS] = ParsedCalls()
     app.router.add_static("/static", STATIC)
     # The page modules' routes never overlap (each path's literal parts differ), so their order
@@ -51,10 +63,14 @@ def setup_web(app: web.Application, services: Services) -> None:
         auth.routes,
         member.routes,
         organiser.routes,
+        chapter_settings.routes,
         call_changes.routes,
         checkin.routes,
         admin.routes,
         interaction.routes,
         notifications.routes,
+        widget.routes,
+        exports.routes,
+        language.routes,  # the language switcher on every page
     ):
         app.add_routes(page_routes)

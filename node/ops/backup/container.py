@@ -74,8 +74,11 @@ DEFAULT_KDF = KdfParams()
 # -- passphrase --------------------------------------------------------------------------
 
 
-def read_passphrase(path: str | None, env: Mapping[str, str] | None = None) -> bytes:
-    """The passphrase: the first line of ``--passphrase-file``, else the environment."""
+def read_passphrase(
+    path: str | None, env: Mapping[str, str] | None = None, *, env_name: str = PASSPHRASE_ENV
+) -> bytes:
+    """The passphrase: the first line of ``--passphrase-file``, else the environment variable
+    ``env_name`` (chapter exports use their own, ``CHAPTERHOUSE_EXPORT_PASSPHRASE``)."""
     env = os.environ if env is None else env
     if path is not None:
         try:
@@ -87,11 +90,11 @@ def read_passphrase(path: str | None, env: Mapping[str, str] | None = None) -> b
         if not phrase:
             raise BackupError(f"the passphrase file {path} is empty")
     else:
-        phrase = env.get(PASSPHRASE_ENV, "")
+        phrase = env.get(env_name, "")
         if not phrase:
             raise BackupError(
                 "a passphrase is required: give --passphrase-file FILE "
-                f"or set {PASSPHRASE_ENV} (backups hold the node's private keys)"
+                f"or set {env_name} (the file holds private keys)"
             )
     # The same passphrase typed on another system must give the same key.
     return unicodedata.normalize("NFC", phrase).encode("utf-8")

@@ -24,6 +24,7 @@ from node.interfaces.activitypub.handlers.follow import (
     handle_undo,
 )
 from node.interfaces.activitypub.handlers.join import handle_join, handle_leave
+from node.interfaces.activitypub.handlers.move import handle_move
 from protocol.activities import Activity
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ HANDLERS: dict[str, Handler] = {
     "Announce": handle_announce,
     "Flag": handle_flag,
     "Leave": handle_leave,
+    "Move": handle_move,
 }
 
 

@@ -8,6 +8,7 @@ import argparse
 
 from node.interfaces.cli.args import Subparsers, data_arg, lazy
 from node.interfaces.cli.parsers import attendance, polls
+from node.interfaces.cli.words import N_
 
 command = lazy("actions")
 
@@ -21,9 +22,11 @@ CLEARABLE = {
     "tags": "tags",
     "targets": "targets",
     "slots": "slots",
+    "title-in": "titleMap",
+    "description-in": "descriptionMap",
 }
 
-TIME_HELP = (
+TIME_HELP = N_(
     "date and time: 2027-04-12T10:00 is local time in --timezone (else the call's, else the "
     "chapter's zone); 2027-04-12T10:00:00+01:00 is exact, and its offset must agree with "
     "--timezone if both are given"
@@ -36,78 +39,130 @@ def _call_options(p: argparse.ArgumentParser, *, creating: bool) -> None:
     p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
     p.add_argument("--title", required=creating)
     p.add_argument("--start", required=creating, help=TIME_HELP)
-    p.add_argument("--end", required=creating, help="date and time, after --start (as --start)")
+    p.add_argument("--end", required=creating, help=N_("date and time, after --start (as --start)"))
     p.add_argument(
         "--timezone",
         metavar="ZONE",
-        help="IANA time zone the call is shown in, e.g. Europe/London (default: the chapter's)"
-        + ("" if creating else "; alone, it keeps the instants and shows them in ZONE"),
+        help=N_("IANA time zone the call is shown in, e.g. Europe/London (default: the chapter's)")
+        if creating
+        else N_(
+            "IANA time zone the call is shown in, e.g. Europe/London (default: the chapter's); "
+            "alone, it keeps the instants and shows them in ZONE"
+        ),
     )
-    p.add_argument("--place", help="where people meet (its name)")
-    p.add_argument("--address", help="street address of the place")
-    p.add_argument("--latitude", type=float, help="the place's latitude (with --longitude)")
-    p.add_argument("--longitude", type=float, help="the place's longitude (with --latitude)")
-    p.add_argument("--online-url", dest="online_url", help="link for online actions")
-    p.add_argument("--capacity", type=int, help="how many people can take part")
-    p.add_argument("--goal", help="what the action is for, in one line")
-    p.add_argument("--description", help="details (HTML is sanitised)")
+    p.add_argument("--place", help=N_("where people meet (its name)"))
+    p.add_argument("--address", help=N_("street address of the place"))
+    p.add_argument("--latitude", type=float, help=N_("the place's latitude (with --longitude)"))
+    p.add_argument("--longitude", type=float, help=N_("the place's longitude (with --latitude)"))
+    p.add_argument("--online-url", dest="online_url", help=N_("link for online actions"))
+    p.add_argument("--capacity", type=int, help=N_("how many people can take part"))
+    p.add_argument("--goal", help=N_("what the action is for, in one line"))
+    p.add_argument("--description", help=N_("details (HTML is sanitised)"))
     p.add_argument(
         "--target",
         action="append",
         metavar="METRIC=AMOUNT:UNIT",
-        help="e.g. participants=50:people (repeatable)"
-        + ("" if creating else "; adds or replaces that metric and unit, keeps the others"),
+        help=N_("e.g. participants=50:people (repeatable)")
+        if creating
+        else N_(
+            "e.g. participants=50:people (repeatable); adds or replaces that metric and unit, "
+            "keeps the others"
+        ),
     )
     p.add_argument(
         "--slot",
         action="append",
         metavar="START-END ROLE:CAPACITY",
-        help="a shift or role, e.g. '10:00-12:00 litter pickers:10' (repeatable): times on the "
-        "call's date in its zone (or full dates and times), within the call; the call's capacity "
-        "is then the slots' sum"
-        + ("" if creating else "; replaces all the call's slots (same role and times: same id)"),
+        help=N_(
+            "a shift or role, e.g. '10:00-12:00 litter pickers:10' (repeatable): times on the "
+            "call's date in its zone (or full dates and times), within the call; the call's "
+            "capacity is then the slots' sum"
+        )
+        if creating
+        else N_(
+            "a shift or role, e.g. '10:00-12:00 litter pickers:10' (repeatable): times on the "
+            "call's date in its zone (or full dates and times), within the call; the call's "
+            "capacity is then the slots' sum; replaces all the call's slots (same role and "
+            "times: same id)"
+        ),
     )
     p.add_argument(
         "--tag",
         action="append",
-        help="hashtag without # (repeatable)"
-        + ("" if creating else "; the call's hashtags become those given"),
+        help=N_("hashtag without # (repeatable)")
+        if creating
+        else N_("hashtag without # (repeatable); the call's hashtags become those given"),
     )
+    p.add_argument(
+        "--language",
+        metavar="L",
+        help=N_(
+            "the language title and description are written in, a BCP 47 tag such as en or "
+            "pt-BR (default: the chapter's first language, else the node's)"
+        ),
+    )
+    translations_help = {
+        (True, "--title-in"): N_(
+            "the title in another language, e.g. --title-in fr '…' (repeatable)"
+        ),
+        (False, "--title-in"): N_(
+            "the title in another language, e.g. --title-in fr '…' (repeatable); replaces all "
+            "the call's translations of it"
+        ),
+        (True, "--description-in"): N_(
+            "the description in another language, e.g. --description-in fr '…' (repeatable)"
+        ),
+        (False, "--description-in"): N_(
+            "the description in another language, e.g. --description-in fr '…' (repeatable); "
+            "replaces all the call's translations of it"
+        ),
+    }
+    for flag in ("--title-in", "--description-in"):
+        p.add_argument(
+            flag,
+            dest=flag.removeprefix("--").replace("-", "_"),
+            nargs=2,
+            action="append",
+            metavar=("LANG", "TEXT"),
+            help=translations_help[creating, flag],
+        )
     if not creating:
         p.add_argument(
             "--remove-target",
             dest="remove_target",
             action="append",
             metavar="METRIC:UNIT",
-            help="remove that target, e.g. kg_litter:kg (repeatable)",
+            help=N_("remove that target, e.g. kg_litter:kg (repeatable)"),
         )
         p.add_argument(
             "--clear",
             action="append",
             choices=sorted([*CLEARABLE, "address", "coordinates"]),
-            help="remove that field from the call (repeatable)",
+            help=N_("remove that field from the call (repeatable)"),
         )
-    p.add_argument("--json", action="store_true", help="print the call as JSON")
+    p.add_argument("--json", action="store_true", help=N_("print the call as JSON"))
 
 
 def register(sub: Subparsers) -> None:
-    actions = sub.add_parser("action", help="publish and manage action calls").add_subparsers(
+    actions = sub.add_parser("action", help=N_("publish and manage action calls")).add_subparsers(
         dest="sub", required=True
     )
-    p = actions.add_parser("create", help="publish an action call (prints its id)")
+    p = actions.add_parser("create", help=N_("publish an action call (prints its id)"))
     _call_options(p, creating=True)
     p.add_argument("--chapter", required=True)
     p.add_argument(
-        "--poll", action="store_true", help="also publish its RSVP poll (see `action poll`)"
+        "--poll", action="store_true", help=N_("also publish its RSVP poll (see `action poll`)")
     )
     p.set_defaults(func=command("cmd_action_create"))
 
     p = actions.add_parser(
         "update",
-        help="edit an action call: only the options given change; followers get an Update",
-        description="Edit an action call: only the options given change (--place keeps the "
-        "address, --target keeps the other targets); --clear removes a field. An update with "
-        "nothing to change, or a --remove-target the call lacks, is an error (exit 1).",
+        help=N_("edit an action call: only the options given change; followers get an Update"),
+        description=N_(
+            "Edit an action call: only the options given change (--place keeps the "
+            "address, --target keeps the other targets); --clear removes a field. An update with "
+            "nothing to change, or a --remove-target the call lacks, is an error (exit 1)."
+        ),
     )
     p.add_argument("call_id", metavar="CALL_ID")
     _call_options(p, creating=False)
@@ -115,18 +170,18 @@ def register(sub: Subparsers) -> None:
 
     p = actions.add_parser(
         "cancel",
-        help="cancel an action call; followers and participants get its Update (cancelled)",
+        help=N_("cancel an action call; followers and participants get its Update (cancelled)"),
     )
     p.add_argument("call_id", metavar="CALL_ID")
     data_arg(p)
     p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
-    p.add_argument("--reason", help="why, in a sentence: participants see it (optional)")
+    p.add_argument("--reason", help=N_("why, in a sentence: participants see it (optional)"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=command("cmd_action_cancel"))
 
     p = actions.add_parser(
         "restore",
-        help="un-cancel an action call; participants keep their places",
+        help=N_("un-cancel an action call; participants keep their places"),
     )
     p.add_argument("call_id", metavar="CALL_ID")
     data_arg(p)
@@ -134,14 +189,14 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=command("cmd_action_restore"))
 
-    p = actions.add_parser("list", help="list a chapter's action calls")
+    p = actions.add_parser("list", help=N_("list a chapter's action calls"))
     data_arg(p)
     p.add_argument("--chapter", required=True)
-    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--json", action="store_true", help=N_("one JSON document on stdout"))
     p.set_defaults(func=command("cmd_action_list"))
 
     p = actions.add_parser(
-        "adopt", help="take up a campaign's call in a chapter (prints the new call's id)"
+        "adopt", help=N_("take up a campaign's call in a chapter (prints the new call's id)")
     )
     p.add_argument("call", metavar="CALL_URL")
     data_arg(p)

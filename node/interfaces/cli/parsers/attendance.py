@@ -4,6 +4,7 @@ bodies are in ``node.interfaces.cli.attendance``."""
 from __future__ import annotations
 
 from node.interfaces.cli.args import IntermixedParser, Subparsers, data_arg, lazy
+from node.interfaces.cli.words import N_
 
 command = lazy("attendance")
 
@@ -12,14 +13,16 @@ def register_action(actions: Subparsers) -> None:
     """The two commands, in the ``action`` group (node/interfaces/cli/actions.py)."""
     p = actions.add_parser(
         "checkin",
-        help="check participants in (or --undo), add walk-ins; prints how many came",
-        description="Record who came: participants by local name, @user@host or actor IRI; "
-        "walk-ins by name (--walk-in) or as a count (--walk-ins). --undo takes all of them "
-        "back. Prints the new count of people who came.",
+        help=N_("check participants in (or --undo), add walk-ins; prints how many came"),
+        description=N_(
+            "Record who came: participants by local name, @user@host or actor IRI; "
+            "walk-ins by name (--walk-in) or as a count (--walk-ins). --undo takes all of them "
+            "back. Prints the new count of people who came."
+        ),
     )
     p.__class__ = IntermixedParser  # the names may come after the options
     p.add_argument("call_id", metavar="CALL_ID")
-    p.add_argument("people", nargs="*", metavar="NAME_OR_ACTOR", help="participants who came")
+    p.add_argument("people", nargs="*", metavar="NAME_OR_ACTOR", help=N_("participants who came"))
     data_arg(p)
     p.add_argument("--as", dest="as_name", required=True, metavar="ORGANISER")
     p.add_argument(
@@ -27,7 +30,7 @@ def register_action(actions: Subparsers) -> None:
         dest="walk_in",
         action="append",
         metavar="NAME",
-        help="someone who came without an RSVP or an account, by name (repeatable)",
+        help=N_("someone who came without an RSVP or an account, by name (repeatable)"),
     )
     p.add_argument(
         "--walk-ins",
@@ -35,14 +38,14 @@ def register_action(actions: Subparsers) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="N more people who came, counted without names",
+        help=N_("N more people who came, counted without names"),
     )
-    p.add_argument("--undo", action="store_true", help="take back the check-ins and walk-ins")
+    p.add_argument("--undo", action="store_true", help=N_("take back the check-ins and walk-ins"))
     p.set_defaults(func=command("cmd_action_checkin"))
 
     p = actions.add_parser(
         "checkin-code",
-        help="the call's check-in code, for members to enter on its page while it runs",
+        help=N_("the call's check-in code, for members to enter on its page while it runs"),
     )
     p.add_argument("call_id", metavar="CALL_ID")
     data_arg(p)
@@ -51,7 +54,7 @@ def register_action(actions: Subparsers) -> None:
 
     p = actions.add_parser(
         "participants",
-        help="who is coming to a call, by slot, who waits and who came (organisers)",
+        help=N_("who is coming to a call, by slot, who waits and who came (organisers)"),
     )
     p.add_argument("call_id", metavar="CALL_ID")
     data_arg(p)

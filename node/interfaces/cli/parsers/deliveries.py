@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from node.interfaces.cli.args import Command, Subparsers, lazy
+from node.interfaces.cli.words import N_, _
 
 command = lazy("deliveries")
 
@@ -30,15 +31,15 @@ def _deliveries_command(
     def run(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
         if args.sub == "retry":
             if "data" not in args:
-                retry.error("the following arguments are required: --data")
+                retry.error(_("the following arguments are required: %s") % "--data")
             if args.state is not None or args.limit is not None:
-                retry.error("--state and --limit are for listing, not for retry")
+                retry.error(_("--state and --limit are for listing, not for retry"))
             chosen = [bool(args.ids), args.all_dead, args.host is not None]
             if sum(chosen) != 1:
-                retry.error("say what to re-queue: IDs, --all-dead or --host HOST (one of them)")
+                retry.error(_("say what to re-queue: IDs, --all-dead or --host HOST (one of them)"))
             return command("cmd_deliveries_retry")(args)
         if "data" not in args:
-            listing.error("the following arguments are required: --data")
+            listing.error(_("the following arguments are required: %s") % "--data")
         return command("cmd_deliveries_list")(args)
 
     return run
@@ -50,7 +51,9 @@ def _positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            _("expected a positive whole number, got {text!r}").format(text=text)
+        )
     return value
 
 
@@ -60,27 +63,27 @@ def _listing_options(p: argparse.ArgumentParser, default: Any) -> None:
         "--data",
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help="the node's data directory (required)",
+        help=N_("the node's data directory (required)"),
     )
     p.add_argument(
         "--state",
         action="append",
         choices=list(STATE_CHOICES),
         default=default,
-        help="show rows in this state (repeatable; default: pending, failing, dead)",
+        help=N_("show rows in this state (repeatable; default: pending, failing, dead)"),
     )
     p.add_argument(
         "--limit",
         type=_positive_int,
         metavar="N",
         default=default,
-        help=f"show at most N rows (default {DELIVERY_LIST_LIMIT})",
+        help=N_("show at most N rows (default 100)"),  # DELIVERY_LIST_LIMIT
     )
     p.add_argument(
         "--json",
         action="store_true",
         default=argparse.SUPPRESS if default is argparse.SUPPRESS else False,
-        help="one JSON document on stdout",
+        help=N_("one JSON document on stdout"),
     )
 
 
@@ -90,30 +93,34 @@ def register(sub: Subparsers) -> None:
     # default to SUPPRESS so that an option given on one side is not reset by the other.
     deliveries = sub.add_parser(
         "deliveries",
-        help="list the delivery queue (pending, failing, dead) or re-queue failed deliveries",
-        description="List deliveries, newest first (default: pending, failing and dead; "
-        "failing = pending after at least one failed attempt), or re-queue them with `retry`.",
+        help=N_("list the delivery queue (pending, failing, dead) or re-queue failed deliveries"),
+        description=N_(
+            "List deliveries, newest first (default: pending, failing and dead; "
+            "failing = pending after at least one failed attempt), or re-queue them with `retry`."
+        ),
     )
     _listing_options(deliveries, None)
     delivery_actions = deliveries.add_subparsers(dest="sub", metavar="[list | retry]")
-    listing = delivery_actions.add_parser("list", help="list deliveries (the default)")
+    listing = delivery_actions.add_parser("list", help=N_("list deliveries (the default)"))
     _listing_options(listing, argparse.SUPPRESS)
     retry = delivery_actions.add_parser(
         "retry",
-        help="re-queue dead or failing deliveries (prints how many)",
-        description="Put dead or failing deliveries back in the queue, due now, with their "
-        "attempt count reset. Give delivery IDs, or --all-dead, or --host HOST.",
+        help=N_("re-queue dead or failing deliveries (prints how many)"),
+        description=N_(
+            "Put dead or failing deliveries back in the queue, due now, with their "
+            "attempt count reset. Give delivery IDs, or --all-dead, or --host HOST."
+        ),
     )
-    retry.add_argument("ids", nargs="*", type=int, metavar="ID", help="delivery ids")
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID", help=N_("delivery ids"))
     retry.add_argument(
         "--data",
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help="the node's data directory (required)",
+        help=N_("the node's data directory (required)"),
     )
-    retry.add_argument("--all-dead", action="store_true", help="every dead delivery")
-    retry.add_argument("--host", help="the dead and failing deliveries to this host[:port]")
+    retry.add_argument("--all-dead", action="store_true", help=N_("every dead delivery"))
+    retry.add_argument("--host", help=N_("the dead and failing deliveries to this host[:port]"))
     retry.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help='print {"requeued": N}'
+        "--json", action="store_true", default=argparse.SUPPRESS, help=N_('print {"requeued": N}')
     )
     deliveries.set_defaults(func=_deliveries_command(deliveries, retry))

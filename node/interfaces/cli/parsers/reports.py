@@ -4,22 +4,27 @@
 from __future__ import annotations
 
 from node.interfaces.cli.args import LazyCommand, Subparsers, data_arg, lazy
+from node.interfaces.cli.words import N_
 
 command = lazy("reports")
 
 
 def register(sub: Subparsers) -> None:
-    reports = sub.add_parser("report", help="report what an action achieved").add_subparsers(
+    reports = sub.add_parser("report", help=N_("report what an action achieved")).add_subparsers(
         dest="sub", required=True
     )
     forms: tuple[tuple[str, LazyCommand, str], ...] = (
         (
             "create",
             command("cmd_report_create"),
-            "report on an action call (prints the report's id)",
+            N_("report on an action call (prints the report's id)"),
         ),
-        ("update", command("cmd_report_update"), "correct a report (the newest version counts)"),
-        ("retract", command("cmd_report_retract"), "withdraw a report from every total"),
+        (
+            "update",
+            command("cmd_report_update"),
+            N_("correct a report (the newest version counts)"),
+        ),
+        ("retract", command("cmd_report_retract"), N_("withdraw a report from every total")),
     )
     for name, func, help_text in forms:
         p = reports.add_parser(name, help=help_text)
@@ -29,7 +34,7 @@ def register(sub: Subparsers) -> None:
                 "--from-attendance",
                 dest="from_attendance",
                 action="store_true",
-                help="add participants=N:people (method counted): how many came, from check-in",
+                help=N_("add participants=N:people (method counted): how many came, from check-in"),
             )
         else:
             p.add_argument("report_id", metavar="REPORT_ID")
@@ -40,29 +45,29 @@ def register(sub: Subparsers) -> None:
                 "--metric",
                 action="append",
                 metavar="METRIC=VALUE:UNIT",
-                help="e.g. participants=42:people (repeatable); an update keeps the others",
+                help=N_("e.g. participants=42:people (repeatable); an update keeps the others"),
             )
             p.add_argument(
-                "--method", default="counted", help="counted, estimated or self_reported"
+                "--method", default="counted", help=N_("counted, estimated or self_reported")
             )
-            p.add_argument("--text", help="the human sentence followers see")
+            p.add_argument("--text", help=N_("the human sentence followers see"))
         if name == "update":
             p.add_argument(
                 "--remove-metric",
                 dest="remove_metric",
                 action="append",
                 metavar="METRIC:UNIT",
-                help="take a metric out of the report, e.g. kg_litter:kg (repeatable)",
+                help=N_("take a metric out of the report, e.g. kg_litter:kg (repeatable)"),
             )
             p.add_argument(
                 "--replace",
                 action="store_true",
-                help="the --metric options are the whole new list (others are dropped)",
+                help=N_("the --metric options are the whole new list (others are dropped)"),
             )
         p.set_defaults(func=func)
 
-    p = sub.add_parser("totals", help="a campaign's totals")
+    p = sub.add_parser("totals", help=N_("a campaign's totals"))
     p.add_argument("campaign", metavar="CAMPAIGN")
     data_arg(p)
-    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--json", action="store_true", help=N_("one JSON document on stdout"))
     p.set_defaults(func=command("cmd_totals"))

@@ -121,7 +121,8 @@ async def test_browsers_get_html_error_pages_and_clients_keep_problem_json(nodes
         assert '<link rel="stylesheet" href="/static/style.css">' in page
         assert '<a class="home" href="/">Riverside Hub</a>' in page  # the node's header
         assert "There is no page at this address" in page
-        assert resp.headers["Vary"] == "Accept"
+        # The page speaks a language (chosen by Accept-Language or the cookie).
+        assert resp.headers["Vary"] == "Accept, Accept-Language, Cookie"
         assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
 
         # An unknown chapter (the handler's own 404) is a page too, with its message.
