@@ -4,7 +4,6 @@ them, and read back tolerantly from any peer's actor document."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,9 @@ from protocol.chapter_profile import (
     validate_radius_km,
 )
 from protocol.errors import MalformedDocument
+from tests.vectors import VECTORS
 
-VECTORS = Path("/work/shared/vectors/payloads")
+PAYLOADS = VECTORS / "payloads"
 TAGS = "https://node.example/tags"
 
 LYON = ChapterProfile(
@@ -64,9 +64,9 @@ def test_published_profile_reads_back_identically() -> None:
 
 
 def test_reads_mobilizon_place_with_postal_address() -> None:
-    event = json.loads((VECTORS / "mobilizon-fixtures/mobilizon-post-activity.json").read_text())
+    event = json.loads((PAYLOADS / "mobilizon-fixtures/mobilizon-post-activity.json").read_text())
     location = event["object"]["location"]
-    group = json.loads((VECTORS / "mobilizon-group-actor.SYNTHESIZED.json").read_text())
+    group = json.loads((PAYLOADS / "mobilizon-group-actor.SYNTHESIZED.json").read_text())
     profile = parse_chapter_profile(
         {**group, "location": {**location, "latitude": 45.75, "longitude": 4.84}}
     )
@@ -81,12 +81,12 @@ def test_reads_mobilizon_place_with_postal_address() -> None:
 
 
 def test_mobilizon_group_without_location_has_empty_profile() -> None:
-    group = json.loads((VECTORS / "mobilizon-group-actor.SYNTHESIZED.json").read_text())
+    group = json.loads((PAYLOADS / "mobilizon-group-actor.SYNTHESIZED.json").read_text())
     assert parse_chapter_profile(group) == ChapterProfile(None, None, (), (), ())
 
 
 def test_mention_tags_are_not_topics() -> None:
-    event = json.loads((VECTORS / "mobilizon-fixtures/mobilizon-post-activity.json").read_text())
+    event = json.loads((PAYLOADS / "mobilizon-fixtures/mobilizon-post-activity.json").read_text())
     assert parse_chapter_profile(event["object"]).topics == ()
 
 
