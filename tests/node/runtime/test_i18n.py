@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import write_po
 
 from node.runtime.i18n import (
-    LOCALE_DIR,
     SHIPPED,
     SOURCE,
     Catalogues,
@@ -21,6 +20,7 @@ from node.runtime.i18n import (
     language_name,
     shipped,
 )
+from tests.rig.catalogues import catalogue_problems, template
 from tests.rig.nodes import REPO
 
 TRANSLATED = [language for language in SHIPPED if language != SOURCE]
@@ -52,38 +52,9 @@ def test_language_names_are_their_own():
     ]
 
 
-def _template(domain: str = "pages") -> list:
-    with (LOCALE_DIR / f"{domain}.pot").open("rb") as pot:
-        return [m for m in read_po(pot) if m.id]
-
-
-def _forms(value: str | tuple[str, ...]) -> tuple[str, ...]:
-    return value if isinstance(value, tuple) else (value,)
-
-
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_page_word_is_translated_with_its_placeholders(language):
-    with (LOCALE_DIR / language / "LC_MESSAGES" / "pages.po").open("rb") as po:
-        catalog = read_po(po, locale=language)
-    problems = []
-    for message in _template():
-        found = catalog.get(message.id)
-        if found is None:
-            problems.append(f"missing: {message.id!r}")
-            continue
-        if found.fuzzy:
-            problems.append(f"fuzzy: {message.id!r}")
-        forms = _forms(found.string)
-        wanted_count = catalog.num_plurals if message.pluralizable else 1
-        if not all(forms) or len(forms) != wanted_count:
-            problems.append(f"untranslated: {message.id!r}")
-            continue
-        wanted = sorted(PLACEHOLDER.findall(_forms(message.id)[-1]))
-        for form in forms:
-            got = sorted(PLACEHOLDER.findall(form))
-            # A plural form may say "one" in words instead of %(num)s; nothing else may differ.
-            if got != wanted and not (message.pluralizable and set(got) <= set(wanted)):
-                problems.append(f"placeholders differ: {message.id!r} → {form!r}")
+    problems = catalogue_problems("pages", language, PLACEHOLDER)
     assert not problems, "\n".join(problems)
 
 
@@ -105,7 +76,7 @@ def test_the_pages_template_holds_what_the_pages_mark():
         msgid if isinstance(msgid, str) else msgid[0]
         for _, _, msgid, _, _ in extract_from_dir(str(REPO), method_map, options, keywords=keywords)
     }
-    held = {m.id if isinstance(m.id, str) else m.id[0] for m in _template()}
+    held = {m.id if isinstance(m.id, str) else m.id[0] for m in template("pages")}
     assert not marked - held, f"run `make messages`: not in pages.pot: {sorted(marked - held)}"
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 
 from node.features.notifications.kinds import Kind
 from node.features.notifications.wording import Speech, describe, when
@@ -26,20 +25,12 @@ from node.interfaces.cli import words as cli_words
 from node.interfaces.cli.main import build_parser
 from node.interfaces.cli.words import argparse_words
 from node.runtime.i18n import LOCALE_DIR, SHIPPED, SOURCE
+from tests.rig.catalogues import catalogue_problems, template
 from tests.rig.nodes import REPO
 from tests.rig.pseudo_locale import PSEUDO_AS, leftover_words, pseudo_catalogues
 
 TRANSLATED = [language for language in SHIPPED if language != SOURCE]
 PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([a-z_]+\)[sdr]|%[sdr]")
-
-
-def _template() -> list:
-    with (LOCALE_DIR / "messages.pot").open("rb") as pot:
-        return [m for m in read_po(pot) if m.id]
-
-
-def _forms(value: str | tuple[str, ...]) -> tuple[str, ...]:
-    return value if isinstance(value, tuple) else (value,)
 
 
 def test_the_cli_knows_the_shipped_languages():
@@ -48,26 +39,7 @@ def test_the_cli_knows_the_shipped_languages():
 
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_message_is_translated_with_its_placeholders(language):
-    with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalog = read_po(po, locale=language)
-    problems = []
-    for message in _template():
-        found = catalog.get(message.id)
-        if found is None:
-            problems.append(f"missing: {message.id!r}")
-            continue
-        if found.fuzzy:
-            problems.append(f"fuzzy: {message.id!r}")
-        forms = _forms(found.string)
-        if not all(forms) or len(forms) != (catalog.num_plurals if message.pluralizable else 1):
-            problems.append(f"untranslated: {message.id!r}")
-            continue
-        wanted = sorted(PLACEHOLDER.findall(_forms(message.id)[-1]))
-        for form in forms:
-            if sorted(PLACEHOLDER.findall(form)) != wanted and not (
-                message.pluralizable and set(PLACEHOLDER.findall(form)) <= set(wanted)
-            ):
-                problems.append(f"placeholders differ: {message.id!r} → {form!r}")
+    problems = catalogue_problems("messages", language, PLACEHOLDER)
     assert not problems, "\n".join(problems)
 
 
@@ -81,7 +53,7 @@ def test_the_template_holds_what_the_code_marks():
     marked = {
         found[2] for found in extract_from_dir(str(REPO), method_map, options_map={}) if found[2]
     }
-    listed = {m.id for m in _template()}
+    listed = {m.id for m in template("messages")}
     assert marked - listed == set(), "run `make messages` and translate the new entries"
 
 
