@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, FieldWordedError, MalformedDocument
 from protocol.jsonld import as_list
 
 #: Caps shared by input validation and the tolerant reader.
@@ -63,13 +63,14 @@ _UNIT_KM: Final[Mapping[str, float]] = {
 }
 
 
-class InvalidProfileField(MalformedDocument):
-    """A chapter profile value given as input is unusable; ``field`` names which one."""
+class InvalidProfileField(MalformedDocument, FieldWordedError):
+    """A chapter profile value given as input is unusable; ``field`` names which one, ``detail``
+    says why in English, and ``wording``/``params`` let an interface say it in its reader's
+    language (``protocol.errors.ChapterhouseError``)."""
 
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"{field}: {detail}")
-        self.field = field
-        self.detail = detail
+    def __init__(self, field: str, detail: str, /, **params: object) -> None:
+        super().__init__(field, detail, **params)
+        self.detail = detail.format(**params) if params else detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +105,9 @@ def validate_coordinates(latitude: object, longitude: object) -> tuple[float, fl
     lat = _finite("latitude", latitude)
     lon = _finite("longitude", longitude)
     if not -90.0 <= lat <= 90.0:
-        raise InvalidProfileField("latitude", f"{lat} is outside -90..90")
+        raise InvalidProfileField("latitude", N_("{value} is outside -90..90"), value=lat)
     if not -180.0 <= lon <= 180.0:
-        raise InvalidProfileField("longitude", f"{lon} is outside -180..180")
+        raise InvalidProfileField("longitude", N_("{value} is outside -180..180"), value=lon)
     return lat, lon
 
 
@@ -114,13 +115,13 @@ def parse_coordinates(text: str) -> tuple[float, float]:
     """``"LAT,LON"`` (as the CLI takes it) to validated degrees."""
     parts = text.split(",")
     if len(parts) != 2:
-        raise InvalidProfileField("coordinates", f"expected LAT,LON, got {text!r}")
+        raise InvalidProfileField("coordinates", N_("expected LAT,LON, got {text!r}"), text=text)
     lat_text, lon_text = (p.strip() for p in parts)
     try:
         lat, lon = float(lat_text), float(lon_text)
     except ValueError:
         raise InvalidProfileField(
-            "coordinates", f"expected two decimal numbers LAT,LON, got {text!r}"
+            "coordinates", N_("expected two decimal numbers LAT,LON, got {text!r}"), text=text
         ) from None
     return validate_coordinates(lat, lon)
 
@@ -129,18 +130,22 @@ def validate_radius_km(value: object) -> float:
     """A radius in kilometres: positive and no wider than half the Earth."""
     radius = _finite("radius_km", value)
     if not 0.0 < radius <= MAX_RADIUS_KM:
-        raise InvalidProfileField("radius_km", f"{radius} is not in (0, {MAX_RADIUS_KM}]")
+        raise InvalidProfileField(
+            "radius_km", N_("{value} is not in (0, {limit}]"), value=radius, limit=MAX_RADIUS_KM
+        )
     return radius
 
 
 def validate_language(tag: object) -> str:
     """A BCP 47 language tag in canonical case (``pt-br`` → ``pt-BR``, ``sr-latn`` → ``sr-Latn``)."""
     if not isinstance(tag, str):
-        raise InvalidProfileField("languages", "a language tag must be a string")
+        raise InvalidProfileField("languages", N_("a language tag must be a string"))
     text = tag.strip().replace("_", "-")
     if len(text) > MAX_LANGUAGE_TAG or not _LANGUAGE.fullmatch(text):
         raise InvalidProfileField(
-            "languages", f"{tag[:40]!r} is not a BCP 47 language tag (such as en, fr, pt-BR)"
+            "languages",
+            N_("{tag!r} is not a BCP 47 language tag (such as en, fr, pt-BR)"),
+            tag=tag[:40],
         )
     return canonical_language(text)
 
@@ -162,15 +167,19 @@ def canonical_language(tag: str) -> str:
 def normalise_topic(topic: object) -> str:
     """A topic as stored and published: no ``#``, lower case, letters/digits/``_`` only."""
     if not isinstance(topic, str):
-        raise InvalidProfileField("topics", "a topic must be a string")
+        raise InvalidProfileField("topics", N_("a topic must be a string"))
     text = unicodedata.normalize("NFC", topic.strip()).lstrip("#").lower()
     if not text:
-        raise InvalidProfileField("topics", "a topic cannot be empty")
+        raise InvalidProfileField("topics", N_("a topic cannot be empty"))
     if len(text) > MAX_TOPIC:
-        raise InvalidProfileField("topics", f"a topic is at most {MAX_TOPIC} characters")
+        raise InvalidProfileField(
+            "topics", N_("a topic is at most {limit} characters"), limit=MAX_TOPIC
+        )
     if not _TOPIC.fullmatch(text):
         raise InvalidProfileField(
-            "topics", f"{topic[:60]!r} may hold only letters, digits and underscores"
+            "topics",
+            N_("{topic!r} may hold only letters, digits and underscores"),
+            topic=topic[:60],
         )
     return text
 
@@ -179,7 +188,7 @@ def validate_region(region: object) -> str:
     """A named region (``"Greater Lyon"``): one line of printable text, bounded."""
     text = _line("regions", region, MAX_REGION)
     if not text:
-        raise InvalidProfileField("regions", "a region cannot be empty")
+        raise InvalidProfileField("regions", N_("a region cannot be empty"))
     return text
 
 
@@ -208,7 +217,7 @@ def checked_profile(
     lat: float | None = None
     lon: float | None = None
     if (latitude is None) != (longitude is None):
-        raise InvalidProfileField("coordinates", "give both latitude and longitude, or neither")
+        raise InvalidProfileField("coordinates", N_("give both latitude and longitude, or neither"))
     if latitude is not None:
         lat, lon = validate_coordinates(latitude, longitude)
     radius = None if radius_km is None else validate_radius_km(radius_km)
@@ -380,21 +389,21 @@ def _quiet_text(value: object, limit: int) -> str | None:
 
 def _finite(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidProfileField(field, "must be a number")
+        raise InvalidProfileField(field, N_("must be a number"))
     number = float(value)
     if not math.isfinite(number):
-        raise InvalidProfileField(field, "must be a finite number")
+        raise InvalidProfileField(field, N_("must be a finite number"))
     return number
 
 
 def _line(field: str, value: object, limit: int) -> str:
     if not isinstance(value, str):
-        raise InvalidProfileField(field, "must be text")
+        raise InvalidProfileField(field, N_("must be text"))
     text = " ".join(unicodedata.normalize("NFC", value).split())
     if len(text) > limit:
-        raise InvalidProfileField(field, f"is at most {limit} characters")
+        raise InvalidProfileField(field, N_("is at most {limit} characters"), limit=limit)
     if any(unicodedata.category(ch)[0] == "C" for ch in text):
-        raise InvalidProfileField(field, "may not contain control characters")
+        raise InvalidProfileField(field, N_("may not contain control characters"))
     return text
 
 
@@ -404,5 +413,5 @@ def _bounded(field: str, values: Iterable[str], limit: int) -> tuple[str, ...]:
         if value not in out:
             out.append(value)
     if len(out) > limit:
-        raise InvalidProfileField(field, f"at most {limit} entries")
+        raise InvalidProfileField(field, N_("at most {limit} entries"), limit=limit)
     return tuple(out)

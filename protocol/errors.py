@@ -6,7 +6,16 @@ string-matching. ``reason`` values are stable identifiers meant for logs and cli
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from enum import StrEnum
+from types import MappingProxyType
+
+
+def N_(message: str) -> str:
+    """Mark an error's English ``wording`` for the gettext catalogues (``make messages``
+    extracts it into both the ``pages`` and the ``messages`` domain); the interface that shows
+    the error translates it, in its reader's language (``ChapterhouseError.spoken``)."""
+    return message
 
 
 class ChapterhouseError(Exception):
@@ -14,7 +23,72 @@ class ChapterhouseError(Exception):
 
     It lives here, in the lowest layer that the node may import, so that every family can
     derive from it. Anything that is not a ``ChapterhouseError`` is a programming error: the CLI
-    lets those show a traceback, and the HTTP middleware answers them with a bare 500."""
+    lets those show a traceback, and the HTTP middleware answers them with a bare 500.
+
+    An error worded with data carries its message twice: ``str()`` is the English (logs, tests
+    and problem+json read it), and ``wording`` (an English msgid with ``{name}`` placeholders,
+    marked with ``N_``) with ``params`` lets a page or the CLI say it in its reader's language,
+    data included (``spoken``). The layers below the interfaces know no language."""
+
+    #: The English msgid of the message, ``{name}`` placeholders filled from ``params``; None
+    #: when the error was raised with a finished sentence (then ``str()`` is all there is).
+    wording: str | None = None
+    params: Mapping[str, object] = MappingProxyType({})
+
+    def spoken(self, gettext: Callable[[str], str]) -> str:
+        """The message in ``gettext``'s language (a catalogue's lookup): the wording translated
+        and filled with the params. A translation that lost a placeholder falls back to the
+        English; an error with no wording is looked up as it says it."""
+        if self.wording is None:
+            return gettext(str(self))
+        return _filled(gettext(self.wording), self.wording, self.params)
+
+
+def _filled(text: str, english: str, params: Mapping[str, object]) -> str:
+    if not params:
+        return text
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return english.format(**params)
+
+
+class WordedError(ChapterhouseError):
+    """An error raised as ``SomeError(N_("no chapter named {name!r}"), name=name)``: the
+    message is the wording filled with its params (see ``ChapterhouseError``)."""
+
+    def __init__(self, wording: str, /, **params: object) -> None:
+        super().__init__(wording.format(**params) if params else wording)
+        self.wording = wording
+        self.params = MappingProxyType(params)
+
+
+class FieldWordedError(ChapterhouseError):
+    """An error about one named input ``field``: ``str()`` is ``"field: message"``, and the
+    page or CLI says ``"{field}: {message}"`` with both looked up in its catalogue."""
+
+    def __init__(self, field: str, wording: str, /, **params: object) -> None:
+        message = wording.format(**params) if params else wording
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.wording = wording
+        self.params = MappingProxyType(params)
+
+    def message_in(self, gettext: Callable[[str], str]) -> str:
+        """What is wrong with the field, without its name, in ``gettext``'s language."""
+        return super().spoken(gettext)
+
+    def spoken(self, gettext: Callable[[str], str]) -> str:
+        message = self.message_in(gettext)
+        return _filled(
+            gettext(FIELD_MESSAGE),
+            FIELD_MESSAGE,
+            {"field": gettext(self.field), "message": message},
+        )
+
+
+#: How an error about one field reads: its name, then what is wrong with it.
+FIELD_MESSAGE = N_("{field}: {message}")
 
 
 class ProtocolError(ChapterhouseError):

@@ -23,6 +23,7 @@ from aiohttp import web
 from node.features.actors.authz import Forbidden, NotFoundError
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
+from protocol.errors import ChapterhouseError
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,22 @@ PLAIN_WORDS = {
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
+def _worded(exc: BaseException, detail: str) -> ChapterhouseError | None:
+    """The feature's error a refusal repeats (``raise HttpError(404, str(exc)) from exc``, or
+    the error itself), when it carries a wording: the error page says it in the reader's
+    language with its data (``ChapterhouseError.spoken``), not in English."""
+    cause = exc if isinstance(exc, ChapterhouseError) else exc.__cause__
+    if isinstance(cause, ChapterhouseError) and cause.wording is not None and str(cause) == detail:
+        return cause
+    return None
+
+
 def _html_error(
-    request: web.Request, status: int, detail: str, headers: dict[str, str] | None = None
+    request: web.Request,
+    status: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    worded: ChapterhouseError | None = None,
 ) -> web.Response:
     """The error as a page in the node's own look (its template), or a bare page when the
     pages are not set up (an app without templates)."""
@@ -73,7 +88,13 @@ def _html_error(
     services = request.app.get(SERVICES)
     node_name = services.settings.node_name if services is not None else ""
     if aiohttp_jinja2.APP_KEY in request.app:
-        context = {"status": status, "phrase": phrase, "detail": detail, "node_name": node_name}
+        context = {
+            "status": status,
+            "phrase": phrase,
+            "detail": detail,
+            "worded": worded,
+            "node_name": node_name,
+        }
         body = aiohttp_jinja2.render_string("error.html", request, context)
     else:
         body = (
@@ -123,14 +144,15 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         status = 403 if isinstance(exc, Forbidden) else 404
         log.info("http.refused", extra={"path": request.path, "status": status, "detail": str(exc)})
         if _browser(request):
-            return _html_error(request, status, str(exc))
+            return _html_error(request, status, str(exc), worded=_worded(exc, str(exc)))
         return problem(status, str(exc))
     except HttpError as exc:
         log.info(
             "http.refused", extra={"path": request.path, "status": exc.status, "detail": exc.detail}
         )
         if _browser(request):
-            return _html_error(request, exc.status, exc.detail, exc.headers)
+            worded = _worded(exc, exc.detail)
+            return _html_error(request, exc.status, exc.detail, exc.headers, worded)
         return problem(exc.status, exc.detail, title=exc.title, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -217,3 +217,32 @@ async def test_the_campaign_page_maps_its_chapters_adopted_calls(nodes, browser,
     await expect(
         bare.locator("#member-chapters").get_by_role("link", name="Green Park Clean-up Crew")
     ).to_have_attribute("href", w.chapter_id)
+
+
+async def test_in_french_leaflets_own_words_are_french_too(nodes, browser, tiles):
+    """Leaflet writes its zoom buttons' names, its popups' close button and its credit to
+    itself in English; the page hands it its own words."""
+    node = await directory_node(nodes, tiles["url"])
+    page = await open_page(browser)
+    await page.goto(f"{node.base_url}/directory?lang=fr")
+    await expect(page.locator("html")).to_have_attribute("lang", "fr")
+    await expect(page.locator("#map .leaflet-control-zoom-in")).to_have_attribute(
+        "title", "Zoom avant"
+    )
+    await expect(page.locator("#map .leaflet-control-zoom-out")).to_have_attribute(
+        "title", "Zoom arrière"
+    )
+    prefix = page.locator('#map .leaflet-control-attribution a[href="https://leafletjs.com"]')
+    await expect(prefix).to_have_attribute(
+        "title", "Une bibliothèque JavaScript pour les cartes interactives"
+    )
+    await expect(prefix).to_have_text("Leaflet")
+    await page.locator("#map .leaflet-marker-icon").first.click()
+    close = page.locator("#map .leaflet-popup-close-button")
+    await expect(close).to_have_attribute("aria-label", "Fermer la bulle")
+    await expect(close).to_have_attribute("title", "Fermer la bulle")
+    assert "Close popup" not in await page.locator("#map").inner_html()
+    assert "A JavaScript library" not in await page.locator("#map").inner_html()
+    assert not page.problems, page.problems
+    await close.click()
+    await expect(page.locator("#map .leaflet-popup")).to_have_count(0)

@@ -6,19 +6,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, WordedError
 from storage.models import LocalActor
 from storage.models.states import GROUP_KINDS, Role
 from storage.repositories import actions as action_repo
 from storage.repositories import actors as actor_repo
 
 
-class Forbidden(ChapterhouseError):
-    """The actor is known but lacks the role for this."""
+class Forbidden(WordedError):
+    """The actor is known but lacks the role for this. Raised with a marked wording and its
+    data (``Forbidden(N_("{who} is ..."), who=...)``) it is said in the reader's language."""
 
 
-class NotFoundError(ChapterhouseError):
-    """The named thing does not exist on this node."""
+class NotFoundError(WordedError):
+    """The named thing does not exist on this node (worded like ``Forbidden``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ async def principal_by_name(session: AsyncSession, name: str) -> Principal:
     """The CLI acts ``--as`` a named local actor, with that actor's strongest node role."""
     actor = await actor_repo.local_actor_by_name(session, name)
     if actor is None:
-        raise NotFoundError(f"no local actor named {name!r}")
+        raise NotFoundError(N_("no local actor named {name!r}"), name=name)
     role = await actor_repo.strongest_role(session, actor.id)
     return Principal(actor, role or Role.MEMBER)
 
@@ -45,7 +46,7 @@ async def principal_by_name(session: AsyncSession, name: str) -> Principal:
 async def local_chapter(session: AsyncSession, name: str) -> LocalActor:
     chapter = await actor_repo.local_actor_by_name(session, name)
     if chapter is None or chapter.kind not in GROUP_KINDS:
-        raise NotFoundError(f"no chapter named {name!r} on this node")
+        raise NotFoundError(N_("no chapter named {name!r} on this node"), name=name)
     return chapter
 
 
@@ -60,4 +61,6 @@ async def require_organiser(session: AsyncSession, who: Principal, chapter: Loca
         and membership.role in {Role.ORGANISER, Role.ADMIN}
     ):
         return
-    raise Forbidden(f"{who.actor.name} is not an organiser of {chapter.name}")
+    raise Forbidden(
+        N_("{who} is not an organiser of {chapter}"), who=who.actor.name, chapter=chapter.name
+    )

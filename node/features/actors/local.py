@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.features.actors.authz import NotFoundError
 from node.features.actors.chapter_profile import apply_changes, stored_profile
 from node.features.following.membership import follow_home
 from node.federation.outbox.audience import follower_inboxes
@@ -18,7 +19,7 @@ from node.runtime.services import INSTANCE_ACTOR, Services
 from protocol.activities import build_update
 from protocol.actors import ActorSpec, Multikey, build_actor
 from protocol.chapter_profile import profile_fields
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, MalformedDocument
 from protocol.ids import IdFactory, validate_local_name
 from protocol.keys import (
     ed25519_public_to_multibase,
@@ -36,6 +37,12 @@ from storage.repositories import actors as actor_repo
 
 ROLES = tuple(Role)
 KINDS = {"chapter": "Group", "campaign": "Group", "member": "Person", "instance": "Application"}
+
+
+class NoSuchChapter(NotFoundError, ValueError):
+    """No local chapter (or campaign) of that name. A ``NotFoundError``, worded with the name
+    so the CLI and pages say it in their reader's language; a ``ValueError`` too, as the
+    callers of ``update_chapter`` and ``store_local_actor`` have always caught it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +157,7 @@ async def update_chapter(
     async with services.db.write() as session:
         actor = await actor_repo.local_actor_by_name(session, name)
         if actor is None or actor.kind not in GROUP_KINDS:
-            raise ValueError(f"no chapter named {name!r} on this node")
+            raise NoSuchChapter(N_("no chapter named {name!r} on this node"), name=name)
         if timezone is not None:
             actor.timezone = chapter_zone(actor, timezone)
         public = (title is not None and title != actor.title) or (
@@ -192,7 +199,7 @@ async def store_local_actor(
     if chapter is not None:
         home = await actor_repo.local_actor_by_name(session, chapter)
         if home is None or home.kind not in GROUP_KINDS:
-            raise ValueError(f"no chapter named {chapter!r} on this node")
+            raise NoSuchChapter(N_("no chapter named {name!r} on this node"), name=chapter)
         await action_repo.set_membership(session, actor.id, home.id, role or Role.MEMBER, now)
     return token
 

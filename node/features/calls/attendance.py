@@ -30,7 +30,7 @@ from node.features.actors.authz import NotFoundError, Principal, require_organis
 from node.features.actors.names import Person, display_names
 from node.features.calls.lifecycle import call_from_row
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, ChapterhouseError
 from protocol.events import CANCELLED, ActionCall
 from protocol.impact import Measure
 from protocol.timefmt import format_xsd_datetime
@@ -118,7 +118,7 @@ async def organised_call(
 ) -> tuple[CallRow, LocalActor]:
     row = await action_repo.call_by_ap_id(session, call_id, for_update=lock)
     if row is None or row.local_actor_id is None:
-        raise NotFoundError(f"no action call {call_id} on this node")
+        raise NotFoundError(N_("no action call {id} on this node"), id=call_id)
     chapter = await session.get(LocalActor, row.local_actor_id)
     assert chapter is not None
     await require_organiser(session, who, chapter)

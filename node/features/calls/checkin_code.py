@@ -32,7 +32,7 @@ from node.features.actors.passwords import constant_time_equal
 from node.features.calls.attendance import organised_call
 from node.federation.admission.ratelimit import RateLimiter
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, ChapterhouseError
 from protocol.events import CANCELLED
 from protocol.timefmt import format_xsd_datetime
 from storage.models import ActionCall as CallRow
@@ -151,7 +151,7 @@ async def check_in_with_code(services: Services, who: Principal, call_id: str, c
     async with services.db.read() as session:
         row = await action_repo.call_by_ap_id(session, call_id)
         if row is None or row.local_actor_id is None:
-            raise NotFoundError(f"no action call {call_id} on this node")
+            raise NotFoundError(N_("no action call {id} on this node"), id=call_id)
         _refuse_if_closed(row, services)
         stored = str(row.checkin_code)
     limiter, key = _limiter(services), str(who.actor.id)
@@ -166,7 +166,7 @@ async def check_in_with_code(services: Services, who: Principal, call_id: str, c
     async with services.db.write() as session:
         row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
         if row is None:
-            raise NotFoundError(f"no action call {call_id} on this node")
+            raise NotFoundError(N_("no action call {id} on this node"), id=call_id)
         place = await action_repo.participant(session, row.id, who.actor.ap_id)
         return await attendance_repo.check_in(
             session,

@@ -11,7 +11,7 @@ from datetime import datetime
 from node.features.calls.errors import FieldError as FieldError  # callers import it here
 from node.features.calls.slot_input import SlotInput, parse_slots_input
 from protocol.chapter_profile import InvalidProfileField, validate_language
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, MalformedDocument
 from protocol.events import MAX_TITLE, Place, Target, validate_metric
 from protocol.ids import parse_id
 from protocol.language_maps import MAX_LANGUAGES
@@ -132,12 +132,12 @@ def _text(data: Mapping[str, object], field: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise FieldError(field, "must be a string")
+        raise FieldError(field, N_("must be a string"))
     value = value.strip()
     if not value:
-        raise FieldError(field, "must not be empty")
+        raise FieldError(field, N_("must not be empty"))
     if len(value) > limit:
-        raise FieldError(field, f"must be at most {limit} characters")
+        raise FieldError(field, N_("must be at most {limit} characters"), limit=limit)
     return value
 
 
@@ -145,21 +145,21 @@ def parse_time(field: str, value: object) -> WallTime:
     """``2027-07-12T10:00`` (local time in the call's zone) or with an offset (an instant)."""
     if not isinstance(value, str):
         raise FieldError(
-            field, "must be a date and time such as 2027-07-12T10:00 or 2027-07-12T10:00+01:00"
+            field, N_("must be a date and time such as 2027-07-12T10:00 or 2027-07-12T10:00+01:00")
         )
     try:
         return parse_wall_time(value)
     except MalformedDocument as exc:
-        raise FieldError(field, str(exc)) from exc
+        raise FieldError.about(field, exc) from exc
 
 
 def parse_timezone(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise FieldError("timezone", "must be an IANA time zone name such as Europe/London")
+        raise FieldError("timezone", N_("must be an IANA time zone name such as Europe/London"))
     try:
         zone_info(value.strip())
     except MalformedDocument as exc:
-        raise FieldError("timezone", str(exc)) from exc
+        raise FieldError.about("timezone", exc) from exc
     return value.strip()
 
 
@@ -168,12 +168,16 @@ def parse_target_text(text: str) -> Target:
     match = TARGET_TEXT.match(text.strip())
     if match is None:
         raise FieldError(
-            "targets", f"{text!r} must look like metric=amount:unit, e.g. participants=50:people"
+            "targets",
+            N_("{text!r} must look like metric=amount:unit, e.g. participants=50:people"),
+            text=text,
         )
     try:
         amount = float(match["value"])
     except ValueError as exc:
-        raise FieldError("targets", f"amount {match['value']!r} is not a number") from exc
+        raise FieldError(
+            "targets", N_("amount {value!r} is not a number"), value=match["value"]
+        ) from exc
     return _target(match["metric"].strip(), match["unit"].strip(), amount)
 
 
@@ -181,46 +185,62 @@ def _target(metric: str, unit: str, amount: float) -> Target:
     try:
         validate_metric(metric)
     except MalformedDocument as exc:
-        raise FieldError("targets", str(exc)) from exc
+        raise FieldError.about("targets", exc) from exc
     if not unit or len(unit) > 32:
-        raise FieldError("targets", f"unit for {metric} must be 1-32 characters")
+        raise FieldError("targets", N_("unit for {metric} must be 1-32 characters"), metric=metric)
     if not math.isfinite(amount) or amount < 0:
-        raise FieldError("targets", f"target for {metric} must be a non-negative number")
+        raise FieldError(
+            "targets", N_("target for {metric} must be a non-negative number"), metric=metric
+        )
     return Target(metric, unit, amount)
 
 
 def _targets(value: object) -> tuple[Target, ...]:
     if not isinstance(value, list) or len(value) > 32:
-        raise FieldError("targets", "must be a list of at most 32 {metric, unit, target} objects")
+        raise FieldError(
+            "targets", N_("must be a list of at most 32 {metric, unit, target} objects")
+        )
     out = []
     for item in value:
         if isinstance(item, str):
             out.append(parse_target_text(item))
             continue
         if not isinstance(item, Mapping):
-            raise FieldError("targets", "each target must be an object {metric, unit, target}")
+            raise FieldError("targets", N_("each target must be an object {metric, unit, target}"))
         metric, unit, amount = item.get("metric"), item.get("unit"), item.get("target")
         if not isinstance(metric, str) or not isinstance(unit, str):
-            raise FieldError("targets", "each target needs a metric and a unit")
+            raise FieldError("targets", N_("each target needs a metric and a unit"))
         if isinstance(amount, bool) or not isinstance(amount, int | float):
-            raise FieldError("targets", f"target for {metric} must be a number")
+            raise FieldError("targets", N_("target for {metric} must be a number"), metric=metric)
         out.append(_target(metric, unit, float(amount)))
     metrics = [(t.metric, t.unit) for t in out]
     if len(set(metrics)) != len(metrics):
-        raise FieldError("targets", "each metric and unit may appear once")
+        raise FieldError("targets", N_("each metric and unit may appear once"))
     return tuple(out)
 
 
 PLACE_FIELDS = ("name", "address", "latitude", "longitude")
 
 
+#: What a place's coordinate must be, worded whole for each (a word put in a sentence would
+#: stay English).
+WHAT_NUMBER = {
+    "latitude": N_("latitude must be a number"),
+    "longitude": N_("longitude must be a number"),
+}
+WHAT_WITHIN = {
+    "latitude": N_("latitude must be within ±{limit}"),
+    "longitude": N_("longitude must be within ±{limit}"),
+}
+
+
 def _coordinate(value: object, limit: int, what: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise FieldError("place", f"{what} must be a number")
+        raise FieldError("place", WHAT_NUMBER[what])
     if not -limit <= value <= limit:
-        raise FieldError("place", f"{what} must be within ±{limit}")
+        raise FieldError("place", WHAT_WITHIN[what], limit=limit)
     return float(value)
 
 
@@ -231,29 +251,31 @@ def _place(value: object) -> dict[str, object]:
         value = {"name": value}
     if not isinstance(value, Mapping):
         raise FieldError(
-            "place", "must be a name or an object {name, address, latitude, longitude}"
+            "place", N_("must be a name or an object {name, address, latitude, longitude}")
         )
     unknown = sorted(set(value) - set(PLACE_FIELDS))
     if unknown:
-        raise FieldError("place", f"{unknown[0]!r:.40} is not a field of a place")
+        raise FieldError("place", N_("{name!r} is not a field of a place"), name=unknown[0][:40])
     given: dict[str, object] = {}
     if "name" in value:
         name = _text(value, "name", MAX_TITLE)
         if name is None:
-            raise FieldError("place", "needs a name (to remove the place, send place: null)")
+            raise FieldError("place", N_("needs a name (to remove the place, send place: null)"))
         given["name"] = name
     if "address" in value:
         given["address"] = _text(value, "address", 500)
     if ("latitude" in value) != ("longitude" in value):
-        raise FieldError("place", "give latitude and longitude together")
+        raise FieldError("place", N_("give latitude and longitude together"))
     if "latitude" in value:
         lat = _coordinate(value["latitude"], 90, "latitude")
         lon = _coordinate(value["longitude"], 180, "longitude")
         if (lat is None) != (lon is None):
-            raise FieldError("place", "latitude and longitude must both be numbers, or both null")
+            raise FieldError(
+                "place", N_("latitude and longitude must both be numbers, or both null")
+            )
         given["latitude"], given["longitude"] = lat, lon
     if not given:
-        raise FieldError("place", "give at least one of name, address, latitude and longitude")
+        raise FieldError("place", N_("give at least one of name, address, latitude and longitude"))
     return given
 
 
@@ -270,7 +292,7 @@ def merge_place(current: Place | None, given: Mapping[str, object]) -> Place:
     fields.update(given)
     name = fields["name"]
     if not isinstance(name, str):
-        raise FieldError("place", "this call has no place yet: give the place's name too")
+        raise FieldError("place", N_("this call has no place yet: give the place's name too"))
     address = fields["address"]
     lat, lon = fields["latitude"], fields["longitude"]
     return Place(
@@ -285,21 +307,23 @@ def _metric_unit(text: object) -> tuple[str, str]:
     """``participants:people`` (what ``--remove-target`` takes)."""
     if not isinstance(text, str) or text.count(":") != 1:
         raise FieldError(
-            "remove_targets", f"{text!r:.80} must look like metric:unit, e.g. participants:people"
+            "remove_targets",
+            N_("{text!r} must look like metric:unit, e.g. participants:people"),
+            text=str(text)[:80],
         )
     metric, unit = (part.strip() for part in text.split(":"))
     if not metric or not unit:
-        raise FieldError("remove_targets", f"{text!r:.80} needs a metric and a unit")
+        raise FieldError("remove_targets", N_("{text!r} needs a metric and a unit"), text=text[:80])
     return metric, unit
 
 
 def _capacity(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError("capacity", "must be a whole number of places")
+        raise FieldError("capacity", N_("must be a whole number of places"))
     if value < 1:
-        raise FieldError("capacity", f"must be at least 1 (got {value})")
+        raise FieldError("capacity", N_("must be at least 1 (got {value})"), value=value)
     if value > 10_000_000:
-        raise FieldError("capacity", "is unreasonably large")
+        raise FieldError("capacity", N_("is unreasonably large"))
     return value
 
 
@@ -344,7 +368,7 @@ def _cleared(data: Mapping[str, object], *, creating: bool) -> frozenset[str]:
         return frozenset()  # a new call starts with nothing to remove
     kept = sorted(nulls - CLEARABLE)
     if kept:
-        raise FieldError(kept[0], "cannot be removed (send a new value instead)")
+        raise FieldError(kept[0], N_("cannot be removed (send a new value instead)"))
     return frozenset(nulls)
 
 
@@ -352,9 +376,9 @@ def _tags(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(
         isinstance(t, str) and TAG.match(t.lstrip("#")) for t in value
     ):
-        raise FieldError("tags", "must be a list of hashtags (letters, digits, _)")
+        raise FieldError("tags", N_("must be a list of hashtags (letters, digits, _)"))
     if len(value) > MAX_TAGS:
-        raise FieldError("tags", f"at most {MAX_TAGS} hashtags")
+        raise FieldError("tags", N_("at most {limit} hashtags"), limit=MAX_TAGS)
     return tuple(dict.fromkeys(t.lstrip("#") for t in value))
 
 
@@ -363,22 +387,24 @@ def parse_language(field: str, value: object) -> str:
     try:
         return validate_language(value)
     except InvalidProfileField as exc:
-        raise FieldError(field, exc.detail) from exc
+        raise FieldError.about(field, exc) from exc
 
 
 def parse_text_map(field: str, value: object, limit: int) -> dict[str, str]:
     """``{"fr": "…", "de": "…"}``: valid tags to non-empty texts of at most ``limit`` chars."""
     if not isinstance(value, Mapping):
-        raise FieldError(field, 'must be an object of language tag to text, e.g. {"fr": "…"}')
+        raise FieldError(field, N_('must be an object of language tag to text, e.g. {"fr": "…"}'))
     if len(value) > MAX_LANGUAGES:
-        raise FieldError(field, f"at most {MAX_LANGUAGES} languages")
+        raise FieldError(field, N_("at most {limit} languages"), limit=MAX_LANGUAGES)
     out: dict[str, str] = {}
     for key, text in value.items():
         tag = parse_language(f"{field}.{str(key)[:40]}", key)
         if not isinstance(text, str) or not text.strip():
-            raise FieldError(f"{field}.{tag}", "must be a non-empty string")
+            raise FieldError(f"{field}.{tag}", N_("must be a non-empty string"))
         if len(text) > limit:
-            raise FieldError(f"{field}.{tag}", f"must be at most {limit} characters")
+            raise FieldError(
+                f"{field}.{tag}", N_("must be at most {limit} characters"), limit=limit
+            )
         out[tag] = text.strip()
     return out
 
@@ -387,7 +413,7 @@ def _online_url(value: object, allow_http: bool) -> str:
     try:
         return parse_id(value, allow_http=allow_http)
     except MalformedDocument as exc:
-        raise FieldError("online_url", str(exc)) from exc
+        raise FieldError.about("online_url", exc) from exc
 
 
 def parse_action_input(
@@ -398,24 +424,26 @@ def parse_action_input(
     For an update this is a patch: fields not given keep their value, ``null`` removes one."""
     unknown = sorted(set(data) - KNOWN_FIELDS)
     if unknown:
-        raise FieldError(unknown[0], "is not a field of an action call")
+        raise FieldError(unknown[0], N_("is not a field of an action call"))
     cleared = _cleared(data, creating=creating)
     title = _text(data, "title", MAX_TITLE)
     if creating and title is None:
-        raise FieldError("title", "is required")
+        raise FieldError("title", N_("is required"))
     description = data.get("description")
     if description is not None:
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
             raise FieldError(
-                "description", f"must be HTML text of at most {MAX_DESCRIPTION} characters"
+                "description",
+                N_("must be HTML text of at most {limit} characters"),
+                limit=MAX_DESCRIPTION,
             )
         description = sanitize_html(description)
     start = parse_time("start", data["start"]) if data.get("start") is not None else None
     end = parse_time("end", data["end"]) if data.get("end") is not None else None
     if creating and start is None:
-        raise FieldError("start", "is required")
+        raise FieldError("start", N_("is required"))
     if creating and end is None:
-        raise FieldError("end", "is required")
+        raise FieldError("end", N_("is required"))
     timezone = parse_timezone(data["timezone"]) if data.get("timezone") is not None else None
     place = _place(data["place"]) if data.get("place") is not None else None
     online = data.get("online_url")
@@ -432,7 +460,7 @@ def parse_action_input(
         }
     removals = data.get("remove_targets")
     if removals is not None and not isinstance(removals, list):
-        raise FieldError("remove_targets", 'must be a list such as ["participants:people"]')
+        raise FieldError("remove_targets", N_('must be a list such as ["participants:people"]'))
     return ActionInput(
         title=title,
         description=description,
@@ -460,5 +488,8 @@ def parse_action_input(
 def check_times(start: datetime, end: datetime) -> None:
     if end <= start:
         raise FieldError(
-            "end", f"must be after start ({end.isoformat()} is not after {start.isoformat()})"
+            "end",
+            N_("must be after start ({end} is not after {start})"),
+            end=end.isoformat(),
+            start=start.isoformat(),
         )

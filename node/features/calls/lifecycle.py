@@ -34,6 +34,7 @@ from node.federation.outbox.publish import publish
 from node.federation.proofs import sign_object
 from node.runtime.services import Services
 from protocol.activities import build_announce, build_create, build_update
+from protocol.errors import N_
 from protocol.events import CANCELLED, CONFIRMED, ActionCall, build_event, parse_event
 from protocol.jsonld import id_of
 from storage.models import ActionCall as CallRow
@@ -325,7 +326,7 @@ async def _local_call(
 ) -> tuple[CallRow, LocalActor]:
     row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
     if row is None or row.local_actor_id is None:
-        raise NotFoundError(f"no action call {call_id} on this node")
+        raise NotFoundError(N_("no action call {id} on this node"), id=call_id)
     chapter = await session.get(LocalActor, row.local_actor_id)
     assert chapter is not None
     return row, chapter

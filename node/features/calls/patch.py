@@ -28,27 +28,27 @@ from datetime import UTC, datetime
 
 from node.features.calls.input import ActionInput, FieldError, check_times, merge_place
 from node.features.calls.slot_input import PlacedSlot, place_slots
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, MalformedDocument
 from protocol.events import MAX_TARGETS, ActionCall, Target
 from protocol.localtime import WallTime, format_span, in_zone, resolve_wall_time
 from protocol.slots import Slot, slot_id
 
-NO_ZONE_HINT = (
-    "give a time zone (such as Europe/London) or a UTC offset (such as +01:00), or set the "
-    "chapter's time zone (chapterhouse chapter update NAME --timezone ZONE)"
+#: A time with neither offset nor zone: what to give instead.
+NO_ZONE = N_(
+    "{time} has no UTC offset and no time zone is known: give a time zone (such as "
+    "Europe/London) or a UTC offset (such as +01:00), or set the chapter's time zone "
+    "(chapterhouse chapter update NAME --timezone ZONE)"
 )
 
 
 def _instant(field: str, time: WallTime, given_zone: str | None, zone: str | None) -> datetime:
     """``time`` as an instant shown in ``zone`` (see the module's rule)."""
     if time.offset is None and zone is None:
-        raise FieldError(
-            field, f"{time.text} has no UTC offset and no time zone is known: {NO_ZONE_HINT}"
-        )
+        raise FieldError(field, NO_ZONE, time=time.text)
     try:
         resolved = resolve_wall_time(time, given_zone if time.offset is not None else zone)
     except MalformedDocument as exc:
-        raise FieldError(field, str(exc)) from exc
+        raise FieldError.about(field, exc) from exc
     return in_zone(resolved, zone)
 
 
@@ -91,11 +91,15 @@ def _targets(call: ActionCall, data: ActionInput) -> tuple[Target, ...]:
         if len(kept) == len(targets):
             have = ", ".join(f"{t.metric}:{t.unit}" for t in targets) or "none"
             raise FieldError(
-                "remove_targets", f"the call has no target {metric}:{unit} (its targets: {have})"
+                "remove_targets",
+                N_("the call has no target {metric}:{unit} (its targets: {have})"),
+                metric=metric,
+                unit=unit,
+                have=have,
             )
         targets = kept
     if len(targets) > MAX_TARGETS:
-        raise FieldError("targets", f"a call has at most {MAX_TARGETS} targets")
+        raise FieldError("targets", N_("a call has at most {limit} targets"), limit=MAX_TARGETS)
     return tuple(targets)
 
 
@@ -223,9 +227,12 @@ def apply_slots(
             if not _within(s.start, s.end, call):
                 raise FieldError(
                     "slots",
-                    f"the slot {_describe(s, zone)} would not be within the call's new times "
-                    f"({format_span(call.start, call.end, zone)}): give the slots again or "
-                    "remove them",
+                    N_(
+                        "the slot {slot} would not be within the call's new times ({call}): "
+                        "give the slots again or remove them"
+                    ),
+                    slot=_describe(s, zone),
+                    call=format_span(call.start, call.end, zone),
                 )
     slots = tuple(dataclasses.replace(s, taken=taken.get(s.id, 0)) for s in slots)
     kept = {s.id for s in slots}
@@ -234,23 +241,37 @@ def apply_slots(
         if gone.id not in kept and people:
             raise FieldError(
                 "slots",
-                f"{people} {'person has' if people == 1 else 'people have'} taken the slot "
-                f"{_describe(gone, zone)}: it cannot be removed or changed (keep its role and "
-                "times)",
+                N_(
+                    "1 person has taken the slot {slot}: it cannot be removed or changed "
+                    "(keep its role and times)"
+                )
+                if people == 1
+                else N_(
+                    "{count} people have taken the slot {slot}: it cannot be removed or "
+                    "changed (keep its role and times)"
+                ),
+                count=people,
+                slot=_describe(gone, zone),
             )
     for s in slots:
         if s.capacity < s.taken:
             raise FieldError(
                 "slots",
-                f"the slot {_describe(s, zone)} cannot take only {s.capacity}: "
-                f"{s.taken} people have already taken it",
+                N_(
+                    "the slot {slot} cannot take only {capacity}: {taken} people have already taken it"
+                ),
+                slot=_describe(s, zone),
+                capacity=s.capacity,
+                taken=s.taken,
             )
     if not slots:
         return dataclasses.replace(call, slots=())
     if data.capacity is not None:
         raise FieldError(
             "capacity",
-            "a call with slots takes its capacity from them (the sum of the slots' "
-            "capacities): leave capacity out and set each slot's capacity",
+            N_(
+                "a call with slots takes its capacity from them (the sum of the slots' "
+                "capacities): leave capacity out and set each slot's capacity"
+            ),
         )
     return dataclasses.replace(call, slots=slots, capacity=sum(s.capacity for s in slots))

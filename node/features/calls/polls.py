@@ -24,7 +24,7 @@ from node.federation.outbox.audience import change_audience, follower_inboxes
 from node.federation.outbox.publish import publish
 from node.runtime.services import Services
 from protocol.activities import build_create, build_update
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, MalformedDocument
 from protocol.ids import ulid_time
 from protocol.polls import (
     CANT,
@@ -98,7 +98,7 @@ async def publish_poll(services: Services, who: Principal, call_id: str) -> Call
     async with services.db.write() as session:
         row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
         if row is None or row.local_actor_id is None:
-            raise NotFoundError(f"no action call {call_id} on this node")
+            raise NotFoundError(N_("no action call {id} on this node"), id=call_id)
         chapter = await session.get(LocalActor, row.local_actor_id)
         assert chapter is not None
         await require_organiser(session, who, chapter)

@@ -22,7 +22,7 @@ from node.federation.resolver import ResolveError
 from node.federation.transport import FetchError
 from node.runtime.services import Services
 from protocol.activities import build_join, build_leave
-from protocol.errors import ChapterhouseError, MalformedDocument, ProtocolError
+from protocol.errors import N_, MalformedDocument, ProtocolError, WordedError
 from protocol.events import ActionCall, parse_event
 from protocol.ids import parse_id, same_origin
 from protocol.slots import JOIN_SLOT
@@ -33,8 +33,9 @@ from storage.models.states import CommitmentState, PlaceState
 from storage.repositories import actions as action_repo
 
 
-class RsvpError(ChapterhouseError):
-    """The RSVP cannot be made; the message says why."""
+class RsvpError(WordedError):
+    """The RSVP cannot be made; the message says why (worded with its data, so the page or the
+    CLI says it in its reader's language: ``protocol.errors.WordedError``)."""
 
 
 class CallEnded(RsvpError):
@@ -42,7 +43,11 @@ class CallEnded(RsvpError):
     the request, is what stands in the way)."""
 
     def __init__(self, call_id: str, end: datetime) -> None:
-        super().__init__(f"{call_id} ended at {format_xsd_datetime(end)}: it takes no more RSVPs")
+        super().__init__(
+            N_("{call} ended at {end}: it takes no more RSVPs"),
+            call=call_id,
+            end=format_xsd_datetime(end),
+        )
         self.call_id = call_id
         self.end = end
 
@@ -92,9 +97,11 @@ async def call_chapter(
         fetched = await services.transport.get_json(call_id, signer=signer)
         call = parse_event(fetched.document, allow_http=services.settings.allow_http)
     except (FetchError, ProtocolError) as exc:
-        raise RsvpError(f"cannot load action call {call_id}: {exc}") from exc
+        raise RsvpError(
+            N_("cannot load action call {call}: {reason}"), call=call_id, reason=str(exc)
+        ) from exc
     if call.id != call_id:
-        raise RsvpError(f"{call_id} serves a different call ({call.id})")
+        raise RsvpError(N_("{call} serves a different call ({other})"), call=call_id, other=call.id)
     document = fetched.document  # an Event (parse_event read it): a JSON object
     return call.chapter, call.end, document if isinstance(document, Mapping) else None
 
@@ -105,9 +112,14 @@ def _slot_of(call: ActionCall, wanted: str) -> str:
     if found is not None:
         return found.id
     if not call.slots:
-        raise RsvpError(f"slot: {call.title} is not split into slots")
+        raise RsvpError(N_("slot: {title} is not split into slots"), title=call.title)
     names = ", ".join(s.name for s in call.slots)
-    raise RsvpError(f"slot: {call.title} has no slot {wanted!r} (its slots: {names})")
+    raise RsvpError(
+        N_("slot: {title} has no slot {wanted!r} (its slots: {names})"),
+        title=call.title,
+        wanted=wanted,
+        names=names,
+    )
 
 
 def _asked_slot(call: ActionCall | None, call_id: str, wanted: str) -> str:
@@ -119,7 +131,7 @@ def _asked_slot(call: ActionCall | None, call_id: str, wanted: str) -> str:
     if wanted.strip().startswith(f"{call_id}#"):
         return wanted.strip()
     if call is None:
-        raise RsvpError(f"slot: give the slot's id ({call_id}#slot-N)")
+        raise RsvpError(N_("slot: give the slot's id ({call}#slot-N)"), call=call_id)
     return _slot_of(call, wanted)  # raises: not among the slots we know
 
 
@@ -146,7 +158,7 @@ async def rsvp(
     try:
         call_id = parse_id(call_url.strip(), allow_http=services.settings.allow_http)
     except MalformedDocument as exc:
-        raise RsvpError(f"call: {exc}") from exc
+        raise RsvpError(N_("call: {reason}"), reason=str(exc)) from exc
     member = who.actor
     now = services.clock.now()
     join_id = services.activity_id()
@@ -215,7 +227,7 @@ async def _rsvp_here(
             session, services, call_id, member.ap_id, join_id, slot=wanted
         )
         if row is None or chapter is None:
-            raise NotFoundError(f"no action call {call_id} on this node")
+            raise NotFoundError(N_("no action call {id} on this node"), id=call_id)
         state, kind = _ANSWERS.get(decision.state, (CommitmentState.REJECTED, Kind.REJECTED))
         await record_commitment(
             session, member.id, call_id, row.chapter, join_id, state, decision.reason, now
@@ -278,12 +290,12 @@ async def leave(services: Services, who: Principal, call_url: str) -> RsvpResult
     try:
         call_id = parse_id(call_url.strip(), allow_http=services.settings.allow_http)
     except MalformedDocument as exc:
-        raise RsvpError(f"call: {exc}") from exc
+        raise RsvpError(N_("call: {reason}"), reason=str(exc)) from exc
     member = who.actor
     async with services.db.write() as session:
         row = await action_repo.commitment(session, member.id, call_id)
         if row is None or row.state == CommitmentState.LEFT:
-            raise RsvpError(f"{member.name} has no RSVP for {call_id}")
+            raise RsvpError(N_("{member} has no RSVP for {call}"), member=member.name, call=call_id)
         row.state = CommitmentState.LEFT
         row.reason = None
         row.updated_at = services.clock.now()

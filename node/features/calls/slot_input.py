@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
 from node.features.calls.errors import FieldError
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, MalformedDocument
 from protocol.localtime import (
     WallTime,
     format_span,
@@ -81,45 +81,78 @@ class PlacedSlot:
     capacity: int
 
 
-def _error(message: str) -> FieldError:
-    return FieldError(FIELD, message)
+def _error(wording: str, /, **params: object) -> FieldError:
+    """The slots field's error, worded with its data (``protocol.errors.WordedError``)."""
+    return FieldError(FIELD, wording, **params)
 
 
-def _slot_time(label: str, which: str, value: object) -> SlotTime:
+#: A slot's time that is missing, not a time of day, or not a time, worded whole for the start
+#: and for the end (a word put into a sentence would stay English).
+_NO_TIME: Final = {
+    "start": N_("slot {number} ({name}) needs a start time such as 10:00 or 2027-07-12T10:00"),
+    "end": N_("slot {number} ({name}) needs an end time such as 10:00 or 2027-07-12T10:00"),
+}
+_NOT_OF_DAY: Final = {
+    "start": N_("slot {number} ({name}): start {text!r} is not a time of day (00:00 to 23:59)"),
+    "end": N_("slot {number} ({name}): end {text!r} is not a time of day (00:00 to 23:59)"),
+}
+_NOT_A_TIME: Final = {
+    "start": N_(
+        "slot {number} ({name}): start {text!r} is not a time such as 10:00 or 2027-07-12T10:00"
+    ),
+    "end": N_(
+        "slot {number} ({name}): end {text!r} is not a time such as 10:00 or 2027-07-12T10:00"
+    ),
+}
+
+
+def _slot_time(number: int, name: str, which: str, value: object) -> SlotTime:
     if not isinstance(value, str) or not value.strip():
-        article = "an" if which == "end" else "a"
-        raise _error(f"{label} needs {article} {which} time such as 10:00 or 2027-07-12T10:00")
+        raise _error(_NO_TIME[which], number=number, name=name)
     text = value.strip()
     clock = _CLOCK.fullmatch(text)
     if clock is not None:
         hour, minute, second = int(clock["h"]), int(clock["m"]), int(clock["s"] or 0)
         if hour > 23 or minute > 59 or second > 59:
-            raise _error(f"{label}: {which} {text!r} is not a time of day (00:00 to 23:59)")
+            raise _error(_NOT_OF_DAY[which], number=number, name=name, text=text)
         return SlotTime(text, clock=time(hour, minute, second))
     try:
         return SlotTime(text, wall=parse_wall_time(text))
     except MalformedDocument as exc:
-        raise _error(
-            f"{label}: {which} {text!r:.80} is not a time such as 10:00 or 2027-07-12T10:00"
-        ) from exc
+        raise _error(_NOT_A_TIME[which], number=number, name=name, text=text[:80]) from exc
 
 
 def _name(number: int, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _error(f"slot {number} needs a role name, such as litter pickers")
+        raise _error(N_("slot {number} needs a role name, such as litter pickers"), number=number)
     name = " ".join(value.split())
     if len(name) > MAX_ROLE:
-        raise _error(f"slot {number}: the role name must be at most {MAX_ROLE} characters")
+        raise _error(
+            N_("slot {number}: the role name must be at most {limit} characters"),
+            number=number,
+            limit=MAX_ROLE,
+        )
     return name
 
 
-def _capacity(label: str, value: object) -> int:
+def _capacity(number: int, name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _error(f"{label}: capacity must be a whole number of places")
+        raise _error(
+            N_("slot {number} ({name}): capacity must be a whole number of places"),
+            number=number,
+            name=name,
+        )
     if value < 1:
-        raise _error(f"{label}: capacity must be at least 1 (got {value})")
+        raise _error(
+            N_("slot {number} ({name}): capacity must be at least 1 (got {value})"),
+            number=number,
+            name=name,
+            value=value,
+        )
     if value > MAX_CAPACITY:
-        raise _error(f"{label}: capacity is unreasonably large")
+        raise _error(
+            N_("slot {number} ({name}): capacity is unreasonably large"), number=number, name=name
+        )
     return value
 
 
@@ -128,41 +161,54 @@ def parse_slot_text(text: str, number: int = 1) -> SlotInput:
     match = _SLOT_TEXT.fullmatch(text)
     if match is None:
         raise _error(
-            f"slot {number}: {text.strip()!r:.120} must look like START-END ROLE:CAPACITY, "
-            f"e.g. {EXAMPLE}"
+            N_("slot {number}: {text!r} must look like START-END ROLE:CAPACITY, e.g. {example}"),
+            number=number,
+            text=text.strip()[:120],
+            example=EXAMPLE,
         )
     name = _name(number, match["name"])
-    label = f"slot {number} ({name})"
     return SlotInput(
         number,
         name,
-        _slot_time(label, "start", match["start"]),
-        _slot_time(label, "end", match["end"]),
-        _capacity(label, _whole_number(label, match["capacity"])),
+        _slot_time(number, name, "start", match["start"]),
+        _slot_time(number, name, "end", match["end"]),
+        _capacity(number, name, _whole_number(number, name, match["capacity"])),
     )
 
 
-def _whole_number(label: str, text: str) -> int:
+def _whole_number(number: int, name: str, text: str) -> int:
     text = text.strip()
     if not text.isdecimal() or not text.isascii():
-        raise _error(f"{label}: capacity {text!r:.40} is not a whole number of places")
+        raise _error(
+            N_("slot {number} ({name}): capacity {text!r} is not a whole number of places"),
+            number=number,
+            name=name,
+            text=text[:40],
+        )
     return int(text)
 
 
 def _slot_object(item: Mapping[str, object], number: int) -> SlotInput:
     unknown = sorted(set(item) - KEYS - READ_ONLY, key=str)
     if unknown:
-        raise _error(f"slot {number}: {str(unknown[0])!r:.40} is not a field of a slot")
+        raise _error(
+            N_("slot {number}: {key!r} is not a field of a slot"),
+            number=number,
+            key=str(unknown[0])[:40],
+        )
     name = _name(number, item.get("name"))
-    label = f"slot {number} ({name})"
     if item.get("capacity") is None:
-        raise _error(f"{label} needs a capacity (how many people it takes)")
+        raise _error(
+            N_("slot {number} ({name}) needs a capacity (how many people it takes)"),
+            number=number,
+            name=name,
+        )
     return SlotInput(
         number,
         name,
-        _slot_time(label, "start", item.get("start")),
-        _slot_time(label, "end", item.get("end")),
-        _capacity(label, item["capacity"]),
+        _slot_time(number, name, "start", item.get("start")),
+        _slot_time(number, name, "end", item.get("end")),
+        _capacity(number, name, item["capacity"]),
     )
 
 
@@ -170,11 +216,16 @@ def parse_slots_input(value: object) -> tuple[SlotInput, ...]:
     """A list of slots, each an object or the text form; an empty list means no slots."""
     if not isinstance(value, list):
         raise _error(
-            'must be a list of slots, each {"start", "end", "name", "capacity"} or text '
-            f"such as {EXAMPLE!r}"
+            N_(
+                'must be a list of slots, each {{"start", "end", "name", "capacity"}} or text '
+                "such as {example!r}"
+            ),
+            example=EXAMPLE,
         )
     if len(value) > MAX_SLOTS:
-        raise _error(f"a call has at most {MAX_SLOTS} slots (got {len(value)})")
+        raise _error(
+            N_("a call has at most {limit} slots (got {count})"), limit=MAX_SLOTS, count=len(value)
+        )
     out = []
     for number, item in enumerate(value, start=1):
         if isinstance(item, str):
@@ -183,8 +234,12 @@ def parse_slots_input(value: object) -> tuple[SlotInput, ...]:
             out.append(_slot_object(item, number))
         else:
             raise _error(
-                f'slot {number} must be an object {{"start", "end", "name", "capacity"}} '
-                f"or text such as {EXAMPLE!r}"
+                N_(
+                    'slot {number} must be an object {{"start", "end", "name", "capacity"}} '
+                    "or text such as {example!r}"
+                ),
+                number=number,
+                example=EXAMPLE,
             )
     return tuple(out)
 
@@ -214,7 +269,13 @@ def _instant(
         else:
             resolved = resolve_wall_time(wall, named)
     except MalformedDocument as exc:
-        raise _error(f"{slot.label}: {which}: {exc}") from exc
+        raise _error(
+            N_("slot {number} ({name}): {which}: {reason}"),
+            number=slot.number,
+            name=slot.name,
+            which=which,
+            reason=str(exc),
+        ) from exc
     return in_zone(resolved, zone)
 
 
@@ -246,17 +307,28 @@ def place_slots(
             last = _instant(slot, "end", slot.end, next_day, zone, given_zone, start)
         if _utc(last) <= _utc(first) or (overnight and _utc(last) > _utc(end)):
             raise _error(
-                f"{slot.label}: its end ({slot.end.text}) is not after its start "
-                f"({slot.start.text})"
+                N_("slot {number} ({name}): its end ({end}) is not after its start ({start})"),
+                number=slot.number,
+                name=slot.name,
+                end=slot.end.text,
+                start=slot.start.text,
             )
         if not _utc(start) <= _utc(first) or not _utc(last) <= _utc(end):
             raise _error(
-                f"{slot.label} ({format_span(first, last, zone)}) is not within the call "
-                f"({format_span(start, end, zone)})"
+                N_("slot {number} ({name}) ({span}) is not within the call ({call})"),
+                number=slot.number,
+                name=slot.name,
+                span=format_span(first, last, zone),
+                call=format_span(start, end, zone),
             )
         key = (slot.name, _utc(first), _utc(last))
         if key in seen:
-            raise _error(f"{slot.label} repeats slot {seen[key]}: the same role at the same times")
+            raise _error(
+                N_("slot {number} ({name}) repeats slot {other}: the same role at the same times"),
+                number=slot.number,
+                name=slot.name,
+                other=seen[key],
+            )
         seen[key] = slot.number
         placed.append(PlacedSlot(slot.name, first, last, slot.capacity))
     return tuple(placed)

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from node.features.directory.geo import UnknownPlace, parse_coordinates
+from protocol.errors import N_
 
 MIN_POPULATION: Final = 15_000
 MAX_NAME: Final = 200
@@ -114,7 +115,7 @@ def lookup(gazetteer: Gazetteer, text: str) -> City:
     name, _, qualifier = text.partition(",")
     key, where = fold(name), fold(qualifier)
     if not key:
-        raise UnknownPlace("no place name given")
+        raise UnknownPlace(N_("no place name given"))
     for table in (gazetteer.names, None):
         cities = (load_alternates() if table is None else table).get(key, ())
         if where:
@@ -128,10 +129,14 @@ def lookup(gazetteer: Gazetteer, text: str) -> City:
             return cities[0]
     shown = text.strip()[:MAX_NAME]
     if where and where not in gazetteer.countries and not gazetteer.names.get(key):
-        raise UnknownPlace(f"unknown place: {shown!r}")
+        raise UnknownPlace(N_("unknown place: {place!r}"), place=shown)
     raise UnknownPlace(
-        f"unknown place: {shown!r} (the gazetteer knows cities of over {MIN_POPULATION:,} people;"
-        " give coordinates as LAT,LON instead)"
+        N_(
+            "unknown place: {place!r} (the gazetteer knows cities of over {population:,} people;"
+            " give coordinates as LAT,LON instead)"
+        ),
+        place=shown,
+        population=MIN_POPULATION,
     )
 
 

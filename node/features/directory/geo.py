@@ -6,14 +6,15 @@ import math
 import re
 from typing import Final
 
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, WordedError
 
 EARTH_RADIUS_KM: Final = 6371.0088  # the mean radius (IUGG)
 _COORDINATES: Final = re.compile(r"^\s*([+-]?\d{1,3}(?:\.\d+)?)\s*,\s*([+-]?\d{1,3}(?:\.\d+)?)\s*$")
 
 
-class UnknownPlace(ChapterhouseError):
-    """A place name the gazetteer does not know, or coordinates out of range."""
+class UnknownPlace(WordedError):
+    """A place name the gazetteer does not know, or coordinates out of range (worded with its
+    data, ``protocol.errors.WordedError``, so the CLI says it in its reader's language)."""
 
 
 def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -40,6 +41,7 @@ def parse_coordinates(text: str) -> tuple[float, float] | None:
     lat, lon = float(match.group(1)), float(match.group(2))
     if not valid_point(lat, lon):
         raise UnknownPlace(
-            f"coordinates out of range: {text.strip()!r} (latitude -90..90, longitude -180..180)"
+            N_("coordinates out of range: {text!r} (latitude -90..90, longitude -180..180)"),
+            text=text.strip(),
         )
     return lat, lon

@@ -19,18 +19,23 @@ from protocol.chapter_profile import (
     normalise_topic,
     validate_language,
 )
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, ChapterhouseError, FieldWordedError
 
 MAX_TEXT: Final = 200
 
 
-class QueryError(ChapterhouseError):
-    """A search parameter that cannot be used; ``field`` names it."""
+class QueryError(FieldWordedError):
+    """A search parameter that cannot be used; ``field`` names it, ``message`` says why in
+    English, and its wording and params let the CLI say it in its reader's language."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    def __init__(self, field: str, message: str, /, **params: object) -> None:
+        super().__init__(field, message, **params)
+        self.message = message.format(**params) if params else message
+
+    @classmethod
+    def about(cls, field: str, error: ChapterhouseError) -> QueryError:
+        """``error`` (the gazetteer's, a profile check's) as a problem with ``field``."""
+        return cls(field, error.wording or str(error), **error.params)
 
 
 def _radius(raw: str | float | None) -> float | None:
@@ -39,9 +44,13 @@ def _radius(raw: str | float | None) -> float | None:
     try:
         radius = float(raw)
     except ValueError:
-        raise QueryError("radius", f"{str(raw)[:40]!r} is not a number of kilometres") from None
+        raise QueryError(
+            "radius", N_("{value!r} is not a number of kilometres"), value=str(raw)[:40]
+        ) from None
     if not math.isfinite(radius) or not 0 < radius <= MAX_RADIUS_KM:
-        raise QueryError("radius", f"must be more than 0 and at most {MAX_RADIUS_KM:g} km")
+        raise QueryError(
+            "radius", N_("must be more than 0 and at most {limit:g} km"), limit=MAX_RADIUS_KM
+        )
     return radius
 
 
@@ -57,16 +66,16 @@ async def read_query(
     """The query these parameters ask for; raises QueryError naming the bad one."""
     words = (text or "").strip()
     if len(words) > MAX_TEXT:
-        raise QueryError("q", f"search words are at most {MAX_TEXT} characters")
+        raise QueryError("q", N_("search words are at most {limit} characters"), limit=MAX_TEXT)
     point = None
     if near is not None and near.strip():
         try:
             point = await resolve_near(near)
         except UnknownPlace as exc:
-            raise QueryError("near", str(exc)) from None
+            raise QueryError.about("near", exc) from None
     radius_km = _radius(radius)
     if radius_km is not None and point is None:
-        raise QueryError("radius", "a radius needs a place to measure from (near)")
+        raise QueryError("radius", N_("a radius needs a place to measure from (near)"))
     checked: dict[str, str | None] = {"topic": None, "language": None}
     for field, raw, check in (
         ("topic", topic, normalise_topic),
@@ -76,11 +85,13 @@ async def read_query(
             try:
                 checked[field] = check(raw)
             except InvalidProfileField as exc:
-                raise QueryError(field, exc.detail) from None
+                raise QueryError.about(field, exc) from None
     count = 50
     if limit is not None and str(limit).strip():
         if not str(limit).strip().isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
-            raise QueryError("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+            raise QueryError(
+                "limit", N_("must be a whole number from 1 to {limit}"), limit=MAX_LIMIT
+            )
         count = int(limit)
     return DirectoryQuery(
         text=words or None,

@@ -18,7 +18,7 @@ from typing import Final
 
 from node.features.actors.authz import NotFoundError
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError
+from protocol.errors import WordedError
 from storage.models import LocalActor
 from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
@@ -33,15 +33,10 @@ def N_(message: str) -> str:
     return message
 
 
-class AddressError(ChapterhouseError):
-    """Not an e-mail address this node will send to (the message says why). ``template`` and
-    ``params`` let the reader's interface word it in their language (the CLI does); ``str()``
-    is the English."""
-
-    def __init__(self, template: str, **params: object) -> None:
-        super().__init__(template.format(**params))
-        self.template = template
-        self.params = params
+class AddressError(WordedError):
+    """Not an e-mail address this node will send to (the message says why). Its ``wording``
+    and ``params`` let the reader's interface word it in their language (the CLI and the
+    settings page do); ``str()`` is the English."""
 
 
 def valid_address(text: str) -> str:

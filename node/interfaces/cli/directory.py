@@ -49,7 +49,10 @@ async def cmd_directory_search(args: argparse.Namespace, services: Services) -> 
             limit=args.limit,
         )
     except QueryError as exc:
-        raise CommandError(f"--{'text' if exc.field == 'q' else exc.field}: {exc.message}") from exc
+        option = f"--{'text' if exc.field == 'q' else exc.field}"
+        raise CommandError(
+            _("{option}: {message}").format(option=option, message=exc.message_in(_))
+        ) from exc
     results = await search_directory(services, query)
     if args.json:
         out(json.dumps({"results": [result_json(r) for r in results]}, ensure_ascii=False))

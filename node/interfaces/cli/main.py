@@ -149,14 +149,12 @@ def _run(args: argparse.Namespace, coro: Coroutine[Any, Any, int]) -> int:
 
 
 def _reason(exc: BaseException) -> str:
-    """Why ``exc`` ended the command, in the run's language when the error carries its words
-    as a marked ``template`` and its ``params`` (e.g. ``AddressError``), else as it says it."""
-    template, params = getattr(exc, "template", None), getattr(exc, "params", None)
-    if isinstance(template, str) and isinstance(params, dict):
-        try:
-            return _(template).format(**params)
-        except (KeyError, IndexError, ValueError):
-            pass  # a translation that lost a placeholder: the English is still right
+    """Why ``exc`` ended the command, in the run's language: a feature's error carries its
+    marked ``wording`` and its ``params`` (``protocol.errors.ChapterhouseError.spoken``), so
+    the data it names reaches the reader inside their language's sentence; anything else is
+    said as it says it."""
+    if isinstance(exc, ChapterhouseError):
+        return exc.spoken(_)
     return str(exc)
 
 

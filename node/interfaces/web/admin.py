@@ -24,6 +24,7 @@ from node.features.moderation.flags import FlagAlreadyResolved, flag_id_from, re
 from node.interfaces.web.common import back, flash, page, require_member
 from node.interfaces.web.language import N_, translator
 from node.interfaces.web.session import check_csrf
+from node.interfaces.web.words import said
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from storage.models.states import ActorKind, Severity
@@ -74,7 +75,7 @@ async def admin_block(request: web.Request) -> web.Response:
         )
         await flash(request, t.gettext("Blocked %(domain)s.", domain=domain))
     except ValueError as exc:
-        await flash(request, t.gettext("Could not block: %(reason)s", reason=t.gettext(str(exc))))
+        await flash(request, t.gettext("Could not block: %(reason)s", reason=said(t, exc)))
     raise back("/admin")
 
 

@@ -27,6 +27,7 @@ from node.interfaces.web.common import back, page, require_member
 from node.interfaces.web.interaction import take_return
 from node.interfaces.web.language import PageLanguage, translator
 from node.interfaces.web.session import check_csrf, remember_member
+from node.interfaces.web.words import said
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from node.runtime.services import Services
@@ -82,7 +83,7 @@ async def login(request: web.Request) -> web.Response:
             "login.html",
             error=t.gettext(
                 "%(reason)s Please try again in about %(wait)s.",
-                reason=t.gettext(str(exc)),  # the features' words (listed in web/words.py)
+                reason=said(t, exc),  # the features' words (listed in web/words.py)
                 wait=wait,
             ),
         )

@@ -12,17 +12,26 @@ Slots (shifts or roles) are rows of four fields, ``slot_start_N``, ``slot_end_N`
 rows (``slot_rows`` says how many, and comes back with the form). Blank rows are skipped; no
 filled row at all removes the slots. A time is ``HH:MM`` on the call's date, or a full
 ``2027-07-13T10:00`` for another day.
+
+The language the title and description are written in is a ``<select>`` (the chapter's
+languages first, then the shipped ones); translations are rows of three fields,
+``tr_language_N``, ``tr_title_N`` and ``tr_description_N`` (``translation_rows`` says how
+many), read into the same ``titleMap``/``descriptionMap`` the API takes. The edit form shows
+every translation the call has, so a row emptied removes that translation.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from zoneinfo import available_timezones
 
 from node.features.calls.input import FieldError
+from node.interfaces.web.language import N_
+from node.runtime.i18n import SHIPPED, language_name
 from protocol.events import ActionCall
+from protocol.language_maps import MAX_LANGUAGES, language_tag
 from protocol.localtime import in_zone, known_zone
 
 TIME_FIELDS = ("start_date", "start_time", "end_date", "end_time", "timezone")
@@ -32,11 +41,38 @@ SLOT_FIELDS = ("start", "end", "name", "capacity")
 EMPTY_SLOT_ROWS = 3
 #: At most this many rows are read back (a call has at most 50 slots).
 MAX_SLOT_ROWS = 60
+TRANSLATION_FIELDS = ("language", "title", "description")
+#: Empty translation rows the form offers besides the call's own translations.
+EMPTY_TRANSLATION_ROWS = 2
 
 
 def zone_choices() -> list[str]:
     """Every IANA zone name, sorted (read from the time zone database, about 600)."""
     return sorted(available_timezones())
+
+
+def language_choices(
+    chapter_languages: object, chosen: Iterable[str] = ()
+) -> list[tuple[str, str]]:
+    """The tags the form offers, each with its own name: the chapter's languages first, then
+    the shipped ones, then any the call already uses (so editing never loses one)."""
+    listed = chapter_languages if isinstance(chapter_languages, list) else []
+    tags = [language_tag(t) for t in [*listed, *SHIPPED, *chosen] if isinstance(t, str)]
+    return [(tag, language_name(tag)) for tag in dict.fromkeys(t for t in tags if t)]
+
+
+def translation_values(call: ActionCall) -> dict[str, str]:
+    """The call's language and its translations as rows, then empty rows."""
+    tags = [t for t in dict.fromkeys([*call.title_map, *call.content_map]) if t != call.language]
+    values = {
+        "language": call.language or "",
+        "translation_rows": str(len(tags) + EMPTY_TRANSLATION_ROWS),
+    }
+    for i, tag in enumerate(tags):
+        values[f"tr_language_{i}"] = tag
+        values[f"tr_title_{i}"] = call.title_map.get(tag, "")
+        values[f"tr_description_{i}"] = call.content_map.get(tag, "")
+    return values
 
 
 def _clock(value: ActionCall, which: str, zone: str) -> tuple[str, str]:
@@ -72,6 +108,7 @@ def form_values(call: ActionCall, chapter_zone: str | None) -> dict[str, str]:
         "tags": " ".join(f"#{t}" for t in call.tags),
         "description": call.content,
         **slot_values(call, zone),
+        **translation_values(call),
     }
 
 
@@ -98,12 +135,40 @@ def slot_values(call: ActionCall, zone: str) -> dict[str, str]:
     return values
 
 
-def new_values(chapter_zone: str | None) -> dict[str, str]:
-    """The new-call form: empty, in the chapter's zone."""
+def new_values(chapter_zone: str | None, language: str = "") -> dict[str, str]:
+    """The new-call form: empty, in the chapter's zone and (first) language."""
     return {
         "timezone": known_zone(chapter_zone) or DEFAULT_ZONE,
         "slot_rows": str(EMPTY_SLOT_ROWS),
+        "language": language,
+        "translation_rows": str(EMPTY_TRANSLATION_ROWS),
     }
+
+
+def _translations(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The filled translation rows as ``titleMap`` and ``descriptionMap`` (their tags are
+    checked by the call features, as the API's are). Blank rows are skipped."""
+    titles: dict[str, str] = {}
+    descriptions: dict[str, str] = {}
+    own = form.get("language", "").strip().lower()
+    for i in range(MAX_LANGUAGES + EMPTY_TRANSLATION_ROWS):
+        tag, title, text = (form.get(f"tr_{k}_{i}", "").strip() for k in TRANSLATION_FIELDS)
+        if not title and not text:
+            continue
+        if not tag:
+            raise FieldError(N_("translations"), N_("choose the language of each translation"))
+        if tag.lower() == own:
+            raise FieldError(
+                N_("translations"),
+                N_("a translation is in the call's own language: choose another language"),
+            )
+        if tag.lower() in {t.lower() for t in [*titles, *descriptions]}:
+            raise FieldError(N_("translations"), N_("each language can be given only once"))
+        if title:
+            titles[tag] = title
+        if text:
+            descriptions[tag] = text
+    return titles, descriptions
 
 
 def _slots(form: Mapping[str, str]) -> list[dict[str, object]]:
@@ -187,6 +252,12 @@ def call_data(form: Mapping[str, str], shown: Mapping[str, str] | None = None) -
         data["place"] = _place(form)
     for key in ("online_url", "goal", "description"):
         _optional(form, data, key)
+    if form.get("language", "").strip():
+        data["language"] = form["language"].strip()
+    if "translation_rows" in form:
+        titles, descriptions = _translations(form)
+        data["titleMap"] = titles or None
+        data["descriptionMap"] = descriptions or None
     slots = _slots(form) if "slot_rows" in form else None
     if slots is not None:
         data["slots"] = slots or None

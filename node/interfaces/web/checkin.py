@@ -28,6 +28,7 @@ from node.features.calls.checkin_code import (
 from node.interfaces.web.common import back, flash, local_call, page, require_member
 from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
+from node.interfaces.web.words import said
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 
@@ -66,7 +67,7 @@ async def checkin_tap(request: web.Request) -> web.Response:
             request.app[SERVICES], who, row.ap_id, people=[form.get("actor", "")], undo=undo
         )
     except AttendanceError as exc:
-        return await _sheet_page(request, t.gettext(str(exc)))
+        return await _sheet_page(request, said(t, exc))
     change = done.changes[0]
     if undo:
         told = t.gettext("Check-in undone: %(name)s.", name=change.who)
@@ -119,7 +120,7 @@ async def walk_ins(request: web.Request) -> web.Response:
                 else t.ngettext("%(num)s walk-in added.", "%(num)s walk-ins added.", count)
             )
     except AttendanceError as exc:
-        return await _sheet_page(request, t.gettext(str(exc)))
+        return await _sheet_page(request, said(t, exc))
     came = t.ngettext("%(num)s person came.", "%(num)s people came.", tally.came)
     await flash(request, f"{message} {came}")
     raise back(f"{row.ap_id}/checkin")
@@ -142,7 +143,7 @@ async def code_checkin(request: web.Request) -> web.Response:
         raise HttpError(422, str(exc)) from exc
     except CheckinClosed as exc:
         raise HttpError(
-            409, t.gettext("Cannot check in: %(reason)s.", reason=t.gettext(str(exc)))
+            409, t.gettext("Cannot check in: %(reason)s.", reason=said(t, exc))
         ) from exc
     await flash(
         request,

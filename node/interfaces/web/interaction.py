@@ -25,6 +25,7 @@ from node.features.following.interaction import (
 from node.interfaces.web.common import back, current, flash, page, require_member
 from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
+from node.interfaces.web.words import said
 from node.runtime.appkeys import SERVICES
 
 routes = web.RouteTableDef()
@@ -71,7 +72,7 @@ async def authorize_form(request: web.Request) -> web.Response:
         target = await describe_target(request.app[SERVICES], who.actor.ap_id, uri)
     except FollowError as exc:
         t = await translator(request)
-        return await _refused(request, uri, t.gettext(str(exc)), _status(exc))
+        return await _refused(request, uri, said(t, exc), _status(exc))
     return await page(request, "authorize.html", target=target, uri=uri)
 
 
@@ -91,7 +92,7 @@ async def authorize(request: web.Request) -> web.Response:
     try:
         result = await follow(request.app[SERVICES], who.actor.name, uri)
     except FollowError as exc:
-        await flash(request, t.gettext("Could not follow: %(reason)s", reason=t.gettext(str(exc))))
+        await flash(request, t.gettext("Could not follow: %(reason)s", reason=said(t, exc)))
         raise back("/me") from None
     what = (
         t.gettext("waiting for their answer")

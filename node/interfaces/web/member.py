@@ -30,6 +30,7 @@ from node.interfaces.web.common import (
 )
 from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
+from node.interfaces.web.words import said
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from storage.models.states import CommitmentState
@@ -112,7 +113,7 @@ async def me_follow(request: web.Request) -> web.Response:
             ),
         )
     except FollowError as exc:
-        await flash(request, t.gettext("Could not follow: %(reason)s", reason=t.gettext(str(exc))))
+        await flash(request, t.gettext("Could not follow: %(reason)s", reason=said(t, exc)))
     raise back(request.headers.get("Referer") or "/me")
 
 
@@ -125,9 +126,7 @@ async def me_unfollow(request: web.Request) -> web.Response:
         await unfollow(request.app[SERVICES], who.actor.name, form.get("target", ""))
         await flash(request, t.gettext("Unfollowed."))
     except FollowError as exc:
-        await flash(
-            request, t.gettext("Could not unfollow: %(reason)s", reason=t.gettext(str(exc)))
-        )
+        await flash(request, t.gettext("Could not unfollow: %(reason)s", reason=said(t, exc)))
     raise back(request.headers.get("Referer") or "/me")
 
 
@@ -147,7 +146,7 @@ async def _rsvp(request: web.Request, call_id: str, leaving: bool, slot: str | N
             else t.gettext("RSVP %(state)s.", state=state),
         )
     except (RsvpError, NotFoundError) as exc:
-        await flash(request, t.gettext("Could not RSVP: %(reason)s", reason=t.gettext(str(exc))))
+        await flash(request, t.gettext("Could not RSVP: %(reason)s", reason=said(t, exc)))
 
 
 @routes.post("/me/rsvp")

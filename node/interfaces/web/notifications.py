@@ -24,6 +24,7 @@ from node.features.notifications.unsubscribe import (
 from node.interfaces.web.common import back, flash, page, require_member
 from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
+from node.interfaces.web.words import said
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 
@@ -55,7 +56,9 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
         target = await link_target(request.app[SERVICES], token)
     except InvalidUnsubscribeLink as exc:
         t = await translator(request)
-        raise HttpError(403, t.gettext("%(reason)s: nothing was changed", reason=exc)) from exc
+        raise HttpError(
+            403, t.gettext("%(reason)s: nothing was changed", reason=said(t, exc))
+        ) from exc
     return await page(
         request,
         "unsubscribe.html",
@@ -72,7 +75,9 @@ async def unsubscribe_post(request: web.Request) -> web.Response:
         outcome = await unsubscribe(request.app[SERVICES], token)
     except InvalidUnsubscribeLink as exc:
         t = await translator(request)
-        raise HttpError(403, t.gettext("%(reason)s: nothing was changed", reason=exc)) from exc
+        raise HttpError(
+            403, t.gettext("%(reason)s: nothing was changed", reason=said(t, exc))
+        ) from exc
     return await page(request, "unsubscribe.html", token=token, address=None, outcome=outcome)
 
 
@@ -109,7 +114,7 @@ async def me_settings(request: web.Request) -> web.Response:
             reminders=reminders == "on",
         )
     except AddressError as exc:
-        await flash(request, t.gettext("Nothing was changed: %(reason)s.", reason=exc))
+        await flash(request, t.gettext("Nothing was changed: %(reason)s.", reason=said(t, exc)))
         raise back("/me#settings") from exc
     except NotFoundError as exc:
         raise HttpError(403, str(exc)) from exc

@@ -9,6 +9,7 @@ organiser's role again on every change; the checks here decide only which form t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import cast
 
 from aiohttp import web
@@ -20,7 +21,12 @@ from node.features.actors.invitations import InvitationRefused, create_invitatio
 from node.features.actors.names import names_of
 from node.features.calls.attendance import tally_of
 from node.features.calls.input import FieldError
-from node.features.calls.lifecycle import call_from_row, create_action, update_action
+from node.features.calls.lifecycle import (
+    call_from_row,
+    call_language,
+    create_action,
+    update_action,
+)
 from node.features.calls.lookup import calls_with_participants
 from node.features.calls.polls import publish_poll
 from node.features.following.approval import approve_follower, pending_requests
@@ -40,11 +46,17 @@ from node.features.impact.reports import (
     parse_metric_args,
     update_report,
 )
-from node.interfaces.web.call_form import call_data, form_values, new_values, zone_choices
+from node.interfaces.web.call_form import (
+    call_data,
+    form_values,
+    language_choices,
+    new_values,
+    zone_choices,
+)
 from node.interfaces.web.common import back, flash, local_call, named_actor, page, require_member
 from node.interfaces.web.language import translator
 from node.interfaces.web.session import check_csrf
-from node.interfaces.web.words import field_error
+from node.interfaces.web.words import field_error, said
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
 from protocol.errors import MalformedDocument
@@ -71,8 +83,9 @@ async def new_call_form(request: web.Request) -> web.Response:
         heading=t.gettext("New action call for %(name)s", name=actor.title or actor.name),
         action=f"{actor.ap_id}/actions/new",
         button=t.gettext("Publish"),
-        values=new_values(actor.timezone),
+        values=new_values(actor.timezone, call_language(request.app[SERVICES], actor)),
         zones=zone_choices(),
+        languages=language_choices(actor.languages),
         offer_poll=True,
     )
 
@@ -89,7 +102,7 @@ async def new_call(request: web.Request) -> web.Response:
             raise FieldError("poll", t.gettext("choose whether to publish a poll"))
         row = await create_action(request.app[SERVICES], who, actor.name, call_data(form))
     except FieldError as exc:
-        return await page(
+        refused = await page(
             request,
             "call_form.html",
             heading=t.gettext("New action call"),
@@ -97,9 +110,12 @@ async def new_call(request: web.Request) -> web.Response:
             button=t.gettext("Publish"),
             values=form,
             zones=zone_choices(),
+            languages=language_choices(actor.languages, _sent_languages(form)),
             offer_poll=True,
             error=field_error(t, exc),
         )
+        refused.set_status(400)  # the form again, with what was typed and what is wrong
+        return refused
     if poll == "yes":  # the call is published; its poll follows it to the same followers
         row = await publish_poll(request.app[SERVICES], who, row.ap_id)
         await flash(request, t.gettext("Published to every follower, with its RSVP poll."))
@@ -124,6 +140,9 @@ async def edit_call_form(request: web.Request) -> web.Response:
         button=t.gettext("Save and notify followers"),
         values=form_values(call, chapter.timezone),
         zones=zone_choices(),
+        languages=language_choices(
+            chapter.languages, [call.language or "", *call.title_map, *call.content_map]
+        ),
     )
 
 
@@ -137,7 +156,7 @@ async def edit_call(request: web.Request) -> web.Response:
     try:
         await update_action(request.app[SERVICES], who, row.ap_id, call_data(form, shown))
     except FieldError as exc:
-        return await page(
+        refused = await page(
             request,
             "call_form.html",
             heading=t.gettext("Edit"),
@@ -145,10 +164,18 @@ async def edit_call(request: web.Request) -> web.Response:
             button=t.gettext("Save and notify followers"),
             values=form,
             zones=zone_choices(),
+            languages=language_choices(chapter.languages, _sent_languages(form)),
             error=field_error(t, exc),
         )
+        refused.set_status(400)
+        return refused
     await flash(request, t.gettext("Saved; followers get the update."))
     raise back(row.ap_id)
+
+
+def _sent_languages(form: Mapping[str, str]) -> list[str]:
+    """The language tags a refused form sent, offered again so the form shows what was typed."""
+    return [v for k, v in form.items() if k == "language" or k.startswith("tr_language_")]
 
 
 # Cancelling and restoring a call, and settling an adopted call's conflicts with its
@@ -222,7 +249,7 @@ async def report_post(request: web.Request) -> web.Response:
             call=call_from_row(row, services),
             report=existing.document if existing else None,
             values=form,
-            error=field_error(t, exc) if isinstance(exc, FieldError) else t.gettext(str(exc)),
+            error=field_error(t, exc) if isinstance(exc, FieldError) else said(t, exc),
         )
     await flash(request, t.gettext("Report published and sent to the campaign."))
     raise back(row.ap_id)

@@ -9,7 +9,11 @@ Neither sets a cookie (``no_cookies``): a session cookie in a shared cache would
 
 Both are public (the campaign page shows the same numbers), cheap (running sums and stored
 call documents: node/features/impact/glance.py) and cached: ``Cache-Control: public,
-max-age=60``, an ``ETag`` of the bytes and ``304`` for ``If-None-Match``. Campaign titles and
+max-age=60``, an ``ETag`` of the bytes and ``304`` for ``If-None-Match``. Both speak the
+reader's language: the widget the page's (node/interfaces/web/language.py), the badge only what
+an ``<img>`` can say, ``?lang=`` then ``Accept-Language`` (never the cookie or the member: it is
+cached for everyone, ``Vary: Accept-Language``, so each language has its own bytes and ETag).
+Campaign titles and
 call names are user input: autoescaped, and stripped of characters XML cannot carry, so the
 SVG always parses and never runs anything.
 """
@@ -23,15 +27,17 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from babel import Locale
 
 from node.features.actors.authz import NotFoundError
 from node.features.impact.glance import NEXT_CALLS, Glance, campaign_glance
 from node.interfaces.api.public import CORS, conditional
 from node.interfaces.web.charts import number_text
-from node.interfaces.web.language import translator
-from node.interfaces.web.localise import span
+from node.interfaces.web.language import PageLanguage, template_helpers, translator
+from node.interfaces.web.localise import number, span
 from node.runtime.appkeys import PARSED_CALLS, SERVICES
 from node.runtime.errors import HttpError
+from node.runtime.i18n import SOURCE, choose_language
 from protocol.events import ActionCall
 from protocol.wording import measure_text
 
@@ -47,6 +53,7 @@ WIDGET_CSP = (
 BADGE_CSP = "default-src 'none'"
 #: Characters XML 1.0 cannot carry (a title holding one would break the SVG).
 NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+SPACES = re.compile("[ \t\n\r]+")
 TITLE_CHARS = 40  # the badge's label is cut here
 BADGE_TOTALS = 2  # totals the badge names
 CHAR_WIDTH = 7  # px per character at the badge's 11px font (generous, so text never spills)
@@ -55,16 +62,33 @@ PAD = 10
 
 def xml_text(text: str, limit: int | None = None) -> str:
     """``text`` as XML may carry it, cut to ``limit`` characters (with an ellipsis)."""
-    clean = " ".join(NOT_XML.sub("", text).split())
+    # Only ASCII runs collapse: a no-break space (French thousands) is kept.
+    clean = SPACES.sub(" ", NOT_XML.sub("", text)).strip(" ")
     if limit is not None and len(clean) > limit:
         clean = clean[: limit - 1].rstrip() + "…"
     return clean
 
 
-def amount_text(amount: Decimal | float, unit: str, metric: str) -> str:
-    """``1,234 kg litter``: the amount grouped by thousands, then its unit and metric words."""
+def amount_text(speaker: PageLanguage, amount: Decimal | float, unit: str, metric: str) -> str:
+    """``1,234 kg litter`` / ``1 234 kg litter``: the amount grouped as the reader's language
+    groups it, then its unit and metric words as the organisers wrote them."""
     words = measure_text(amount, unit, metric).split(" ", 1)[1]
-    return f"{number_text(float(amount))} {words}"
+    shown = number_text(float(amount)) if speaker.code == SOURCE else number(speaker, amount)
+    return f"{shown} {words}"
+
+
+def badge_language(request: web.Request) -> PageLanguage:
+    """The badge's language: ``?lang=``, then the ``Accept-Language`` an ``<img>`` sends, then
+    the node's default. Not the cookie nor a member's setting: the badge is cached publicly
+    and varies by ``Accept-Language`` only."""
+    services = request.app[SERVICES]
+    code = choose_language(
+        None,
+        request.headers.get("Accept-Language"),
+        services.settings.default_language,
+        asked=request.query.get("lang"),
+    )
+    return PageLanguage(code, services.catalogues.translations(code, "pages"), Locale(code))
 
 
 async def _glance(request: web.Request) -> Glance:
@@ -81,7 +105,7 @@ def _calls(request: web.Request, stored: Iterable[tuple[str, str]]) -> list[Acti
     return [parsed.get(ap_id, text, allow_http=allow_http)[0] for ap_id, text in stored]
 
 
-def _rows(glance: Glance, calls: list[ActionCall]) -> list[dict[str, Any]]:
+def _rows(speaker: PageLanguage, glance: Glance, calls: list[ActionCall]) -> list[dict[str, Any]]:
     """Each total against its target (the campaign's calls set them), then the targets
     nothing was reported towards yet."""
     targets: dict[tuple[str, str], float] = {}
@@ -91,16 +115,18 @@ def _rows(glance: Glance, calls: list[ActionCall]) -> list[dict[str, Any]]:
     rows = []
     for metric, unit, amount in glance.totals:
         target = targets.pop((metric, unit), None)
-        rows.append(_row(metric, unit, float(amount), target))
-    rows.extend(_row(m, u, 0.0, t) for (m, u), t in sorted(targets.items()))
+        rows.append(_row(speaker, metric, unit, float(amount), target))
+    rows.extend(_row(speaker, m, u, 0.0, t) for (m, u), t in sorted(targets.items()))
     return rows
 
 
-def _row(metric: str, unit: str, amount: float, target: float | None) -> dict[str, Any]:
+def _row(
+    speaker: PageLanguage, metric: str, unit: str, amount: float, target: float | None
+) -> dict[str, Any]:
     return {
         "metric": metric,
-        "amount": amount_text(amount, unit, metric),
-        "target": amount_text(target, unit, metric) if target else None,
+        "amount": amount_text(speaker, amount, unit, metric),
+        "target": amount_text(speaker, target, unit, metric) if target else None,
         "value": min(amount, target) if target else amount,
         "max": target or None,
     }
@@ -134,7 +160,7 @@ async def widget(request: web.Request) -> web.Response:
     context = {
         "actor": actor,
         "title": xml_text(actor.title or actor.name),
-        "rows": _rows(glance, upcoming + _calls(request, glance.past)),
+        "rows": _rows(speaker, glance, upcoming + _calls(request, glance.past)),
         "chapter_count": glance.chapter_count,
         "calls": next_calls,
         "node_name": request.app[SERVICES].settings.node_name,
@@ -149,9 +175,12 @@ async def widget(request: web.Request) -> web.Response:
 async def badge(request: web.Request) -> web.Response:
     glance = await _glance(request)
     actor = glance.campaign
+    speaker = badge_language(request)
     label = xml_text(actor.title or actor.name, TITLE_CHARS)
-    amounts = [xml_text(amount_text(v, u, m)) for m, u, v in glance.totals[:BADGE_TOTALS]]
+    shown = glance.totals[:BADGE_TOTALS]
+    amounts = [xml_text(amount_text(speaker, v, u, m)) for m, u, v in shown]
     context = {
+        **template_helpers(request, speaker),
         "label": label,
         "amounts": amounts or None,
         "chapter_count": glance.chapter_count,
@@ -163,5 +192,7 @@ async def badge(request: web.Request) -> web.Response:
         **CORS,
         "Content-Security-Policy": BADGE_CSP,
         "X-Content-Type-Options": "nosniff",
+        "Content-Language": speaker.code,
+        "Vary": "Accept-Language",
     }
     return conditional(request, body, "image/svg+xml", cache=CACHE, headers=headers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from node.features.calls.errors import FieldError
 from node.interfaces.web.language import N_, PageLanguage
+from protocol.errors import ChapterhouseError
 
 #: States (follows, RSVPs, deliveries, campaign memberships), kinds, roles and severities.
 STATES = (
@@ -147,7 +148,13 @@ FORM_MESSAGES = (
 
 def field_error(t: PageLanguage, error: FieldError) -> str:
     """A form's error as its page shows it: the field and what is wrong with it, in ``t``'s
-    words where the catalogue has them (a message worded with data stays as it is)."""
-    return t.gettext(
-        "%(field)s: %(message)s", field=t.gettext(error.field), message=t.gettext(error.message)
-    )
+    words, the data it names filled into the translated wording (``ChapterhouseError.spoken``)."""
+    return error.spoken(t.translations.gettext)
+
+
+def said(t: PageLanguage, error: BaseException) -> str:
+    """A feature's refusal (a flash, a form's error) in ``t``'s words: its wording translated
+    and filled with its data when it has one, else looked up as it says it."""
+    if isinstance(error, ChapterhouseError):
+        return error.spoken(t.translations.gettext)
+    return t.gettext(str(error))

@@ -33,6 +33,7 @@ from node.features.calls.adoption.state import (
 from node.features.calls.input import FieldError
 from node.features.calls.lifecycle import call_from_row, publish_update
 from node.runtime.services import Services
+from protocol.errors import N_
 from protocol.events import ActionCall
 from protocol.localtime import format_span
 from storage.models import ActionCall as CallRow
@@ -119,7 +120,7 @@ async def settle_conflict(
     async with services.db.write() as session:
         row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
         if row is None or row.local_actor_id is None:
-            raise NotFoundError(f"no action call {call_id} on this node")
+            raise NotFoundError(N_("no action call {id} on this node"), id=call_id)
         chapter = await session.get(LocalActor, row.local_actor_id)
         assert chapter is not None
         await require_organiser(session, who, chapter)

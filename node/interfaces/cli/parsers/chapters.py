@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from node.interfaces.cli.args import Subparsers, data_arg, lazy
 from node.interfaces.cli.parsers import chapter_moves
-from node.interfaces.cli.words import N_
+from node.interfaces.cli.words import N_, _
 from protocol.chapter_profile import (
     MAX_ADDRESS,
     MAX_PLACE_NAME,
@@ -33,13 +33,14 @@ CLEAR = ""
 
 
 def _checked(check: Callable[[str], object]) -> Callable[[str], object]:
-    """An argparse ``type``: a bad value is a usage error (exit 2) naming the option."""
+    """An argparse ``type``: a bad value is a usage error (exit 2) naming the option, said in
+    the run's language with the value in it (``ChapterhouseError.spoken``)."""
 
     def convert(text: str) -> object:
         try:
             return check(text)
         except InvalidProfileField as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from exc
+            raise argparse.ArgumentTypeError(exc.spoken(_)) from exc
 
     return convert
 
@@ -52,7 +53,7 @@ def _radius(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise InvalidProfileField("radius_km", f"{text!r} is not a number") from None
+        raise InvalidProfileField("radius_km", N_("{text!r} is not a number"), text=text) from None
     return validate_radius_km(value)
 
 

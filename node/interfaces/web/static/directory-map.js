@@ -34,6 +34,22 @@
         zoomOutTitle: holder.getAttribute("data-zoom-out") || "Zoom out",
       })
       .addTo(map);
+    // Leaflet's credit to itself and its popups' close button, in the page's words too.
+    var about = document.createElement("a");
+    about.href = "https://leafletjs.com";
+    about.title =
+      holder.getAttribute("data-leaflet-title") || "A JavaScript library for interactive maps";
+    about.textContent = "Leaflet";
+    map.attributionControl.setPrefix(about.outerHTML);
+    var closeLabel = holder.getAttribute("data-close-popup") || "Close popup";
+    map.on("popupopen", function (e) {
+      var shown = e.popup.getElement();
+      var close = shown ? shown.querySelector(".leaflet-popup-close-button") : null;
+      if (close) {
+        close.setAttribute("aria-label", closeLabel);
+        close.title = closeLabel;
+      }
+    });
     var credit = document.createElement("span");
     var creditText = credit;
     if (data.attributionUrl && /^https?:\/\//i.test(data.attributionUrl)) {

@@ -36,7 +36,7 @@ async def test_the_new_call_form_publishes_the_poll_when_asked(nodes) -> None:
             "end_time": "13:00",
         }
         refused = await post(http, f"{chapter}/actions/new", {**typed, "poll": "maybe"})
-        assert refused.status == 200 and "choose whether to publish a poll" in refused.text
+        assert refused.status == 400 and "choose whether to publish a poll" in refused.text
         async with node.services.db.read() as session:
             assert await session.scalar(select(func.count()).select_from(CallRow)) == 0
 

@@ -48,7 +48,7 @@ async def test_slot_rows_make_edit_and_keep_the_calls_slots(nodes):
         }
         # A half-filled row: refused, the form shown again with what was typed, nothing stored.
         refused = await post(http, f"{chapter}/actions/new", {**typed, "slot_capacity_2": ""})
-        assert refused.status == 200, refused
+        assert refused.status == 400, refused
         assert "slot 2 (sorting) needs a capacity" in refused.text
         assert form_of(refused.text).fields["slot_name_2"] == "sorting"
         late = await post(http, f"{chapter}/actions/new", {**typed, "slot_end_2": "14:00"})

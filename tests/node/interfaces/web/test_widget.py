@@ -175,3 +175,50 @@ async def test_a_new_campaign_with_nothing_yet_has_a_widget_and_a_badge(nodes):
     assert status == 200
     texts = [t.text for t in ET.fromstring(raw).iter(f"{SVG}text")]
     assert texts == ["fresh", "nothing reported yet · 0 chapters"], texts
+
+
+NARROW = "\u202f"  # French groups thousands with a narrow no-break space
+
+
+async def test_the_badge_speaks_the_language_an_img_asks_for(world):
+    """An ``<img>`` sends the browser's ``Accept-Language`` (and no cookie cross-site): the
+    badge's words come from the catalogue and its numbers are grouped the reader's way; each
+    language has its own bytes and ETag, and caches are told it varies."""
+    url = f"{world.campaign}/widget.svg"
+    _, english, en_raw = await get(url, {"Accept-Language": "en"})
+    for asked in ({"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}, None):
+        status, headers, raw = await get(url if asked else f"{url}?lang=fr", asked)
+        assert status == 200, raw
+        root = ET.fromstring(raw)  # still well-formed XML in French
+        texts = [t.text for t in root.iter(f"{SVG}text")]
+        assert texts == [SHOWN_TITLE, f"1{NARROW}234 kg litter · 1 groupe local"], texts
+        assert root.attrib["{http://www.w3.org/XML/1998/namespace}lang"] == "fr"
+        assert headers["Content-Language"] == "fr"
+        assert "Accept-Language" in headers["Vary"]
+        assert headers["ETag"] != english["ETag"] and raw != en_raw
+        assert headers["Cache-Control"] == "public, max-age=60"
+        tag = headers["ETag"]
+        status, _, body = await get(url, {**(asked or {}), "If-None-Match": tag})
+        if asked:  # the same language revalidates; the English tag does not match French
+            assert status == 304 and body == b""
+    status, _, body = await get(url, {"Accept-Language": "fr", "If-None-Match": english["ETag"]})
+    assert status == 200 and "groupe local" in body.decode()
+
+
+async def test_a_new_campaigns_badge_in_german_says_nothing_yet_in_german(nodes):
+    node = await nodes()
+    campaign = await create_actor(node.services, "frisch", "campaign")
+    status, _, raw = await get(f"{campaign.actor.ap_id}/widget.svg?lang=de")
+    assert status == 200
+    texts = [t.text for t in ET.fromstring(raw).iter(f"{SVG}text")]
+    assert texts[1].endswith("0 Ortsgruppen") and "nothing" not in texts[1], texts
+
+
+async def test_the_widget_writes_its_amounts_the_readers_way(world):
+    url = f"{world.campaign}/widget"
+    status, headers, raw = await get(url, {"Accept": "text/html", "Accept-Language": "fr"})
+    assert status == 200 and headers["Content-Language"] == "fr"
+    assert "Accept-Language" in headers["Vary"]
+    totals = html.unescape(section(raw.decode(), "widget-totals-h"))
+    assert f"1{NARROW}234 kg litter" in totals and f"5{NARROW}000 kg litter" in totals, totals
+    assert "1,234" not in totals and "5,000" not in totals
