@@ -35,13 +35,29 @@ class ChapterhouseError(Exception):
     wording: str | None = None
     params: Mapping[str, object] = MappingProxyType({})
 
-    def spoken(self, gettext: Callable[[str], str]) -> str:
+    def spoken(
+        self,
+        gettext: Callable[[str], str],
+        number: Callable[[int | float], str] | None = None,
+    ) -> str:
         """The message in ``gettext``'s language (a catalogue's lookup): the wording translated
-        and filled with the params. A translation that lost a placeholder falls back to the
-        English; an error with no wording is looked up as it says it."""
+        and filled with the params. ``number`` writes a numeric param the language's way
+        (``15.000`` in German; Babel's ``format_decimal`` in the interfaces), so a wording
+        carries ``{count}``, never a separator of its own. A translation that lost a
+        placeholder falls back to the English; an error with no wording is looked up as it
+        says it."""
         if self.wording is None:
             return gettext(str(self))
-        return _filled(gettext(self.wording), self.wording, self.params)
+        params = self.params
+        if number is not None:
+            params = {name: _numeral(value, number) for name, value in params.items()}
+        return _filled(gettext(self.wording), self.wording, params)
+
+
+def _numeral(value: object, number: Callable[[int | float], str]) -> object:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return number(value)
+    return value
 
 
 def _filled(text: str, english: str, params: Mapping[str, object]) -> str:
@@ -74,12 +90,20 @@ class FieldWordedError(ChapterhouseError):
         self.wording = wording
         self.params = MappingProxyType(params)
 
-    def message_in(self, gettext: Callable[[str], str]) -> str:
+    def message_in(
+        self,
+        gettext: Callable[[str], str],
+        number: Callable[[int | float], str] | None = None,
+    ) -> str:
         """What is wrong with the field, without its name, in ``gettext``'s language."""
-        return super().spoken(gettext)
+        return super().spoken(gettext, number)
 
-    def spoken(self, gettext: Callable[[str], str]) -> str:
-        message = self.message_in(gettext)
+    def spoken(
+        self,
+        gettext: Callable[[str], str],
+        number: Callable[[int | float], str] | None = None,
+    ) -> str:
+        message = self.message_in(gettext, number)
         return _filled(
             gettext(FIELD_MESSAGE),
             FIELD_MESSAGE,

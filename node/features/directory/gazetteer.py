@@ -132,7 +132,7 @@ def lookup(gazetteer: Gazetteer, text: str) -> City:
         raise UnknownPlace(N_("unknown place: {place!r}"), place=shown)
     raise UnknownPlace(
         N_(
-            "unknown place: {place!r} (the gazetteer knows cities of over {population:,} people;"
+            "unknown place: {place!r} (the gazetteer knows cities of over {population} people;"
             " give coordinates as LAT,LON instead)"
         ),
         place=shown,

@@ -49,6 +49,7 @@ from node.interfaces.cli.words import (
     argparse_words,
     language_for,
     localise,
+    number,
     speaking,
 )
 from node.runtime.logs import configure_logging
@@ -154,7 +155,7 @@ def _reason(exc: BaseException) -> str:
     the data it names reaches the reader inside their language's sentence; anything else is
     said as it says it."""
     if isinstance(exc, ChapterhouseError):
-        return exc.spoken(_)
+        return exc.spoken(_, number)
     return str(exc)
 
 

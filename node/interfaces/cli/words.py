@@ -84,6 +84,13 @@ def translations() -> Translations:
     return ENGLISH if speaking is None else speaking[1]
 
 
+def number(value: int | float) -> str:
+    """``value`` written this run's language's way (``15.000`` in German)."""
+    from babel.numbers import format_decimal  # here: choosing the language stays light
+
+    return format_decimal(value, locale=language())
+
+
 @contextlib.contextmanager
 def speaking(code: str, words: Translations) -> Iterator[None]:
     """Commands run inside this speak ``words``, language ``code`` (asyncio tasks started

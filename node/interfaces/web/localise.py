@@ -24,6 +24,7 @@ from jinja2.runtime import Context
 
 from node.interfaces.web.language import PageLanguage
 from node.runtime.i18n import SOURCE
+from protocol.errors import ChapterhouseError
 from protocol.events import ActionCall, summary_line
 from protocol.localtime import format_span, in_zone, zone_label
 from protocol.slots import slot_when
@@ -155,6 +156,15 @@ def number_filter(context: Context, value: Number) -> str:
 
 
 @pass_context
+def spoken_filter(context: Context, error: ChapterhouseError) -> str:
+    """A feature's refusal in the page's language, its numbers written the page's way."""
+    speaker = _speaker(context)
+    if speaker is None:
+        return str(error)
+    return error.spoken(speaker.translations.gettext, lambda value: number(speaker, value))
+
+
+@pass_context
 def measure_filter(context: Context, amount: Number, unit: str, metric: str) -> str:
     """``100 people`` (participants), ``300 kg litter`` (kg_litter): the amount in the page's
     numbers, with the unit and the metric's words as the organisers wrote them."""
@@ -217,6 +227,7 @@ def summary_filter(
 
 FILTERS = {
     "number": number_filter,
+    "spoken": spoken_filter,
     "measure": measure_filter,
     "plural": plural_filter,
     "datetime": datetime_filter,
