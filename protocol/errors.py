@@ -48,10 +48,24 @@ class ChapterhouseError(Exception):
         says it."""
         if self.wording is None:
             return gettext(str(self))
-        params = self.params
-        if number is not None:
-            params = {name: _numeral(value, number) for name, value in params.items()}
-        return _filled(gettext(self.wording), self.wording, params)
+        return said(self.wording, self.params, gettext, number)
+
+
+def said(
+    wording: str,
+    params: Mapping[str, object],
+    gettext: Callable[[str], str],
+    number: Callable[[int | float], str] | None = None,
+) -> str:
+    """``wording`` (an ``N_`` msgid) in ``gettext``'s language, filled with ``params``, numbers
+    written by ``number``: how an error, or a long command's progress line, reaches its reader."""
+    shown: Mapping[str, object] = params
+    if number is not None:
+        shown = {name: _numeral(value, number) for name, value in params.items()}
+    try:
+        return _filled(gettext(wording), wording, shown)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return wording.format(**params)  # a format spec wanted the raw number
 
 
 def _numeral(value: object, number: Callable[[int | float], str]) -> object:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, WordedError
 
 HOST = "127.0.0.1"
 #: Where the ``node`` package lives: every child runs ``python -m node`` from here.
@@ -36,8 +36,9 @@ PROBE_SECONDS = 0.05
 CLUSTER_ENV = {"CHAPTERHOUSE_DELIVERY_POLL_SECONDS": "0.1"}
 
 
-class ClusterError(ChapterhouseError):
-    """A node process did not start; the message says why and ends with its log."""
+class ClusterError(WordedError):
+    """A node process did not start; the message says why and ends with its log (raised with
+    an ``N_`` wording and its data as params, so the CLI says it in its reader's language)."""
 
 
 def free_socket(port: int = 0) -> socket.socket:
@@ -184,15 +185,31 @@ class NodeProcess:
             code = self.exit_code()
             if code is not None:
                 raise ClusterError(
-                    f"the node in {self.data_dir} exited (status {code}) before it listened on "
-                    f"{self.base_url}; the end of {self.log}:\n{self.log_tail()}"
+                    N_(
+                        "the node in {path} exited (status {code}) before it listened on {url};"
+                        " the end of {log}:\n{tail}"
+                    ),
+                    path=str(self.data_dir),
+                    code=code,
+                    url=self.base_url,
+                    log=str(self.log),
+                    tail=self.log_tail(),
                 )
             if listening(self.port):
                 return
             time.sleep(PROBE_SECONDS)
+        # A whole number of seconds reads without its ".0" (as ``:g`` wrote it).
+        seconds = int(timeout) if float(timeout).is_integer() else timeout
         raise ClusterError(
-            f"the node in {self.data_dir} did not listen on {self.base_url} within {timeout:g} s; "
-            f"the end of {self.log}:\n{self.log_tail()}"
+            N_(
+                "the node in {path} did not listen on {url} within {seconds} s;"
+                " the end of {log}:\n{tail}"
+            ),
+            path=str(self.data_dir),
+            url=self.base_url,
+            seconds=seconds,
+            log=str(self.log),
+            tail=self.log_tail(),
         )
 
     def start(self, timeout: float = START_TIMEOUT) -> None:

@@ -60,3 +60,8 @@ def test_a_field_error_writes_its_numbers_the_readers_way() -> None:
     error = FieldWordedError("capacity", N_("must be at least {minimum}"), minimum=1000)
     assert error.message_in(german, german_number) == "muss mindestens 1.000 sein"
     assert error.spoken(german, german_number) == "Kapazität: muss mindestens 1.000 sein"
+
+
+def test_a_format_spec_that_wants_the_raw_number_still_says_the_english() -> None:
+    error = WordedError(N_("at most {count:.1f} km"), count=2.25)
+    assert error.spoken(german, german_number) == "at most 2.2 km"

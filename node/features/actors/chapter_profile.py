@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from protocol.chapter_profile import ChapterProfile, InvalidProfileField, Place, checked_profile
+from protocol.errors import N_
 from storage.models import LocalActor
 
 #: The keys a change may carry. ``coordinates`` is ``(lat, lon)`` or None (clears both).
@@ -41,7 +42,7 @@ def merged_profile(current: ChapterProfile, changes: Mapping[str, object]) -> Ch
     """``current`` with ``changes`` applied, validated; :class:`InvalidProfileField` if not."""
     unknown = set(changes) - PROFILE_KEYS
     if unknown:
-        raise InvalidProfileField(sorted(unknown)[0], "is not a chapter profile field")
+        raise InvalidProfileField(sorted(unknown)[0], N_("is not a chapter profile field"))
     place = current.place or Place(None, None, None, None)
     lat: object = place.latitude
     lon: object = place.longitude
@@ -52,7 +53,7 @@ def merged_profile(current: ChapterProfile, changes: Mapping[str, object]) -> Ch
         elif isinstance(coordinates, (tuple, list)) and len(coordinates) == 2:
             lat, lon = coordinates
         else:
-            raise InvalidProfileField("coordinates", "expected [latitude, longitude] or null")
+            raise InvalidProfileField("coordinates", N_("expected [latitude, longitude] or null"))
     return checked_profile(
         place_name=changes.get("place_name", place.name),
         address=changes.get("address", place.address),
@@ -105,7 +106,7 @@ def _list(field: str, value: object) -> tuple[object, ...]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise InvalidProfileField(field, "must be a list")
+        raise InvalidProfileField(field, N_("must be a list"))
     return tuple(value)
 
 

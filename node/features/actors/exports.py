@@ -24,7 +24,7 @@ from node.features.actors.authz import (
 from node.features.actors.names import display_names
 from node.features.calls.lifecycle import call_from_row
 from node.runtime.services import Services
-from protocol.errors import ProtocolError
+from protocol.errors import N_, ProtocolError
 from protocol.impact import parse_report
 from protocol.localtime import local_iso
 from protocol.timefmt import format_xsd_datetime
@@ -85,7 +85,7 @@ async def participants_csv(services: Services, who: Principal, chapter_name: str
         await require_organiser(session, who, chapter)
         row = await action_repo.call_by_ap_id(session, call_id)
         if row is None or row.local_actor_id != chapter.id:
-            raise NotFoundError(f"no call {call_id} on this node")
+            raise NotFoundError(N_("no call {id} on this node"), id=call_id)
         people = await action_repo.participants(session, row.id)
         came = {a.actor for a in await export_repo.attendance_of_call(session, row.id) if a.actor}
         names = await display_names(session, [p.actor for p in people])

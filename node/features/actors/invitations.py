@@ -24,28 +24,37 @@ from node.features.actors.passwords import hash_password_off_loop
 from node.features.actors.throttle import signin_guard
 from node.features.following.membership import follow_home
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError, MalformedDocument
+from protocol.errors import N_, ChapterhouseError, MalformedDocument, WordedError
 from protocol.ids import validate_local_name
-from storage.errors import StorageError
+from storage.errors import AlreadyExists, StorageError
 from storage.models import Invitation, LocalActor
 from storage.models.states import ActorKind, Role
 from storage.repositories import actors as actor_repo
 
 INVITABLE_ROLES = frozenset({Role.MEMBER, Role.ORGANISER})
 MIN_PASSWORD = 10
-GONE = "this invitation was already used or has expired; ask an organiser for a new link"
+GONE = N_("this invitation was already used or has expired; ask an organiser for a new link")
 
 
-class InvitationRefused(ChapterhouseError):
+class InvitationRefused(WordedError):
     """The invitation cannot be made as asked (e.g. an unknown role); the message says why."""
 
 
-class InvitationGone(ChapterhouseError):
+class InvitationGone(WordedError):
     """The invitation was used or has expired (HTTP 410)."""
 
 
-class SignupRefused(ChapterhouseError):
-    """The newcomer's name or password is refused; the message is shown on the sign-up form."""
+class SignupRefused(WordedError):
+    """The newcomer's name or password is refused; the message is shown on the sign-up form
+    (worded, so the form says it in the newcomer's language)."""
+
+    @classmethod
+    def about(cls, error: Exception) -> SignupRefused:
+        """``error`` (a lower layer's refusal) as a sign-up refusal, keeping its wording and
+        data when it has them; otherwise its English is looked up as it is."""
+        if isinstance(error, ChapterhouseError) and error.wording is not None:
+            return cls(error.wording, **error.params)
+        return cls(str(error))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +80,7 @@ async def create_invitation(
     """A fresh sign-up token for ``chapter`` (only organisers may invite); only its hash is kept.
     It expires ``invitation_days`` from now."""
     if role not in INVITABLE_ROLES:
-        raise InvitationRefused("role must be member or organiser")
+        raise InvitationRefused(N_("role must be member or organiser"))
     token = secrets.token_urlsafe(24)
     now = services.clock.now()
     async with services.db.write() as session:
@@ -95,7 +104,7 @@ async def open_invitation(services: Services, token: str) -> OpenInvitation:
         invitation = await actor_repo.invitation_by_token_hash(session, hash_token(token))
         chapter = await session.get(LocalActor, invitation.chapter_id) if invitation else None
     if invitation is None or chapter is None:
-        raise NotFoundError("this invitation link is not valid")
+        raise NotFoundError(N_("this invitation link is not valid"))
     if invitation.used_at is not None or expires_at(services, invitation) <= services.clock.now():
         raise InvitationGone(GONE)
     return OpenInvitation(invitation, chapter)
@@ -113,9 +122,11 @@ async def redeem_invitation(
     try:
         validate_local_name(name)
     except MalformedDocument as exc:
-        raise SignupRefused(str(exc)) from exc
+        raise SignupRefused.about(exc) from exc
     if len(password) < MIN_PASSWORD:
-        raise SignupRefused(f"the password must have at least {MIN_PASSWORD} characters")
+        raise SignupRefused(
+            N_("the password must have at least {count} characters"), count=MIN_PASSWORD
+        )
     async with signin_guard(services).hashing:
         password_hash = await hash_password_off_loop(password)
     member = await asyncio.to_thread(new_local_actor, services, name, ActorKind.MEMBER)
@@ -132,8 +143,10 @@ async def redeem_invitation(
                 session, member, role=opened.invitation.role, chapter=opened.chapter.name
             )
             await follow_home(session, services, member, opened.chapter.ap_id)
-    except (ValueError, StorageError) as exc:  # the name is taken, the chapter has gone
-        raise SignupRefused(str(exc)) from exc
-    except IntegrityError as exc:  # the same name taken by a sign-up racing this one
-        raise SignupRefused(f"an actor named {name!r} already exists on this node") from exc
+    except (AlreadyExists, IntegrityError) as exc:  # taken, maybe by a sign-up racing this one
+        raise SignupRefused(
+            N_("an actor named {name!r} already exists on this node"), name=name
+        ) from exc
+    except (ValueError, StorageError) as exc:  # the chapter has gone
+        raise SignupRefused.about(exc) from exc
     return member

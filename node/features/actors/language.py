@@ -10,13 +10,13 @@ from __future__ import annotations
 from node.features.actors.authz import NotFoundError
 from node.runtime.i18n import shipped
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, WordedError
 from storage.models import LocalActor
 from storage.models.states import ActorKind
 
 
-class UnknownLanguage(ChapterhouseError):
-    """A language the node has no complete catalogues for."""
+class UnknownLanguage(WordedError):
+    """A language the node has no complete catalogues for (worded with the tag it was given)."""
 
 
 async def set_member_language(
@@ -26,10 +26,12 @@ async def set_member_language(
     saved is returned. An unshipped tag is refused rather than stored."""
     chosen = shipped(language) if language else None
     if language and chosen is None:
-        raise UnknownLanguage(f"{language!r} is not a language this node ships")
+        raise UnknownLanguage(
+            N_("{language!r} is not a language this node ships"), language=language
+        )
     async with services.db.write() as session:
         actor = await session.get(LocalActor, member_id)
         if actor is None or actor.kind != ActorKind.MEMBER:
-            raise NotFoundError("no such member")
+            raise NotFoundError(N_("no such member"))
         actor.language = chosen
     return chosen

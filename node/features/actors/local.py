@@ -19,7 +19,7 @@ from node.runtime.services import INSTANCE_ACTOR, Services
 from protocol.activities import build_update
 from protocol.actors import ActorSpec, Multikey, build_actor
 from protocol.chapter_profile import profile_fields
-from protocol.errors import N_, MalformedDocument
+from protocol.errors import N_, MalformedDocument, WordedError
 from protocol.ids import IdFactory, validate_local_name
 from protocol.keys import (
     ed25519_public_to_multibase,
@@ -43,6 +43,12 @@ class NoSuchChapter(NotFoundError, ValueError):
     """No local chapter (or campaign) of that name. A ``NotFoundError``, worded with the name
     so the CLI and pages say it in their reader's language; a ``ValueError`` too, as the
     callers of ``update_chapter`` and ``store_local_actor`` have always caught it."""
+
+
+class ActorRefused(WordedError, ValueError):
+    """A local actor cannot be made or changed as asked (an unknown role or kind, a setting
+    its kind has no use for). Worded with its data, so the CLI and the API say it in their
+    reader's language; a ``ValueError`` too, as the CLI and the API have always caught it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +84,7 @@ async def create_actor(
     shown in when a call gives none; ``profile`` their place, languages and topics (keys of
     ``chapter_profile.PROFILE_KEYS``), validated before anything is stored."""
     if role is not None and role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        raise ActorRefused(N_("role must be one of {roles}"), roles=", ".join(ROLES))
     actor = new_local_actor(
         services, name, kind, title=title, summary=summary, approve_followers=approve_followers
     )
@@ -86,7 +92,9 @@ async def create_actor(
         actor.timezone = chapter_zone(actor, timezone)
     if profile:
         if actor.kind not in GROUP_KINDS:
-            raise ValueError(f"{name} is not a chapter or a campaign: it has no place or topics")
+            raise ActorRefused(
+                N_("{name} is not a chapter or a campaign: it has no place or topics"), name=name
+            )
         apply_changes(actor, profile)
     async with services.db.write() as session:
         token = await store_local_actor(session, actor, role=role, chapter=chapter)
@@ -107,7 +115,7 @@ def new_local_actor(
     """A local actor with fresh keys, not stored yet: the keys are made before any transaction
     opens, so a caller can store the actor in a transaction that does more (a sign-up)."""
     if kind not in KINDS:
-        raise ValueError(f"unknown actor kind {kind!r}")
+        raise ActorRefused(N_("unknown actor kind {kind!r}"), kind=kind)
     validate_local_name(name)
     rsa_key = generate_rsa_key(2048)
     ed_key = generate_ed25519_key()
@@ -132,11 +140,13 @@ def new_local_actor(
 def chapter_zone(actor: LocalActor, zone: str) -> str:
     """``zone`` checked for ``actor``: a known IANA name, on a chapter or a campaign."""
     if actor.kind not in GROUP_KINDS:
-        raise ValueError(f"{actor.name} is not a chapter or a campaign: it has no time zone")
+        raise ActorRefused(
+            N_("{name} is not a chapter or a campaign: it has no time zone"), name=actor.name
+        )
     try:
         zone_info(zone)
     except MalformedDocument as exc:
-        raise ValueError(f"timezone: {exc}") from exc
+        raise ActorRefused(N_("timezone: {reason}"), reason=str(exc)) from exc
     return zone
 
 
@@ -153,7 +163,9 @@ async def update_chapter(
     summary or profile (place, area, languages, topics: ``chapter_profile.apply_changes``)
     changes the actor document, so followers get an Update of it."""
     if timezone is None and title is None and summary is None and not profile:
-        raise ValueError("nothing to change: give --timezone, --title, --summary or a profile")
+        raise ActorRefused(
+            N_("nothing to change: give --timezone, --title, --summary or a profile")
+        )
     async with services.db.write() as session:
         actor = await actor_repo.local_actor_by_name(session, name)
         if actor is None or actor.kind not in GROUP_KINDS:
@@ -206,7 +218,7 @@ async def store_local_actor(
 
 async def issue_token(services: Services, actor: LocalActor, role: str) -> str:
     if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        raise ActorRefused(N_("role must be one of {roles}"), roles=", ".join(ROLES))
     token = new_token()
     async with services.db.write() as session:
         await actor_repo.add_token(session, actor.id, role, hash_token(token), services.clock.now())
@@ -280,7 +292,7 @@ async def rotate_keys(services: Services, name: str, *, assertion: bool = False)
     async with services.db.write() as session:
         actor = await actor_repo.local_actor_by_name(session, name)
         if actor is None:
-            raise ValueError(f"no local actor named {name!r}")
+            raise ActorRefused(N_("no local actor named {name!r}"), name=name)
         actor.rsa_private_pem = private_key_to_pem(rsa_key)
         actor.rsa_public_pem = public_key_to_pem(rsa_key.public_key())
         if ed_key is not None:

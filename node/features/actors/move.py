@@ -25,7 +25,7 @@ from node.federation.outbox.publish import publish
 from node.federation.resolver import ResolveError
 from node.runtime.services import Services
 from protocol.activities import build_follow, build_undo
-from protocol.errors import ChapterhouseError, MalformedDocument
+from protocol.errors import N_, MalformedDocument, WordedError
 from protocol.ids import parse_id, same_origin
 from protocol.jsonld import CONTEXT, PUBLIC, as_list, id_of
 from storage.models import LocalActor
@@ -42,8 +42,13 @@ log = logging.getLogger(__name__)
 MOVE_FOLLOWERS: Final = "move_followers"
 
 
-class MoveError(ChapterhouseError):
-    """The move cannot be announced; the message says what to do."""
+class MoveError(WordedError):
+    """The move cannot be announced; the message (worded, with its data) says what to do."""
+
+
+class MoveRetry(RetryLater, WordedError):
+    """The ``move_followers`` follow-up is to be tried again later (``RetryLater``), worded
+    with its data like every refusal of ours."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,21 +106,25 @@ async def announce_move(services: Services, name: str, to: str) -> Announced:
     try:
         new = parse_id(to.strip(), allow_http=services.settings.allow_http)
     except MalformedDocument as exc:
-        raise MoveError(f"--to: {exc}") from exc
+        raise MoveError(N_("--to: {reason}"), reason=str(exc)) from exc
     async with services.db.read() as session:
         chapter = await actor_repo.local_actor_by_name(session, name)
     if chapter is None or chapter.kind not in GROUP_KINDS:
-        raise MoveError(f"no chapter named {name!r} on this node")
+        raise MoveError(N_("no chapter named {name!r} on this node"), name=name)
     if new == chapter.ap_id:
-        raise MoveError("a chapter cannot move to itself")
+        raise MoveError(N_("a chapter cannot move to itself"))
     try:
         named = await target_names_origin(services, chapter.ap_id, new)
     except ResolveError as exc:
-        raise MoveError(f"cannot read the new actor: {exc}") from exc
+        raise MoveError(N_("cannot read the new actor: {reason}"), reason=str(exc)) from exc
     if not named:
         raise MoveError(
-            f"{new} does not list {chapter.ap_id} in alsoKnownAs: import the chapter there "
-            "first (`chapterhouse chapter import`), then announce the move"
+            N_(
+                "{new} does not list {old} in alsoKnownAs: import the chapter there "
+                "first (`chapterhouse chapter import`), then announce the move"
+            ),
+            new=new,
+            old=chapter.ap_id,
         )
     move_id = services.activity_id()
     async with services.db.write() as session:
@@ -142,7 +151,7 @@ async def move_followers(services: Services, payload: Mapping[str, Any]) -> None
     try:
         named = await target_names_origin(services, old, new)
     except ResolveError as exc:
-        raise RetryLater(f"cannot read {new}: {exc}") from exc
+        raise MoveRetry(N_("cannot read {actor}: {reason}"), actor=new, reason=str(exc)) from exc
     if not named:
         log.warning(
             "move.refused",
@@ -161,7 +170,7 @@ async def move_followers(services: Services, payload: Mapping[str, Any]) -> None
         else:
             cached = await actor_repo.remote_actor(session, new)
             if cached is None:
-                raise RetryLater(f"{new} is not cached yet")
+                raise MoveRetry(N_("{actor} is not cached yet"), actor=new)
             target_inbox = cached.inbox
         old_inbox = None
         if not same_origin(old, services.settings.base_url):

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from node.features.actors.authz import NotFoundError, Principal
 from node.runtime.services import Services
-from protocol.errors import ProtocolError
+from protocol.errors import N_, ProtocolError
 from protocol.events import ActionCall, parse_event, summary_line
 from storage.models import LocalActor
 from storage.models.states import GROUP_KINDS, ActorKind, CommitmentState
@@ -42,7 +42,7 @@ class PersonProfile:
 async def person_profile(services: Services, person: LocalActor, now: datetime) -> PersonProfile:
     """The public face of a local member: their chapters and, if they allow, commitments."""
     if person.kind != ActorKind.MEMBER:
-        raise NotFoundError(f"{person.name} is not a member")
+        raise NotFoundError(N_("{name} is not a member"), name=person.name)
     async with services.db.read() as session:
         chapters = [
             actor
@@ -86,5 +86,5 @@ async def set_show_commitments(services: Services, who: Principal, shown: bool) 
     async with services.db.write() as session:
         actor = await actor_repo.local_actor_by_name(session, who.actor.name)
         if actor is None or actor.kind != ActorKind.MEMBER:
-            raise NotFoundError("only members have a profile to show commitments on")
+            raise NotFoundError(N_("only members have a profile to show commitments on"))
         actor.show_commitments = shown

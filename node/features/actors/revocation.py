@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.features.actors.authz import NotFoundError
 from node.features.actors.local import hash_token, new_token
 from node.runtime.services import Services
+from protocol.errors import N_
 from storage.models import LocalActor
 from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
@@ -24,7 +25,7 @@ from storage.repositories import actors as actor_repo
 async def _member(session: AsyncSession, name: str) -> LocalActor:
     member = await actor_repo.local_actor_by_name(session, name.strip().lower())
     if member is None or member.kind != ActorKind.MEMBER:
-        raise NotFoundError(f"no member named {name.strip()!r} on this node")
+        raise NotFoundError(N_("no member named {name!r} on this node"), name=name.strip())
     return member
 
 

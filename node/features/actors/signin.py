@@ -23,7 +23,7 @@ from node.features.actors.directory import find_local_actor
 from node.features.actors.passwords import hash_password_off_loop, verify_password_off_loop
 from node.features.actors.throttle import SignInGuard, signin_guard
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, WordedError
 from storage.models import LocalActor
 from storage.models.states import ActorKind, Role
 from storage.repositories import actors as actor_repo
@@ -31,11 +31,12 @@ from storage.repositories import actors as actor_repo
 MAX_NAME = 64  # no local name is longer (LocalActor.name); longer ones are cut for the limit
 
 
-class SignInThrottled(ChapterhouseError):
-    """Too many attempts: the message is for the person, ``retry_after`` in whole seconds."""
+class SignInThrottled(WordedError):
+    """Too many attempts: the message is for the person (a marked wording, said in their
+    language), ``retry_after`` in whole seconds."""
 
-    def __init__(self, message: str, wait: float) -> None:
-        super().__init__(message)
+    def __init__(self, wording: str, wait: float, /, **params: object) -> None:
+        super().__init__(wording, **params)
         self.retry_after = max(1, math.ceil(wait))
 
 
@@ -50,10 +51,10 @@ async def authenticate(
     account = name.strip().lower()[:MAX_NAME]
     wait = guard.per_address.take(client)
     if wait is not None:
-        raise SignInThrottled("Too many sign-in attempts from your network.", wait)
+        raise SignInThrottled(N_("Too many sign-in attempts from your network."), wait)
     wait = guard.per_account.wait(account)
     if wait is not None:
-        raise SignInThrottled("Too many wrong passwords for this name.", wait)
+        raise SignInThrottled(N_("Too many wrong passwords for this name."), wait)
     guard.per_account.fail(account)  # charged before checking, so parallel attempts count too
     actor = await find_local_actor(services, account) if account else None
     member = actor if actor is not None and actor.kind == ActorKind.MEMBER else None

@@ -25,7 +25,7 @@ What the new node makes of it:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -36,8 +36,9 @@ from node.features.actors.local import new_local_actor
 from node.features.following.membership import follow_home
 from node.features.impact.chapter_sums import replace_values, stored_values
 from node.federation.proofs import sign_object
+from node.runtime.progress import Progress
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError, MalformedDocument
+from protocol.errors import N_, MalformedDocument, WordedError
 from protocol.ids import validate_local_name
 from protocol.proofs import jcs_sha256
 from storage.errors import AlreadyExists
@@ -51,7 +52,6 @@ from storage.repositories import moves as move_repo
 FORMAT: Final = "chapterhouse-chapter-export"
 VERSION: Final = 1
 
-Progress = Callable[[str], None]
 
 _SETTINGS: Final = (
     "title",
@@ -94,8 +94,9 @@ _CALL: Final = (
 )
 
 
-class TransferError(ChapterhouseError):
-    """The chapter cannot be exported or imported; nothing was stored."""
+class TransferError(WordedError):
+    """The chapter cannot be exported or imported; nothing was stored. Worded with its data,
+    so the CLI says it in its reader's language."""
 
 
 @dataclass
@@ -108,10 +109,17 @@ class Imported:
     members: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
-    def summary(self) -> str:
+    def summary(self) -> tuple[str, dict[str, object]]:
+        """What was brought in, as an ``N_`` wording and its data (the CLI says it)."""
         return (
-            f"imported {self.was} as {self.ap_id}: {self.calls} calls, {self.reports} reports, "
-            f"{len(self.members)} members"
+            N_("imported {old} as {new}: calls: {calls}, reports: {reports}, members: {members}"),
+            {
+                "old": self.was,
+                "new": self.ap_id,
+                "calls": self.calls,
+                "reports": self.reports,
+                "members": len(self.members),
+            },
         )
 
 
@@ -121,13 +129,15 @@ def _time(value: datetime | None) -> str | None:
 
 def _parse_time(value: object, what: str) -> datetime:
     if not isinstance(value, str):
-        raise TransferError(f"the export is damaged: {what} has no time")
+        raise TransferError(N_("the export is damaged: {what} has no time"), what=what)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise TransferError(f"the export is damaged: {what}: {exc}") from exc
+        raise TransferError(
+            N_("the export is damaged: {what}: {reason}"), what=what, reason=str(exc)
+        ) from exc
     if parsed.tzinfo is None:
-        raise TransferError(f"the export is damaged: {what} has no time zone")
+        raise TransferError(N_("the export is damaged: {what} has no time zone"), what=what)
     return parsed.astimezone(UTC)
 
 
@@ -139,8 +149,8 @@ async def export_chapter(services: Services, name: str, progress: Progress) -> d
     async with services.db.read() as session:
         chapter = await actor_repo.local_actor_by_name(session, name)
         if chapter is None or chapter.kind not in GROUP_KINDS:
-            raise TransferError(f"no chapter named {name!r} on this node")
-        progress(f"exporting {chapter.ap_id}")
+            raise TransferError(N_("no chapter named {name!r} on this node"), name=name)
+        progress(N_("exporting {chapter}"), chapter=chapter.ap_id)
         members = await move_repo.members_of(session, chapter.id)
         calls = await move_repo.calls_of(session, chapter.id)
         call_ids = [c.id for c in calls]
@@ -148,7 +158,12 @@ async def export_chapter(services: Services, name: str, progress: Progress) -> d
         attendance = await move_repo.attendance_of(session, call_ids)
         reports = await move_repo.reports_of(session, chapter.ap_id)
         followers = await follow_repo.followers_with_state(session, chapter.ap_id)
-    progress(f"{len(members)} members, {len(calls)} calls, {len(reports)} reports")
+    progress(
+        N_("members: {members}, calls: {calls}, reports: {reports}"),
+        members=len(members),
+        calls=len(calls),
+        reports=len(reports),
+    )
     by_call: dict[int, dict[str, list[dict[str, Any]]]] = {
         c.id: {"participants": [], "attendance": []} for c in calls
     }
@@ -244,25 +259,29 @@ def rewrite(value: Any, old: str, new: str) -> Any:
 
 def _resigned(services: Services, chapter: LocalActor, doc: Any, old: str) -> dict[str, object]:
     if not isinstance(doc, Mapping):
-        raise TransferError("the export is damaged: a document is not an object")
+        raise TransferError(N_("the export is damaged: a document is not an object"))
     moved = rewrite({k: v for k, v in doc.items() if k != "proof"}, old, chapter.ap_id)
     return sign_object(services, chapter, moved)
 
 
 def _check(payload: Any) -> Mapping[str, Any]:
     if not isinstance(payload, Mapping) or payload.get("format") != FORMAT:
-        raise TransferError("not a Chapterhouse chapter export")
+        raise TransferError(N_("not a Chapterhouse chapter export"))
     if payload.get("version") != VERSION:
         raise TransferError(
-            f"chapter export version {payload.get('version')!r} is not supported "
-            f"(this chapterhouse reads version {VERSION})"
+            N_(
+                "chapter export version {version} is not supported "
+                "(this chapterhouse reads version {supported})"
+            ),
+            version=repr(payload.get("version")),  # an identifier, written as the file has it
+            supported=str(VERSION),
         )
     chapter = payload.get("chapter")
     if not isinstance(chapter, Mapping) or not isinstance(chapter.get("ap_id"), str):
-        raise TransferError("the export is damaged: no chapter")
+        raise TransferError(N_("the export is damaged: no chapter"))
     for part in ("members", "calls", "reports"):
         if not isinstance(payload.get(part), list):
-            raise TransferError(f"the export is damaged: no {part}")
+            raise TransferError(N_("the export is damaged: no {part}"), part=part)
     return chapter
 
 
@@ -275,11 +294,11 @@ async def import_chapter(
     try:
         validate_local_name(new_name)
     except MalformedDocument as exc:
-        raise TransferError(f"--name: {exc}") from exc
+        raise TransferError(N_("--name: {reason}"), reason=str(exc)) from exc
     old = str(source["ap_id"])
     kind = str(source.get("kind") or ActorKind.CHAPTER)
     if kind not in GROUP_KINDS:
-        raise TransferError("the export is damaged: not a chapter")
+        raise TransferError(N_("the export is damaged: not a chapter"))
     chapter = new_local_actor(services, new_name, kind)
     for key in _SETTINGS:
         if key in source:
@@ -288,7 +307,7 @@ async def import_chapter(
     if restoring:  # the same actor on its own origin: its own keys
         keys = source.get("keys")
         if not isinstance(keys, Mapping) or any(not isinstance(keys.get(k), str) for k in _KEYS):
-            raise TransferError("the export is damaged: no keys")
+            raise TransferError(N_("the export is damaged: no keys"))
         for key in _KEYS:
             setattr(chapter, key, keys[key])
         chapter.also_known_as = list(source.get("also_known_as") or []) or None
@@ -296,7 +315,7 @@ async def import_chapter(
         before = [a for a in source.get("also_known_as") or [] if isinstance(a, str)]
         chapter.also_known_as = [old, *(a for a in before if a not in {old, chapter.ap_id})]
     result = Imported(new_name, chapter.ap_id, old)
-    progress(f"importing {old} as {chapter.ap_id}")
+    progress(N_("importing {old} as {new}"), old=old, new=chapter.ap_id)
     # Keys are made before the transaction opens (as sign-ups do): RSA generation is slow.
     members = [m for m in payload["members"] if isinstance(m, Mapping)]
     accounts = _member_accounts(services, members, progress)
@@ -305,16 +324,19 @@ async def import_chapter(
             try:
                 await actor_repo.add_local_actor(session, chapter)
             except AlreadyExists as exc:
-                raise TransferError(f"{exc}: give --name NEWNAME") from exc
+                raise TransferError(
+                    N_("an actor named {name!r} already exists on this node: give --name NEWNAME"),
+                    name=new_name,
+                ) from exc
             await _import_members(session, services, chapter, accounts, result)
             result.calls = await _import_calls(session, services, chapter, payload["calls"], old)
-            progress(f"{result.calls} calls")
+            progress(N_("calls imported: {count}"), count=result.calls)
             result.reports = await _import_reports(
                 session, services, chapter, payload["reports"], old
             )
-            progress(f"{result.reports} reports")
+            progress(N_("reports imported: {count}"), count=result.reports)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise TransferError(f"the export is damaged: {exc!r}") from exc
+        raise TransferError(N_("the export is damaged: {reason}"), reason=repr(exc)) from exc
     return result
 
 
@@ -325,7 +347,7 @@ def _member_accounts(
     for index, member in enumerate(members, 1):
         name = member.get("name")
         if not isinstance(name, str):
-            raise TransferError("the export is damaged: a member has no name")
+            raise TransferError(N_("the export is damaged: a member has no name"))
         actor = new_local_actor(services, name, ActorKind.MEMBER)
         for key in _MEMBER:
             if key in member:
@@ -334,7 +356,9 @@ def _member_accounts(
             actor.also_known_as = [member["ap_id"]]
         out.append((actor, member))
         if index % 50 == 0:
-            progress(f"prepared {index} of {len(members)} member accounts")
+            progress(
+                N_("prepared {index} of {total} member accounts"), index=index, total=len(members)
+            )
     return out
 
 
@@ -366,7 +390,7 @@ async def _import_calls(
     count = 0
     for item in calls:
         if not isinstance(item, Mapping) or not isinstance(item.get("ap_id"), str):
-            raise TransferError("the export is damaged: a call has no id")
+            raise TransferError(N_("the export is damaged: a call has no id"))
         row = ActionCall(
             ap_id=rewrite(item["ap_id"], old, chapter.ap_id),
             chapter=chapter.ap_id,
@@ -416,7 +440,7 @@ async def _import_reports(
     count = 0
     for item in reports:
         if not isinstance(item, Mapping) or not isinstance(item.get("ap_id"), str):
-            raise TransferError("the export is damaged: a report has no id")
+            raise TransferError(N_("the export is damaged: a report has no id"))
         doc = _resigned(services, chapter, item.get("document"), old)
         retracted = bool(item.get("retracted"))
         session.add(

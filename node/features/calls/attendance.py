@@ -30,7 +30,7 @@ from node.features.actors.authz import NotFoundError, Principal, require_organis
 from node.features.actors.names import Person, display_names
 from node.features.calls.lifecycle import call_from_row
 from node.runtime.services import Services
-from protocol.errors import N_, ChapterhouseError
+from protocol.errors import N_, WordedError
 from protocol.events import CANCELLED, ActionCall
 from protocol.impact import Measure
 from protocol.timefmt import format_xsd_datetime
@@ -46,8 +46,9 @@ MAX_NAME: Final = 200  # characters of a walk-in's name (the column's size)
 MAX_PEOPLE: Final = 500  # people named in one check-in
 
 
-class AttendanceError(ChapterhouseError):
-    """The attendance cannot be recorded as asked; the message says why."""
+class AttendanceError(WordedError):
+    """The attendance cannot be recorded as asked; the message says why, in the organiser's
+    language on the check-in page (raised with an ``N_`` wording and its data as params)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +143,13 @@ def clean_name(text: str) -> str:
     kept = "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch)[0] != "C")
     name = " ".join(kept.split())
     if not name:
-        raise AttendanceError("a walk-in's name is empty: give the name they gave, or count them")
+        raise AttendanceError(
+            N_("a walk-in's name is empty: give the name they gave, or count them")
+        )
     if len(name) > MAX_NAME:
-        raise AttendanceError(f"a walk-in's name is longer than {MAX_NAME} characters")
+        raise AttendanceError(
+            N_("a walk-in's name is longer than {limit} characters"), limit=MAX_NAME
+        )
     return name
 
 
@@ -172,7 +177,7 @@ async def _resolve(
 
 async def _match(session: AsyncSession, token: str, people: dict[str, Person]) -> str:
     if not token:
-        raise AttendanceError("an empty name: give a participant's name, @user@host or IRI")
+        raise AttendanceError(N_("an empty name: give a participant's name, @user@host or IRI"))
     if token in people:  # an actor IRI
         return token
     lowered = token.lower()
@@ -188,12 +193,19 @@ async def _match(session: AsyncSession, token: str, people: dict[str, Person]) -
         same = [iri for iri, p in people.items() if _user_of(p.handle) == lowered.lstrip("@")]
         if len(same) > 1:
             handles = ", ".join(sorted(str(people[i].handle) for i in same))
-            raise AttendanceError(f"{token!r} could be any of {handles}: give the full handle")
+            raise AttendanceError(
+                N_("{token!r} could be any of {handles}: give the full handle"),
+                token=token,
+                handles=handles,
+            )
         if same:
             return same[0]
     raise AttendanceError(
-        f"{token!r} is not a participant of this action call: give a participant's local name, "
-        "@user@host or actor IRI (someone who came without an RSVP is a walk-in)"
+        N_(
+            "{token!r} is not a participant of this action call: give a participant's local name, "
+            "@user@host or actor IRI (someone who came without an RSVP is a walk-in)"
+        ),
+        token=token,
     )
 
 
@@ -202,9 +214,9 @@ async def _match(session: AsyncSession, token: str, people: dict[str, Person]) -
 
 def _walk_in_count(walk_ins: object) -> int:
     if isinstance(walk_ins, bool) or not isinstance(walk_ins, int) or walk_ins < 0:
-        raise AttendanceError("the walk-in count must be a whole number, 0 or more")
+        raise AttendanceError(N_("the walk-in count must be a whole number, 0 or more"))
     if walk_ins > MAX_WALK_INS:
-        raise AttendanceError(f"at most {MAX_WALK_INS} walk-ins at once")
+        raise AttendanceError(N_("at most {limit} walk-ins at once"), limit=MAX_WALK_INS)
     return walk_ins
 
 
@@ -222,7 +234,7 @@ async def record_attendance(
     ``names`` and ``walk_ins`` (or take them back), all or nothing; returns what changed and
     the count now. Checking someone in twice changes nothing and is no error."""
     if len(people) + len(names) > MAX_PEOPLE:
-        raise AttendanceError(f"at most {MAX_PEOPLE} people at once")
+        raise AttendanceError(N_("at most {limit} people at once"), limit=MAX_PEOPLE)
     count = _walk_in_count(walk_ins)
     shown_names = [clean_name(n) for n in names]
     now = services.clock.now()
@@ -230,7 +242,7 @@ async def record_attendance(
     async with services.db.write() as session:
         row, _ = await organised_call(session, who, call_id, lock=True)
         if row.status == CANCELLED and not undo:
-            raise AttendanceError("the action call is cancelled: nobody can be checked in")
+            raise AttendanceError(N_("the action call is cancelled: nobody can be checked in"))
         resolved = await _resolve(session, row, people)
         places = {p.actor: p for p in await action_repo.participants(session, row.id)}
         for iri, person in resolved:
@@ -257,13 +269,15 @@ async def record_attendance(
             elif await attendance_repo.remove_named_walk_in(session, row.id, name):
                 changes.append(Change(name, "walk-in removed"))
             else:
-                raise AttendanceError(f"no walk-in named {name!r} to take back")
+                raise AttendanceError(N_("no walk-in named {name!r} to take back"), name=name)
         if count:
             now_count = await attendance_repo.add_walk_ins(
                 session, row.id, -count if undo else count
             )
             if now_count is None:
-                raise AttendanceError(f"fewer than {count} walk-ins were counted: cannot take back")
+                raise AttendanceError(
+                    N_("fewer than {count} walk-ins were counted: cannot take back"), count=count
+                )
             what = "walk-ins taken back" if undo else "walk-ins added"
             changes.append(Change(str(count), what))
         tally = await _tally(session, row)
@@ -275,7 +289,7 @@ async def remove_walk_in(services: Services, who: Principal, call_id: str, row_i
     async with services.db.write() as session:
         row, _ = await organised_call(session, who, call_id, lock=True)
         if not await attendance_repo.remove_walk_in_row(session, row.id, row_id):
-            raise AttendanceError("that walk-in is not recorded for this action call")
+            raise AttendanceError(N_("that walk-in is not recorded for this action call"))
         return await _tally(session, row)
 
 
@@ -301,8 +315,11 @@ async def attendance_measure(services: Services, who: Principal, call_id: str) -
     tally = await tally_of(services, who, call_id)
     if not tally.came:
         raise AttendanceError(
-            f"no attendance is recorded for {call_id}: check people in first, or give the "
-            "participants number yourself"
+            N_(
+                "no attendance is recorded for {call}: check people in first, or give the "
+                "participants number yourself"
+            ),
+            call=call_id,
         )
     return Measure("participants", "people", Decimal(tally.came), "counted")
 

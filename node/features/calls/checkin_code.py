@@ -32,7 +32,7 @@ from node.features.actors.passwords import constant_time_equal
 from node.features.calls.attendance import organised_call
 from node.federation.admission.ratelimit import RateLimiter
 from node.runtime.services import Services
-from protocol.errors import N_, ChapterhouseError
+from protocol.errors import N_, WordedError
 from protocol.events import CANCELLED
 from protocol.timefmt import format_xsd_datetime
 from storage.models import ActionCall as CallRow
@@ -51,8 +51,9 @@ LIMITS_KEY: Final = "checkin_code"
 MAX_INPUT: Final = 64  # characters of a typed code looked at
 
 
-class CheckinRefused(ChapterhouseError):
-    """A member's check-in with a code is refused; the message says why."""
+class CheckinRefused(WordedError):
+    """A member's check-in with a code is refused; the message says why (raised with an ``N_``
+    wording and its data, so the call's page says it in the member's language)."""
 
 
 class CheckinClosed(CheckinRefused):
@@ -69,8 +70,11 @@ class CheckinThrottled(CheckinRefused):
     def __init__(self, wait: float) -> None:
         self.retry_after = max(1, math.ceil(wait))
         super().__init__(
-            f"Too many check-in codes tried: try again in {self.retry_after} seconds, "
-            "or ask an organiser to check you in."
+            N_(
+                "Too many check-in codes tried: try again in {seconds} seconds, "
+                "or ask an organiser to check you in."
+            ),
+            seconds=self.retry_after,
         )
 
 
@@ -127,15 +131,19 @@ async def member_checkin(services: Services, who: Principal | None, row: CallRow
 
 def _refuse_if_closed(row: CallRow, services: Services) -> None:
     if row.status == CANCELLED:
-        raise CheckinClosed("the action call is cancelled")
+        raise CheckinClosed(N_("the action call is cancelled"))
     opens, closes = checkin_window(row)
     now = services.clock.now()
     if now < row.start_time - OPENS_BEFORE:
-        raise CheckinClosed(f"check-in opens at {opens}, 30 minutes before the start")
+        raise CheckinClosed(
+            N_("check-in opens at {opens}, 30 minutes before the start"), opens=opens
+        )
     if now > row.end_time:
-        raise CheckinClosed(f"the action call ended at {closes}: check-in is closed")
+        raise CheckinClosed(
+            N_("the action call ended at {closes}: check-in is closed"), closes=closes
+        )
     if not row.checkin_code:
-        raise CheckinClosed("the organisers have not opened check-in for this call yet")
+        raise CheckinClosed(N_("the organisers have not opened check-in for this call yet"))
 
 
 def _limiter(services: Services) -> RateLimiter:
@@ -160,7 +168,7 @@ async def check_in_with_code(services: Services, who: Principal, call_id: str, c
         raise CheckinThrottled(wait)
     if not constant_time_equal(normalise_code(code), stored):
         raise WrongCode(
-            "That is not this call's check-in code: check it with an organiser and try again."
+            N_("That is not this call's check-in code: check it with an organiser and try again.")
         )
     limiter.give_back(key)  # a right code costs nothing
     async with services.db.write() as session:

@@ -285,7 +285,8 @@ async def adopt_action(
         source = await action_repo.call_by_ap_id(session, call_url)
         if source is None:
             raise NotFoundError(
-                f"{call_url} is not a call this node has received (follow the campaign first)"
+                N_("{call} is not a call this node has received (follow the campaign first)"),
+                call=call_url,
             )
         chapter = await local_chapter(session, chapter_name)
         await require_organiser(session, who, chapter)
@@ -294,7 +295,7 @@ async def adopt_action(
         return existing
     call = call_from_row(source, services)
     if call.cancelled:
-        raise FieldError("call", "the campaign's call is cancelled")
+        raise FieldError("call", N_("the campaign's call is cancelled"))
     data: dict[str, object] = {
         "title": call.title,
         "start": call.start.isoformat(),
@@ -344,13 +345,13 @@ async def update_action(
     """Change only the fields given in ``data`` (a patch; ``null`` removes a field)."""
     parsed = parse_action_input(data, creating=False, allow_http=services.settings.allow_http)
     if parsed.is_empty():
-        raise FieldError("call", "nothing to change: give at least one field")
+        raise FieldError("call", N_("nothing to change: give at least one field"))
     async with services.db.write() as session:
         row, chapter = await _local_call(session, services, call_id)
         await require_organiser(session, who, chapter)
         current = call_from_row(row, services)
         if current.cancelled:
-            raise FieldError("status", "a cancelled call cannot be edited")
+            raise FieldError("status", N_("a cancelled call cannot be edited"))
         call = _apply(current, parsed, chapter.timezone)
         if call.language is None and (call.title_map or call.content_map):
             call = dataclasses.replace(call, language=call_language(services, chapter))
@@ -362,7 +363,11 @@ async def update_action(
             previous=current,  # a call moved whole takes its slots with it
         )
         if call.capacity is not None and call.capacity < call.participant_count:
-            raise FieldError("capacity", f"{call.participant_count} people have already joined")
+            raise FieldError(
+                "capacity",
+                N_("{count} people have already joined"),
+                count=call.participant_count,
+            )
         if await promote(session, services, row, chapter, call):  # more room: the waiting list
             call = await counted(session, row, call)
             await schedule_poll_update(session, services, row)
@@ -385,10 +390,10 @@ def _reason(reason: object) -> str | None:
     if reason is None:
         return None
     if not isinstance(reason, str):
-        raise FieldError("reason", "must be a string")
+        raise FieldError("reason", N_("must be a string"))
     reason = reason.strip()
     if len(reason) > MAX_REASON:
-        raise FieldError("reason", f"must be at most {MAX_REASON} characters")
+        raise FieldError("reason", N_("must be at most {limit} characters"), limit=MAX_REASON)
     return reason or None
 
 

@@ -13,6 +13,7 @@ from node.features.actors.authz import NotFoundError, Principal
 from node.features.actors.directory import is_organiser
 from node.features.calls.lifecycle import call_from_row
 from node.runtime.services import Services
+from protocol.errors import N_
 from protocol.events import ActionCall
 from storage.models import ActionCall as CallRow
 from storage.models import LocalActor
@@ -39,7 +40,7 @@ async def local_call(services: Services, call_id: str) -> tuple[CallRow, LocalAc
             else None
         )
     if row is None or chapter is None:
-        raise NotFoundError("no such action call on this node")
+        raise NotFoundError(N_("no such action call on this node"))
     return row, chapter
 
 
@@ -75,7 +76,7 @@ async def chapter_calls(
     async with services.db.read() as session:
         chapter = await actor_repo.local_actor_by_name(session, name)
         if chapter is None or chapter.kind not in GROUP_KINDS:
-            raise NotFoundError("no such chapter on this node")
+            raise NotFoundError(N_("no such chapter on this node"))
         if newest_first:
             rows = await action_repo.recent_calls(session, chapter.ap_id, limit=200)
         else:

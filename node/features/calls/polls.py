@@ -106,12 +106,12 @@ async def publish_poll(services: Services, who: Principal, call_id: str) -> Call
             return row
         call = call_from_row(row, services)
         if call.cancelled:
-            raise FieldError("poll", "the call is cancelled: it takes no RSVPs")
+            raise FieldError("poll", N_("the call is cancelled: it takes no RSVPs"))
         if call.join_mode == "external":
-            raise FieldError("poll", "the call takes no RSVPs here")
+            raise FieldError("poll", N_("the call takes no RSVPs here"))
         now = services.clock.now()
         if is_closed(call, now):
-            raise FieldError("poll", "the call has started: its poll would be closed already")
+            raise FieldError("poll", N_("the call has started: its poll would be closed already"))
         row.poll = poll_id(row.ap_id, services.new_id())
         question = await question_document(session, services, row)
         assert question is not None

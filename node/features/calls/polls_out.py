@@ -20,7 +20,7 @@ from node.federation.outbox.publish import publish
 from node.federation.resolver import ResolveError
 from node.federation.transport import FetchError
 from node.runtime.services import Services
-from protocol.errors import MalformedDocument, ProtocolError
+from protocol.errors import N_, MalformedDocument, ProtocolError
 from protocol.events import parse_event
 from protocol.ids import parse_id, same_origin
 from protocol.jsonld import id_of
@@ -44,12 +44,18 @@ async def _question(services: Services, poll: str) -> Mapping[str, object]:
     try:
         fetched = await services.transport.get_json(poll, signer=signer)
     except FetchError as exc:
-        raise RsvpError(f"cannot load the poll {poll}: {exc}") from exc
+        raise RsvpError(
+            N_("cannot load the poll {poll}: {reason}"), poll=poll, reason=str(exc)
+        ) from exc
     doc = fetched.document
     if not isinstance(doc, Mapping) or not has_type(doc, "Question"):
-        raise RsvpError(f"{poll} is not a poll (a Question)")
+        raise RsvpError(N_("{poll} is not a poll (a Question)"), poll=poll)
     if id_of(doc) != poll:
-        raise RsvpError(f"{poll} serves a different document ({id_of(doc)!r:.200})")
+        raise RsvpError(
+            N_("{poll} serves a different document ({other})"),
+            poll=poll,
+            other=f"{id_of(doc)!r:.200}",
+        )
     return doc
 
 
@@ -70,23 +76,27 @@ async def vote(services: Services, who: Principal, poll_url: str, choice: str) -
     try:
         poll = parse_id(poll_url.strip(), allow_http=services.settings.allow_http)
     except MalformedDocument as exc:
-        raise RsvpError(f"poll: {exc}") from exc
+        raise RsvpError(N_("poll: {reason}"), reason=str(exc)) from exc
     if same_origin(poll, services.settings.base_url):
-        raise RsvpError("this poll is on this node: answer its call with `rsvp` instead")
+        raise RsvpError(N_("this poll is on this node: answer its call with `rsvp` instead"))
     doc = await _question(services, poll)
     options = poll_options(doc)
     if choice not in options:
         listed = " or ".join(repr(o) for o in options) or "none"
-        raise RsvpError(f"{choice!r} is not an option of this poll (its options: {listed})")
+        raise RsvpError(
+            N_("{choice!r} is not an option of this poll (its options: {listed})"),
+            choice=choice,
+            listed=listed,
+        )
     if _closed(doc, services):
-        raise RsvpError("this poll is closed")
+        raise RsvpError(N_("this poll is closed"))
     owner = id_of(doc.get("attributedTo"))
     if owner is None or not same_origin(owner, poll):
-        raise RsvpError("the poll names no author on its own server")
+        raise RsvpError(N_("the poll names no author on its own server"))
     try:
         chapter = await services.resolver.actor(owner)
     except ResolveError as exc:
-        raise RsvpError(str(exc)) from exc
+        raise RsvpError(exc.wording or str(exc), **exc.params) from exc
     call = id_of(doc.get("context"))
     fetched = None
     if call is not None and same_origin(call, poll):

@@ -173,7 +173,7 @@ async def rsvp(
     try:
         chapter = await services.resolver.actor(chapter_id)
     except ResolveError as exc:
-        raise RsvpError(str(exc)) from exc
+        raise RsvpError(exc.wording or str(exc), **exc.params) from exc
     async with services.db.write() as session:
         existing = await action_repo.commitment(session, member.id, call_id)
         if existing is not None and existing.state in _DECIDED:

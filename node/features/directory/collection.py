@@ -23,7 +23,7 @@ from node.features.actors.local import tag_base
 from node.features.directory.local import campaign_members, follower_counts, public_groups
 from node.runtime.services import Services
 from protocol.chapter_profile import parse_chapter_profile, profile_fields
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, MalformedDocument, WordedError
 from protocol.ids import origin_of
 from protocol.jsonld import CONTEXT
 from storage.models.states import ActorKind
@@ -39,6 +39,11 @@ MAX_NAME: Final = 256
 MAX_URL: Final = 2048
 MAX_MEMBERS: Final = 1000
 COLLECTION_TYPES: Final = frozenset({"OrderedCollection", "Collection"})
+
+
+class DirectoryRefused(MalformedDocument, WordedError):
+    """A peer's directory (or a node) this node will not read: a ``MalformedDocument``, as the
+    refresh expects, worded with its data."""
 
 
 def _cut(value: object, limit: int) -> str | None:
@@ -111,7 +116,11 @@ def read_item(item: Mapping[str, Any], origin: str) -> tuple[str, dict[str, Any]
     the item is not an actor of ``origin``."""
     actor_id = item.get("id")
     if _origin(actor_id) != origin:
-        raise MalformedDocument(f"item {str(actor_id)[:200]!r} is not an actor of {origin}")
+        raise DirectoryRefused(
+            N_("item {item!r} is not an actor of {origin}"),
+            item=str(actor_id)[:200],
+            origin=origin,
+        )
     assert isinstance(actor_id, str)
     kind = item.get(KIND)
     if kind not in {ActorKind.CHAPTER, ActorKind.CAMPAIGN}:
@@ -148,16 +157,18 @@ def read_directory(
     that peer's own actors (nothing of it is then stored). ``refused(actor_id)`` names the
     actors to drop (blocked ones)."""
     if not isinstance(doc, Mapping):
-        raise MalformedDocument("the directory is not a JSON object")
+        raise DirectoryRefused(N_("the directory is not a JSON object"))
     if doc.get("type") not in COLLECTION_TYPES:
-        raise MalformedDocument(f"the directory's type is {str(doc.get('type'))[:50]!r}")
+        raise DirectoryRefused(
+            N_("the directory's type is {kind!r}"), kind=str(doc.get("type"))[:50]
+        )
     items = doc.get("orderedItems", doc.get("items", []))
     if not isinstance(items, list):
-        raise MalformedDocument("the directory's items are not a list")
+        raise DirectoryRefused(N_("the directory's items are not a list"))
     read = ReadDirectory()
     for item in items:
         if not isinstance(item, Mapping):
-            raise MalformedDocument("a directory item is not an object")
+            raise DirectoryRefused(N_("a directory item is not an object"))
         actor_id, values = read_item(item, origin)
         members = item.get(MEMBERS)
         if isinstance(members, list):

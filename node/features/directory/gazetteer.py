@@ -147,7 +147,7 @@ async def resolve_near(text: str) -> tuple[float, float]:
     milliseconds); later calls find it in memory.
     """
     if len(text) > MAX_NAME:
-        raise UnknownPlace(f"place name longer than {MAX_NAME} characters")
+        raise UnknownPlace(N_("place name longer than {limit} characters"), limit=MAX_NAME)
     point = parse_coordinates(text)
     if point is not None:
         return point

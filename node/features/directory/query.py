@@ -49,7 +49,7 @@ def _radius(raw: str | float | None) -> float | None:
         ) from None
     if not math.isfinite(radius) or not 0 < radius <= MAX_RADIUS_KM:
         raise QueryError(
-            "radius", N_("must be more than 0 and at most {limit:g} km"), limit=MAX_RADIUS_KM
+            "radius", N_("must be more than 0 and at most {limit} km"), limit=MAX_RADIUS_KM
         )
     return radius
 

@@ -19,20 +19,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
 
 from sqlalchemy import or_, select
 
-from node.features.directory.collection import PATH, read_directory
+from node.features.directory.collection import PATH, DirectoryRefused, read_directory
 from node.features.directory.local import sync_local_entries
 from node.federation.admission.blocklist import BlockList
 from node.federation.admission.blocks import load_blocks
 from node.federation.transport import FetchError
+from node.runtime.progress import Progress
 from node.runtime.services import Services
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, MalformedDocument, WordedError
 from protocol.ids import origin_of
 from storage.models import Follow, LocalActor, RemoteActor
 from storage.models.directory import DirectoryNode
@@ -47,11 +47,9 @@ MAX_BACKOFF: Final = timedelta(days=7)
 DISCOVER_SECONDS: Final = 600.0
 ACCEPT: Final = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
-Progress = Callable[[str], None]
 
-
-class SeedError(MalformedDocument):
-    """A seed that is not a node's URL."""
+class SeedError(MalformedDocument, WordedError):
+    """A seed that is not a node's URL (worded with its data, ``WordedError``)."""
 
 
 @dataclass
@@ -138,11 +136,13 @@ async def add_seed(services: Services, url: str) -> str:
     """An admin's seed: the node at ``url`` is read at the next refresh. Returns its origin."""
     origin = _origin(url.strip())
     if origin is None or not url.strip().lower().startswith(("https://", "http://")):
-        raise SeedError(f"not a node's URL: {url[:200]!r} (give https://host)")
+        raise SeedError(N_("not a node's URL: {url!r} (give https://host)"), url=url[:200])
     if origin.startswith("http://") and not services.settings.allow_http:
-        raise SeedError(f"{origin}: plain http is not allowed on this node (allow_http)")
+        raise SeedError(
+            N_("{origin}: plain http is not allowed on this node (allow_http)"), origin=origin
+        )
     if origin == str(services.ids.origin):
-        raise SeedError(f"{origin} is this node")
+        raise SeedError(N_("{origin} is this node"), origin=origin)
     async with services.db.write() as session:
         added = await directory_repo.add_nodes(
             session,
@@ -152,8 +152,8 @@ async def add_seed(services: Services, url: str) -> str:
         )
         if not added and await directory_repo.node_by_origin(session, origin) is None:
             raise SeedError(
-                f"the directory already reads {services.settings.directory_max_nodes} nodes"
-                " (directory_max_nodes)"
+                N_("the directory already reads {count} nodes (directory_max_nodes)"),
+                count=services.settings.directory_max_nodes,
             )
     return origin
 
@@ -176,7 +176,7 @@ async def fetch_node(
     url = node.origin + PATH
     try:
         if not _allowed(node.origin, str(services.ids.origin), blocks):
-            raise MalformedDocument(f"{node.origin} is blocked on this node")
+            raise DirectoryRefused(N_("{origin} is blocked on this node"), origin=node.origin)
         fetched = await services.transport.get_json(
             url, signer=await services.fetch_signer(), accept=ACCEPT, conditions=conditions
         )
@@ -269,7 +269,11 @@ async def refresh_due(
         if not due:
             return report
         if progress is not None:
-            progress(f"reading {len(due)} directories: {', '.join(n.origin for n in due)}")
+            progress(
+                N_("reading {count} directories: {origins}"),
+                count=len(due),
+                origins=", ".join(n.origin for n in due),
+            )
         await asyncio.gather(*(fetch_node(services, n, blocks, report) for n in due))
 
 
@@ -288,7 +292,7 @@ async def refresh_now(services: Services, *, progress: Progress | None = None) -
             session, now=services.clock.now(), interval=_interval(services)
         )
     if progress is not None:
-        progress(f"{added} new nodes to read")
+        progress(N_("new nodes to read: {count}"), count=added)
     report = await refresh_due(services, progress=progress, blocks=blocks)
     # Nodes the worker (or another process) is reading now: wait for them, then read what
     # they taught us, so that "done" means done.
@@ -299,7 +303,9 @@ async def refresh_now(services: Services, *, progress: Progress | None = None) -
         if not leased:
             break
         if progress is not None:
-            progress(f"waiting for {leased} directories being read by another process")
+            progress(
+                N_("waiting for {count} directories being read by another process"), count=leased
+            )
         await asyncio.sleep(1.0)
         more = await refresh_due(services, progress=progress, blocks=blocks)
         report.fetched += more.fetched

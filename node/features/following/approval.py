@@ -16,6 +16,7 @@ from node.features.actors.authz import NotFoundError, Principal, require_organis
 from node.federation.outbox.publish import publish
 from node.runtime.services import Services
 from protocol.activities import build_accept, build_follow
+from protocol.errors import N_
 from storage.models import Follow, LocalActor
 from storage.models.follow import ACCEPTED, PENDING
 from storage.models.states import ActorKind
@@ -80,7 +81,7 @@ async def approve_follower(
         await require_organiser(session, who, chapter)
         row = await follow_repo.follow_between(session, follower, chapter.ap_id)
         if row is None or row.state != PENDING:
-            raise NotFoundError("no such pending follow request")
+            raise NotFoundError(N_("no such pending follow request"))
         row.state = ACCEPTED
         if row.follower_inbox:
             follow = build_follow(row.activity_id, row.follower, chapter.ap_id)

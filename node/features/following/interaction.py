@@ -15,7 +15,7 @@ from node.features.following.follow import FollowError, resolve_target
 from node.federation.resolver import ResolveError
 from node.federation.transport import Unreachable
 from node.runtime.services import Services
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, MalformedDocument
 from protocol.ids import same_origin
 from protocol.webfinger import parse_handle
 from storage.models import Follow
@@ -24,23 +24,29 @@ from storage.repositories import follows as follow_repo
 
 #: The words for a server that did not answer (or that this node may not contact): the same as
 #: the remote-follow form's (node/features/following/remote.py), never the client's error text.
-UNREACHABLE = "could not be reached"
+UNREACHABLE = N_("{host} could not be reached; try again later")
 
 
 class TargetRefused(FollowError):
-    """``uri`` is not something one can follow: not a handle nor an actor URL (``malformed``),
-    or no actor was found behind it."""
+    """``uri`` is not something one can follow: not a handle nor an actor URL (``malformed``,
+    a ``TargetMalformed``), or no actor was found behind it."""
 
-    def __init__(self, message: str, *, malformed: bool = False) -> None:
-        super().__init__(message)
-        self.malformed = malformed
+    #: Whether the text names no actor at all (the request was wrong, not the lookup).
+    malformed: bool = False
+
+
+class TargetMalformed(TargetRefused):
+    """``uri`` is neither a handle nor an actor URL. A class of its own rather than an argument,
+    so that every refusal is raised as ``TargetRefused(N_(...), **params)``."""
+
+    malformed = True
 
 
 class TargetUnreachable(FollowError):
     """The server named by ``uri`` gave no answer; ``host`` is the host as the URI names it."""
 
     def __init__(self, host: str) -> None:
-        super().__init__(f"{host} {UNREACHABLE}; try again later")
+        super().__init__(UNREACHABLE, host=host)
         self.host = host
 
 
@@ -75,31 +81,30 @@ async def describe_target(services: Services, follower_ap_id: str, uri: str) -> 
     """The actor behind ``uri`` (``acct:user@host``, ``user@host`` or an actor URL) for
     ``follower_ap_id`` to confirm following.
 
-    Raises ``TargetRefused`` (``malformed`` for text that names no actor at all, else no actor
+    Raises ``TargetRefused`` (``TargetMalformed`` for text that names no actor at all, else no actor
     found there) and ``TargetUnreachable`` when its server does not answer."""
     text = uri.strip()
     if not text:
-        raise TargetRefused("give the account to follow (user@host or its URL)", malformed=True)
+        raise TargetMalformed(N_("give the account to follow (user@host or its URL)"))
     try:
         host = _host_of(text)
     except (MalformedDocument, ValueError) as exc:
-        raise TargetRefused(str(exc), malformed=True) from exc
+        raise TargetMalformed.about(exc) from exc
     try:
         target_id = await resolve_target(services, text)
     except FollowError as exc:
         if _unreachable(exc):
             raise TargetUnreachable(host) from exc
-        raise TargetRefused(
-            str(exc), malformed=isinstance(exc.__cause__, MalformedDocument)
-        ) from exc
+        malformed = isinstance(exc.__cause__, MalformedDocument)
+        raise (TargetMalformed if malformed else TargetRefused).about(exc) from exc
     if target_id == follower_ap_id:
-        raise TargetRefused("that is your own account")
+        raise TargetRefused(N_("that is your own account"))
     if same_origin(target_id, services.settings.base_url):
         async with services.db.read() as session:
             local = await actor_repo.local_actor_by_ap_id(session, target_id)
             row = await follow_repo.follow_between(session, follower_ap_id, target_id)
         if local is None:
-            raise TargetRefused(f"no account {target_id} on this node")
+            raise TargetRefused(N_("no account {id} on this node"), id=target_id)
         handle = f"{local.name}@{services.ids.authority}"
         return FollowTarget(target_id, local.title or local.name, handle, True, _state(row))
     try:
@@ -107,7 +112,7 @@ async def describe_target(services: Services, follower_ap_id: str, uri: str) -> 
     except ResolveError as exc:
         if _unreachable(exc):
             raise TargetUnreachable(host) from exc
-        raise TargetRefused(str(exc)) from exc
+        raise TargetRefused.about(exc) from exc
     user = actor.preferred_username or actor.name or actor.id
     handle = f"{user}@{urlsplit(actor.id).netloc.lower()}"
     async with services.db.read() as session:

@@ -11,21 +11,22 @@ from urllib.parse import quote
 
 from node.federation.transport import Unreachable
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, WordedError
 from protocol.webfinger import REMOTE_FOLLOW_REL, parse_handle
 
-NOT_OFFERED = "does not offer remote following"
+NOT_OFFERED = N_("{host} does not offer remote following")
 #: The same words whether nothing answered or this node may not contact the server: the form is
 #: anonymous, and telling those apart (or naming the error) would map networks for anyone.
-UNREACHABLE = "could not be reached"
+UNREACHABLE = N_("{host} could not be reached")
 
 
-class RemoteFollowUnavailable(ChapterhouseError):
+class RemoteFollowUnavailable(WordedError):
     """The person's server offers no remote-follow page, or could not be asked; ``host`` names
-    it as the person wrote it, ``reason`` is ``NOT_OFFERED`` or ``UNREACHABLE``."""
+    it as the person wrote it, ``reason`` is ``NOT_OFFERED`` or ``UNREACHABLE`` (the wording,
+    said with the host in the reader's language)."""
 
     def __init__(self, host: str, reason: str = NOT_OFFERED) -> None:
-        super().__init__(f"{host} {reason}")
+        super().__init__(reason, host=host)
         self.host = host
         self.reason = reason
 

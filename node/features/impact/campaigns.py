@@ -8,6 +8,7 @@ from typing import Any
 
 from node.features.actors.authz import NotFoundError, local_chapter
 from node.runtime.services import Services
+from protocol.errors import N_
 from protocol.impact import json_number
 from protocol.timefmt import format_xsd_datetime
 from storage.models.states import ActorKind
@@ -47,7 +48,7 @@ async def campaign_totals(services: Services, name: str) -> CampaignTotals:
     async with services.db.read() as session:
         campaign = await local_chapter(session, name)
         if campaign.kind != ActorKind.CAMPAIGN:
-            raise NotFoundError(f"{name} is a chapter, not a campaign")
+            raise NotFoundError(N_("{name} is a chapter, not a campaign"), name=name)
         totals = await impact_repo.totals(session, campaign.id)
         by_chapter = await impact_repo.totals_by_chapter(session, campaign.id)
         count = await impact_repo.chapter_count(session, campaign.id)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.features.actors.authz import NotFoundError, Principal, local_chapter, require_organiser
 from node.features.impact.aggregation import set_excluded
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError, MalformedDocument
+from protocol.errors import N_, MalformedDocument, WordedError
 from protocol.ids import authority_of, parse_id
 from storage.models import LocalActor
 from storage.models.states import ActorKind, FollowState
@@ -27,8 +27,9 @@ from storage.repositories import impact as impact_repo
 BLOCKED = "blocked by the campaign's node"
 
 
-class ExclusionRefused(ChapterhouseError):
-    """An exclusion that cannot be made as asked (no reason, no address, nothing to include)."""
+class ExclusionRefused(WordedError):
+    """An exclusion that cannot be made as asked (no reason, no address, nothing to include);
+    worded for the catalogues (``ChapterhouseError.spoken``)."""
 
 
 class AlreadyExcluded(ExclusionRefused):
@@ -47,7 +48,7 @@ class Member:
 async def _campaign(session: AsyncSession, name: str) -> LocalActor:
     campaign = await local_chapter(session, name)
     if campaign.kind != ActorKind.CAMPAIGN:
-        raise NotFoundError(f"{name} is a chapter, not a campaign")
+        raise NotFoundError(N_("{name} is a chapter, not a campaign"), name=name)
     return campaign
 
 
@@ -57,17 +58,21 @@ async def exclude(
     """Leave a report or a chapter (``target``, an IRI) out of the campaign's totals; returns
     how many counted reports it took out."""
     if not reason.strip():
-        raise ExclusionRefused("say why: an exclusion is published with its reason")
+        raise ExclusionRefused(N_("say why: an exclusion is published with its reason"))
     try:
         iri = parse_id(target.strip(), allow_http=services.settings.allow_http)
     except MalformedDocument as exc:
-        raise ExclusionRefused(f"name the report or chapter by its address: {exc}") from exc
+        raise ExclusionRefused(
+            N_("name the report or chapter by its address: {reason}"), reason=str(exc)
+        ) from exc
     async with services.db.write() as session:
         campaign = await _campaign(session, campaign_name)
         await require_organiser(session, who, campaign)
         existing = await exclusion_repo.reason_for(session, campaign.id, iri, iri)
         if existing is not None:
-            raise AlreadyExcluded(f"{iri} is already excluded, because: {existing}")
+            raise AlreadyExcluded(
+                N_("{target} is already excluded, because: {reason}"), target=iri, reason=existing
+            )
         return await exclude_in(session, campaign, iri, reason.strip(), services.clock.now())
 
 
@@ -89,7 +94,11 @@ async def include(services: Services, who: Principal, campaign_name: str, target
         await require_organiser(session, who, campaign)
         await impact_repo.lock_state(session, campaign.id)
         if not await exclusion_repo.remove(session, campaign.id, target.strip()):
-            raise ExclusionRefused(f"{target} is not excluded from {campaign_name}")
+            raise ExclusionRefused(
+                N_("{target} is not excluded from {campaign}"),
+                target=target,
+                campaign=campaign_name,
+            )
         rows = await impact_repo.contributions_matching(session, campaign.id, target.strip())
         moved = await set_excluded(session, campaign, rows, None)
         await impact_repo.mark_dirty(session, campaign.id)

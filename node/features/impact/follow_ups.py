@@ -31,7 +31,7 @@ from node.features.impact.rollup_pages import SourcesChanged, origin_fetch, walk
 from node.federation.followups.queue import PermanentFailure, RetryLater, enqueue, follow_up
 from node.federation.resolver import ResolveError
 from node.runtime.services import Services
-from protocol.errors import ProofError, ProtocolError
+from protocol.errors import N_, ProofError, ProtocolError, WordedError
 from protocol.impact import ImpactReport, Source, parse_rollup
 from protocol.jsonld import id_of
 from protocol.proofs import jcs_sha256
@@ -50,6 +50,14 @@ ROLLUP_SOURCE: Final = "rollup_source"
 MAX_SOURCES_PER_ROLLUP: Final = 1_000
 
 
+class _Dead(PermanentFailure, WordedError):
+    """A ``PermanentFailure`` worded for the catalogues (the follow-up row keeps its English)."""
+
+
+class _Later(RetryLater, WordedError):
+    """A ``RetryLater`` worded for the catalogues."""
+
+
 @contextmanager
 def _refusals_are_final(what: str) -> Iterator[None]:
     """A refused document stays refused (dead); a proof whose key could not be fetched is
@@ -58,10 +66,10 @@ def _refusals_are_final(what: str) -> Iterator[None]:
         yield
     except ProofError as exc:
         if isinstance(exc.__cause__, ResolveError):
-            raise RetryLater(f"{what}: {exc}") from exc
-        raise PermanentFailure(f"{what}: {exc}") from exc
+            raise _Later(N_("{what}: {reason}"), what=what, reason=str(exc)) from exc
+        raise _Dead(N_("{what}: {reason}"), what=what, reason=str(exc)) from exc
     except ProtocolError as exc:
-        raise PermanentFailure(f"{what}: {exc}") from exc
+        raise _Dead(N_("{what}: {reason}"), what=what, reason=str(exc)) from exc
 
 
 # -- recording (in the inbox handler's transaction) ------------------------------------------
@@ -189,4 +197,6 @@ async def count_rollup_source(services: Services, payload: Mapping[str, Any]) ->
             sha256=str(payload["sha256"]),
         )
     if outcome == "mismatch":
-        raise PermanentFailure(f"{report}: the origin does not serve the version the rollup pins")
+        raise _Dead(
+            N_("{report}: the origin does not serve the version the rollup pins"), report=report
+        )

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from node.features.actors.authz import NotFoundError
 from node.runtime.services import Services
+from protocol.errors import N_
 from storage.models import LocalActor
 from storage.models.states import ActorKind
 from storage.repositories import actions as action_repo
@@ -42,7 +43,7 @@ async def campaign_glance(services: Services, name: str, now: datetime) -> Glanc
     async with services.db.read() as session:
         campaign = await actor_repo.local_actor_by_name(session, name)
         if campaign is None or campaign.kind != ActorKind.CAMPAIGN:
-            raise NotFoundError(f"no campaign named {name!r} on this node")
+            raise NotFoundError(N_("no campaign named {name!r} on this node"), name=name)
         totals = await impact_repo.totals(session, campaign.id)
         by_chapter = await impact_repo.totals_by_chapter(session, campaign.id)
         upcoming = await action_repo.upcoming_call_documents(

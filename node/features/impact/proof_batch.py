@@ -37,12 +37,13 @@ from typing import Any, Final
 from sqlalchemy import select
 
 from node.features.impact.batch_lookup import chunks
+from node.features.impact.errors import Unproven
 from node.federation.proofs import TIME_FAILURES
 from node.federation.resolver import ResolveError
 from node.runtime.config import Settings
 from node.runtime.services import Services
 from protocol.actors import Actor, parse_actor
-from protocol.errors import MalformedDocument, ProofError, ProtocolError
+from protocol.errors import N_, MalformedDocument, ProofError, ProtocolError
 from protocol.keys import ed25519_public_from_multibase
 from protocol.proof_digest import ProofJob, ProofOutcome, proof_method, verify_many
 from protocol.proofs import IntegrityProofError, ProofFailure, controller_of
@@ -152,8 +153,9 @@ class ProofPool:
             self._executor = None
 
 
-def _refused(message: str, cause: BaseException | None = None) -> ProofError:
-    error = ProofError(message)
+def _refused(wording: str, cause: BaseException | None = None, /, **params: object) -> ProofError:
+    """A refusal kept as the result of a proof (never raised), worded for the catalogues."""
+    error = Unproven(wording, **params)
     error.__cause__ = cause
     return error
 
@@ -204,7 +206,11 @@ class PendingProofs:
             try:
                 method = proof_method(doc)
                 if controller_of(method) != owner:
-                    raise ProofError(f"the proof is by {controller_of(method)}, not by {owner}")
+                    raise Unproven(
+                        N_("the proof is by {signer}, not by {owner}"),
+                        signer=controller_of(method),
+                        owner=owner,
+                    )
             except ProofError as exc:
                 self.results[index] = exc
             else:
@@ -229,8 +235,10 @@ class PendingProofs:
                 self.results[index] = found
             elif (raw := found.get(self.methods[index])) is None:
                 if refresh:
-                    self.results[index] = ProofError(
-                        f"{owner} does not publish the key {self.methods[index]}"
+                    self.results[index] = _refused(
+                        N_("{owner} does not publish the key {key}"),
+                        owner=owner,
+                        key=self.methods[index],
                     )
                 else:
                     retry.append(index)
@@ -295,7 +303,9 @@ async def _keys(
         try:
             actor = await services.resolver.actor(owner, refresh=refresh)
         except ResolveError as exc:
-            out[owner] = _refused(f"cannot fetch the key of {owner}: {exc}", exc)
+            out[owner] = _refused(
+                N_("cannot fetch the key of {owner}: {reason}"), exc, owner=owner, reason=str(exc)
+            )
             continue
         out[owner] = _published(actor)
     return out
@@ -309,7 +319,9 @@ def _published(actor: Actor) -> Keys:
                 key.public_key_multibase
             ).public_bytes_raw()
         except MalformedDocument as exc:
-            keys[key.id] = _refused(f"the key {key.id} is not a usable Ed25519 Multikey", exc)
+            keys[key.id] = _refused(
+                N_("the key {key} is not a usable Ed25519 Multikey"), exc, key=key.id
+            )
     return keys
 
 

@@ -25,7 +25,7 @@ from node.federation.outbox.publish import publish
 from node.federation.proofs import sign_object
 from node.runtime.services import Services
 from protocol.activities import build_create, build_delete, build_update
-from protocol.errors import ChapterhouseError, MalformedDocument
+from protocol.errors import N_, MalformedDocument, WordedError
 from protocol.impact import (
     MAX_METRICS,
     METHODS,
@@ -49,20 +49,26 @@ from storage.repositories import impact as impact_repo
 def parse_metric_args(values: Sequence[str], method: str) -> tuple[Measure, ...]:
     """``participants=42:people`` (the CLI form) → validated measures, exact (no float detour)."""
     if method not in METHODS:
-        raise FieldError("method", f"must be one of {', '.join(sorted(METHODS))}")
+        raise FieldError(
+            "method", N_("must be one of {methods}"), methods=", ".join(sorted(METHODS))
+        )
     if not values:
-        raise FieldError("metrics", "give at least one metric, e.g. participants=42:people")
+        raise FieldError("metrics", N_("give at least one metric, e.g. participants=42:people"))
     items: list[dict[str, object]] = []
     for text in values:
         match = METRIC_TEXT.match(text.strip())
         if match is None:
             raise FieldError(
-                "metrics", f"{text!r} must look like metric=value:unit, e.g. participants=42:people"
+                "metrics",
+                N_("{text!r} must look like metric=value:unit, e.g. participants=42:people"),
+                text=text,
             )
         try:
             value = Decimal(match["value"].strip())
         except InvalidOperation as exc:
-            raise FieldError("metrics", f"value of {match['metric']} is not a number") from exc
+            raise FieldError(
+                "metrics", N_("value of {metric} is not a number"), metric=match["metric"]
+            ) from exc
         items.append(
             {
                 "metric": match["metric"].strip(),
@@ -78,7 +84,7 @@ def metrics_from_json(items: object, field: str = "metrics") -> tuple[Measure, .
     try:
         return parse_measures(items)
     except MalformedDocument as exc:
-        raise FieldError(field, str(exc)) from exc
+        raise FieldError.about(field, exc) from exc
 
 
 def metric_lines(measures: Sequence[Measure]) -> str:
@@ -97,7 +103,9 @@ def parse_metric_keys(values: Sequence[str], field: str = "remove") -> tuple[Met
         metric, sep, unit = text.strip().partition(":")
         if not sep or not metric.strip() or not unit.strip():
             raise FieldError(
-                field, f"{text!r} must look like metric:unit, e.g. participants:people"
+                field,
+                N_("{text!r} must look like metric:unit, e.g. participants:people"),
+                text=text,
             )
         key = (metric.strip(), unit.strip())
         if key not in keys:
@@ -117,49 +125,63 @@ class MeasurePatch:
     def apply(self, current: Sequence[Measure]) -> tuple[Measure, ...]:
         if self.replace:
             if self.remove:
-                raise FieldError("remove", "cannot be combined with replace (set is the new list)")
+                raise FieldError(
+                    "remove", N_("cannot be combined with replace (set is the new list)")
+                )
             if not self.set:
-                raise FieldError("set", "replace needs at least one metric to replace with")
+                raise FieldError("set", N_("replace needs at least one metric to replace with"))
             return self.set
         measures = {m.key: m for m in current}
         setting = {m.key for m in self.set}
         for key in self.remove:
             if key in setting:
-                raise FieldError("remove", f"{_key_text(key)} is both set and removed")
+                raise FieldError(
+                    "remove", N_("{metric} is both set and removed"), metric=_key_text(key)
+                )
             if key not in measures:
                 held = ", ".join(_key_text(k) for k in measures)
                 raise FieldError(
-                    "remove", f"the report has no metric {_key_text(key)} (it has {held})"
+                    "remove",
+                    N_("the report has no metric {metric} (it has {held})"),
+                    metric=_key_text(key),
+                    held=held,
                 )
             del measures[key]
         measures.update((m.key, m) for m in self.set)
         if not measures:
             raise FieldError(
-                "remove", "a report keeps at least one metric (retract the report to withdraw it)"
+                "remove",
+                N_("a report keeps at least one metric (retract the report to withdraw it)"),
             )
         if len(measures) > MAX_METRICS:
-            raise FieldError("set", f"a report may carry at most {MAX_METRICS} metrics")
+            raise FieldError(
+                "set", N_("a report may carry at most {count} metrics"), count=MAX_METRICS
+            )
         return tuple(measures.values())
 
 
 def _text_field(data: Mapping[str, object]) -> str | None:
     text = data.get("text")
     if text is not None and not isinstance(text, str):
-        raise FieldError("text", "must be a string")
+        raise FieldError("text", N_("must be a string"))
     return (text.strip() or None) if text is not None else None
 
 
 def _known_fields(data: Mapping[str, object], fields: tuple[str, ...]) -> None:
     for name in data:
         if name not in fields:
-            raise FieldError(name, f"is not a field here (the fields are {', '.join(fields)})")
+            raise FieldError(
+                name,
+                N_("is not a field here (the fields are {fields})"),
+                fields=", ".join(fields),
+            )
 
 
 def report_input_from_json(data: Mapping[str, object]) -> tuple[tuple[Measure, ...], str | None]:
     """The JSON API's new report, ``{"metrics": [{metric, unit, value, method}], "text"}``."""
     _known_fields(data, ("metrics", "text"))
     if "metrics" not in data:
-        raise FieldError("metrics", "give at least one metric {metric, unit, value, method}")
+        raise FieldError("metrics", N_("give at least one metric {metric, unit, value, method}"))
     return metrics_from_json(data["metrics"]), _text_field(data)
 
 
@@ -171,7 +193,7 @@ def patch_from_json(data: Mapping[str, object]) -> tuple[MeasurePatch, str | Non
     measures = metrics_from_json(items, "set") if items not in (None, []) else ()
     removing = data.get("remove") or []
     if not isinstance(removing, list):
-        raise FieldError("remove", "must be a list of {metric, unit}")
+        raise FieldError("remove", N_("must be a list of {metric, unit}"))
     keys: list[MetricKey] = []
     for item in removing:
         if (
@@ -179,11 +201,11 @@ def patch_from_json(data: Mapping[str, object]) -> tuple[MeasurePatch, str | Non
             or not isinstance(item.get("metric"), str)
             or not isinstance(item.get("unit"), str)
         ):
-            raise FieldError("remove", "each item must be an object {metric, unit}")
+            raise FieldError("remove", N_("each item must be an object {metric, unit}"))
         keys.append((item["metric"], item["unit"]))
     replace = data.get("replace", False)
     if not isinstance(replace, bool):
-        raise FieldError("replace", "must be true or false")
+        raise FieldError("replace", N_("must be true or false"))
     return MeasurePatch(measures, tuple(dict.fromkeys(keys)), replace), _text_field(data)
 
 
@@ -205,11 +227,16 @@ def report_json(row: ReportRow, *, allow_http: bool) -> dict[str, object]:
     }
 
 
-class ReportExists(ChapterhouseError):
-    """The call already has a live report of this node: that one is to be corrected instead."""
+class ReportExists(WordedError):
+    """The call already has a live report of this node: that one is to be corrected instead
+    (worded for the catalogues, the call and the report as its params)."""
 
     def __init__(self, call: str, report: str) -> None:
-        super().__init__(f"{call} already has a live report, {report}: correct that one instead")
+        super().__init__(
+            N_("{call} already has a live report, {report}: correct that one instead"),
+            call=call,
+            report=report,
+        )
         self.call = call
         self.report = report
 
@@ -285,14 +312,15 @@ async def create_report(
         # The call's row is locked, so two reports at once still leave one live report.
         call_row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
         if call_row is None or call_row.local_actor_id is None:
-            raise NotFoundError(f"no action call {call_id} on this node")
+            raise NotFoundError(N_("no action call {call} on this node"), call=call_id)
         chapter = await session.get(LocalActor, call_row.local_actor_id)
         assert chapter is not None
         await require_organiser(session, who, chapter)
         if call_row.start_time > now:
             raise FieldError(
                 "call",
-                f"starts {call_row.start_time.isoformat()}: report its impact once it has started",
+                N_("starts {start}: report its impact once it has started"),
+                start=call_row.start_time.isoformat(),
             )
         live = await impact_repo.local_live_reports_of_call(session, call_row.ap_id)
         if live:
@@ -321,12 +349,12 @@ async def _own_report(
 ) -> tuple[ReportRow, LocalActor]:
     row = await impact_repo.report(session, report_id)
     if row is None or row.local_actor_id is None:
-        raise NotFoundError(f"no report {report_id} on this node")
+        raise NotFoundError(N_("no report {report} on this node"), report=report_id)
     chapter = await session.get(LocalActor, row.local_actor_id)
     assert chapter is not None
     await require_organiser(session, who, chapter)
     if row.retracted:
-        raise FieldError("report", "the report was retracted")
+        raise FieldError("report", N_("the report was retracted"))
     return row, chapter
 
 

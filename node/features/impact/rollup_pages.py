@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from node.features.impact.errors import Malformed
 from node.federation.transport import Signer, Transport
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, MalformedDocument, WordedError
 from protocol.ids import same_origin
 from protocol.rollup_sources import Source, SourcesLink, check_assembled, parse_page
 
 Fetch = Callable[[str], Awaitable[object]]
 
 
-class SourcesChanged(MalformedDocument):
-    """The pages no longer hold the sources this version of the rollup pinned."""
+class SourcesChanged(MalformedDocument, WordedError):
+    """The pages no longer hold the sources this version of the rollup pinned (worded, as
+    ``SourcesChanged(N_("..."), link=...)``, for the catalogues)."""
 
 
 async def walk_sources(fetch: Fetch, link: SourcesLink, *, allow_http: bool) -> list[Source]:
@@ -32,16 +34,20 @@ async def walk_sources(fetch: Fetch, link: SourcesLink, *, allow_http: bool) -> 
     while url is not None:
         fetched += 1
         if fetched > link.total + 2:  # the collection itself, then at least one source a page
-            raise MalformedDocument(f"the pages of {link.id} do not end")
+            raise Malformed(N_("the pages of {link} do not end"), link=link.id)
         page = parse_page(await fetch(url), link, allow_http=allow_http)
         sources.extend(page.items)
         if len(sources) > link.total:
-            raise SourcesChanged(f"the pages of {link.id} hold more than {link.total} sources")
+            raise SourcesChanged(
+                N_("the pages of {link} hold more than {total} sources"),
+                link=link.id,
+                total=link.total,
+            )
         url = page.next
     try:
         check_assembled(sources, link)
     except MalformedDocument as exc:
-        raise SourcesChanged(str(exc)) from exc
+        raise SourcesChanged(exc.wording or str(exc), **exc.params) from exc
     return sources
 
 
@@ -51,7 +57,7 @@ def origin_fetch(transport: Transport, signer: Signer | None) -> Fetch:
     async def fetch(url: str) -> object:
         fetched = await transport.get_json(url, signer=signer)
         if not same_origin(fetched.url, url):
-            raise MalformedDocument(f"{url} redirected to another origin")
+            raise Malformed(N_("{url} redirected to another origin"), url=url)
         return fetched.document
 
     return fetch

@@ -23,6 +23,7 @@ from node.features.actors.authz import NotFoundError, local_chapter
 from node.features.impact.verify import verify_rollup
 from node.federation.followups.queue import enqueue, follow_up
 from node.runtime.services import Services
+from protocol.errors import N_
 from protocol.proofs import jcs_sha256
 from protocol.timefmt import format_xsd_datetime
 from storage.models import LocalActor, RollupVerification
@@ -95,10 +96,10 @@ async def verification_status(services: Services, name: str) -> VerificationStat
     async with services.db.read() as session:
         campaign = await local_chapter(session, name)
         if campaign.kind != ActorKind.CAMPAIGN:
-            raise NotFoundError(f"{name} is a chapter, not a campaign")
+            raise NotFoundError(N_("{name} is a chapter, not a campaign"), name=name)
         state = await impact_repo.state(session, campaign.id)
         if state is None or state.rollup_document is None or state.rollup_ap_id is None:
-            raise NotFoundError("this campaign has not published a rollup yet")
+            raise NotFoundError(N_("this campaign has not published a rollup yet"))
         rollup = state.rollup_ap_id
         version = rollup_version(state.rollup_document)
         row = await verification_repo.get(session, campaign.id, version)

@@ -18,12 +18,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from node.features.impact.errors import Malformed, Unproven
 from node.features.impact.rollup_pages import SourcesChanged, walk_sources
 from node.federation.transport import FetchError, Signer, Transport
 from node.runtime.clock import Clock, SystemClock
 from node.runtime.config import Settings
 from protocol.actors import Actor, parse_actor
-from protocol.errors import MalformedDocument, ProofError, ProtocolError
+from protocol.errors import N_, ProtocolError
 from protocol.impact import (
     UNIT_REASON,
     ImpactReport,
@@ -126,13 +127,15 @@ class Verifier:
         fetched = await self._transport.get_json(url, signer=self._signer)
         doc = fetched.document
         if not isinstance(doc, dict) or doc.get("id") != url:
-            raise MalformedDocument(f"{url} does not serve a document with that id")
+            raise Malformed(N_("{url} does not serve a document with that id"), url=url)
         return doc
 
     async def check_proof(self, doc: dict[str, Any], owner: str) -> None:
         method = proof_verification_method(doc)
         if controller_of(method) != owner:
-            raise ProofError(f"signed by {controller_of(method)}, not by {owner}")
+            raise Unproven(
+                N_("signed by {signer}, not by {owner}"), signer=controller_of(method), owner=owner
+            )
         actor = self._actors.get(owner)
         if actor is None:
             actor = self._actors[owner] = parse_actor(
@@ -140,7 +143,7 @@ class Verifier:
             )
         key = next((k for k in actor.assertion_methods if k.id == method), None)
         if key is None:
-            raise ProofError(f"{owner} does not publish the key {method}")
+            raise Unproven(N_("{owner} does not publish the key {key}"), owner=owner, key=method)
         verify_proof(
             doc, ed25519_public_from_multibase(key.public_key_multibase), now=self._clock.now()
         )
@@ -156,7 +159,7 @@ class Verifier:
         verdict = Verdict(url)
         try:
             if document is not None and document.get("id") != url:
-                raise MalformedDocument(f"the document given is not {url}")
+                raise Malformed(N_("the document given is not {url}"), url=url)
             doc = document if document is not None else await self.fetch(url)
         except (FetchError, ProtocolError) as exc:
             verdict.unchecked(url, f"rollup: {exc}")
@@ -231,8 +234,10 @@ class Verifier:
         try:
             report = parse_report(report_doc, allow_http=self._allow_http)
             if report.chapter != source.chapter:
-                raise ProofError(
-                    f"the rollup credits {source.chapter}, the report is by {report.chapter}"
+                raise Unproven(
+                    N_("the rollup credits {credited}, the report is by {chapter}"),
+                    credited=source.chapter,
+                    chapter=report.chapter,
                 )
             await self.check_proof(report_doc, report.chapter)
         except FetchError as exc:

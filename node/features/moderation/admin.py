@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from node.features.actors.authz import NotFoundError
 from node.features.following.membership import follow_home
 from node.runtime.services import INSTANCE_ACTOR, Services
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, WordedError
 from storage.models import DomainBlock, Flag, LocalActor
 from storage.models.states import GROUP_KINDS, ActorKind, Role
 from storage.repositories import actions as action_repo
@@ -26,7 +26,7 @@ from storage.repositories.delivery_admin import DeliveryView
 CHAPTER_ROLES = frozenset(Role)
 
 
-class RoleRefused(ChapterhouseError):
+class RoleRefused(WordedError):
     """The role asked for is not one a member can hold in a chapter."""
 
 
@@ -70,14 +70,14 @@ async def grant_role(
     when either name is not a local actor of the right kind.
     """
     if role not in CHAPTER_ROLES:
-        raise RoleRefused("role must be member, organiser or admin")
+        raise RoleRefused(N_("role must be member, organiser or admin"))
     async with services.db.write() as session:
         member = await actor_repo.local_actor_by_name(session, member_name.strip())
         chapter = await actor_repo.local_actor_by_name(session, chapter_name.strip())
         if member is None or member.kind != ActorKind.MEMBER:
-            raise NotFoundError("no such member on this node")
+            raise NotFoundError(N_("no such member on this node"))
         if chapter is None or chapter.kind not in GROUP_KINDS:
-            raise NotFoundError("no such chapter on this node")
+            raise NotFoundError(N_("no such chapter on this node"))
         await action_repo.set_membership(session, member.id, chapter.id, role, services.clock.now())
         await follow_home(session, services, member, chapter.ap_id)  # who belongs, follows
     return member, chapter

@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from node.features.impact.exclusions import exclude_blocked, include_unblocked
 from node.federation.admission.blocks import invalidate_blocks
 from node.runtime.services import Services
-from protocol.errors import MalformedDocument
+from protocol.errors import N_, ChapterhouseError, MalformedDocument, WordedError, said
 from protocol.ids import parse_id
 from storage.models.moderation import SILENCE, SUSPEND
 from storage.repositories import moderation as moderation_repo
@@ -22,20 +23,66 @@ from storage.repositories import moderation as moderation_repo
 log = logging.getLogger(__name__)
 
 
+class BlockRefused(WordedError, ValueError):
+    """A block (or a block list) that cannot be recorded: not a domain, an unknown severity, a
+    list without domains. Still a ``ValueError``, as callers catch it; worded, so the admin page
+    and the CLI say it in their reader's language."""
+
+    @classmethod
+    def about(cls, error: ChapterhouseError) -> BlockRefused:
+        """A lower layer's refusal (an actor id that does not parse) as a refused block, keeping
+        its wording when it has one."""
+        if error.wording is None:
+            return cls(str(error))
+        return cls(error.wording, **error.params)
+
+
+#: How a refused line of a block list reads: its number, then why.
+LINE_REFUSED = N_("line {line}: {reason}")
+
+
+class LineRefused(BlockRefused):
+    """One line of an imported block list was refused: its number, then why. The reason is said
+    in the reader's language too when it is worded (``spoken``)."""
+
+    def __init__(self, line: int, reason: ValueError) -> None:
+        super().__init__(LINE_REFUSED, line=line, reason=str(reason))
+        self.line = line
+        self.reason = reason
+
+    def spoken(
+        self,
+        gettext: Callable[[str], str],
+        number: Callable[[int | float], str] | None = None,
+    ) -> str:
+        reason = self.reason
+        why = (
+            reason.spoken(gettext, number)
+            if isinstance(reason, ChapterhouseError)
+            else gettext(str(reason))
+        )
+        return said(LINE_REFUSED, {"line": self.line, "reason": why}, gettext, number)
+
+
 def normalise_domain(value: str) -> str:
     text = value.strip().lower()
     if "://" in text:
         text = urlsplit(text).netloc
     if not text or "/" in text or " " in text:
-        raise ValueError(f"{value!r} is not a domain")
-    return text.encode("idna").decode("ascii") if not text.isascii() else text
+        raise BlockRefused(N_("{value!r} is not a domain"), value=value)
+    if text.isascii():
+        return text
+    try:
+        return text.encode("idna").decode("ascii")
+    except UnicodeError as exc:  # a label too long, or characters IDNA refuses
+        raise BlockRefused(N_("{value!r} is not a domain"), value=value) from exc
 
 
 async def block_domain(
     services: Services, host: str, severity: str = SUSPEND, reason: str | None = None
 ) -> str:
     if severity not in {SUSPEND, SILENCE}:
-        raise ValueError("severity must be suspend or silence")
+        raise BlockRefused(N_("severity must be suspend or silence"))
     domain = normalise_domain(host)
     async with services.db.write() as session:
         await moderation_repo.put_domain_block(
@@ -51,7 +98,7 @@ async def block_actor(services: Services, actor: str, reason: str | None = None)
     try:
         actor_id = parse_id(actor.strip(), allow_http=services.settings.allow_http)
     except MalformedDocument as exc:
-        raise ValueError(str(exc)) from exc
+        raise BlockRefused.about(exc) from exc
     async with services.db.write() as session:
         await moderation_repo.put_actor_block(session, actor_id, reason, services.clock.now())
         await exclude_blocked(session, actor_id, services.clock.now())
@@ -77,10 +124,10 @@ async def import_mastodon_csv(services: Services, text: str) -> int:
     """Mastodon's shared block lists: ``#domain,#severity,...`` (or ``domain,severity,...``)."""
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None:
-        raise ValueError("the CSV is empty")
+        raise BlockRefused(N_("the CSV is empty"))
     names = {n.lstrip("#").strip(): n for n in reader.fieldnames}
     if "domain" not in names:
-        raise ValueError("the CSV has no #domain column")
+        raise BlockRefused(N_("the CSV has no #domain column"))
     count = 0
     for line, row in enumerate(reader, start=2):
         domain = (row.get(names["domain"]) or "").strip()
@@ -90,11 +137,15 @@ async def import_mastodon_csv(services: Services, text: str) -> int:
             (row.get(names.get("severity", "")) or "suspend").strip().lower()
         )
         if severity is None:
-            raise ValueError(f"line {line}: unknown severity {row.get(names['severity'])!r}")
+            raise BlockRefused(
+                N_("line {line}: unknown severity {severity!r}"),
+                line=line,
+                severity=row.get(names["severity"]),
+            )
         comment = (row.get(names.get("public_comment", "")) or "").strip() or None
         try:
             await block_domain(services, domain, severity, comment)
         except ValueError as exc:
-            raise ValueError(f"line {line}: {exc}") from exc
+            raise LineRefused(line, exc) from exc
         count += 1
     return count

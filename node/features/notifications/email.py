@@ -47,7 +47,7 @@ from node.features.notifications.wording import describe, speech_for
 from node.federation.followups.queue import PermanentFailure, RetryLater
 from node.runtime.config import Settings
 from node.runtime.services import Services
-from protocol.errors import ProtocolError
+from protocol.errors import N_, ProtocolError, WordedError
 from protocol.events import CANCELLED, parse_event
 from protocol.ical import calendar_ics
 from storage.models import ActionCall as CallRow
@@ -64,6 +64,14 @@ NOT_GOING: Final = frozenset(
     {CommitmentState.LEFT, CommitmentState.REMOVED, CommitmentState.REJECTED}
 )
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class MailRefused(PermanentFailure, WordedError):
+    """No later try can send this mail (``PermanentFailure``), worded with its data."""
+
+
+class MailDeferred(RetryLater, WordedError):
+    """The mail is to be tried again later (``RetryLater``), worded with its data."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +100,7 @@ async def send_notification_email(services: Services, payload: Mapping[str, Any]
     """The follow-up handler (``NOTIFICATION_EMAIL``)."""
     notification_id = payload.get("notification")
     if type(notification_id) is not int:
-        raise PermanentFailure(f"payload names no notification: {payload!r}")
+        raise MailRefused(N_("payload names no notification: {payload!r}"), payload=payload)
     mail = await _prepare(services, notification_id)
     if mail is None:
         return
@@ -102,15 +110,27 @@ async def send_notification_email(services: Services, payload: Mapping[str, Any]
         codes = [refusal.code for refusal in exc.recipients]
         if codes and all(500 <= code < 600 for code in codes):
             await _finish(services, notification_id, EmailState.DEAD)
-            raise PermanentFailure(f"the mail server refused the recipient ({codes[0]})") from exc
-        raise RetryLater(f"the mail server deferred the recipient ({codes})") from exc
+            raise MailRefused(
+                N_("the mail server refused the recipient ({code})"), code=codes[0]
+            ) from exc
+        raise MailDeferred(
+            N_("the mail server deferred the recipient ({codes})"), codes=str(codes)
+        ) from exc
     except aiosmtplib.SMTPDataError as exc:
         if 500 <= exc.code < 600:
             await _finish(services, notification_id, EmailState.DEAD)
-            raise PermanentFailure(f"the mail server refused the message ({exc.code})") from exc
-        raise RetryLater(f"the mail server deferred the message ({exc.code})") from exc
+            raise MailRefused(
+                N_("the mail server refused the message ({code})"), code=exc.code
+            ) from exc
+        raise MailDeferred(
+            N_("the mail server deferred the message ({code})"), code=exc.code
+        ) from exc
     except (aiosmtplib.SMTPException, OSError) as exc:  # down, timed out, login refused, TLS
-        raise RetryLater(f"could not hand the mail over: {exc.__class__.__name__}: {exc}") from exc
+        raise MailDeferred(
+            N_("could not hand the mail over: {kind}: {reason}"),
+            kind=exc.__class__.__name__,
+            reason=str(exc),
+        ) from exc
     await _finish(services, notification_id, EmailState.SENT)
     log.info("notification.email_sent", extra={"notification": notification_id})
 
@@ -157,7 +177,9 @@ async def _prepare(services: Services, notification_id: int) -> Mail | None:
         valid_address(member.email)
     except AddressError as exc:
         await _finish(services, notification_id, EmailState.DEAD)
-        raise PermanentFailure(f"the member's address is not one to send to: {exc}") from exc
+        raise MailRefused(
+            N_("the member's address is not one to send to: {reason}"), reason=str(exc)
+        ) from exc
     message = build_message(services, row, member, calendar)
     return Mail(row.id, member.email, message)
 

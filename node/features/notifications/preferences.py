@@ -18,7 +18,7 @@ from typing import Final
 
 from node.features.actors.authz import NotFoundError
 from node.runtime.services import Services
-from protocol.errors import WordedError
+from protocol.errors import N_, WordedError
 from storage.models import LocalActor
 from storage.models.states import ActorKind
 from storage.repositories import actors as actor_repo
@@ -26,11 +26,6 @@ from storage.repositories import actors as actor_repo
 MAX_ADDRESS: Final = 254  # RFC 5321's limit on a path, less the angle brackets
 _LOCAL: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL: Final = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for the ``messages`` catalogue; it is translated where it is shown."""
-    return message
 
 
 class AddressError(WordedError):
@@ -109,7 +104,7 @@ async def update_member_settings(
         else:
             actor = await actor_repo.local_actor_by_name(session, member)
         if actor is None or actor.kind != ActorKind.MEMBER:
-            raise NotFoundError(f"no member named {member!r}")
+            raise NotFoundError(N_("no member named {name!r}"), name=member)
         if not isinstance(address, Unchanged):
             actor.email = address
         if not isinstance(reminders, Unchanged):

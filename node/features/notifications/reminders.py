@@ -39,6 +39,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.features.actors.authz import NotFoundError
 from node.features.actors.names import display_names
 from node.features.notifications.kinds import Kind
 from node.features.notifications.notify import notify
@@ -46,7 +47,7 @@ from node.features.notifications.organisers import tell_reports_due
 from node.features.notifications.wording import call_facts
 from node.runtime.config import ConfigError, reminder_offsets
 from node.runtime.services import Services
-from protocol.errors import ProtocolError
+from protocol.errors import N_, ProtocolError
 from protocol.events import ActionCall, parse_event
 from storage.models import ActionCall as CallRow
 from storage.models import LocalActor, Reminder
@@ -113,7 +114,7 @@ async def set_chapter_offsets(
     async with services.db.write() as session:
         actor = await actor_repo.local_actor_by_name(session, name)
         if actor is None or actor.kind not in GROUP_KINDS:
-            raise ValueError(f"no chapter named {name!r} on this node")
+            raise NotFoundError(N_("no chapter named {name!r} on this node"), name=name)
         actor.reminder_offsets = None if offsets is None else list(offsets)
     return actor
 

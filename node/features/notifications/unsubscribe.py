@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 
 from node.runtime.private_files import write_private
 from node.runtime.services import Services
-from protocol.errors import ChapterhouseError
+from protocol.errors import N_, WordedError
 from storage.models import LocalActor
 from storage.models.states import ActorKind
 
@@ -51,8 +51,13 @@ _TOKEN = re.compile(
 )
 
 
-class InvalidUnsubscribeLink(ChapterhouseError):
+class InvalidUnsubscribeLink(WordedError):
     """The token was not made by this node (altered, truncated or forged)."""
+
+
+class DamagedKey(WordedError):
+    """The node's unsubscribe secret on disk is too short to sign with (cut off, or edited):
+    links made with another key would not be honoured, so nothing is signed until it is fixed."""
 
 
 class Outcome(StrEnum):
@@ -77,7 +82,9 @@ def unsubscribe_key(data_dir: Path) -> bytes:
     except FileNotFoundError:
         key = _create_key(path)
     if len(key) < KEY_BYTES:
-        raise ChapterhouseError(f"{path} is damaged (shorter than {KEY_BYTES} bytes)")
+        raise DamagedKey(
+            N_("{path} is damaged (shorter than {count} bytes)"), path=str(path), count=KEY_BYTES
+        )
     return key[:KEY_BYTES]
 
 
@@ -128,12 +135,12 @@ def check_token(key: bytes, token: str) -> tuple[int, str]:
     node's key made it."""
     found = _TOKEN.fullmatch(token.strip())
     if found is None:
-        raise InvalidUnsubscribeLink("this unsubscribe link is incomplete or altered")
+        raise InvalidUnsubscribeLink(N_("this unsubscribe link is incomplete or altered"))
     member_id, tag = int(found["member"]), found["tag"]
     try:
         _mac(key, member_id, tag).verify(_unb64(found["mac"]))
     except (InvalidSignature, binascii.Error, ValueError) as exc:
-        raise InvalidUnsubscribeLink("this unsubscribe link was not made by this node") from exc
+        raise InvalidUnsubscribeLink(N_("this unsubscribe link was not made by this node")) from exc
     return member_id, tag
 
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node.interfaces.cli.base import err, out, settings_for
-from node.interfaces.cli.words import _
+from node.interfaces.cli.base import err, out, settings_for, told
+from node.interfaces.cli.words import _, number
 from node.ops.backup import create_backup, read_passphrase, restore_backup
+from protocol.errors import said
 
 
 async def cmd_backup(args: argparse.Namespace) -> int:
     """Progress on stderr; the one-line summary on stdout. A ``BackupError`` is a
     ``ChapterhouseError``: ``main`` reports it and exits 1."""
     passphrase = read_passphrase(args.passphrase_file)
-    result = await create_backup(settings_for(args), Path(args.out), passphrase, progress=err)
+    result = await create_backup(settings_for(args), Path(args.out), passphrase, progress=told)
     out(result.summary())
     return 0
 
@@ -23,8 +24,8 @@ async def cmd_backup(args: argparse.Namespace) -> int:
 async def cmd_restore(args: argparse.Namespace) -> int:
     """Into a new data directory only (never over a node); warnings go to stderr."""
     passphrase = read_passphrase(args.passphrase_file)
-    result = await restore_backup(Path(args.backup), Path(args.data), passphrase, progress=err)
-    for warning in result.warnings:
-        err(_("warning: {warning}").format(warning=warning))
+    result = await restore_backup(Path(args.backup), Path(args.data), passphrase, progress=told)
+    for wording, params in result.warnings:
+        err(_("warning: {warning}").format(warning=said(wording, params, _, number)))
     out(result.summary())
     return 0

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from node.features.actors.authz import Principal, principal_by_name
-from node.interfaces.cli.words import _
+from node.interfaces.cli.words import _, number
 from node.runtime.config import CONFIG_FILE, Settings, load_settings
 from node.runtime.services import Services
 from node.runtime.wiring import close_services, open_services
-from protocol.errors import ChapterhouseError
+from protocol.errors import ChapterhouseError, said
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -40,6 +40,12 @@ def err(line: str) -> None:
     """A note for the human (progress, hints, errors), kept off the result stream."""
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
+
+
+def told(wording: str, /, **params: object) -> None:
+    """A long command's progress (``node.runtime.progress.Progress``) on stderr, in the run's
+    language, its data filled in."""
+    err(said(wording, params, _, number))
 
 
 def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:

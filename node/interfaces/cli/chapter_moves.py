@@ -9,7 +9,7 @@ from pathlib import Path
 
 from node.features.actors.move import announce_move
 from node.features.actors.transfer import export_chapter, import_chapter
-from node.interfaces.cli.base import err, out, with_services
+from node.interfaces.cli.base import err, out, told, with_services
 from node.interfaces.cli.words import _, ngettext
 from node.ops.backup.chapter_file import (
     EXPORT_PASSPHRASE_ENV,
@@ -24,7 +24,7 @@ from node.runtime.services import Services
 async def cmd_chapter_export(args: argparse.Namespace, services: Services) -> int:
     """Progress on stderr; on stdout the file written."""
     passphrase = read_passphrase(args.passphrase_file, env_name=EXPORT_PASSPHRASE_ENV)
-    document = await export_chapter(services, args.name, err)
+    document = await export_chapter(services, args.name, told)
     err(_("encrypting"))
     size = write_chapter_file(Path(args.out), document, passphrase)
     out(
@@ -41,14 +41,15 @@ async def cmd_chapter_import(args: argparse.Namespace, services: Services) -> in
     passphrase = read_passphrase(args.passphrase_file, env_name=EXPORT_PASSPHRASE_ENV)
     err(_("decrypting"))
     document = read_chapter_file(Path(args.file), passphrase)
-    result = await import_chapter(services, document, err, name=args.name)
+    result = await import_chapter(services, document, told, name=args.name)
     for name in result.skipped:
         err(
             _("warning: member {name} not imported: the name is taken on this node").format(
                 name=name
             )
         )
-    err(result.summary())
+    wording, params = result.summary()
+    told(wording, **params)
     err(
         _("next, on the old node: chapterhouse chapter moved NAME --to {id} --data DIR").format(
             id=result.ap_id

@@ -8,7 +8,7 @@ import json
 from node.features.directory.query import QueryError, read_query, result_json
 from node.features.directory.refresh import add_seed, refresh_now
 from node.features.directory.search import search_directory
-from node.interfaces.cli.base import CommandError, err, out, with_services
+from node.interfaces.cli.base import CommandError, err, out, told, with_services
 from node.interfaces.cli.words import _, number
 from node.runtime.services import Services
 
@@ -23,7 +23,7 @@ async def cmd_directory_seed_add(args: argparse.Namespace, services: Services) -
 
 @with_services
 async def cmd_directory_refresh(args: argparse.Namespace, services: Services) -> int:
-    report = await refresh_now(services, progress=err)
+    report = await refresh_now(services, progress=told)
     for line in report.errors:
         err(_("failed: {error}").format(error=line))
     err(

@@ -149,7 +149,7 @@ async def signup(request: web.Request) -> web.Response:
             "signup.html",
             chapter=opened.chapter,
             token=token,
-            error=(await translator(request)).gettext(str(exc)),
+            error=said(await translator(request), exc),
         )
     except InvitationGone as exc:  # another sign-up used it meanwhile, or it just expired
         raise HttpError(410, str(exc)) from exc

@@ -182,7 +182,7 @@ def _slots(form: Mapping[str, str]) -> list[dict[str, object]]:
         text = row["capacity"]
         if text and not (text.isdecimal() and text.isascii()):
             name = row["name"] or str(len(slots) + 1)
-            raise FieldError("slots", f"slot {name}: capacity must be a whole number")
+            raise FieldError("slots", N_("slot {name}: capacity must be a whole number"), name=name)
         slots.append({**row, "capacity": int(text) if text else None})
     return slots
 
@@ -193,15 +193,22 @@ def _time(form: Mapping[str, str], side: str, start_date: str) -> str | None:
         return None  # not on this form: unchanged
     day, clock = (day or "").strip() or (start_date if side == "end" else ""), (clock or "").strip()
     if not day or not clock:
-        raise FieldError(side, "give a date and a time")
+        raise FieldError(side, N_("give a date and a time"))
     return f"{day}T{clock}"
+
+
+#: What a coordinate that is not a number is told, by which coordinate it is.
+_NOT_A_NUMBER = {
+    "latitude": N_("latitude must be a number, such as 51.5072"),
+    "longitude": N_("longitude must be a number, such as 51.5072"),
+}
 
 
 def _number(text: str, what: str) -> float:
     try:
         return float(text.replace(",", "."))
     except ValueError:
-        raise FieldError("place", f"{what} must be a number, such as 51.5072") from None
+        raise FieldError("place", _NOT_A_NUMBER[what]) from None
 
 
 def _place(form: Mapping[str, str]) -> dict[str, object] | None:
@@ -210,7 +217,7 @@ def _place(form: Mapping[str, str]) -> dict[str, object] | None:
     parts = {k: form[k].strip() for k in ("address", "latitude", "longitude") if k in form}
     if not name:
         if any(parts.values()):
-            raise FieldError("place", "give the place's name too")
+            raise FieldError("place", N_("give the place's name too"))
         return None
     place: dict[str, object] = {"name": name}
     if "address" in parts:
@@ -218,7 +225,7 @@ def _place(form: Mapping[str, str]) -> dict[str, object] | None:
     if "latitude" in parts or "longitude" in parts:
         lat, lon = parts.get("latitude", ""), parts.get("longitude", "")
         if bool(lat) != bool(lon):
-            raise FieldError("place", "give latitude and longitude together")
+            raise FieldError("place", N_("give latitude and longitude together"))
         place["latitude"] = _number(lat, "latitude") if lat else None
         place["longitude"] = _number(lon, "longitude") if lon else None
     return place
@@ -266,7 +273,7 @@ def call_data(form: Mapping[str, str], shown: Mapping[str, str] | None = None) -
         try:
             data["capacity"] = int(text) if text else None
         except ValueError:
-            raise FieldError("capacity", "must be a whole number") from None
+            raise FieldError("capacity", N_("must be a whole number")) from None
         if slots and not text:
             del data["capacity"]  # the slots' sum
     if "targets" in form:

@@ -12,7 +12,7 @@ from aiohttp import web
 from node.features.actors.directory import is_organiser
 from node.features.actors.local import update_chapter
 from node.interfaces.web.common import back, flash, named_actor, require_member
-from node.interfaces.web.language import translator
+from node.interfaces.web.language import N_, translator
 from node.interfaces.web.session import check_csrf
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
@@ -33,14 +33,14 @@ def _number(form: dict[str, str], key: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise InvalidProfileField(key, f"{text[:40]!r} is not a number") from None
+        raise InvalidProfileField(key, N_("{value!r} is not a number"), value=text[:40]) from None
 
 
 def form_changes(form: dict[str, str]) -> dict[str, object]:
     """Every profile field of the form as a change (an empty field clears its part)."""
     lat, lon = _number(form, "latitude"), _number(form, "longitude")
     if (lat is None) != (lon is None):
-        raise InvalidProfileField("coordinates", "give both latitude and longitude, or neither")
+        raise InvalidProfileField("coordinates", N_("give both latitude and longitude, or neither"))
     return {
         "place_name": form.get("place_name", "").strip() or None,
         "address": form.get("address", "").strip() or None,

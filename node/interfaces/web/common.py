@@ -19,7 +19,7 @@ from node.features.actors.authz import NotFoundError, Principal
 from node.features.actors.directory import find_local_actor
 from node.features.calls.lookup import local_call as find_local_call
 from node.features.notifications.listing import unread_count
-from node.interfaces.web.language import page_language
+from node.interfaces.web.language import N_, page_language
 from node.interfaces.web.session import csrf_token, signed_in_member
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
@@ -81,7 +81,7 @@ async def named_actor(request: web.Request) -> LocalActor:
     """The local actor named in the URL's ``{name}``; 404 when there is none."""
     actor = await find_local_actor(request.app[SERVICES], request.match_info["name"])
     if actor is None:
-        raise HttpError(404, "no such chapter on this node")
+        raise HttpError(404, N_("no such chapter on this node"))
     return actor
 
 

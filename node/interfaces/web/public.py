@@ -35,6 +35,7 @@ from node.interfaces.web.maps import campaign_map, map_page, place_line
 from node.interfaces.web.past_call import past_call
 from node.interfaces.web.profiles import instance_page, person_page
 from node.interfaces.web.session import check_csrf
+from node.interfaces.web.words import said
 from node.runtime.appkeys import PARSED_CALLS, SERVICES
 from protocol.errors import MalformedDocument
 from protocol.events import call_text
@@ -207,14 +208,14 @@ async def remote_follow(request: web.Request) -> web.Response:
     try:
         url = await remote_follow_url(services, form.get("handle", ""), actor.name)
     except MalformedDocument as exc:
-        await flash(request, str(exc))
+        await flash(request, said(t, exc))
         raise back(actor.ap_id) from exc
     except RemoteFollowUnavailable as exc:  # we cannot send them there; say so
         await flash(
             request,
             t.gettext(
                 "%(reason)s; search for %(handle)s in your app instead.",
-                reason=exc,
+                reason=said(t, exc),
                 handle="@" + actor.name + "@" + services.ids.authority,
             ),
         )

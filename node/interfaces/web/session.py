@@ -20,6 +20,7 @@ from node.features.actors.passwords import constant_time_equal
 from node.features.actors.signin import session_principal
 from node.runtime.appkeys import SERVICES
 from node.runtime.errors import HttpError
+from protocol.errors import N_  # not web.language's: it imports this module
 from storage.models import LocalActor
 
 COOKIE = "chapterhouse_session"
@@ -70,7 +71,7 @@ async def check_csrf(request: web.Request) -> dict[str, str]:
         or not constant_time_equal(sent, expected)
     ):
         raise HttpError(
-            403, "the form's CSRF token is missing or wrong; reload the page and try again"
+            403, N_("the form's CSRF token is missing or wrong; reload the page and try again")
         )
     return {k: v for k, v in form.items() if isinstance(v, str)}
 

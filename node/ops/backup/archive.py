@@ -38,8 +38,6 @@ from node.ops.backup.layout import (
     MANIFEST_FILE,
     PGDUMP_FILE,
     SQLITE_FILE,
-    Progress,
-    no_progress,
 )
 from node.ops.backup.snapshot import (
     backend_of,
@@ -49,7 +47,9 @@ from node.ops.backup.snapshot import (
     sqlite_snapshot,
 )
 from node.runtime.config import CONFIG_FILE, Settings
+from node.runtime.progress import Progress, no_progress
 from node.runtime.version import node_version
+from protocol.errors import N_
 
 
 @dataclass(frozen=True)
@@ -112,16 +112,19 @@ def _snapshot_database(
     """Copy the database into ``scratch``: (the copy, its member name, its schema revision)."""
     if backend == "sqlite":
         source = sqlite_path(settings.database_url)
-        progress(f"snapshotting {source} (SQLite online backup)")
+        progress(N_("snapshotting {path} (SQLite online backup)"), path=str(source))
         db_file = scratch / SQLITE_FILE
         sqlite_snapshot(source, db_file)
         return db_file, SQLITE_FILE, sqlite_schema_revision(db_file)
     if backend == "postgresql":
-        progress(f"dumping PostgreSQL database {make_url(settings.database_url).database}")
+        progress(
+            N_("dumping PostgreSQL database {name}"),
+            name=str(make_url(settings.database_url).database),
+        )
         db_file = scratch / PGDUMP_FILE
         pg_dump(settings.database_url, db_file)
         return db_file, PGDUMP_FILE, None
-    raise BackupError(f"cannot back up a {backend} database")
+    raise BackupError(N_("cannot back up a {backend} database"), backend=backend)
 
 
 def _write_backup(
@@ -133,9 +136,9 @@ def _write_backup(
     chunk_size: int,
 ) -> BackupResult:
     if out.is_dir():
-        raise BackupError(f"{out} is a directory; give the backup file's name")
+        raise BackupError(N_("{path} is a directory; give the backup file's name"), path=str(out))
     if not out.parent.is_dir():
-        raise BackupError(f"the directory {out.parent} does not exist")
+        raise BackupError(N_("the directory {path} does not exist"), path=str(out.parent))
     backend = backend_of(settings.database_url)
     now = time.time()
     with _private_tempdir(settings.data_dir) as scratch:
@@ -153,7 +156,7 @@ def _write_backup(
             "chapterhouse_version": node_version(),
             "files": files,
         }
-        progress(f"encrypting to {out}")
+        progress(N_("encrypting to {path}"), path=str(out))
         # Written beside the target and renamed: a crash never leaves a half backup under its name.
         partial = out.with_name(f".{out.name}.partial")
         partial.unlink(missing_ok=True)

@@ -15,8 +15,9 @@ import zlib
 from pathlib import Path
 from typing import Any, Final
 
-from node.ops.backup.container import WRONG_PASSPHRASE, DecryptingReader, EncryptingWriter
+from node.ops.backup.container import DecryptingReader, EncryptingWriter
 from node.ops.backup.errors import BackupError
+from protocol.errors import N_
 
 EXPORT_PASSPHRASE_ENV: Final = "CHAPTERHOUSE_EXPORT_PASSPHRASE"  # noqa: S105 - a variable's name
 #: A chapter export is one document read into memory: refuse anything larger when opened.
@@ -54,13 +55,20 @@ def read_chapter_file(path: Path, passphrase: bytes) -> Any:
             while part := reader.read(1024 * 1024):
                 size += len(part)
                 if size > MAX_PLAINTEXT:
-                    raise BackupError(f"{path} is larger than a chapter export may be")
+                    raise BackupError(
+                        N_("{path} is larger than a chapter export may be"), path=str(path)
+                    )
                 parts.append(part)
             reader.finish()
             sealed = b"".join(parts)
     except OSError as exc:
-        raise BackupError(f"cannot read {path}: {exc}") from exc
+        raise BackupError(
+            N_("cannot read {path}: {reason}"), path=str(path), reason=str(exc)
+        ) from exc
     try:
         return json.loads(gzip.decompress(sealed))
     except (OSError, EOFError, zlib.error, ValueError) as exc:
-        raise BackupError(f"{WRONG_PASSPHRASE} (not a chapter export: {exc})") from exc
+        raise BackupError(
+            N_("wrong passphrase or corrupted backup (not a chapter export: {reason})"),
+            reason=str(exc),
+        ) from exc

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from node.ops.backup.errors import BackupError
+from protocol.errors import N_
 
 PASSPHRASE_ENV = "CHAPTERHOUSE_BACKUP_PASSPHRASE"  # noqa: S105 - a variable's name
 
@@ -50,7 +51,9 @@ DEFAULT_CHUNK_SIZE = 1024 * 1024
 MIN_CHUNK_SIZE, MAX_CHUNK_SIZE = 1024, 16 * 1024 * 1024
 MAX_CHUNKS = 2**32
 
-WRONG_PASSPHRASE = "wrong passphrase or corrupted backup"  # noqa: S105 - a message
+#: How a wrong passphrase and a damaged file both read (the cipher cannot tell them apart);
+#: the wordings that add why begin with it.
+WRONG_PASSPHRASE = N_("wrong passphrase or corrupted backup")
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,14 @@ class KdfParams:
     def check(self) -> None:
         # Bounds keep a crafted header from making us allocate gigabytes or spin for minutes.
         if not (10 <= self.log2_n <= 22 and 1 <= self.r <= 32 and 1 <= self.p <= 16):
-            raise BackupError(f"unsupported scrypt parameters in backup header: {self}")
+            raise BackupError(
+                N_("unsupported scrypt parameters in backup header: {kdf}"), kdf=str(self)
+            )
         if 128 * self.r * (2**self.log2_n) > 1024**3:
-            raise BackupError(f"scrypt parameters in backup header need too much memory: {self}")
+            raise BackupError(
+                N_("scrypt parameters in backup header need too much memory: {kdf}"),
+                kdf=str(self),
+            )
 
 
 DEFAULT_KDF = KdfParams()
@@ -84,17 +92,22 @@ def read_passphrase(
         try:
             raw = Path(path).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise BackupError(f"cannot read the passphrase file {path}: {exc}") from exc
+            raise BackupError(
+                N_("cannot read the passphrase file {path}: {reason}"), path=path, reason=str(exc)
+            ) from exc
         lines = raw.splitlines()
         phrase = lines[0] if lines else ""
         if not phrase:
-            raise BackupError(f"the passphrase file {path} is empty")
+            raise BackupError(N_("the passphrase file {path} is empty"), path=path)
     else:
         phrase = env.get(env_name, "")
         if not phrase:
             raise BackupError(
-                "a passphrase is required: give --passphrase-file FILE "
-                f"or set {env_name} (the file holds private keys)"
+                N_(
+                    "a passphrase is required: give --passphrase-file FILE or set {variable}"
+                    " (the file holds private keys)"
+                ),
+                variable=env_name,
             )
     # The same passphrase typed on another system must give the same key.
     return unicodedata.normalize("NFC", phrase).encode("utf-8")
@@ -130,19 +143,25 @@ class Header:
     @classmethod
     def unpack(cls, raw: bytes) -> Header:
         if len(raw) < len(MAGIC) or raw[: len(MAGIC)] != MAGIC:
-            raise BackupError("not a Chapterhouse backup (unknown file header)")
+            raise BackupError(N_("not a Chapterhouse backup (unknown file header)"))
         if len(raw) < HEADER_LEN:
-            raise BackupError(WRONG_PASSPHRASE + " (the file is truncated)")
+            raise BackupError(N_("wrong passphrase or corrupted backup (the file is truncated)"))
         _magic, version, kdf, log2_n, r, p, salt, cipher, prefix, chunk = _HEADER.unpack(raw)
         if version != FORMAT_VERSION:
             raise BackupError(
-                f"backup format version {version} is not supported "
-                f"(this chapterhouse reads version {FORMAT_VERSION}; upgrade it)"
+                N_(
+                    "backup format version {version} is not supported"
+                    " (this chapterhouse reads version {supported}; upgrade it)"
+                ),
+                version=version,
+                supported=FORMAT_VERSION,
             )
         if kdf != KDF_SCRYPT or cipher != CIPHER_AES256GCM_STREAM:
-            raise BackupError(WRONG_PASSPHRASE + " (unknown key derivation or cipher)")
+            raise BackupError(
+                N_("wrong passphrase or corrupted backup (unknown key derivation or cipher)")
+            )
         if not MIN_CHUNK_SIZE <= chunk <= MAX_CHUNK_SIZE:
-            raise BackupError(WRONG_PASSPHRASE + " (bad chunk size)")
+            raise BackupError(N_("wrong passphrase or corrupted backup (bad chunk size)"))
         params = KdfParams(log2_n, r, p)
         params.check()
         return cls(params, salt, prefix, chunk)
@@ -156,7 +175,7 @@ class Header:
 
 def _nonce(prefix: bytes, counter: int, last: bool) -> bytes:
     if counter >= MAX_CHUNKS:
-        raise BackupError("backup too large for one file")
+        raise BackupError(N_("backup too large for one file"))
     return prefix + counter.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
 
 
@@ -255,7 +274,7 @@ class DecryptingReader(io.RawIOBase):
     def _advance(self) -> None:
         current = self._pending
         if len(current) < TAG_LEN:
-            raise BackupError(WRONG_PASSPHRASE + " (the file is truncated)")
+            raise BackupError(N_("wrong passphrase or corrupted backup (the file is truncated)"))
         following = _read_exact(self._source, self._block) if len(current) == self._block else b""
         last = not following
         try:

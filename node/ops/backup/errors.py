@@ -3,8 +3,10 @@ format, the database snapshots, the archive, the restore) can raise it without i
 
 from __future__ import annotations
 
-from protocol.errors import ChapterhouseError
+from protocol.errors import WordedError
 
 
-class BackupError(ChapterhouseError):
-    """A backup or restore cannot be done; the message says why (the CLI exits 1)."""
+class BackupError(WordedError):
+    """A backup or restore cannot be done; the message says why (the CLI exits 1). Raised as
+    ``BackupError(N_("there is no backup file at {path}"), path=str(source))``, so the CLI says
+    it in its reader's language (``ChapterhouseError.spoken``)."""

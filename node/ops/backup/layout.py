@@ -14,8 +14,6 @@ The archive is a gzipped tar with these members:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from node.runtime.config import CONFIG_FILE
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name (as in node.interfaces.cli)
@@ -28,10 +26,3 @@ ARCHIVE_FORMAT = 1
 MEMBERS = (MANIFEST_FILE, CONFIG_FILE, ADMIN_TOKEN_FILE, SQLITE_FILE, PGDUMP_FILE)
 #: The member that holds the database, by the manifest's ``database`` (SQLAlchemy's backend name).
 DATABASE_MEMBERS = {"sqlite": SQLITE_FILE, "postgresql": PGDUMP_FILE}
-
-#: Where backup and restore report what they are doing (the CLI: stderr).
-Progress = Callable[[str], None]
-
-
-def no_progress(_line: str) -> None:
-    """The default ``Progress``: say nothing."""

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from node.ops.backup.container import WRONG_PASSPHRASE, DecryptingReader
+from node.ops.backup.container import DecryptingReader
 from node.ops.backup.errors import BackupError
 from node.ops.backup.layout import (
     ADMIN_TOKEN_FILE,
@@ -35,13 +35,13 @@ from node.ops.backup.layout import (
     MEMBERS,
     PGDUMP_FILE,
     SQLITE_FILE,
-    Progress,
-    no_progress,
 )
 from node.ops.backup.snapshot import backend_of, pg_restore, postgres_is_empty, sqlite_path
 from node.runtime.config import CONFIG_FILE, ConfigError, Settings, load_settings
 from node.runtime.private_files import PRIVATE_FILE_MODE, ensure_private_dir
+from node.runtime.progress import Progress, no_progress
 from node.runtime.wiring import close_services, open_services
+from protocol.errors import N_
 from storage.models import LocalActor
 
 NODE_FILES = (CONFIG_FILE, SQLITE_FILE, f"{SQLITE_FILE}-wal", ADMIN_TOKEN_FILE)
@@ -56,7 +56,8 @@ class RestoreResult:
     database: str
     backed_up_at: str
     counts: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    #: What the admin should know, each an ``N_`` wording and its data (said by the CLI).
+    warnings: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
     def summary(self) -> str:
         actors = ", ".join(
@@ -79,12 +80,16 @@ def holds_node(data_dir: Path) -> str | None:
 def check_target(data_dir: Path) -> None:
     """Refuse a target that is a file or already a node: restore never overwrites."""
     if data_dir.exists() and not data_dir.is_dir():
-        raise BackupError(f"{data_dir} exists and is not a directory")
+        raise BackupError(N_("{path} exists and is not a directory"), path=str(data_dir))
     found = holds_node(data_dir) if data_dir.is_dir() else None
     if found is not None:
         raise BackupError(
-            f"{data_dir} already holds a Chapterhouse node ({data_dir / found} exists); "
-            "restore into a new, empty directory"
+            N_(
+                "{path} already holds a Chapterhouse node ({found} exists);"
+                " restore into a new, empty directory"
+            ),
+            path=str(data_dir),
+            found=str(data_dir / found),
         )
 
 
@@ -117,10 +122,13 @@ def _extract(reader: DecryptingReader, staging: Path, progress: Progress) -> set
         with tarfile.open(fileobj=reader, mode="r|gz") as tar:
             for member in tar:
                 if member.name not in MEMBERS:
-                    progress(f"skipping unknown archive member {member.name!r}")
+                    progress(N_("skipping unknown archive member {name!r}"), name=member.name)
                     continue
                 if not member.isfile() or member.name in files:
-                    raise BackupError(WRONG_PASSPHRASE + f" (bad member {member.name!r})")
+                    raise BackupError(
+                        N_("wrong passphrase or corrupted backup (bad member {name!r})"),
+                        name=member.name,
+                    )
                 extracted = tar.extractfile(member)
                 assert extracted is not None
                 fd = os.open(staging / member.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -128,9 +136,15 @@ def _extract(reader: DecryptingReader, staging: Path, progress: Progress) -> set
                     shutil.copyfileobj(extracted, out)
                 files.add(member.name)
     except (tarfile.TarError, zlib.error, EOFError, ValueError) as exc:
-        raise BackupError(f"{WRONG_PASSPHRASE} (archive: {exc})") from exc
+        raise BackupError(
+            N_("wrong passphrase or corrupted backup (archive: {reason})"), reason=str(exc)
+        ) from exc
     except OSError as exc:  # e.g. the disk is full
-        raise BackupError(f"cannot unpack the backup into {staging}: {exc}") from exc
+        raise BackupError(
+            N_("cannot unpack the backup into {path}: {reason}"),
+            path=str(staging),
+            reason=str(exc),
+        ) from exc
     return files
 
 
@@ -139,12 +153,16 @@ def _read_manifest(staging: Path, files: set[str]) -> dict[str, Any]:
     try:
         manifest: dict[str, Any] = json.loads((staging / MANIFEST_FILE).read_text("utf-8"))
     except (OSError, ValueError) as exc:
-        raise BackupError(f"{WRONG_PASSPHRASE} (no readable manifest)") from exc
+        raise BackupError(
+            N_("wrong passphrase or corrupted backup (no readable manifest)")
+        ) from exc
     if manifest.get("format") != ARCHIVE_FORMAT:
-        raise BackupError(f"backup archive format {manifest.get('format')!r} is not supported")
+        raise BackupError(
+            N_("backup archive format {format!r} is not supported"), format=manifest.get("format")
+        )
     db_name = DATABASE_MEMBERS.get(manifest.get("database", ""))
     if db_name is None or db_name not in files or CONFIG_FILE not in files:
-        raise BackupError(f"{WRONG_PASSPHRASE} (the archive is incomplete)")
+        raise BackupError(N_("wrong passphrase or corrupted backup (the archive is incomplete)"))
     return manifest
 
 
@@ -152,9 +170,9 @@ def _unpack(source: Path, passphrase: bytes, data_dir: Path, progress: Progress)
     """Decrypt and unpack into a staging directory beside ``data_dir``; nothing is left
     behind unless the whole file authenticated."""
     if not source.is_file():
-        raise BackupError(f"there is no backup file at {source}")
+        raise BackupError(N_("there is no backup file at {path}"), path=str(source))
     with source.open("rb") as handle:
-        progress(f"decrypting {source}")
+        progress(N_("decrypting {path}"), path=str(source))
         reader = DecryptingReader(handle, passphrase)  # a wrong passphrase stops here
         staging = _staging_dir(data_dir)
         try:
@@ -204,23 +222,37 @@ def _place(unpacked: _Unpacked, data_dir: Path, placed: _Placed) -> Settings:
         tomllib.loads((data_dir / CONFIG_FILE).read_text("utf-8"))
         settings = load_settings(data_dir)
     except (ConfigError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BackupError(f"the restored configuration cannot be used: {exc}") from exc
+        raise BackupError(
+            N_("the restored configuration cannot be used: {reason}"), reason=str(exc)
+        ) from exc
     kind = unpacked.manifest["database"]
     backend = backend_of(settings.database_url)
     if kind != backend:
-        raise BackupError(
-            f"the backup holds a {kind} database but this node is configured for {backend} "
-            + (
-                "(unset DATABASE_URL to restore it)"
-                if kind == "sqlite"
-                else "(set DATABASE_URL to the PostgreSQL database to restore it)"
+        if kind == "sqlite":
+            raise BackupError(
+                N_(
+                    "the backup holds a {kind} database but this node is configured for"
+                    " {backend} (unset DATABASE_URL to restore it)"
+                ),
+                kind=kind,
+                backend=backend,
             )
+        raise BackupError(
+            N_(
+                "the backup holds a {kind} database but this node is configured for {backend}"
+                " (set DATABASE_URL to the PostgreSQL database to restore it)"
+            ),
+            kind=kind,
+            backend=backend,
         )
     if kind == "sqlite":
         target = sqlite_path(settings.database_url)
         for suffix in ("", "-wal", "-shm", "-journal"):
             if Path(f"{target}{suffix}").exists():
-                raise BackupError(f"{target}{suffix} already exists; restore will not overwrite it")
+                raise BackupError(
+                    N_("{path} already exists; restore will not overwrite it"),
+                    path=f"{target}{suffix}",
+                )
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(unpacked.staging / SQLITE_FILE, target)
         placed.files.append(target)
@@ -260,18 +292,23 @@ async def restore_backup(
         if manifest["database"] == "postgresql":
             if not await postgres_is_empty(settings.database_url):
                 raise BackupError(
-                    f"the PostgreSQL database {make_url(settings.database_url).database} is not "
-                    "empty; restore needs a new, empty database"
+                    N_(
+                        "the PostgreSQL database {name} is not empty;"
+                        " restore needs a new, empty database"
+                    ),
+                    name=str(make_url(settings.database_url).database),
                 )
-            progress("restoring the PostgreSQL database with pg_restore")
+            progress(N_("restoring the PostgreSQL database with pg_restore"))
             await asyncio.to_thread(
                 pg_restore, settings.database_url, unpacked.staging / PGDUMP_FILE
             )
-        progress("opening the restored node (migrations)")
+        progress(N_("opening the restored node (migrations)"))
         try:
             counts = await _open_once(settings)
         except Exception as exc:
-            raise BackupError(f"the restored node does not open: {exc}") from exc
+            raise BackupError(
+                N_("the restored node does not open: {reason}"), reason=str(exc)
+            ) from exc
     except BaseException:
         placed.undo()
         raise
@@ -282,7 +319,12 @@ async def restore_backup(
     )
     if settings.base_url != manifest.get("base_url"):
         result.warnings.append(
-            f"this node's base URL is {settings.base_url} but the backup is of "
-            f"{manifest.get('base_url')}: followers know the node by the old URL"
+            (
+                N_(
+                    "this node's base URL is {url} but the backup is of {old}: followers know"
+                    " the node by the old URL"
+                ),
+                {"url": settings.base_url, "old": str(manifest.get("base_url"))},
+            )
         )
     return result

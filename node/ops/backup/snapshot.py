@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from node.ops.backup.errors import BackupError
+from protocol.errors import N_
 from storage.engine import make_engine
 
 
@@ -25,7 +26,9 @@ def sqlite_path(url: str) -> Path:
     """The file behind a SQLite URL (an in-memory or URI database has none to copy)."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
-        raise BackupError(f"cannot back up the SQLite database {url!r}: it is not a plain file")
+        raise BackupError(
+            N_("cannot back up the SQLite database {url!r}: it is not a plain file"), url=url
+        )
     return Path(database)
 
 
@@ -37,7 +40,7 @@ def sqlite_snapshot(source: Path, target: Path) -> None:
     the moment that transaction began (never a mix of before and after a commit).
     """
     if not source.is_file():
-        raise BackupError(f"there is no database at {source}")
+        raise BackupError(N_("there is no database at {path}"), path=str(source))
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     try:
         src.execute("PRAGMA busy_timeout=30000")
@@ -46,11 +49,16 @@ def sqlite_snapshot(source: Path, target: Path) -> None:
             src.backup(dst, pages=-1)
             check = dst.execute("PRAGMA quick_check").fetchone()
             if not check or check[0] != "ok":
-                raise BackupError(f"the database snapshot fails SQLite's quick_check: {check}")
+                raise BackupError(
+                    N_("the database snapshot fails SQLite's quick_check: {check}"),
+                    check=str(check),
+                )
         finally:
             dst.close()
     except sqlite3.Error as exc:
-        raise BackupError(f"cannot snapshot {source}: {exc}") from exc
+        raise BackupError(
+            N_("cannot snapshot {path}: {reason}"), path=str(source), reason=str(exc)
+        ) from exc
     finally:
         src.close()
 
@@ -94,8 +102,11 @@ def _run_pg_tool(tool: str, args: list[str], url: str) -> None:
     binary = shutil.which(tool)
     if binary is None:
         raise BackupError(
-            f"{tool} is not installed; it is needed to back up and restore PostgreSQL "
-            "(install the postgresql-client package of the server's major version)"
+            N_(
+                "{tool} is not installed; it is needed to back up and restore PostgreSQL"
+                " (install the postgresql-client package of the server's major version)"
+            ),
+            tool=tool,
         )
     parsed = make_url(url)
     try:
@@ -107,12 +118,14 @@ def _run_pg_tool(tool: str, args: list[str], url: str) -> None:
             check=False,
         )
     except OSError as exc:
-        raise BackupError(f"cannot run {tool}: {exc}") from exc
+        raise BackupError(N_("cannot run {tool}: {reason}"), tool=tool, reason=str(exc)) from exc
     if result.returncode != 0:
-        detail = (
-            result.stderr.strip() or result.stdout.strip() or f"exit status {result.returncode}"
-        )
-        raise BackupError(f"{tool} failed: {detail}")
+        detail = result.stderr.strip() or result.stdout.strip()
+        if not detail:
+            raise BackupError(
+                N_("{tool} failed: exit status {code}"), tool=tool, code=result.returncode
+            )
+        raise BackupError(N_("{tool} failed: {detail}"), tool=tool, detail=detail)
 
 
 def pg_dump(url: str, target: Path) -> None:
@@ -152,6 +165,8 @@ async def postgres_is_empty(url: str) -> bool:
             )
         return not count
     except Exception as exc:  # driver errors differ; the message is what matters
-        raise BackupError(f"cannot reach the PostgreSQL database: {exc}") from exc
+        raise BackupError(
+            N_("cannot reach the PostgreSQL database: {reason}"), reason=str(exc)
+        ) from exc
     finally:
         await engine.dispose()

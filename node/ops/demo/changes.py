@@ -13,6 +13,7 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from node.interfaces.cli.words import N_, _, number
 from node.ops.demo.errors import DemoError
 from node.ops.demo.plan import (
     CAMPAIGN_ORGANISER,
@@ -37,7 +38,7 @@ def _instant(value: object) -> datetime | None:
 async def _document(demo: Demo, url: str) -> dict[str, Any]:
     status, doc = await demo.get(url)
     if status != 200 or not isinstance(doc, dict):
-        raise DemoError(f"GET {url} answered {status}")
+        raise DemoError(N_("GET {url} answered {answer}"), url=url, answer=status)
     return doc
 
 
@@ -47,7 +48,12 @@ async def _commitment(demo: Demo, node: DemoNode, member: str, call: str) -> dic
     items = json.loads("\n".join(lines))
     found = [c for c in items if isinstance(c, dict) and c.get("call") == call]
     if not found:
-        raise DemoError(f"{member} on {node.name} has no commitment to {call}")
+        raise DemoError(
+            N_("{member} on {node} has no commitment to {call}"),
+            member=member,
+            node=node.name,
+            call=call,
+        )
     return found[0]
 
 
@@ -56,7 +62,7 @@ async def move_call(demo: Demo) -> None:
     doc = await _document(demo, demo.call)
     start, end = _instant(doc.get("startTime")), _instant(doc.get("endTime"))
     if start is None or end is None:
-        raise DemoError(f"{demo.call} has no start and end")
+        raise DemoError(N_("{call} has no start and end"), call=demo.call)
     later = timedelta(minutes=MOVE_BY_MINUTES)
     start, end = (start + later).astimezone(LONDON), (end + later).astimezone(LONDON)
     await demo.run(
@@ -64,7 +70,8 @@ async def move_call(demo: Demo) -> None:
         "action", "update", demo.call, "--as", CAMPAIGN_ORGANISER,
         "--start", start.isoformat(), "--end", end.isoformat(),
     )  # fmt: skip
-    demo.detail(f"{CAMPAIGN_ORGANISER} moved the call {MOVE_BY_MINUTES} minutes later")
+    said = _("{organiser} moved the call {minutes} minutes later")
+    demo.detail(said.format(organiser=CAMPAIGN_ORGANISER, minutes=number(MOVE_BY_MINUTES)))
 
     async def followed() -> tuple[bool, str]:
         moved = []
@@ -72,25 +79,36 @@ async def move_call(demo: Demo) -> None:
             if _instant((await _document(demo, call)).get("startTime")) == start:
                 moved.append(name)
         done = len(moved) == len(demo.local_calls)
-        return done, f"moved: {', '.join(moved) or 'no adopted call yet'}"
+        return done, _("moved: {chapters}").format(
+            chapters=", ".join(moved) or _("no adopted call yet")
+        )
 
-    await demo.until("every adopted call to take the campaign's new time", followed)
+    await demo.until(_("every adopted call to take the campaign's new time"), followed)
     for name, call in demo.local_calls.items():
         summary = (await _document(demo, call)).get("summary")
-        demo.detail(f"{name:<12} its call now reads: {summary}")
+        demo.detail(f"{name:<12} " + _("its call now reads: {summary}").format(summary=summary))
 
     home, visitor, away = VISITOR
     node, call = demo.chapters[home], demo.local_calls[away]
 
     async def seen() -> tuple[bool, str]:
         found = await _commitment(demo, node, visitor, call)
-        return _instant(found.get("start")) == start, f"her commitment starts {found.get('start')}"
+        starts = found.get("start")
+        return _instant(starts) == start, _("her commitment starts {start}").format(start=starts)
 
-    await demo.until(f"{visitor}'s commitment to show the new time", seen)
+    await demo.until(_("{member}'s commitment to show the new time").format(member=visitor), seen)
     found = await _commitment(demo, node, visitor, call)
+    said = _(
+        "{member} ({home}'s node) sees her commitment to {chapter}'s call move: {summary} ({state})"
+    )
     demo.detail(
-        f"{visitor} ({home}'s node) sees her commitment to {away}'s call move: "
-        f"{found.get('summary')} ({found.get('state')})"
+        said.format(
+            member=visitor,
+            home=home,
+            chapter=away,
+            summary=found.get("summary"),
+            state=found.get("state"),
+        )
     )
 
 
@@ -99,7 +117,8 @@ async def cancel_call(demo: Demo) -> None:
     name, reason = CANCELLATION
     node, organiser, call = demo.chapters[name], demo.plans[name].organiser, demo.local_calls[name]
     await demo.run(node, "action", "cancel", call, "--as", organiser, "--reason", reason)
-    demo.detail(f"{organiser} cancelled {name}'s call: {reason}")
+    said = _("{organiser} cancelled {chapter}'s call: {reason}")
+    demo.detail(said.format(organiser=organiser, chapter=name, reason=reason))
     home, visitor, away = VISITOR
     told = [(node, member) for member in demo.plans[name].members]
     if away == name:
@@ -111,18 +130,32 @@ async def cancel_call(demo: Demo) -> None:
             rows = await demo.items(where, member, "/api/v1/commitments")
             states += [r.get("state") for r in rows if r.get("call") == call]
         done = states.count("cancelled") == len(told)
-        return done, f"{states.count('cancelled')}/{len(told)} commitments show cancelled"
+        seen = _("{done}/{total} commitments show cancelled")
+        return done, seen.format(done=states.count("cancelled"), total=len(told))
 
-    await demo.until("everyone who RSVPed to see the call cancelled", everyone_told)
+    await demo.until(_("everyone who RSVPed to see the call cancelled"), everyone_told)
+    said = _("{member} ({home}'s node) sees: {title}: {state} ({reason})")
     for where, member in told:
         found = await _commitment(demo, where, member, call)
         demo.detail(
-            f"{member} ({where.name}'s node) sees: {found.get('title')}: "
-            f"{found.get('state')} ({found.get('reason')})"
+            said.format(
+                member=member,
+                home=where.name,
+                title=found.get("title"),
+                state=found.get("state"),
+                reason=found.get("reason"),
+            )
         )
     status, page = await demo.request("GET", call, accept="text/html")
     if status != 200 or not isinstance(page, str) or "This action call is cancelled." not in page:
-        raise DemoError(f"the page of {call} does not say it is cancelled (answered {status})")
+        raise DemoError(
+            N_("the page of {call} does not say it is cancelled (answered {answer})"),
+            call=call,
+            answer=status,
+        )
     if "people are coming" in page or f'action="{call}/rsvp"' in page:
-        raise DemoError(f"the page of the cancelled call {call} still offers to take part")
-    demo.detail(f"its page says it is cancelled, with the reason, and offers no RSVP: {call}")
+        raise DemoError(
+            N_("the page of the cancelled call {call} still offers to take part"), call=call
+        )
+    said = _("its page says it is cancelled, with the reason, and offers no RSVP: {call}")
+    demo.detail(said.format(call=call))

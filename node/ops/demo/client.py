@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from node.interfaces.cli.words import ENV_LANGUAGE, _, language, number
 from node.ops.cluster import PACKAGE_ROOT, node_argv
 from node.ops.demo.errors import DemoError
 from node.ops.demo.nodes import DemoCluster, DemoNode
+from protocol.errors import N_
 
 STEP_TIMEOUT = 30.0  # how long any one wait may take
 CLI_TIMEOUT = 60.0  # how long one ``chapterhouse`` command may take
@@ -48,11 +50,12 @@ class DemoClient:
     # -- the command line -----------------------------------------------------------------
 
     async def cli(self, *args: str, check: bool = True) -> tuple[int, str, str]:
-        """Run ``chapterhouse ARGS`` in a subprocess; a failure (when checked) is a DemoError."""
+        """Run ``chapterhouse ARGS`` in a subprocess; a failure (when checked) is a DemoError.
+        The command speaks the demo's language (its refusals reach the reader inside ours)."""
         proc = await asyncio.create_subprocess_exec(
             *node_argv(*args),
             cwd=PACKAGE_ROOT,
-            env=self.cluster.env,
+            env={**self.cluster.env, ENV_LANGUAGE: language()},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -65,14 +68,21 @@ class DemoClient:
                 proc.kill()
             await proc.wait()
             if isinstance(exc, TimeoutError):
-                raise DemoError(f"`{shown}` did not finish within {CLI_TIMEOUT:.0f} s") from None
+                raise DemoError(
+                    N_("`{command}` did not finish within {seconds} s"),
+                    command=shown,
+                    seconds=round(CLI_TIMEOUT),
+                ) from None
             raise
         code = proc.returncode if proc.returncode is not None else 1
         stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
         if check and code != 0:
             reason = [line for line in stderr.splitlines() if line.strip()]
             raise DemoError(
-                f"`{shown}` failed (exit {code}): {reason[-1] if reason else stdout.strip()}"
+                N_("`{command}` failed (exit {code}): {reason}"),
+                command=shown,
+                code=code,
+                reason=reason[-1] if reason else stdout.strip(),
             )
         return code, stdout, stderr
 
@@ -81,7 +91,11 @@ class DemoClient:
         _code, out, _err = await self.cli(*args, "--data", str(node.data_dir))
         lines = [line for line in out.splitlines() if line.strip()]
         if not lines:
-            raise DemoError(f"`chapterhouse {' '.join(args)}` on {node.name} printed nothing")
+            raise DemoError(
+                N_("`chapterhouse {command}` on {node} printed nothing"),
+                command=" ".join(args),
+                node=node.name,
+            )
         return lines
 
     # -- HTTP -----------------------------------------------------------------------------
@@ -120,21 +134,33 @@ class DemoClient:
         if not 200 <= status < 300:
             detail = data.get("detail") if isinstance(data, dict) else data
             raise DemoError(
-                f"{method} {path} as {member} on {node.name} answered {status}: {detail}"
+                N_("{method} {path} as {member} on {node} answered {answer}: {detail}"),
+                method=method,
+                path=path,
+                member=member,
+                node=node.name,
+                answer=status,
+                detail=detail,
             )
         return data
 
     async def items(self, node: DemoNode, member: str, path: str) -> list[dict[str, Any]]:
         status, data = await self.get(f"{node.base_url}{path}", token=node.tokens[member])
         if status != 200 or not isinstance(data, dict):
-            raise DemoError(f"GET {path} as {member} on {node.name} answered {status}")
+            raise DemoError(
+                N_("GET {path} as {member} on {node} answered {answer}"),
+                path=path,
+                member=member,
+                node=node.name,
+                answer=status,
+            )
         return [i for i in data.get("items", []) if isinstance(i, dict)]
 
     async def collection(self, url: str) -> set[str]:
         """The first page of an actor collection (the demo's are small)."""
         status, data = await self.get(f"{url}?page=1")
         if status != 200 or not isinstance(data, dict):
-            raise DemoError(f"GET {url} answered {status}")
+            raise DemoError(N_("GET {url} answered {answer}"), url=url, answer=status)
         return {i for i in data.get("orderedItems", []) if isinstance(i, str)}
 
     # -- waiting --------------------------------------------------------------------------
@@ -145,7 +171,8 @@ class DemoClient:
         check: Callable[[], Awaitable[tuple[bool, str]]],
         limit: float = STEP_TIMEOUT,
     ) -> None:
-        """Poll ``check`` (→ done?, what it saw) until done; time out with a clear message."""
+        """Poll ``check`` (→ done?, what it saw) until done; time out with a clear message.
+        ``what`` and what ``check`` saw are said in the run's language already (``_``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
         seen = ""
@@ -154,12 +181,20 @@ class DemoClient:
             try:
                 done, seen = await check()
             except (aiohttp.ClientError, TimeoutError, DemoError) as exc:
-                done, seen = False, str(exc) or type(exc).__name__
+                said = exc.spoken(_, number) if isinstance(exc, DemoError) else str(exc)
+                done, seen = False, said or type(exc).__name__
             if done:
                 return
             if loop.time() >= deadline:
+                seconds = int(limit) if float(limit).is_integer() else limit
+                if seen:
+                    raise DemoError(
+                        N_("timed out after {limit} s waiting for {what} (last seen: {seen})"),
+                        limit=seconds,
+                        what=what,
+                        seen=seen,
+                    )
                 raise DemoError(
-                    f"timed out after {limit:g} s waiting for {what}"
-                    + (f" (last seen: {seen})" if seen else "")
+                    N_("timed out after {limit} s waiting for {what}"), limit=seconds, what=what
                 )
             await asyncio.sleep(POLL_SECONDS)

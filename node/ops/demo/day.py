@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from node.interfaces.cli.words import N_, _, number
 from node.ops.demo.changes import cancel_call, move_call
 from node.ops.demo.client import DemoClient, concurrently
 from node.ops.demo.errors import DemoError
@@ -43,7 +44,7 @@ from node.ops.demo.plan import (
     progress_bar,
     totals_of,
 )
-from node.ops.demo.signins import give_password, sign_in_lines
+from node.ops.demo.signins import closing_lines, give_password
 
 
 class Demo(DemoClient):
@@ -74,9 +75,10 @@ class Demo(DemoClient):
         sys.stdout.flush()
 
     def begin(self, title: str) -> None:
+        """The progress line of the next step; ``title`` is one of ``STEPS`` (marked ``N_``)."""
         self.step += 1
         elapsed = time.monotonic() - self.started
-        self.say(f"{progress_bar(self.step, len(STEPS))} {title}  (t+{elapsed:.1f} s)")
+        self.say(f"{progress_bar(self.step, len(STEPS))} {_(title)}  (t+{elapsed:.1f} s)")
 
     def detail(self, line: str) -> None:
         self.say(f"    {line}")
@@ -86,26 +88,28 @@ class Demo(DemoClient):
         node.server.spawn()
 
         async def healthy() -> tuple[bool, str]:
-            status, _ = await self.get(f"{node.base_url}/healthz")
-            return status == 200, f"/healthz answered {status}"
+            status, _body = await self.get(f"{node.base_url}/healthz")
+            return status == 200, _("/healthz answered {answer}").format(answer=status)
 
-        await self.until(f"the {node.name} node to answer on {node.base_url}", healthy)
+        what = _("the {node} node to answer on {url}").format(node=node.name, url=node.base_url)
+        await self.until(what, healthy)
 
     # -- the script -----------------------------------------------------------------------
 
     async def play(self) -> None:
         self.begin(STEPS[0])
         await concurrently(self.set_up_campaign(), *(self.set_up_chapter(p) for p in CHAPTERS))
-        self.detail(
-            f"{CAMPAIGN:<12} campaign {self.campaign.actors[CAMPAIGN]}, "
-            f"organiser {CAMPAIGN_ORGANISER}"
-        )
+        said = _("campaign {actor}, organiser {organiser}")
+        actor = self.campaign.actors[CAMPAIGN]
+        self.detail(f"{CAMPAIGN:<12} " + said.format(actor=actor, organiser=CAMPAIGN_ORGANISER))
         for plan in CHAPTERS:
             node = self.chapters[plan.name]
-            self.detail(
-                f"{plan.name:<12} chapter {node.actors[plan.name]}, organiser {plan.organiser}, "
-                f"members {', '.join(plan.members)}"
+            said = _("chapter {actor}, organiser {organiser}, members {members}").format(
+                actor=node.actors[plan.name],
+                organiser=plan.organiser,
+                members=", ".join(plan.members),
             )
+            self.detail(f"{plan.name:<12} {said}")
         self.begin(STEPS[1])
         timeout = aiohttp.ClientTimeout(total=10)
         self.http = aiohttp.ClientSession(timeout=timeout)
@@ -113,7 +117,8 @@ class Demo(DemoClient):
         for node in self.nodes:
             process = node.server.process
             pid = process.pid if process is not None else "?"
-            self.detail(f"{node.name:<12} {node.base_url}  (pid {pid}, log {node.log})")
+            said = _("(pid {pid}, log {log})").format(pid=pid, log=node.log)
+            self.detail(f"{node.name:<12} {node.base_url}  {said}")
         self.begin(STEPS[2])
         await self.join_campaign()
         self.begin(STEPS[3])
@@ -166,7 +171,7 @@ class Demo(DemoClient):
         node.actors[name] = lines[0]
         token = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("token:")), "")
         if not token:
-            raise DemoError(f"`chapterhouse member add {name}` printed no token")
+            raise DemoError(N_("`chapterhouse member add {name}` printed no token"), name=name)
         node.tokens[name] = token
 
     async def join_campaign(self) -> None:
@@ -188,17 +193,22 @@ class Demo(DemoClient):
                 for name, node in self.chapters.items()
                 if campaign_id in await self.collection(f"{node.actors[name]}/following")
             ]
-            seen = (
-                f"campaign has {len(followers & chapter_ids)}/3 chapters as followers, "
-                f"follows back {len(following & chapter_ids)}/3; "
-                f"{len(accepted)}/3 chapters saw the Accept"
+            seen = _(
+                "campaign has {followers}/{total} chapters as followers, follows back "
+                "{following}/{total}; {accepted}/{total} chapters saw the Accept"
+            ).format(
+                followers=len(followers & chapter_ids),
+                following=len(following & chapter_ids),
+                accepted=len(accepted),
+                total=len(chapter_ids),
             )
             ok = chapter_ids <= followers and chapter_ids <= following and len(accepted) == 3
             return ok, seen
 
-        await self.until("the chapters to join the campaign (and be followed back)", joined)
+        await self.until(_("the chapters to join the campaign (and be followed back)"), joined)
+        said = _("follows {handle}; the campaign follows it back").format(handle=handle)
         for name in self.chapters:
-            self.detail(f"{name:<12} follows {handle}; the campaign follows it back")
+            self.detail(f"{name:<12} {said}")
 
     def follow_plan(self) -> list[tuple[DemoNode, str, str, str]]:
         """(member's node, member, what to ask for, the actor it is) for every follow of step 4."""
@@ -230,16 +240,21 @@ class Demo(DemoClient):
             for node, member, _target, actor in plan:
                 rows = await self.items(node, member, "/api/v1/follows")
                 done += any(r.get("target") == actor and r.get("state") == "accepted" for r in rows)
-            return done == len(plan), f"{done}/{len(plan)} follows accepted"
+            seen = _("{done}/{total} follows accepted").format(done=done, total=len(plan))
+            return done == len(plan), seen
 
-        await self.until("every follow to be accepted", accepted)
+        await self.until(_("every follow to be accepted"), accepted)
         for name in self.chapters:
             chapter_plan = self.plans[name]
             people = ", ".join((chapter_plan.organiser, *chapter_plan.members))
-            self.detail(f"{name:<12} followed by {people} (POST /api/v1/follows)")
-        self.detail(f"organisers {', '.join(p.organiser for p in CHAPTERS)} follow {CAMPAIGN}")
+            said = _("followed by {people} (POST /api/v1/follows)").format(people=people)
+            self.detail(f"{name:<12} {said}")
+        organisers = ", ".join(p.organiser for p in CHAPTERS)
+        said = _("organisers {organisers} follow {campaign}")
+        self.detail(said.format(organisers=organisers, campaign=CAMPAIGN))
         home, visitor, _away = VISITOR
-        self.detail(f"{visitor} ({home}) also follows {plan[-1][2]} on another node")
+        said = _("{member} ({chapter}) also follows {handle} on another node")
+        self.detail(said.format(member=visitor, chapter=home, handle=plan[-1][2]))
 
     async def publish_call(self) -> None:
         lines = await self.run(
@@ -247,7 +262,8 @@ class Demo(DemoClient):
             "action", "create", "--as", CAMPAIGN_ORGANISER, "--chapter", CAMPAIGN, *call_options(datetime.now(UTC)),
         )  # fmt: skip
         self.call = lines[0]
-        self.detail(f"{CAMPAIGN_ORGANISER} published {self.call}")
+        said = _("{organiser} published {call}")
+        self.detail(said.format(organiser=CAMPAIGN_ORGANISER, call=self.call))
 
         async def arrived() -> tuple[bool, str]:
             got = []
@@ -255,10 +271,11 @@ class Demo(DemoClient):
                 feed = await self.items(node, self.plans[name].organiser, "/api/v1/feed")
                 if any(item.get("id") == self.call for item in feed):
                     got.append(name)
-            return len(got) == len(self.chapters), f"reached {', '.join(got) or 'no chapter'}"
+            seen = _("reached {chapters}").format(chapters=", ".join(got) or _("no chapter"))
+            return len(got) == len(self.chapters), seen
 
-        await self.until("the call to reach every chapter", arrived)
-        self.detail("it reached every chapter (it is in each organiser's feed)")
+        await self.until(_("the call to reach every chapter"), arrived)
+        self.detail(_("it reached every chapter (it is in each organiser's feed)"))
 
     async def adopt_call(self) -> None:
         async def adopt(name: str) -> None:
@@ -283,11 +300,13 @@ class Demo(DemoClient):
             for node, member, call in readers:
                 feed = await self.items(node, member, "/api/v1/feed")
                 done += any(item.get("id") == call for item in feed)
-            return done == len(readers), f"{done}/{len(readers)} member feeds have it"
+            seen = _("{done}/{total} member feeds have it").format(done=done, total=len(readers))
+            return done == len(readers), seen
 
-        await self.until("the adopted calls to reach the members' feeds", in_feeds)
+        await self.until(_("the adopted calls to reach the members' feeds"), in_feeds)
         for name in self.chapters:
-            self.detail(f"{name:<12} adopted it: {self.local_calls[name]}")
+            said = _("adopted it: {call}").format(call=self.local_calls[name])
+            self.detail(f"{name:<12} {said}")
 
     async def rsvp(self) -> None:
         home, visitor, away = VISITOR
@@ -313,19 +332,24 @@ class Demo(DemoClient):
             for name, call in self.local_calls.items():
                 _status, doc = await self.get(call)
                 counts[name] = doc.get("participantCount") if isinstance(doc, dict) else None
-            seen = f"{accepted}/{len(joins)} RSVPs accepted, participant counts {counts}"
+            seen = _("{done}/{total} RSVPs accepted, participant counts {counts}").format(
+                done=accepted, total=len(joins), counts=counts
+            )
             return accepted == len(joins) and counts == expected, seen
 
-        await self.until("every RSVP to be accepted and counted", confirmed)
+        await self.until(_("every RSVP to be accepted and counted"), confirmed)
         for name, count in expected.items():
-            extra = f" (incl. {visitor} from {home}'s node)" if name == away else ""
-            self.detail(f"{name:<12} {count} coming{extra}")
+            away_said = _("{count} coming (incl. {member} from {chapter}'s node)")
+            said = (away_said if name == away else _("{count} coming")).format(
+                count=number(count), member=visitor, chapter=home
+            )
+            self.detail(f"{name:<12} {said}")
 
     async def campaign_totals(self) -> dict[str, Any]:
         lines = await self.run(self.campaign, "totals", CAMPAIGN, "--json")
         summary = json.loads("\n".join(lines))
         if not isinstance(summary, dict):
-            raise DemoError("`chapterhouse totals --json` printed no JSON object")
+            raise DemoError(N_("`chapterhouse totals --json` printed no JSON object"))
         return summary
 
     async def wait_totals(
@@ -342,14 +366,17 @@ class Demo(DemoClient):
                 f"{self.campaign.base_url}{path}", token=self.campaign.tokens[CAMPAIGN_ORGANISER]
             )
             if status != 200 or not isinstance(data, dict):
-                return False, f"GET {path} answered {status}"
+                return False, _("GET {url} answered {answer}").format(url=path, answer=status)
             got = totals_of(data.get("totals"))
             chapters = data.get("chapterCount")
-            seen = f"{chapters} chapters: {describe_totals(got) or 'nothing'}"
+            seen = _("{count} chapters: {totals}").format(
+                count=chapters, totals=describe_totals(got) or _("nothing")
+            )
             return got == expected and chapters == chapters_counted, seen
 
         await self.until(what, counted)
-        self.detail(f"campaign totals: {describe_totals(expected)}  (GET {path})")
+        said = _("campaign totals: {totals}  (GET {path})")
+        self.detail(said.format(totals=describe_totals(expected), path=path))
 
     async def report(self) -> None:
         async def file(name: str) -> None:
@@ -372,7 +399,7 @@ class Demo(DemoClient):
         for name in self.chapters:
             self.detail(f"{name:<12} {' '.join(self.plans[name].report)}  {self.reports[name]}")
         await self.wait_totals(
-            expected_totals(corrected=False), "the campaign to count all three reports"
+            expected_totals(corrected=False), _("the campaign to count all three reports")
         )
 
     async def correct(self) -> None:
@@ -383,9 +410,10 @@ class Demo(DemoClient):
             "report", "update", self.reports[name], "--as", self.plans[name].organiser,
             *args, "--method", "counted", "--text", text,
         )  # fmt: skip
-        self.detail(f"{name:<12} now reports {' '.join(metrics)}")
+        said = _("now reports {metrics}").format(metrics=" ".join(metrics))
+        self.detail(f"{name:<12} {said}")
         await self.wait_totals(
-            expected_totals(corrected=True), "the campaign to count the correction"
+            expected_totals(corrected=True), _("the campaign to count the correction")
         )
 
     async def exclude(self) -> None:
@@ -395,10 +423,11 @@ class Demo(DemoClient):
             "campaign", "exclude", CAMPAIGN, self.reports[name], "--as", CAMPAIGN_ORGANISER,
             "--reason", reason,
         )  # fmt: skip
-        self.detail(f"{name:<12} left out: {reason} (the signed rollup will say so)")
+        said = _("left out: {reason} (the signed rollup will say so)").format(reason=reason)
+        self.detail(f"{name:<12} {said}")
         await self.wait_totals(
             expected_totals(corrected=True, excluded=True),
-            "the campaign to leave the report out",
+            _("the campaign to leave the report out"),
             counted_chapters(excluded=True),
         )
 
@@ -410,33 +439,37 @@ class Demo(DemoClient):
             got = totals_of(summary.get("totals"))
             rollup = summary.get("rollup")
             self.rollup = rollup if isinstance(rollup, str) else ""
-            seen = (
-                f"{summary.get('chapterCount')} chapters: {describe_totals(got) or 'nothing'}, "
-                f"rollup {self.rollup or 'not published yet'}"
+            seen = _("{count} chapters: {totals}, rollup {rollup}").format(
+                count=summary.get("chapterCount"),
+                totals=describe_totals(got) or _("nothing"),
+                rollup=self.rollup or _("not published yet"),
             )
             return got == expected and bool(self.rollup), seen
 
         await self.until(
-            "`chapterhouse totals` to show the totals and a rollup", totals_ready, limit=45
+            _("`chapterhouse totals` to show the totals and a rollup"), totals_ready, limit=45
         )
         self.detail(f"`chapterhouse totals {CAMPAIGN} --json`: {describe_totals(expected)}")
 
         async def published() -> tuple[bool, str]:
             status, doc = await self.get(self.rollup)
             if status != 200 or not isinstance(doc, dict):
-                return False, f"GET {self.rollup} answered {status}"
+                return False, _("GET {url} answered {answer}").format(
+                    url=self.rollup, answer=status
+                )
             got = totals_of(doc.get("chapterhouse:totals"))
             sources = doc.get("chapterhouse:sources")
             n = len(sources) if isinstance(sources, list) else 0
-            seen = f"the rollup counts {n} reports: {describe_totals(got) or 'nothing'}"
             left_out = doc.get("chapterhouse:exclusions")
             listed = len(left_out) if isinstance(left_out, list) else 0
-            seen += f", {listed} left out"
+            seen = _("the rollup counts {count} reports: {totals}, {excluded} left out").format(
+                count=n, totals=describe_totals(got) or _("nothing"), excluded=listed
+            )
             return got == expected and n == counted_chapters(excluded=True) and listed == 1, seen
 
-        await self.until("the rollup to show the corrected totals", published)
+        await self.until(_("the rollup to show the corrected totals"), published)
         _status, doc = await self.get(self.rollup)
-        self.detail(f"rollup {self.rollup}")
+        self.detail(_("rollup {url}").format(url=self.rollup))
         if isinstance(doc, dict) and isinstance(doc.get("content"), str):
             self.detail(f'"{doc["content"]}"')
 
@@ -448,43 +481,16 @@ class Demo(DemoClient):
         for line in lines:
             self.detail(line)
         if code != 0:
-            reason = lines[0] if lines else (err.strip().splitlines() or ["no output"])[-1]
-            raise DemoError(f"`chapterhouse verify {self.rollup}` did not verify: {reason}")
+            reason = lines[0] if lines else (err.strip().splitlines() or [_("no output")])[-1]
+            raise DemoError(
+                N_("`chapterhouse verify {rollup}` did not verify: {reason}"),
+                rollup=self.rollup,
+                reason=reason,
+            )
 
     # -- the end --------------------------------------------------------------------------
 
-    def role_of(self, node: DemoNode, name: str) -> str:
-        plan = self.plans.get(node.name)
-        return "organiser" if plan is None or name == plan.organiser else "member"
-
     def print_urls(self) -> None:
-        say, campaign = self.say, self.campaign
-        say()
-        say("The federation is running. Open:")
-        say("  front pages:")
-        for node in self.nodes:
-            say(f"    {node.name:<12} {node.base_url}/")
-        say("  chapters:")
-        for name, node in self.chapters.items():
-            say(f"    {name:<12} {node.actors[name]}  ({node.handle(name)})")
-        say(f"  campaign:      {campaign.actors[CAMPAIGN]}  ({campaign.handle(CAMPAIGN)})")
-        say(f"  rollup:        {self.rollup}")
-        say(f"  the call:      {self.call}")
-        say("  adopted calls:")
-        for name in self.chapters:
-            say(f"    {name:<12} {self.local_calls[name]}")
-        say("  bearer tokens (JSON API, Authorization: Bearer TOKEN):")
-        home, visitor, away = VISITOR
-        picks = [(home, visitor), (away, self.plans[away].members[0])]
-        for name, member in picks:
-            label = f"{member} ({name})"
-            say(f"    {label:<18} {self.chapters[name].tokens[member]}")
-        node = self.chapters[home]
-        say(
-            f"  e.g. curl -H 'Authorization: Bearer {node.tokens[visitor]}' "
-            f"{node.base_url}/api/v1/feed"
-        )
-        say("  sign in to the pages (name, password):")
-        for line in sign_in_lines(self.nodes, self.role_of):
-            say(f"    {line}")
-        say(f"  data and logs: {self.directory}")
+        """Where to look once the day is played (``signins.closing_lines``)."""
+        for line in closing_lines(self):
+            self.say(line)

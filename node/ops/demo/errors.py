@@ -3,8 +3,9 @@ and the script can all raise it without importing one another."""
 
 from __future__ import annotations
 
-from protocol.errors import ChapterhouseError
+from protocol.errors import WordedError
 
 
-class DemoError(ChapterhouseError):
-    """The demo cannot go on; the message says why."""
+class DemoError(WordedError):
+    """The demo cannot go on; the message says why. It is raised with an ``N_`` wording and its
+    data as params, so the CLI says it in the run's language (``ChapterhouseError.spoken``)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from node.ops.cluster import NodeProcess, stop_all
 from node.ops.demo.errors import DemoError
 from node.ops.demo.plan import CAMPAIGN, CHAPTERS
+from protocol.errors import N_
 
 #: Settings every demo node runs with: rollups at most once a second, a brisk delivery worker.
 NODE_ENV = {
@@ -91,8 +92,14 @@ class DemoCluster:
             code = node.server.exit_code()
             if code is not None:
                 raise DemoError(
-                    f"the {node.name} node stopped unexpectedly (exit {code}); "
-                    f"the end of {node.log}:\n{node.server.log_tail()}"
+                    N_(
+                        "the {node} node stopped unexpectedly (exit {code}); the end of "
+                        "{log}:\n{tail}"
+                    ),
+                    node=node.name,
+                    code=code,
+                    log=str(node.log),
+                    tail=node.server.log_tail(),
                 )
 
     async def stop(self) -> None:

@@ -18,6 +18,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from node.interfaces.cli.words import N_, _, number
 from node.ops.demo.errors import DemoError
 from node.ops.demo.plan import CHECK_IN, LONDON, POLL, REMINDER
 
@@ -47,24 +48,39 @@ async def evening_call(demo: Demo) -> None:
     demo.evening_call = call = lines[0]
     poll = (await demo.run(node, "action", "poll", call, "--as", organiser))[0]
     await demo.run(node, "rsvp", call, "--as", member)
+    said = _(
+        "{chapter} now reminds {minutes} minute(s) before its calls; {organiser} posted one "
+        "starting {start} with an RSVP poll ({poll}); {member} RSVPed"
+    )
     demo.detail(
-        f"{chapter} now reminds {minutes} minute(s) before its calls; {organiser} posted one "
-        f"starting {start:%H:%M:%S} with an RSVP poll ({poll}); {member} RSVPed"
+        said.format(
+            chapter=chapter,
+            minutes=number(minutes),
+            organiser=organiser,
+            start=f"{start:%H:%M:%S}",
+            poll=poll,
+            member=member,
+        )
     )
     home, voter = POLL
     where = demo.chapters[home]
     await demo.run(where, "vote", poll, "Going", "--as", voter)
-    demo.detail(f"{voter} ({home}'s node) voted 'Going', as a Mastodon user would")
+    said = _("{member} ({home}'s node) voted 'Going', as a Mastodon user would")
+    demo.detail(said.format(member=voter, home=home))
 
     async def counted() -> tuple[bool, str]:
         rows = await _json(demo, where, "commitments", "--as", voter, "--json")
         states = [r.get("state") for r in rows if isinstance(r, dict) and r.get("call") == call]
-        return states == ["accepted"], f"{voter}'s commitment: {states or 'none yet'}"
+        seen = _("{member}'s commitment: {states}").format(
+            member=voter, states=states or _("none yet")
+        )
+        return states == ["accepted"], seen
 
-    await demo.until(f"{voter}'s vote to be counted and answered", counted)
+    await demo.until(_("{member}'s vote to be counted and answered").format(member=voter), counted)
     notes = await _json(demo, where, "notifications", "--as", voter, "--json")
     told = [n.get("text") for n in notes if isinstance(n, dict) and n.get("call") == call]
-    demo.detail(f"{voter} is told: {told[0] if told else '(nothing yet)'}")
+    said = _("{member} is told: {text}")
+    demo.detail(said.format(member=voter, text=told[0] if told else _("(nothing yet)")))
     status, question = await demo.get(poll)
     if status == 200 and isinstance(question, dict):
         tally = {
@@ -72,7 +88,7 @@ async def evening_call(demo: Demo) -> None:
             for o in question.get("oneOf", [])
             if isinstance(o, dict)
         }
-        demo.detail(f"the poll now reads {tally}")
+        demo.detail(_("the poll now reads {tally}").format(tally=tally))
 
 
 async def check_in(demo: Demo) -> None:
@@ -87,10 +103,22 @@ async def check_in(demo: Demo) -> None:
     came = lines[-1].strip()
     expected = len(plan.members) + walk_ins
     if came != str(expected):
-        raise DemoError(f"`action checkin` counted {came} people, not {expected}")
+        raise DemoError(
+            N_("`action checkin` counted {came} people, not {expected}"),
+            came=came,
+            expected=expected,
+        )
+    said = _(
+        "{organiser} checked in {members} and {walk_ins} walk-ins: {came} came (the report "
+        "will say so, counted)"
+    )
     demo.detail(
-        f"{plan.organiser} checked in {', '.join(plan.members)} and {walk_ins} walk-ins: "
-        f"{came} came (the report will say so, counted)"
+        said.format(
+            organiser=plan.organiser,
+            members=", ".join(plan.members),
+            walk_ins=number(walk_ins),
+            came=came,
+        )
     )
 
 
@@ -102,9 +130,11 @@ async def reminder(demo: Demo) -> None:
     async def reminded() -> tuple[bool, str]:
         notes = await _json(demo, node, "notifications", "--as", member, "--json")
         found = [n for n in notes if isinstance(n, dict) and n.get("kind") == "reminder"]
-        return len(found) == 1 and found[0].get("call") == call, f"{len(found)} reminder(s)"
+        seen = _("{count} reminder(s)").format(count=len(found))
+        return len(found) == 1 and found[0].get("call") == call, seen
 
-    await demo.until(f"{member} to be reminded of the evening call", reminded, limit=120)
+    what = _("{member} to be reminded of the evening call").format(member=member)
+    await demo.until(what, reminded, limit=120)
     notes = await _json(demo, node, "notifications", "--as", member, "--json")
     text = next(n.get("text") for n in notes if n.get("kind") == "reminder")
-    demo.detail(f"{member}'s notifications: {text}")
+    demo.detail(_("{member}'s notifications: {text}").format(member=member, text=text))

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from node.interfaces.cli.words import N_
 from protocol.units import convert
 
 CAMPAIGN = "climate-day"
@@ -109,24 +110,26 @@ def call_options(now: datetime) -> tuple[str, ...]:
     )
 
 
+#: The script's steps, as the progress line titles them (marked here, said with ``_`` where
+#: printed, in the run's language).
 STEPS = (
-    "set up four nodes through the command line",
-    "start the nodes (one `chapterhouse serve` each)",
-    "chapters join the campaign",
-    "members follow their chapters",
-    "the campaign publishes a call",
-    "chapters adopt the call",
-    "members RSVP",
-    "a chapter posts an evening call with an RSVP poll; a member elsewhere votes Going",
-    "an organiser checks people in at the door",
-    "chapters report their impact (one takes its head count from the check-ins)",
-    "a chapter corrects its report",
-    "the campaign leaves out a report it cannot confirm yet",
-    "the campaign publishes its rollup",
-    "anyone can verify the rollup",
-    "the campaign moves its call; the adopted calls follow",
-    "a chapter cancels its call; everyone who RSVPed is told",
-    "a member is reminded before a call starts",
+    N_("set up four nodes through the command line"),
+    N_("start the nodes (one `chapterhouse serve` each)"),
+    N_("chapters join the campaign"),
+    N_("members follow their chapters"),
+    N_("the campaign publishes a call"),
+    N_("chapters adopt the call"),
+    N_("members RSVP"),
+    N_("a chapter posts an evening call with an RSVP poll; a member elsewhere votes Going"),
+    N_("an organiser checks people in at the door"),
+    N_("chapters report their impact (one takes its head count from the check-ins)"),
+    N_("a chapter corrects its report"),
+    N_("the campaign leaves out a report it cannot confirm yet"),
+    N_("the campaign publishes its rollup"),
+    N_("anyone can verify the rollup"),
+    N_("the campaign moves its call; the adopted calls follow"),
+    N_("a chapter cancels its call; everyone who RSVPed is told"),
+    N_("a member is reminded before a call starts"),
 )
 
 

@@ -18,10 +18,12 @@ import signal
 import sys
 from pathlib import Path
 
+from node.interfaces.cli.words import _, number
 from node.ops.cluster import HOST, port_is_free
 from node.ops.demo.day import Demo
 from node.ops.demo.errors import DemoError
 from node.ops.demo.plan import CHAPTERS
+from protocol.errors import N_
 
 __all__ = ["MARKER", "Demo", "DemoError", "prepare_directory", "run_demo"]
 
@@ -33,13 +35,20 @@ def prepare_directory(directory: Path) -> Path:
     directory = directory.resolve()
     if directory.exists():
         if not directory.is_dir():
-            raise DemoError(f"{directory} exists and is not a directory; choose another --dir")
+            raise DemoError(
+                N_("{directory} exists and is not a directory; choose another --dir"),
+                directory=str(directory),
+            )
         if (directory / MARKER).exists():
             shutil.rmtree(directory)
         elif any(directory.iterdir()):
             raise DemoError(
-                f"{directory} exists and was not made by `chapterhouse demo` (it has no {MARKER}); "
-                "choose another --dir or empty it yourself"
+                N_(
+                    "{directory} exists and was not made by `chapterhouse demo` (it has no "
+                    "{marker}); choose another --dir or empty it yourself"
+                ),
+                directory=str(directory),
+                marker=MARKER,
             )
     directory.mkdir(parents=True, exist_ok=True)
     (directory / MARKER).write_text(
@@ -70,18 +79,42 @@ async def run_demo(*, base_port: int, directory: Path, exit_after_script: bool) 
         ports = list(range(base_port, base_port + 1 + len(CHAPTERS)))
         if base_port < 1 or ports[-1] > 65535:
             raise DemoError(
-                f"--base-port {base_port}: the demo needs ports {base_port}-{ports[-1]}"
+                N_("--base-port {port}: the demo needs ports {first}-{last}"),
+                port=str(base_port),  # ports are names, not amounts: no digit grouping
+                first=str(base_port),
+                last=str(ports[-1]),
             )
         taken = [p for p in ports if not port_is_free(p)]
+        if len(taken) == 1:
+            raise DemoError(
+                N_(
+                    "port {ports} on {host} already in use; the demo needs {first}-{last} "
+                    "(choose another --base-port)"
+                ),
+                ports=str(taken[0]),
+                host=HOST,
+                first=str(ports[0]),
+                last=str(ports[-1]),
+            )
         if taken:
             raise DemoError(
-                f"port{'s' if len(taken) > 1 else ''} {', '.join(map(str, taken))} on {HOST} "
-                f"already in use; the demo needs {ports[0]}-{ports[-1]} (choose another --base-port)"
+                N_(
+                    "ports {ports} on {host} already in use; the demo needs {first}-{last} "
+                    "(choose another --base-port)"
+                ),
+                ports=", ".join(map(str, taken)),
+                host=HOST,
+                first=str(ports[0]),
+                last=str(ports[-1]),
             )
         try:
             directory = prepare_directory(directory)
         except OSError as exc:
-            raise DemoError(f"cannot prepare {directory}: {exc}") from exc
+            raise DemoError(
+                N_("cannot prepare {directory}: {reason}"),
+                directory=str(directory),
+                reason=str(exc),
+            ) from exc
         demo = Demo(base_port, directory)
         script = asyncio.create_task(demo.play())
         try:
@@ -89,25 +122,27 @@ async def run_demo(*, base_port: int, directory: Path, exit_after_script: bool) 
         except asyncio.CancelledError:
             if not stop.is_set():
                 raise
-            sys.stderr.write("interrupted: stopping the nodes\n")
+            sys.stderr.write(_("interrupted: stopping the nodes") + "\n")
             code = 130
         else:
             demo.print_urls()
             if exit_after_script:
-                demo.say("Stopping the nodes (--exit-after-script).")
+                demo.say(_("Stopping the nodes (--exit-after-script)."))
             else:
-                demo.say("Press Ctrl-C to stop the nodes.")
+                demo.say(_("Press Ctrl-C to stop the nodes."))
                 await stop.wait()
-                demo.say("Stopping the nodes.")
+                demo.say(_("Stopping the nodes."))
             code = 0
     except DemoError as exc:
         if stop.is_set():  # a command that the same Ctrl-C interrupted
-            sys.stderr.write("interrupted: stopping the nodes\n")
+            sys.stderr.write(_("interrupted: stopping the nodes") + "\n")
             code = 130
         else:
-            sys.stderr.write(f"error: {exc}\n")
+            reason = exc.spoken(_, number)
+            sys.stderr.write(_("error: {reason}").format(reason=reason) + "\n")
             if demo is not None:
-                sys.stderr.write(f"the nodes' data and logs are in {demo.directory}\n")
+                where = _("the nodes' data and logs are in {directory}")
+                sys.stderr.write(where.format(directory=demo.directory) + "\n")
     finally:
         if demo is not None:
             await demo.cluster.stop()
@@ -116,5 +151,5 @@ async def run_demo(*, base_port: int, directory: Path, exit_after_script: bool) 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     if code == 0 and demo is not None:
-        demo.say("All nodes stopped.")
+        demo.say(_("All nodes stopped."))
     return code

@@ -20,7 +20,11 @@ from tests.rig.nodes import REPO
 
 #: Where refusals are raised that pages and the CLI show: the features, and the page modules
 #: (a form's own checks).
-SPEAKING = (REPO / "node" / "features", REPO / "node" / "interfaces" / "web")
+SPEAKING = (
+    REPO / "node" / "features",
+    REPO / "node" / "interfaces" / "web",
+    REPO / "node" / "ops",
+)
 
 
 def _modules() -> Iterator[tuple[Path, object, ast.Module]]:

@@ -375,6 +375,29 @@ def test_headers_from_the_future_or_with_absurd_costs_are_refused():
         _open(bytes(costly))
 
 
+def test_refusals_carry_their_wording_and_data_for_the_catalogues(tmp_path):
+    """The CLI says a refusal in its reader's language: the English is an ``N_`` msgid and
+    the data travels beside it, not pasted into the sentence."""
+    future = bytearray(_seal(b"hello"))
+    future[20] = 2
+    with pytest.raises(BackupError) as refused:
+        _open(bytes(future))
+    assert refused.value.wording == (
+        "backup format version {version} is not supported"
+        " (this chapterhouse reads version {supported}; upgrade it)"
+    )
+    assert dict(refused.value.params) == {"version": 2, "supported": 1}
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    with pytest.raises(BackupError, match="is empty") as refused:
+        read_passphrase(str(empty), {})
+    assert refused.value.wording == "the passphrase file {path} is empty"
+    assert dict(refused.value.params) == {"path": str(empty)}
+    with pytest.raises(BackupError) as refused:
+        DecryptingReader(io.BytesIO(_seal(b"x" * 5000)), b"other")
+    assert refused.value.wording == WRONG_PASSPHRASE == str(refused.value)
+
+
 def test_passphrase_sources(tmp_path):
     assert read_passphrase(None, {PASSPHRASE_ENV: "été"}) == "été".encode()
     # NFC: the same phrase typed as decomposed characters gives the same bytes.

@@ -19,6 +19,7 @@ from node.federation.proofs import check_object_proof
 from node.ops.backup import BackupError
 from node.ops.backup.chapter_file import read_chapter_file, write_chapter_file
 from node.ops.backup.container import WRONG_PASSPHRASE
+from node.runtime.progress import no_progress
 from storage.models import ActionCall, ChapterTotal, ImpactReport, LocalActor, Participant
 from storage.repositories import actors as actor_repo
 from storage.repositories import follows as follow_repo
@@ -69,16 +70,18 @@ async def test_round_trip_makes_a_new_actor_that_names_the_old(nodes, tmp_path: 
     old_node, new_node = await nodes(), await nodes()
     made = await _chapter_with_history(old_node)
     progress: list[str] = []
-    document = await export_chapter(old_node.services, "greenpark", progress.append)
+
+    def told(wording: str, /, **params: object) -> None:
+        progress.append(wording.format(**params))
+
+    document = await export_chapter(old_node.services, "greenpark", told)
     assert progress  # the long work says what it is doing
     path = tmp_path / "greenpark.chapter"
     write_chapter_file(path, document, PASSPHRASE)
     raw = path.read_bytes()
     assert b"Canal clean-up" not in raw and b"PRIVATE KEY" not in raw  # sealed
 
-    result = await import_chapter(
-        new_node.services, read_chapter_file(path, PASSPHRASE), progress.append
-    )
+    result = await import_chapter(new_node.services, read_chapter_file(path, PASSPHRASE), told)
     old_id = old_node.services.ids.actor("greenpark")
     new_id = new_node.services.ids.actor("greenpark")
     assert (result.ap_id, result.was) == (new_id, old_id)
@@ -117,11 +120,11 @@ async def test_round_trip_makes_a_new_actor_that_names_the_old(nodes, tmp_path: 
     # The same file again: the name is taken, nothing more is stored.
     before = await _count(new_node, LocalActor)
     with pytest.raises(TransferError, match="already exists"):
-        await import_chapter(new_node.services, read_chapter_file(path, PASSPHRASE), print)
+        await import_chapter(new_node.services, read_chapter_file(path, PASSPHRASE), no_progress)
     assert await _count(new_node, LocalActor) == before
     # Under another name: members whose names are taken are skipped, not merged.
     again = await import_chapter(
-        new_node.services, read_chapter_file(path, PASSPHRASE), print, name="greenpark2"
+        new_node.services, read_chapter_file(path, PASSPHRASE), no_progress, name="greenpark2"
     )
     assert sorted(again.skipped) == ["mia", "olga"] and again.members == []
 
@@ -129,7 +132,7 @@ async def test_round_trip_makes_a_new_actor_that_names_the_old(nodes, tmp_path: 
 async def test_wrong_passphrase_or_damaged_file_is_refused(nodes, tmp_path: Path):
     node = await nodes()
     await _chapter_with_history(node)
-    document = await export_chapter(node.services, "greenpark", lambda _: None)
+    document = await export_chapter(node.services, "greenpark", no_progress)
     path = tmp_path / "greenpark.chapter"
     write_chapter_file(path, document, PASSPHRASE)
     with pytest.raises(BackupError, match=WRONG_PASSPHRASE):
@@ -145,7 +148,7 @@ async def test_wrong_passphrase_or_damaged_file_is_refused(nodes, tmp_path: Path
     with pytest.raises(BackupError, match=WRONG_PASSPHRASE):
         read_chapter_file(truncated, PASSPHRASE)
     with pytest.raises(TransferError, match="not a Chapterhouse chapter export"):
-        await import_chapter(node.services, {"format": "something else"}, print)
+        await import_chapter(node.services, {"format": "something else"}, no_progress)
 
 
 async def test_cli_import_refuses_wrong_passphrase_and_stores_nothing(nodes, tmp_path: Path):

@@ -25,9 +25,14 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract
 
+from node.interfaces.cli.words import speaking
+from node.ops.demo.plan import STEPS as STEP_TITLES
 from node.ops.demo.script import MARKER, Demo, DemoError, prepare_directory
+from node.ops.demo.signins import closing_lines
 from tests.rig.nodes import REPO
+from tests.rig.pseudo_locale import leftover_words
 
 NODES = 4  # the campaign's node and three chapters' nodes, on consecutive ports
 STEPS = 17
@@ -337,3 +342,84 @@ async def test_a_wait_that_never_comes_true_times_out_naming_what_and_the_last_s
     assert message.startswith("timed out after 0.5 s waiting for the sky to fall")
     assert f"(last seen: {calls} looks, still nothing)" in message
     assert calls >= 2  # it polled, not slept once
+
+
+def _demo_msgids() -> set[str]:
+    """What ``make messages`` finds marked in ``node/ops/demo`` (keywords ``_``, ``N_``...)."""
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    found: set[str] = set()
+    for path in sorted((REPO / "node" / "ops" / "demo").glob("*.py")):
+        with path.open("rb") as source:
+            for _line, message, _comments, _context in extract("python", source, keywords):
+                found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+class _Marked:
+    """A pseudo catalogue of the demo's own msgids: each comes back ``⟦…⟧``, so a word outside
+    the markers was never looked up (``tests/rig/pseudo_locale.py`` reads the shipped template,
+    which holds the demo's words only once ``make messages`` has run)."""
+
+    def __init__(self, msgids: set[str]) -> None:
+        self.msgids = msgids
+
+    def gettext(self, message: str) -> str:
+        return f"⟦{message}⟧" if message in self.msgids else message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+def _a_played_demo(base: int, directory: Path) -> tuple[Demo, list[str]]:
+    """A demo whose nodes never started, given what the script would have learned; and that
+    data (ids, handles, tokens, passwords, URLs), to tell it from words."""
+    demo = Demo(base, directory)
+    data = [str(directory)]
+    for node in demo.nodes:
+        data += [f"{node.base_url}/login", node.base_url, node.name]
+        node.actors[node.name] = f"{node.base_url}/actors/{node.name}"
+        data += [node.actors[node.name], node.handle(node.name)]
+        for name in ("olga", "ada", "cleo", "maya"):
+            node.tokens[name] = f"chp_{name}Zq9Xv2Wk7Jb4Lm8Np3Qr"
+            data += [node.tokens[name], name]
+        node.passwords["olga" if node is not demo.campaign else "maya"] = "Zq9Xv2Wk7Jb4Lm8N"
+    demo.rollup = f"{demo.campaign.base_url}/actors/climate-day/rollup"
+    demo.call = f"{demo.campaign.base_url}/actors/climate-day/actions/zq9"
+    demo.local_calls = {name: f"{node.base_url}/zq9" for name, node in demo.chapters.items()}
+    data += [demo.rollup, demo.call, *demo.local_calls.values(), "Zq9Xv2Wk7Jb4Lm8N"]
+    home = demo.chapters["greenpark"]
+    data.append(f"curl -H 'Authorization: Bearer {home.tokens['ada']}' {home.base_url}/api/v1/feed")
+    return demo, data
+
+
+def test_the_demo_narrates_in_the_run_language_through_the_catalogue(tmp_path, capsys):
+    """Each step's title and the closing lines are looked up in the run's catalogue (here a
+    pseudo one, speaking German): no English word is left outside the markers but data; the
+    refusals carry their wording and data (``DemoError`` is worded). In English (no run
+    language) the closing lines read as before."""
+    demo, data = _a_played_demo(free_base_port(), tmp_path / "demo")
+    english = closing_lines(demo)
+    assert "  campaign:      " + f"{demo.campaign.actors['climate-day']}  (" in "\n".join(english)
+    assert f"  rollup:        {demo.rollup}" in english
+    assert "  sign in to the pages (name, password):" in english
+    assert any(re.search(r"greenpark\s+olga \(organiser\)\s+Zq9", line) for line in english)
+
+    msgids = _demo_msgids()
+    assert set(STEP_TITLES) <= msgids
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    with speaking("de", _Marked(msgids)):
+        for title in STEP_TITLES:
+            demo.begin(title)
+        shown = capsys.readouterr().out.splitlines() + closing_lines(demo)
+        with pytest.raises(DemoError) as caught:
+            prepare_directory(a_file)
+    assert len(shown) > len(STEP_TITLES)
+    for line in shown:
+        assert leftover_words(line, data) == [], line
+    assert "⟦a chapter corrects its report⟧" in shown[10]
+    error = caught.value
+    assert error.wording == "{directory} exists and is not a directory; choose another --dir"
+    assert error.params == {"directory": str(a_file.resolve())}
+    assert error.spoken(_Marked(msgids).gettext).startswith("⟦")
+    assert str(error).endswith("exists and is not a directory; choose another --dir")

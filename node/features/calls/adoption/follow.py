@@ -115,7 +115,7 @@ async def settle_conflict(
     """The organisers' choice on one field in conflict: ``ours`` keeps the chapter's value,
     ``theirs`` takes the campaign's (and tells followers and participants)."""
     if choice not in ("ours", "theirs"):
-        raise FieldError("choice", "must be ours or theirs")
+        raise FieldError("choice", N_("must be ours or theirs"))
     picked: Choice = "ours" if choice == "ours" else "theirs"
     async with services.db.write() as session:
         row = await action_repo.call_by_ap_id(session, call_id, for_update=True)
@@ -126,11 +126,11 @@ async def settle_conflict(
         await require_organiser(session, who, chapter)
         call = call_from_row(row, services)
         if call.cancelled:
-            raise FieldError("status", "a cancelled call cannot be edited")
+            raise FieldError("status", N_("a cancelled call cannot be edited"))
         try:
             result = settle(row.adoption, values_of(call), field, picked)
         except KeyError:
-            raise FieldError("field", f"{field!r} is not in conflict") from None
+            raise FieldError("field", N_("{name!r} is not in conflict"), name=field) from None
         sent = await _take(session, services, row, call, result)
     if sent:
         services.wakeups.deliveries.set()

@@ -92,3 +92,19 @@ def test_blocked_actors_are_dropped():
 def test_anything_else_refuses_the_whole_directory(bad):
     with pytest.raises(MalformedDocument):
         read_directory(bad, ORIGIN, max_entries=10)
+
+
+def test_a_refused_directory_carries_its_wording_and_data():
+    """Issue 18: a refusal names what it found as data beside a wording marked for the
+    catalogues, so it can be said in its reader's language; ``str()`` stays the English."""
+    with pytest.raises(MalformedDocument) as refused:
+        read_directory({"type": "Note"}, ORIGIN, max_entries=10)
+    assert refused.value.wording == "the directory's type is {kind!r}"
+    assert refused.value.params == {"kind": "Note"}
+    assert str(refused.value) == "the directory's type is 'Note'"
+
+    other = "https://c.example/actors/other"
+    with pytest.raises(MalformedDocument) as foreign:
+        read_directory(doc({"id": other, "type": "Group"}), ORIGIN, max_entries=10)
+    assert foreign.value.wording == "item {item!r} is not an actor of {origin}"
+    assert foreign.value.params == {"item": other, "origin": ORIGIN}

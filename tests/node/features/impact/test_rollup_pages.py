@@ -105,8 +105,11 @@ async def test_pages_of_another_version_are_refused_whole() -> None:
         await walk_sources(_fetch(served), link, allow_http=False)
     more = [*SOURCES, SOURCES[0]]
     served = _served(more, 2, SourcesLink(LINK_ID, len(more), sources_digest(more)))
-    with pytest.raises(SourcesChanged, match="more than 5"):
+    with pytest.raises(SourcesChanged, match="more than 5") as raised:
         await walk_sources(_fetch(served), link, allow_http=False)
+    # Worded for the catalogues: a page says it in its reader's language, numbers its way.
+    assert raised.value.wording == "the pages of {link} hold more than {total} sources"
+    assert dict(raised.value.params) == {"link": LINK_ID, "total": 5}
 
 
 async def test_pages_that_loop_or_leave_the_origin_are_refused() -> None:

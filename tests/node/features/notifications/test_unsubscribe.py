@@ -16,9 +16,11 @@ from node.features.notifications.kinds import Kind
 from node.features.notifications.preferences import update_member_settings
 from node.features.notifications.unsubscribe import (
     KEY_FILE,
+    DamagedKey,
     InvalidUnsubscribeLink,
     check_token,
     make_token,
+    unsubscribe_key,
 )
 from storage.repositories import actors as actor_repo
 from tests.rig.notifying import member_with_address, organiser_and_call, tell
@@ -142,3 +144,20 @@ def test_tokens_are_checked_with_the_key_that_made_them():
         check_token(os.urandom(32), token)
     with pytest.raises(InvalidUnsubscribeLink):
         check_token(key, token + "A")
+
+
+def test_a_refused_link_and_a_damaged_key_carry_their_wording_and_data(tmp_path):
+    """Issue 18: the page says why a link is refused in its reader's language (the wording is
+    marked for the catalogues), and a damaged key names its file and the size it needs as data."""
+    key = os.urandom(32)
+    with pytest.raises(InvalidUnsubscribeLink) as refused:
+        check_token(key, "not-a-token")
+    assert refused.value.wording == "this unsubscribe link is incomplete or altered"
+    assert str(refused.value) == refused.value.wording
+
+    (tmp_path / KEY_FILE).write_bytes(b"short")
+    with pytest.raises(DamagedKey) as damaged:
+        unsubscribe_key(tmp_path)
+    assert damaged.value.wording == "{path} is damaged (shorter than {count} bytes)"
+    assert damaged.value.params == {"path": str(tmp_path / KEY_FILE), "count": 32}
+    assert str(damaged.value) == f"{tmp_path / KEY_FILE} is damaged (shorter than 32 bytes)"

@@ -78,7 +78,7 @@ def test_an_unknown_chapter_and_bad_coordinates_are_refused_in_german(monkeypatc
     code, said = _refusal(argv, capsys)
     outside = de.gettext("{value} is outside -90..90")
     assert code == 2 and outside != "{value} is outside -90..90"
-    assert said.endswith(outside.format(value=95.0)), said
+    assert said.endswith(outside.format(value="95")), said
     assert "is outside" not in said
 
     argv = ["chapter", "update", "greenpark", "--data", data, "--coordinates", "north"]
@@ -102,7 +102,7 @@ def test_feature_refusals_say_nothing_outside_the_catalogue(monkeypatch, capsys,
     monkeypatch.setattr(cli_main, "words_for", lambda language: words)
     runs = [
         (["chapter", "update", "nosuch", "--data", data, "--place-name", "X"], ["'nosuch'"]),
-        (["chapter", "update", "greenpark", "--data", data, "--coordinates", "95,4.8"], ["95.0"]),
+        (["chapter", "update", "greenpark", "--data", data, "--coordinates", "95,4.8"], ["95"]),
         (["chapter", "update", "greenpark", "--data", data, "--coordinates", "qq"], ["'qq'"]),
         (["chapter", "update", "greenpark", "--data", data, "--radius-km", "wide"], ["'wide'"]),
         (["directory", "search", "--data", data, "--near", "95,4"], ["'95,4'"]),
