@@ -15,16 +15,14 @@ are the catalogue's, so the same journey holds in each language.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
-from babel.messages.pofile import read_po
 
-from node.runtime.i18n import LOCALE_DIR, SHIPPED, SOURCE, Catalogues
+from node.runtime.i18n import SHIPPED, Catalogues
 from tests.browser.conftest import skip_reason
 from tests.browser.world import PASSWORD
-from tests.node.interfaces.web.i18n_world import CLOSE, NAMES, OPEN, build_world
+from tests.node.interfaces.web.i18n_world import CLOSE, OPEN, build_world, english_sentences
 
 _reason = skip_reason()
 if _reason:
@@ -46,28 +44,6 @@ class Words:
     def n(self, singular: str, plural: str, count: int, **variables: Any) -> str:
         variables.setdefault("num", count)
         return self.translations.ngettext(singular, plural, count) % variables
-
-
-def english_sentences(language: str) -> list[str]:
-    """The English a page in ``language`` must not show: the longest placeholder-free stretch
-    of each msgid the catalogue translates, when it is sentence-like (a lone word may be the
-    same in two languages), as tests/node/interfaces/web/test_i18n_pages.py reads them."""
-    if language == SOURCE:
-        return []
-    with (LOCALE_DIR / "pages.pot").open("rb") as handle:
-        template = read_po(handle)
-    translations = Catalogues().translations(language, "pages")
-    found = []
-    for message in template:
-        if not message.id or not isinstance(message.id, str):
-            continue
-        if translations.gettext(message.id) == message.id:
-            continue
-        fragments = re.split(r"%\(\w+\)[sdr]|<[^>]+>", message.id)
-        fragment = max(fragments, key=len).strip(" .:,;")
-        if len(fragment) >= 14 and " " in fragment and fragment not in NAMES:
-            found.append(fragment)
-    return found
 
 
 async def check_page(page: Any, url: str | None, language: str, english: list[str]) -> None:

@@ -15,19 +15,7 @@ from node.interfaces.cli.main import main
 from node.runtime.i18n import Catalogues
 from tests.rig.pseudo_locale import PSEUDO_AS, leftover_words, pseudo_catalogues
 
-LANGUAGE_VARIABLES = (
-    "CHAPTERHOUSE_LANGUAGE",
-    "CHAPTERHOUSE_DEFAULT_LANGUAGE",
-    "LC_ALL",
-    "LC_MESSAGES",
-    "LANG",
-)
-
-
-@pytest.fixture(autouse=True)
-def _no_language(monkeypatch):
-    for variable in LANGUAGE_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
+pytestmark = pytest.mark.usefixtures("no_language")
 
 
 @pytest.fixture

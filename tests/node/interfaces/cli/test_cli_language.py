@@ -15,19 +15,7 @@ import pytest
 from node.interfaces.cli.main import main
 from node.interfaces.cli.words import language_for
 
-LANGUAGE_VARIABLES = (
-    "CHAPTERHOUSE_LANGUAGE",
-    "CHAPTERHOUSE_DEFAULT_LANGUAGE",
-    "LC_ALL",
-    "LC_MESSAGES",
-    "LANG",
-)
-
-
-@pytest.fixture(autouse=True)
-def _no_language(monkeypatch):
-    for variable in LANGUAGE_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
+pytestmark = pytest.mark.usefixtures("no_language")
 
 
 def _node_with_default(tmp_path: Path, language: str) -> Path:

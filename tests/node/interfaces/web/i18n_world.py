@@ -160,6 +160,28 @@ class World:
         self.unsubscribe = ""
 
 
+def english_sentences(language: str) -> list[str]:
+    """The English a page in ``language`` must not show: the longest placeholder-free stretch
+    of each msgid the catalogue translates, when it is sentence-like (a lone word may be the
+    same in two languages)."""
+    if language == "en":
+        return []
+    with (LOCALE_DIR / "pages.pot").open("rb") as handle:
+        template = read_po(handle)
+    translations = Catalogues().translations(language, "pages")
+    found = []
+    for message in template:
+        if not message.id or not isinstance(message.id, str):
+            continue
+        if translations.gettext(message.id) == message.id:
+            continue
+        fragments = re.split(r"%\(\w+\)[sdr]|\{[^{}]*\}|<[^>]+>", message.id)
+        fragment = max(fragments, key=len).strip(" .:,;")
+        if len(fragment) >= 14 and " " in fragment and fragment not in NAMES:
+            found.append(fragment)
+    return found
+
+
 async def build_world(nodes) -> World:
     hub = await nodes(node_name="Riverside Hub")
     chapter_node = await nodes(node_name="Chapter Node")
