@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from storage import models  # noqa: F401  (registers the tables)
 from storage.base import Base
 from storage.engine import make_engine
+from storage.search_objects import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,6 +22,7 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

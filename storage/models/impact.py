@@ -152,6 +152,6 @@ class RollupVerification(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
     version: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16))  # pending, done
-    result: Mapped[Any] = mapped_column(JSONDocument)  # the verdict's JSON when done
+    result: Mapped[Any | None] = mapped_column(JSONDocument)  # the verdict's JSON when done
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
