@@ -38,40 +38,42 @@ class ChapterhouseError(Exception):
     def spoken(
         self,
         gettext: Callable[[str], str],
-        number: Callable[[int | float], str] | None = None,
+        written: Callable[[object], object] | None = None,
     ) -> str:
         """The message in ``gettext``'s language (a catalogue's lookup): the wording translated
-        and filled with the params. ``number`` writes a numeric param the language's way
+        and filled with the params. ``written`` writes a param the language's way: numbers
         (``15.000`` in German; Babel's ``format_decimal`` in the interfaces), so a wording
-        carries ``{count}``, never a separator of its own. A translation that lost a
-        placeholder falls back to the English; an error with no wording is looked up as it
-        says it."""
+        carries ``{count}``, never a separator of its own, and times
+        (``protocol.localtime.Moment``); it gives back what it does not know. A translation
+        that lost a placeholder falls back to the English; an error with no wording is looked
+        up as it says it."""
         if self.wording is None:
             return gettext(str(self))
-        return said(self.wording, self.params, gettext, number)
+        return said(self.wording, self.params, gettext, written)
 
 
 def said(
     wording: str,
     params: Mapping[str, object],
     gettext: Callable[[str], str],
-    number: Callable[[int | float], str] | None = None,
+    written: Callable[[object], object] | None = None,
 ) -> str:
     """``wording`` (an ``N_`` msgid) in ``gettext``'s language, filled with ``params``, numbers
-    written by ``number``: how an error, or a long command's progress line, reaches its reader."""
+    and times written by ``written``: how an error, or a long command's progress line, reaches
+    its reader."""
     shown: Mapping[str, object] = params
-    if number is not None:
-        shown = {name: _numeral(value, number) for name, value in params.items()}
+    if written is not None:
+        shown = {name: _written(value, written) for name, value in params.items()}
     try:
         return _filled(gettext(wording), wording, shown)
     except (KeyError, IndexError, ValueError, AttributeError):
         return wording.format(**params)  # a format spec wanted the raw number
 
 
-def _numeral(value: object, number: Callable[[int | float], str]) -> object:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return number(value)
-    return value
+def _written(value: object, written: Callable[[object], object]) -> object:
+    if isinstance(value, (str, bool)):
+        return value  # data as given (a name, a URL), and flags
+    return written(value)
 
 
 def _filled(text: str, english: str, params: Mapping[str, object]) -> str:
@@ -107,17 +109,17 @@ class FieldWordedError(ChapterhouseError):
     def message_in(
         self,
         gettext: Callable[[str], str],
-        number: Callable[[int | float], str] | None = None,
+        written: Callable[[object], object] | None = None,
     ) -> str:
         """What is wrong with the field, without its name, in ``gettext``'s language."""
-        return super().spoken(gettext, number)
+        return super().spoken(gettext, written)
 
     def spoken(
         self,
         gettext: Callable[[str], str],
-        number: Callable[[int | float], str] | None = None,
+        written: Callable[[object], object] | None = None,
     ) -> str:
-        message = self.message_in(gettext, number)
+        message = self.message_in(gettext, written)
         return _filled(
             gettext(FIELD_MESSAGE),
             FIELD_MESSAGE,

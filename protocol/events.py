@@ -134,6 +134,14 @@ def call_text(call: ActionCall, preferred: Sequence[str]) -> CallText:
     )
 
 
+def document_zone(document: object) -> str | None:
+    """The IANA zone a stored or fetched call document is shown in (its ``timezone``), when
+    it names a known one: what a refusal naming the call's times writes them in."""
+    if not isinstance(document, Mapping):
+        return None
+    return known_zone(document.get("timezone"))
+
+
 def _when(call: ActionCall) -> str:
     return format_span(call.start, call.end, call.timezone)
 

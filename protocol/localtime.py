@@ -96,6 +96,22 @@ def format_span(start: datetime, end: datetime, zone: str | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Moment:
+    """An instant as the people of a call read it: in the call's zone, the zone named.
+
+    An error that names a time carries one as a param (``ChapterhouseError.spoken``): ``str()``
+    is the English (``Mon 12 Jul 2027 09:30 (Europe/London)``), and each interface writes it its
+    reader's way (Babel's patterns for their language), never as UTC or an ISO string."""
+
+    instant: datetime
+    zone: str | None = None
+
+    def __str__(self) -> str:
+        shown = in_zone(self.instant, self.zone)
+        return f"{shown.strftime('%a %d %b %Y %H:%M')} ({zone_label(self.instant, self.zone)})"
+
+
+@dataclass(frozen=True, slots=True)
 class WallTime:
     """A time as someone typed it: the clock reading (naive) and the offset, if they gave one."""
 

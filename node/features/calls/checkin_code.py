@@ -33,7 +33,8 @@ from node.features.calls.attendance import organised_call
 from node.federation.admission.ratelimit import RateLimiter
 from node.runtime.services import Services
 from protocol.errors import N_, WordedError
-from protocol.events import CANCELLED
+from protocol.events import CANCELLED, document_zone
+from protocol.localtime import Moment
 from protocol.timefmt import format_xsd_datetime
 from storage.models import ActionCall as CallRow
 from storage.repositories import actions as action_repo
@@ -132,15 +133,17 @@ async def member_checkin(services: Services, who: Principal | None, row: CallRow
 def _refuse_if_closed(row: CallRow, services: Services) -> None:
     if row.status == CANCELLED:
         raise CheckinClosed(N_("the action call is cancelled"))
-    opens, closes = checkin_window(row)
     now = services.clock.now()
+    zone = document_zone(row.document)
     if now < row.start_time - OPENS_BEFORE:
         raise CheckinClosed(
-            N_("check-in opens at {opens}, 30 minutes before the start"), opens=opens
+            N_("check-in opens at {opens}, 30 minutes before the start"),
+            opens=Moment(row.start_time - OPENS_BEFORE, zone),
         )
     if now > row.end_time:
         raise CheckinClosed(
-            N_("the action call ended at {closes}: check-in is closed"), closes=closes
+            N_("the action call ended at {closes}: check-in is closed"),
+            closes=Moment(row.end_time, zone),
         )
     if not row.checkin_code:
         raise CheckinClosed(N_("the organisers have not opened check-in for this call yet"))

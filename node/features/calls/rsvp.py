@@ -23,8 +23,9 @@ from node.federation.transport import FetchError
 from node.runtime.services import Services
 from protocol.activities import build_join, build_leave
 from protocol.errors import N_, MalformedDocument, ProtocolError, WordedError
-from protocol.events import ActionCall, parse_event
+from protocol.events import ActionCall, document_zone, parse_event
 from protocol.ids import parse_id, same_origin
+from protocol.localtime import Moment
 from protocol.slots import JOIN_SLOT
 from protocol.timefmt import format_xsd_datetime
 from storage.models import ActionCall as CallRow
@@ -42,11 +43,11 @@ class CallEnded(RsvpError):
     """The call's end has passed, so it takes no more RSVPs (HTTP 409: the call's state, not
     the request, is what stands in the way)."""
 
-    def __init__(self, call_id: str, end: datetime) -> None:
+    def __init__(self, call_id: str, end: datetime, zone: str | None = None) -> None:
         super().__init__(
             N_("{call} ended at {end}: it takes no more RSVPs"),
             call=call_id,
-            end=format_xsd_datetime(end),
+            end=Moment(end, zone),
         )
         self.call_id = call_id
         self.end = end
@@ -166,7 +167,7 @@ async def rsvp(
         return await _rsvp_here(services, member, call_id, join_id, slot)
     chapter_id, end, fetched = await call_chapter(services, call_id)
     if end <= now:
-        raise CallEnded(call_id, end)
+        raise CallEnded(call_id, end, document_zone(fetched))
     asked = None
     if slot is not None:
         asked = _asked_slot(await _copy_of(services, call_id, fetched), call_id, slot)
@@ -219,7 +220,7 @@ async def _rsvp_here(
     async with services.db.write() as session:
         known = await action_repo.call_by_ap_id(session, call_id)
         if known is not None and known.end_time <= now:
-            raise CallEnded(call_id, known.end_time)
+            raise CallEnded(call_id, known.end_time, document_zone(known.document))
         wanted = None
         if slot is not None and known is not None:
             wanted = _slot_of(call_from_row(known, services), slot)

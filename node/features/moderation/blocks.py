@@ -53,15 +53,15 @@ class LineRefused(BlockRefused):
     def spoken(
         self,
         gettext: Callable[[str], str],
-        number: Callable[[int | float], str] | None = None,
+        written: Callable[[object], object] | None = None,
     ) -> str:
         reason = self.reason
         why = (
-            reason.spoken(gettext, number)
+            reason.spoken(gettext, written)
             if isinstance(reason, ChapterhouseError)
             else gettext(str(reason))
         )
-        return said(LINE_REFUSED, {"line": self.line, "reason": why}, gettext, number)
+        return said(LINE_REFUSED, {"line": self.line, "reason": why}, gettext, written)
 
 
 def normalise_domain(value: str) -> str:

@@ -12,6 +12,7 @@ from node.features.actors.authz import Forbidden, NotFoundError, Principal
 from node.features.calls.input import FieldError
 from node.runtime.services import INSTANCE_ACTOR, Services
 from protocol.errors import N_, WordedError
+from protocol.localtime import Moment
 from storage.models import Flag
 from storage.repositories import moderation as moderation_repo
 
@@ -30,7 +31,7 @@ class FlagAlreadyResolved(WordedError):
         if flag.resolved_by:
             params["by"] = flag.resolved_by
         if flag.resolved_at:
-            params["when"] = flag.resolved_at.isoformat()
+            params["when"] = Moment(flag.resolved_at, "UTC")
         super().__init__(_RESOLVED[("by" in params, "when" in params)], **params)
         self.flag = flag
 

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from node.interfaces.cli.base import err, out, settings_for, told
-from node.interfaces.cli.words import _, number
+from node.interfaces.cli.words import _, written
 from node.ops.backup import create_backup, read_passphrase, restore_backup
 from protocol.errors import said
 
@@ -26,6 +26,6 @@ async def cmd_restore(args: argparse.Namespace) -> int:
     passphrase = read_passphrase(args.passphrase_file)
     result = await restore_backup(Path(args.backup), Path(args.data), passphrase, progress=told)
     for wording, params in result.warnings:
-        err(_("warning: {warning}").format(warning=said(wording, params, _, number)))
+        err(_("warning: {warning}").format(warning=said(wording, params, _, written)))
     out(result.summary())
     return 0

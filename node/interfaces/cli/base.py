@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from node.features.actors.authz import Principal, principal_by_name
-from node.interfaces.cli.words import _, number
+from node.interfaces.cli.words import _, written
 from node.runtime.config import CONFIG_FILE, Settings, load_settings
 from node.runtime.services import Services
 from node.runtime.wiring import close_services, open_services
@@ -45,7 +45,7 @@ def err(line: str) -> None:
 def told(wording: str, /, **params: object) -> None:
     """A long command's progress (``node.runtime.progress.Progress``) on stderr, in the run's
     language, its data filled in."""
-    err(said(wording, params, _, number))
+    err(said(wording, params, _, written))
 
 
 def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:

@@ -9,7 +9,7 @@ from node.features.directory.query import QueryError, read_query, result_json
 from node.features.directory.refresh import add_seed, refresh_now
 from node.features.directory.search import search_directory
 from node.interfaces.cli.base import CommandError, err, out, told, with_services
-from node.interfaces.cli.words import _, number
+from node.interfaces.cli.words import _, written
 from node.runtime.services import Services
 
 
@@ -51,7 +51,7 @@ async def cmd_directory_search(args: argparse.Namespace, services: Services) -> 
     except QueryError as exc:
         option = f"--{'text' if exc.field == 'q' else exc.field}"
         raise CommandError(
-            _("{option}: {message}").format(option=option, message=exc.message_in(_, number))
+            _("{option}: {message}").format(option=option, message=exc.message_in(_, written))
         ) from exc
     results = await search_directory(services, query)
     if args.json:

@@ -49,8 +49,8 @@ from node.interfaces.cli.words import (
     argparse_words,
     language_for,
     localise,
-    number,
     speaking,
+    written,
 )
 from node.runtime.logs import configure_logging
 from protocol.errors import ChapterhouseError
@@ -155,7 +155,7 @@ def _reason(exc: BaseException) -> str:
     the data it names reaches the reader inside their language's sentence; anything else is
     said as it says it."""
     if isinstance(exc, ChapterhouseError):
-        return exc.spoken(_, number)
+        return exc.spoken(_, written)
     return str(exc)
 
 

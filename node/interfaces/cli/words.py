@@ -91,6 +91,25 @@ def number(value: int | float) -> str:
     return format_decimal(value, locale=language())
 
 
+def written(value: object) -> object:
+    """A param of a feature's message this run's language's way: numbers in its digits and
+    separators, a time (``protocol.localtime.Moment``) in the call's zone in its patterns."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return number(value)
+    from protocol.localtime import Moment, in_zone, zone_label  # here: choosing stays light
+
+    if not isinstance(value, Moment) or language() == "en":
+        return str(value) if isinstance(value, Moment) else value
+    from babel.dates import format_skeleton, format_time
+
+    shown = in_zone(value.instant, value.zone)
+    day = format_skeleton("yMMMEd", shown, locale=language())
+    clock = format_time(shown, "short", locale=language())
+    return f"{day} {clock} ({zone_label(value.instant, value.zone)})"
+
+
 @contextlib.contextmanager
 def speaking(code: str, words: Translations) -> Iterator[None]:
     """Commands run inside this speak ``words``, language ``code`` (asyncio tasks started

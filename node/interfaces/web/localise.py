@@ -26,7 +26,7 @@ from node.interfaces.web.language import PageLanguage
 from node.runtime.i18n import SOURCE
 from protocol.errors import ChapterhouseError
 from protocol.events import ActionCall, summary_line
-from protocol.localtime import format_span, in_zone, zone_label
+from protocol.localtime import Moment, format_span, in_zone, zone_label
 from protocol.slots import slot_when
 from protocol.wording import SAME_AS_UNIT, measure_text, number_text, plural_of
 
@@ -155,13 +155,30 @@ def number_filter(context: Context, value: Number) -> str:
     return number(speaker, value) if speaker else number_text(value)
 
 
+def written(speaker: PageLanguage, value: object) -> object:
+    """A param of a feature's message the page's way: a number in its digits and separators, a
+    time (``Moment``) in the call's zone in its date and time patterns; anything else as given."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        return number(speaker, value)
+    if isinstance(value, Moment):
+        if speaker.code == SOURCE:
+            return str(value)
+        shown = in_zone(value.instant, value.zone)
+        day = format_skeleton("yMMMEd", shown, locale=speaker.locale)
+        clock = format_time(shown, "short", locale=speaker.locale)
+        return f"{day} {clock} ({zone_label(value.instant, value.zone)})"
+    return value
+
+
 @pass_context
 def spoken_filter(context: Context, error: ChapterhouseError) -> str:
     """A feature's refusal in the page's language, its numbers written the page's way."""
     speaker = _speaker(context)
     if speaker is None:
         return str(error)
-    return error.spoken(speaker.translations.gettext, lambda value: number(speaker, value))
+    return error.spoken(speaker.translations.gettext, lambda value: written(speaker, value))
 
 
 @pass_context

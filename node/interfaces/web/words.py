@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from node.features.calls.errors import FieldError
 from node.interfaces.web.language import N_, PageLanguage
-from node.interfaces.web.localise import number
+from node.interfaces.web.localise import written
 from protocol.errors import ChapterhouseError
 
 #: States (follows, RSVPs, deliveries, campaign memberships), kinds, roles and severities.
@@ -150,12 +150,12 @@ FORM_MESSAGES = (
 def field_error(t: PageLanguage, error: FieldError) -> str:
     """A form's error as its page shows it: the field and what is wrong with it, in ``t``'s
     words, the data it names filled into the translated wording (``ChapterhouseError.spoken``)."""
-    return error.spoken(t.translations.gettext, lambda value: number(t, value))
+    return error.spoken(t.translations.gettext, lambda value: written(t, value))
 
 
 def said(t: PageLanguage, error: BaseException) -> str:
     """A feature's refusal (a flash, a form's error) in ``t``'s words: its wording translated
     and filled with its data when it has one, else looked up as it says it."""
     if isinstance(error, ChapterhouseError):
-        return error.spoken(t.translations.gettext, lambda value: number(t, value))
+        return error.spoken(t.translations.gettext, lambda value: written(t, value))
     return t.gettext(str(error))

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from node.interfaces.cli.words import ENV_LANGUAGE, _, language, number
+from node.interfaces.cli.words import ENV_LANGUAGE, _, language, written
 from node.ops.cluster import PACKAGE_ROOT, node_argv
 from node.ops.demo.errors import DemoError
 from node.ops.demo.nodes import DemoCluster, DemoNode
@@ -181,7 +181,7 @@ class DemoClient:
             try:
                 done, seen = await check()
             except (aiohttp.ClientError, TimeoutError, DemoError) as exc:
-                said = exc.spoken(_, number) if isinstance(exc, DemoError) else str(exc)
+                said = exc.spoken(_, written) if isinstance(exc, DemoError) else str(exc)
                 done, seen = False, said or type(exc).__name__
             if done:
                 return

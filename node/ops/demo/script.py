@@ -18,7 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
-from node.interfaces.cli.words import _, number
+from node.interfaces.cli.words import _, written
 from node.ops.cluster import HOST, port_is_free
 from node.ops.demo.day import Demo
 from node.ops.demo.errors import DemoError
@@ -138,7 +138,7 @@ async def run_demo(*, base_port: int, directory: Path, exit_after_script: bool) 
             sys.stderr.write(_("interrupted: stopping the nodes") + "\n")
             code = 130
         else:
-            reason = exc.spoken(_, number)
+            reason = exc.spoken(_, written)
             sys.stderr.write(_("error: {reason}").format(reason=reason) + "\n")
             if demo is not None:
                 where = _("the nodes' data and logs are in {directory}")

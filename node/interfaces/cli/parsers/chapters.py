@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from node.interfaces.cli.args import Subparsers, data_arg, lazy
 from node.interfaces.cli.parsers import chapter_moves
-from node.interfaces.cli.words import N_, _, number
+from node.interfaces.cli.words import N_, _, written
 from protocol.chapter_profile import (
     MAX_ADDRESS,
     MAX_PLACE_NAME,
@@ -40,7 +40,7 @@ def _checked(check: Callable[[str], object]) -> Callable[[str], object]:
         try:
             return check(text)
         except InvalidProfileField as exc:
-            raise argparse.ArgumentTypeError(exc.spoken(_, number)) from exc
+            raise argparse.ArgumentTypeError(exc.spoken(_, written)) from exc
 
     return convert
 

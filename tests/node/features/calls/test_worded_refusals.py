@@ -4,7 +4,7 @@ stays the English sentence that logs, problem+json and older tests read."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -19,6 +19,7 @@ from node.features.calls.checkin_code import (
 )
 from node.features.calls.errors import FieldError
 from protocol.events import CONFIRMED
+from protocol.localtime import Moment
 
 START = datetime(2027, 7, 12, 10, tzinfo=UTC)
 
@@ -37,15 +38,22 @@ def test_a_walk_ins_name_too_long_names_the_limit_as_a_number() -> None:
 
 def test_check_in_before_it_opens_carries_the_time_it_opens() -> None:
     row = SimpleNamespace(
-        status=CONFIRMED, start_time=START, end_time=START.replace(hour=12), checkin_code="X"
+        status=CONFIRMED,
+        start_time=START,
+        end_time=START.replace(hour=12),
+        checkin_code="X",
+        document={"timezone": "Europe/Paris"},
     )
     services = SimpleNamespace(clock=SimpleNamespace(now=lambda: START.replace(hour=8)))
     with pytest.raises(CheckinClosed) as caught:
         _refuse_if_closed(cast(Any, row), cast(Any, services))
     error = caught.value
     assert error.wording == "check-in opens at {opens}, 30 minutes before the start"
-    assert dict(error.params) == {"opens": "2027-07-12T09:30:00Z"}
-    assert str(error) == "check-in opens at 2027-07-12T09:30:00Z, 30 minutes before the start"
+    assert dict(error.params) == {"opens": Moment(START - timedelta(minutes=30), "Europe/Paris")}
+    # In the call's zone, named (10:00 UTC is noon in Paris in July), never UTC or ISO.
+    assert str(error) == (
+        "check-in opens at Mon 12 Jul 2027 11:30 (Europe/Paris), 30 minutes before the start"
+    )
 
 
 def test_throttled_check_in_and_a_long_reason_keep_their_numbers_as_params() -> None:

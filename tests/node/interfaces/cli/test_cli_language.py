@@ -157,3 +157,22 @@ def test_common_errors_say_nothing_outside_the_catalogue(monkeypatch, capsys, tm
         refusal = said.strip().splitlines()[-1]  # the usage above it is the help pages' test
         assert "⟦" in refusal, argv
         assert leftover_words(refusal, argv, names) == [], (argv, said)
+
+
+def test_a_time_in_a_refusal_is_written_in_the_runs_language_in_the_calls_zone():
+    from datetime import UTC, datetime
+
+    from node.interfaces.cli.main import words_for
+    from node.interfaces.cli.words import speaking, written
+    from protocol.errors import N_, WordedError
+    from protocol.localtime import Moment
+
+    opens = Moment(datetime(2027, 7, 12, 9, 30, tzinfo=UTC), "Europe/Paris")
+    error = WordedError(N_("check-in opens at {opens}, 30 minutes before the start"), opens=opens)
+    with speaking("de", words_for("de")):
+        shown = error.spoken(words_for("de").gettext, written)
+    assert "11:30" in shown and "(Europe/Paris)" in shown and "check-in opens" not in shown
+    assert "Mon 12 Jul" not in shown and "2027-07-12T" not in shown
+    assert str(error) == (
+        "check-in opens at Mon 12 Jul 2027 11:30 (Europe/Paris), 30 minutes before the start"
+    )
