@@ -433,17 +433,16 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             "type": "object",
                             "additionalProperties": {"type": "array", "items": _ref("Total")},
                         },
-                        "history": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "at": {"type": "string", "format": "date-time"},
-                                    "chapterCount": {"type": "integer"},
-                                    "totals": {"type": "array", "items": _ref("Total")},
-                                },
-                            },
-                        },
+                        "history": {"type": "array", "items": _ref("HistoryPoint")},
+                    },
+                },
+                "HistoryPoint": {
+                    "description": "A campaign's totals as one signed rollup published them",
+                    "type": "object",
+                    "properties": {
+                        "at": {"type": "string", "format": "date-time"},
+                        "chapterCount": {"type": "integer"},
+                        "totals": {"type": "array", "items": _ref("Total")},
                     },
                 },
                 "Rsvp": {

@@ -63,17 +63,7 @@ PUBLIC_PATHS: dict[str, Any] = {
                         "type": "object",
                         "properties": {
                             "campaign": {"type": "string", "format": "uri"},
-                            "history": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "properties": {
-                                        "at": {"type": "string", "format": "date-time"},
-                                        "chapterCount": {"type": "integer"},
-                                        "totals": {"type": "array", "items": ref("Total")},
-                                    },
-                                },
-                            },
+                            "history": {"type": "array", "items": ref("HistoryPoint")},
                         },
                     },
                 )
